@@ -1,0 +1,564 @@
+//! Configuration: the `CMS_*` environment variables of the contract, optionally a `cms.toml` in
+//! the working directory (the environment wins), typed per concern and validated at start with
+//! one line per problem.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+/// Every setting: its `cms.toml` key, the environment variable is `CMS_` + the key in capitals.
+const KEYS: &[(&str, &str)] = &[
+    (
+        "database_url",
+        "database URL: sqlite://PATH or postgres://…",
+    ),
+    ("database_pool_size", "connections in the pool"),
+    (
+        "data_dir",
+        "folder for the SQLite file, the secret key and the outbox",
+    ),
+    ("media_dir", "folder for uploaded and derived media"),
+    ("bind", "address the server listens on"),
+    ("base_url", "absolute base of links in feeds and emails"),
+    ("smtp_url", "SMTP server for outgoing mail"),
+    ("mail_from", "sender of outgoing mail"),
+    ("secret_key", "key that signs tokens"),
+    ("log", "log filter, e.g. info or cms=debug"),
+];
+
+/// The whole configuration, one struct per concern.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub mail: MailConfig,
+    pub secret: SecretKey,
+    /// The `tracing` filter (`CMS_LOG`, default `info`).
+    pub log: String,
+}
+
+/// Where the database is and how many connections to keep.
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub url: DatabaseUrl,
+    pub pool_size: u32,
+}
+
+/// A parsed database URL: the scheme decides the backend.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// `sqlite://data/cms.db` (relative) or `sqlite:///var/lib/cms.db` (absolute).
+    Sqlite { path: PathBuf },
+    /// `postgres://user:pass@host:port/db` or `postgresql://…`, passed to libpq as is.
+    Postgres { url: String },
+}
+
+/// How the HTTP server is reached.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// `host:port` to listen on.
+    pub bind: String,
+    /// Absolute base URL without a trailing slash, e.g. `https://kitconnor.example`.
+    pub base_url: String,
+    /// True when `base_url` is https: cookies get `Secure`.
+    pub https: bool,
+}
+
+/// Where files live.
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    pub data_dir: PathBuf,
+    pub media_dir: PathBuf,
+}
+
+/// Outgoing mail. With no SMTP URL, messages are written as `.eml` files to `data/outbox/`.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    pub smtp_url: Option<String>,
+    pub from: String,
+}
+
+/// The 32-byte key that signs tokens. Its `Debug` never shows the bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretKey([u8; 32]);
+
+/// All problems found in the configuration, one per line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub Vec<String>);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join("\n"))
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    /// Shows the URL with any password replaced by `***`, fit for logs and error messages.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite { path } => write!(f, "sqlite://{}", path.display()),
+            DatabaseUrl::Postgres { url } => match url::Url::parse(url) {
+                Ok(mut u) if u.password().is_some() => {
+                    let _ = u.set_password(Some("***"));
+                    write!(f, "{u}")
+                }
+                _ => f.write_str(url),
+            },
+        }
+    }
+}
+
+impl DatabaseUrl {
+    /// Parses a `sqlite://` or `postgres://` URL.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if let Some(rest) = s.strip_prefix("sqlite://") {
+            if rest.is_empty() {
+                return Err("sqlite:// needs a file path, e.g. sqlite://data/cms.db".into());
+            }
+            return Ok(DatabaseUrl::Sqlite {
+                path: PathBuf::from(rest),
+            });
+        }
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            return match url::Url::parse(s) {
+                Ok(u) if u.host_str().is_some_and(|h| !h.is_empty()) => {
+                    Ok(DatabaseUrl::Postgres { url: s.to_string() })
+                }
+                Ok(_) => Err("the PostgreSQL URL has no host".into()),
+                Err(e) => Err(format!("not a valid PostgreSQL URL ({e})")),
+            };
+        }
+        Err(format!(
+            "'{s}' is not a database URL: use sqlite://PATH or postgres://USER@HOST/DB"
+        ))
+    }
+
+    /// True for PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, DatabaseUrl::Postgres { .. })
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretKey(***)")
+    }
+}
+
+impl SecretKey {
+    /// Derives the key from a passphrase of at least 32 characters.
+    pub fn from_passphrase(s: &str) -> Self {
+        SecretKey(Sha256::digest(s.as_bytes()).into())
+    }
+
+    /// The key bytes, for HMAC.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Reads the key file in `data_dir`, creating it with a fresh random key (mode 0600) if
+    /// it does not exist yet.
+    fn load_or_create(data_dir: &Path) -> Result<Self, String> {
+        use std::io::Write;
+        let path = data_dir.join("secret.key");
+        match std::fs::read_to_string(&path) {
+            Ok(s) => {
+                let s = s.trim();
+                if s.len() < 32 {
+                    return Err(format!("{} is shorter than 32 characters", path.display()));
+                }
+                return Ok(SecretKey::from_passphrase(s));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        }
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+        let key: [u8; 32] = rand::random();
+        let text = hex::encode(key);
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        match opts.open(&path) {
+            Ok(mut f) => {
+                f.write_all(text.as_bytes())
+                    .and_then(|_| f.sync_all())
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                tracing::info!(path = %path.display(), "generated a new secret key");
+                Ok(SecretKey::from_passphrase(&text))
+            }
+            // Another process created it between our read and our create: use theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                Self::load_or_create(data_dir)
+            }
+            Err(e) => Err(format!("cannot create {}: {e}", path.display())),
+        }
+    }
+}
+
+/// Settings as given, before validation: `cms.toml` first, the environment on top.
+#[derive(Debug, Clone, Default)]
+pub struct RawSettings(BTreeMap<&'static str, String>);
+
+impl RawSettings {
+    /// Reads `CMS_*` variables and, if it exists, `cms.toml` in the working directory.
+    pub fn from_process() -> Result<Self, ConfigError> {
+        let mut raw = Self::default();
+        let toml_path = Path::new("cms.toml");
+        if toml_path.exists() {
+            raw.merge_toml_file(toml_path)?;
+        }
+        raw.merge_env(|name| std::env::var(name).ok());
+        Ok(raw)
+    }
+
+    /// Adds the keys of a TOML file; unknown keys and non-scalar values are errors.
+    pub fn merge_toml_file(&mut self, path: &Path) -> Result<(), ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(vec![format!("cannot read {}: {e}", path.display())]))?;
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            ConfigError(vec![format!(
+                "{}: {}",
+                path.display(),
+                e.message().replace('\n', " ")
+            )])
+        })?;
+        let mut problems = Vec::new();
+        for (k, v) in table {
+            let Some(&(key, _)) = KEYS.iter().find(|(name, _)| *name == k) else {
+                problems.push(format!(
+                    "{}: unknown setting '{k}' (known: {})",
+                    path.display(),
+                    KEYS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                ));
+                continue;
+            };
+            let value = match v {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                other => {
+                    problems.push(format!(
+                        "{}: '{k}' must be a string or a number, not {}",
+                        path.display(),
+                        other.type_str()
+                    ));
+                    continue;
+                }
+            };
+            self.0.insert(key, value);
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError(problems))
+        }
+    }
+
+    /// Adds every `CMS_*` variable that `lookup` knows; they override the file.
+    pub fn merge_env(&mut self, lookup: impl Fn(&str) -> Option<String>) {
+        for (key, _) in KEYS {
+            if let Some(v) = lookup(&format!("CMS_{}", key.to_ascii_uppercase())) {
+                self.0.insert(key, v);
+            }
+        }
+    }
+
+    /// Sets one setting by its `cms.toml` key (tests and command-line overrides).
+    pub fn set(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
+        if let Some(&(k, _)) = KEYS.iter().find(|(name, _)| *name == key) {
+            self.0.insert(k, value.into());
+        }
+        self
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .get(key)
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
+    }
+
+    /// Validates everything and returns the typed configuration, or every problem at once.
+    /// May create the data folder and its secret key when no key is configured.
+    pub fn resolve(&self) -> Result<Config, ConfigError> {
+        let mut problems = Vec::new();
+        let env_name = |k: &str| format!("CMS_{}", k.to_ascii_uppercase());
+
+        let data_dir = PathBuf::from(self.get("data_dir").unwrap_or("data"));
+        let media_dir = self
+            .get("media_dir")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| data_dir.join("media"));
+
+        let default_db = format!("sqlite://{}", data_dir.join("cms.db").display());
+        let url = match DatabaseUrl::parse(self.get("database_url").unwrap_or(&default_db)) {
+            Ok(u) => Some(u),
+            Err(e) => {
+                problems.push(format!("{}: {e}", env_name("database_url")));
+                None
+            }
+        };
+        let pool_size = match self.get("database_pool_size") {
+            None => 8,
+            Some(s) => match s.parse::<u32>() {
+                Ok(n) if (1..=512).contains(&n) => n,
+                _ => {
+                    problems.push(format!(
+                        "{}: '{s}' is not a number from 1 to 512",
+                        env_name("database_pool_size")
+                    ));
+                    8
+                }
+            },
+        };
+
+        let bind = self.get("bind").unwrap_or("127.0.0.1:8080").to_string();
+        if let Err(e) = validate_bind(&bind) {
+            problems.push(format!("{}: {e}", env_name("bind")));
+        }
+        let base_raw = self
+            .get("base_url")
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("http://{bind}"));
+        let base_url = match validate_base_url(&base_raw) {
+            Ok(u) => u,
+            Err(e) => {
+                problems.push(format!("{}: {e}", env_name("base_url")));
+                base_raw.clone()
+            }
+        };
+
+        let smtp_url = self.get("smtp_url").map(str::to_string);
+        if let Some(s) = &smtp_url
+            && let Err(e) = validate_smtp_url(s)
+        {
+            problems.push(format!("{}: {e}", env_name("smtp_url")));
+        }
+        let host = url::Url::parse(&base_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_else(|| "localhost".into());
+        let from = self
+            .get("mail_from")
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("Keepsake <noreply@{host}>"));
+        if from.contains(['\r', '\n']) {
+            problems.push(format!(
+                "{}: must be one line, e.g. Site <noreply@example.org>",
+                env_name("mail_from")
+            ));
+        }
+
+        let secret = match self.get("secret_key") {
+            Some(s) if s.chars().count() >= 32 => Some(SecretKey::from_passphrase(s)),
+            Some(_) => {
+                problems.push(format!(
+                    "{}: must be at least 32 characters (or unset it to generate one)",
+                    env_name("secret_key")
+                ));
+                None
+            }
+            None if problems.is_empty() => match SecretKey::load_or_create(&data_dir) {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    problems.push(format!("{}: {e}", env_name("secret_key")));
+                    None
+                }
+            },
+            None => None,
+        };
+
+        let log = self.get("log").unwrap_or("info").to_string();
+
+        match (url, secret) {
+            (Some(url), Some(secret)) if problems.is_empty() => Ok(Config {
+                database: DatabaseConfig { url, pool_size },
+                server: ServerConfig {
+                    bind,
+                    https: base_url.starts_with("https://"),
+                    base_url,
+                },
+                storage: StorageConfig {
+                    data_dir,
+                    media_dir,
+                },
+                mail: MailConfig { smtp_url, from },
+                secret,
+                log,
+            }),
+            _ => Err(ConfigError(problems)),
+        }
+    }
+}
+
+impl Config {
+    /// The configuration of this process: environment and `cms.toml`.
+    pub fn from_process() -> Result<Self, ConfigError> {
+        RawSettings::from_process()?.resolve()
+    }
+
+    /// A configuration for tests: everything under `dir`, the given database, a fixed key.
+    pub fn for_tests(dir: &Path, database_url: &str) -> Result<Self, ConfigError> {
+        let mut raw = RawSettings::default();
+        raw.set("data_dir", dir.display().to_string())
+            .set("database_url", database_url)
+            .set("bind", "127.0.0.1:0")
+            .set("base_url", "http://keepsake.test")
+            .set("secret_key", "test-secret-key-test-secret-key-test-secret");
+        raw.resolve()
+    }
+
+    /// The help text listing every setting, for `cms --help`.
+    pub fn settings_help() -> String {
+        KEYS.iter()
+            .map(|(k, what)| format!("  CMS_{:<20} {what}", k.to_ascii_uppercase()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+fn validate_bind(bind: &str) -> Result<(), String> {
+    let Some((host, port)) = bind.rsplit_once(':') else {
+        return Err(format!("'{bind}' is not HOST:PORT, e.g. 127.0.0.1:8080"));
+    };
+    if host.is_empty() {
+        return Err(format!("'{bind}' has no host, e.g. 127.0.0.1:8080"));
+    }
+    port.parse::<u16>()
+        .map(|_| ())
+        .map_err(|_| format!("'{port}' in '{bind}' is not a port number"))
+}
+
+fn validate_base_url(s: &str) -> Result<String, String> {
+    let u = url::Url::parse(s).map_err(|e| format!("'{s}' is not an absolute URL ({e})"))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(format!("'{s}' must start with http:// or https://"));
+    }
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err(format!("'{s}' has no host"));
+    }
+    if u.query().is_some() || u.fragment().is_some() {
+        return Err(format!("'{s}' must not have a query or fragment"));
+    }
+    Ok(u.as_str().trim_end_matches('/').to_string())
+}
+
+fn validate_smtp_url(s: &str) -> Result<(), String> {
+    let u = url::Url::parse(s).map_err(|e| format!("'{s}' is not a URL ({e})"))?;
+    if !matches!(u.scheme(), "smtp" | "smtps") {
+        return Err(format!(
+            "'{}' must start with smtp:// or smtps://",
+            redact(&u)
+        ));
+    }
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err(format!("'{}' has no host", redact(&u)));
+    }
+    Ok(())
+}
+
+fn redact(u: &url::Url) -> String {
+    let mut u = u.clone();
+    if u.password().is_some() {
+        let _ = u.set_password(Some("***"));
+    }
+    u.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut raw = RawSettings::default();
+        raw.set("secret_key", "0123456789abcdef0123456789abcdef");
+        for (k, v) in pairs {
+            raw.set(k, *v);
+        }
+        raw.resolve()
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let c = resolve(&[]).expect("defaults are valid");
+        assert_eq!(
+            c.database.url,
+            DatabaseUrl::Sqlite {
+                path: PathBuf::from("data/cms.db")
+            }
+        );
+        assert_eq!(c.server.bind, "127.0.0.1:8080");
+        assert_eq!(c.server.base_url, "http://127.0.0.1:8080");
+        assert_eq!(c.storage.media_dir, PathBuf::from("data/media"));
+        assert!(c.mail.smtp_url.is_none());
+    }
+
+    #[test]
+    fn every_problem_is_one_line() {
+        let err = resolve(&[
+            ("database_url", "mysql://x"),
+            ("bind", "nonsense"),
+            ("base_url", "ftp://x"),
+            ("database_pool_size", "lots"),
+        ])
+        .expect_err("invalid");
+        assert_eq!(err.0.len(), 4, "{err}");
+        assert!(err.0.iter().all(|l| !l.contains('\n')));
+        assert!(err.0[0].starts_with("CMS_DATABASE_URL:"), "{}", err.0[0]);
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        let u = DatabaseUrl::parse("postgres://me:hunter2@db.example/cms").expect("valid");
+        assert!(!u.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("cms.toml");
+        std::fs::write(&file, "bind = \"0.0.0.0:9000\"\ndata_dir = \"x\"\n").expect("write");
+        let mut raw = RawSettings::default();
+        raw.merge_toml_file(&file).expect("valid toml");
+        raw.merge_env(|k| (k == "CMS_BIND").then(|| "127.0.0.1:7000".to_string()));
+        raw.set("secret_key", "0123456789abcdef0123456789abcdef");
+        let c = raw.resolve().expect("valid");
+        assert_eq!(c.server.bind, "127.0.0.1:7000");
+        assert_eq!(c.storage.data_dir, PathBuf::from("x"));
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("cms.toml");
+        std::fs::write(&file, "bnid = \"0.0.0.0:9000\"\n").expect("write");
+        let err = RawSettings::default()
+            .merge_toml_file(&file)
+            .expect_err("unknown key");
+        assert!(err.0[0].contains("unknown setting 'bnid'"), "{err}");
+    }
+
+    #[test]
+    fn secret_key_is_generated_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let a = SecretKey::load_or_create(dir.path()).expect("created");
+        let b = SecretKey::load_or_create(dir.path()).expect("read back");
+        assert_eq!(a, b);
+    }
+}

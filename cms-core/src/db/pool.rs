@@ -1,0 +1,200 @@
+//! The connection pool and the bridge from async handlers to synchronous diesel.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+
+use super::{Backend, DbConn, write_tx};
+use crate::config::{DatabaseConfig, DatabaseUrl};
+use crate::error::{Error, Result};
+
+/// A connection checked out of the pool.
+pub type PooledConn = PooledConnection<Manager>;
+
+/// Opens connections of the configured backend and sets them up the same way every time.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+/// How long SQLite waits for another writer before giving up (`busy_timeout`).
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
+
+impl Manager {
+    fn establish(&self) -> std::result::Result<DbConn, diesel::ConnectionError> {
+        match &self.url {
+            DatabaseUrl::Sqlite { path } => {
+                let path = path.to_str().ok_or_else(|| {
+                    diesel::ConnectionError::InvalidConnectionUrl(
+                        "the SQLite path is not valid UTF-8".into(),
+                    )
+                })?;
+                let mut conn = SqliteConnection::establish(path)?;
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
+                     PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = NORMAL;
+                     PRAGMA foreign_keys = ON;"
+                ))
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+            DatabaseUrl::Postgres { url } => {
+                let mut conn = PgConnection::establish(url)?;
+                conn.batch_execute("SET TIME ZONE 'UTC'")
+                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConn::Pg(conn))
+            }
+        }
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> std::result::Result<DbConn, r2d2::Error> {
+        self.establish().map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> std::result::Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        use diesel::connection::TransactionManager;
+        let status = match conn {
+            DbConn::Pg(c) => {
+                diesel::connection::AnsiTransactionManager::transaction_manager_status_mut(c)
+                    .transaction_depth()
+                    .map(|d| d.is_some())
+            }
+            DbConn::Sqlite(c) => {
+                diesel::connection::AnsiTransactionManager::transaction_manager_status_mut(c)
+                    .transaction_depth()
+                    .map(|d| d.is_some())
+            }
+        };
+        // A connection still inside a transaction (or in a broken state) is not reused.
+        !matches!(status, Ok(false))
+    }
+}
+
+/// The database handle kept in the application state: cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<Manager>,
+    backend: Backend,
+    /// Serialises this process's SQLite writers so they queue here, in order, instead of
+    /// polling SQLite's busy handler. `BEGIN IMMEDIATE` still guards against other processes.
+    write_lock: Arc<Mutex<()>>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("backend", &self.backend)
+            .finish()
+    }
+}
+
+impl Db {
+    /// Connects once to report a clear error at once if the database cannot be reached, then
+    /// builds the pool. Creates the SQLite file's folder if needed.
+    pub fn connect(cfg: &DatabaseConfig) -> Result<Db> {
+        if let DatabaseUrl::Sqlite { path } = &cfg.url
+            && let Some(parent) = path.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::io(format!("cannot create {}", parent.display()), e))?;
+        }
+        let manager = Manager {
+            url: cfg.url.clone(),
+        };
+        let first = manager.establish().map_err(|e| {
+            Error::Unavailable(format!(
+                "cannot connect to {}: {}",
+                cfg.url,
+                one_line(&e.to_string())
+            ))
+        })?;
+        let backend = first.backend();
+        let pool = Pool::builder()
+            .max_size(cfg.pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .test_on_check_out(false)
+            .build_unchecked(manager);
+        // Hand the probe connection to nobody: r2d2 opens its own; dropping it here is cheap.
+        drop(first);
+        Ok(Db {
+            pool,
+            backend,
+            write_lock: Arc::new(Mutex::new(())),
+        })
+    }
+
+    /// The backend this pool talks to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Takes a connection, blocking up to the pool's timeout. For synchronous callers (CLI,
+    /// workers on blocking threads); async code uses [`Db::run`] or [`Db::write`].
+    pub fn conn(&self) -> Result<PooledConn> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs read work on the blocking thread pool, off the async executor. The closure's error
+    /// type is the caller's (core, web or admin errors all convert from [`Error`]).
+    pub async fn run<T, E, F>(&self, f: F) -> std::result::Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> std::result::Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<Error> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db.conn()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
+    }
+
+    /// Runs `f` in a write transaction on the blocking thread pool (see [`write_tx`]).
+    pub async fn write<T, E, F>(&self, f: F) -> std::result::Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> std::result::Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<Error> + From<diesel::result::Error> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.write_blocking(f))
+            .await
+            .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
+    }
+
+    /// [`Db::write`] for code already on a blocking thread.
+    pub fn write_blocking<T, E, F>(&self, f: F) -> std::result::Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> std::result::Result<T, E>,
+        E: From<Error> + From<diesel::result::Error>,
+    {
+        let mut conn = self.conn()?;
+        let _guard = match self.backend {
+            Backend::Sqlite => Some(self.write_lock.lock().unwrap_or_else(|p| p.into_inner())),
+            Backend::Postgres => None,
+        };
+        write_tx(&mut conn, f)
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}

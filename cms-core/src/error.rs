@@ -1,0 +1,98 @@
+//! The domain error of `cms-core`. Model code returns `diesel::QueryResult`; services return
+//! [`Error`], which keeps its cause so the HTTP and CLI layers can map it to a status or a line.
+
+use std::fmt;
+
+/// Everything a core operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The thing asked for does not exist (or is not visible to the caller).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The request conflicts with what is stored (a duplicate email or slug, a non-empty category).
+    #[error("{0}")]
+    Conflict(String),
+    /// Input that fails validation; `field` names the form or JSON field at fault.
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    /// Several fields failed validation at once (forms show each next to its field).
+    #[error("{}", .0.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; "))]
+    Fields(Vec<(&'static str, String)>),
+    /// A database error that is not the caller's fault.
+    #[error("database error: {0}")]
+    Database(#[from] diesel::result::Error),
+    /// No connection could be taken from the pool in time: the service is overloaded or the
+    /// database is down.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A file could not be read or written.
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Anything else that is our fault, with a message for the log.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// The result type of core services.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A validation error for `field`.
+    pub fn invalid(field: &'static str, message: impl fmt::Display) -> Self {
+        Error::Invalid {
+            field,
+            message: message.to_string(),
+        }
+    }
+
+    /// An I/O error with what we were doing when it happened.
+    pub fn io(context: impl fmt::Display, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.to_string(),
+            source,
+        }
+    }
+
+    /// True when the error is a unique-constraint violation in the database.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            Error::Database(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        )
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for Error {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        Error::Unavailable(e.to_string())
+    }
+}
+
+/// Maps `Err(NotFound)` from diesel to `Ok(None)`, like diesel's `OptionalExtension`, for
+/// [`Result`]s of core services.
+pub trait OptionalExt<T> {
+    /// `Ok(None)` where the error says the row does not exist.
+    fn optional(self) -> Result<Option<T>>;
+}
+
+impl<T> OptionalExt<T> for Result<T> {
+    fn optional(self) -> Result<Option<T>> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(Error::NotFound(_)) | Err(Error::Database(diesel::result::Error::NotFound)) => {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! Keepsake without HTTP: configuration, the database and its migrations, the content model,
+//! and the services that change it (publishing, gallery counts, demo content).
+//!
+//! Everything here is usable from the command line, the web plugins and tests alike; nothing
+//! here knows about requests or responses.
+
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod embed;
+pub mod error;
+pub mod markdown;
+pub mod media;
+pub mod models;
+pub mod password;
+pub mod schema;
+pub mod slug;
+pub mod state;
+pub mod tokens;
+pub mod transcript;
+
+pub use config::Config;
+pub use db::{Backend, Db, DbConn};
+pub use error::{Error, Result};
+pub use state::AppState;

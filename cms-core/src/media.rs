@@ -1,0 +1,143 @@
+//! The media store: where originals and derivatives live, under content-addressed keys.
+//! The local-folder backend writes through a temporary file and a rename, so a reader (or a
+//! crash) never sees half a file.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Storage for media files addressed by relative keys like `photos/ab/abcd…-320.jpg`.
+pub trait MediaStore: Send + Sync + std::fmt::Debug {
+    /// Writes `bytes` under `key`, atomically replacing any file there.
+    fn put(&self, key: &str, bytes: &[u8]) -> Result<()>;
+    /// True if `key` exists.
+    fn exists(&self, key: &str) -> bool;
+    /// Removes `key`; a missing file is not an error.
+    fn delete(&self, key: &str) -> Result<()>;
+    /// The folder behind the store when it is local, for serving files directly.
+    fn local_root(&self) -> Option<&Path>;
+}
+
+/// Checks that a key is relative, has no `..` or empty segment, and uses safe characters.
+pub fn validate_key(key: &str) -> Result<()> {
+    let ok = !key.is_empty()
+        && key.len() <= 512
+        && !key.starts_with('/')
+        && key
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Internal(format!("invalid media key '{key}'")))
+    }
+}
+
+/// Media in a local folder (the default; served by the web plugin under `/media/`).
+#[derive(Debug, Clone)]
+pub struct LocalMediaStore {
+    root: PathBuf,
+}
+
+impl LocalMediaStore {
+    /// A store rooted at `root`, created if missing.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self> {
+        let root = root.into();
+        std::fs::create_dir_all(&root)
+            .map_err(|e| Error::io(format!("cannot create {}", root.display()), e))?;
+        Ok(LocalMediaStore { root })
+    }
+
+    fn path(&self, key: &str) -> Result<PathBuf> {
+        validate_key(key)?;
+        Ok(self.root.join(key))
+    }
+}
+
+impl MediaStore for LocalMediaStore {
+    fn put(&self, key: &str, bytes: &[u8]) -> Result<()> {
+        let path = self.path(key)?;
+        let dir = path.parent().unwrap_or(&self.root);
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)
+            .map_err(|e| Error::io(format!("cannot write in {}", dir.display()), e))?;
+        tmp.write_all(bytes)
+            .and_then(|_| tmp.as_file().sync_data())
+            .map_err(|e| Error::io(format!("cannot write {key}"), e))?;
+        tmp.persist(&path)
+            .map_err(|e| Error::io(format!("cannot move {key} into place"), e.error))?;
+        Ok(())
+    }
+
+    fn exists(&self, key: &str) -> bool {
+        self.path(key).is_ok_and(|p| p.is_file())
+    }
+
+    fn delete(&self, key: &str) -> Result<()> {
+        let path = self.path(key)?;
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(format!("cannot delete {key}"), e)),
+        }
+    }
+
+    fn local_root(&self) -> Option<&Path> {
+        Some(&self.root)
+    }
+}
+
+/// The file extension for an image MIME type.
+pub fn extension_for(mime: &str) -> &'static str {
+    match mime {
+        "image/png" => "png",
+        "image/webp" => "webp",
+        "image/gif" => "gif",
+        _ => "jpg",
+    }
+}
+
+/// The key of a photo's original: `photos/{first two hex}/{hash}.{ext}`.
+pub fn photo_original_key(content_hash: &str, mime: &str) -> String {
+    let shard = content_hash.get(..2).unwrap_or("00");
+    format!("photos/{shard}/{content_hash}.{}", extension_for(mime))
+}
+
+/// The key of a photo's JPEG derivative `width` pixels wide.
+pub fn photo_variant_key(content_hash: &str, width: u32) -> String {
+    let shard = content_hash.get(..2).unwrap_or("00");
+    format!("photos/{shard}/{content_hash}-{width}.jpg")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_cannot_escape() {
+        for bad in ["", "/etc/passwd", "a/../b", "a//b", "a/./b", "a b", "a\\b"] {
+            assert!(validate_key(bad).is_err(), "{bad}");
+        }
+        assert!(validate_key("photos/ab/abcd-320.jpg").is_ok());
+    }
+
+    #[test]
+    fn put_is_atomic_and_readable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = LocalMediaStore::open(dir.path()).expect("open");
+        store.put("photos/ab/x.jpg", b"hello").expect("put");
+        assert!(store.exists("photos/ab/x.jpg"));
+        assert_eq!(
+            std::fs::read(dir.path().join("photos/ab/x.jpg")).expect("read"),
+            b"hello"
+        );
+        store.delete("photos/ab/x.jpg").expect("delete");
+        store.delete("photos/ab/x.jpg").expect("delete twice");
+        assert!(!store.exists("photos/ab/x.jpg"));
+    }
+}

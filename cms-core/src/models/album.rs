@@ -1,0 +1,305 @@
+//! Albums: a titled set of photos in a gallery category. An album counts its photos; when it is
+//! published, its category chain counts it and its photos too.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::gallery_category::{self, adjust_counts};
+use super::{now, site, text_enum};
+use crate::db::DbConn;
+use crate::error::{Error, Result};
+use crate::schema::{albums, photos};
+use crate::slug;
+
+text_enum! {
+    /// Readers see published albums only.
+    pub enum AlbumStatus {
+        Draft = "draft",
+        Published = "published",
+    }
+}
+
+/// A stored album.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize)]
+#[diesel(table_name = albums)]
+pub struct Album {
+    pub id: i64,
+    pub category_id: Option<i64>,
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    pub credit: String,
+    pub status: AlbumStatus,
+    pub cover_photo_id: Option<i64>,
+    pub photo_count: i64,
+    pub position: i32,
+    pub published_at: Option<NaiveDateTime>,
+    pub last_added_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// What it takes to create an album.
+#[derive(Debug, Clone)]
+pub struct NewAlbum<'a> {
+    pub category_id: Option<i64>,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub credit: &'a str,
+    pub status: AlbumStatus,
+}
+
+fn validate_title(title: &str) -> Result<&str> {
+    let t = title.trim();
+    if t.is_empty() {
+        return Err(Error::invalid("title", "must not be empty"));
+    }
+    if t.chars().count() > 200 {
+        return Err(Error::invalid("title", "must be at most 200 characters"));
+    }
+    Ok(t)
+}
+
+fn slug_taken(conn: &mut DbConn, s: &str) -> Result<bool> {
+    let n: i64 = albums::table
+        .filter(albums::slug.eq(s))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// Creates an album with a unique slug made from its title.
+pub fn create(conn: &mut DbConn, new: &NewAlbum<'_>) -> Result<Album> {
+    let title = validate_title(new.title)?;
+    if let Some(c) = new.category_id
+        && gallery_category::find(conn, c)?.is_none()
+    {
+        return Err(Error::NotFound("gallery category"));
+    }
+    let slug = slug::unique(&slug::slugify(title), |s| slug_taken(conn, s))?;
+    let q = albums::table
+        .select(diesel::dsl::max(albums::position))
+        .into_boxed();
+    let position: Option<i32> = match new.category_id {
+        Some(c) => q.filter(albums::category_id.eq(c)).first(conn)?,
+        None => q.filter(albums::category_id.is_null()).first(conn)?,
+    };
+    let t = now();
+    let published = new.status == AlbumStatus::Published;
+    let album = diesel::insert_into(albums::table)
+        .values((
+            albums::category_id.eq(new.category_id),
+            albums::slug.eq(&slug),
+            albums::title.eq(title),
+            albums::description.eq(new.description.trim()),
+            albums::credit.eq(new.credit.trim()),
+            albums::status.eq(new.status),
+            albums::position.eq(position.map_or(0, |p| p + 1)),
+            albums::published_at.eq(published.then_some(t)),
+            albums::created_at.eq(t),
+            albums::updated_at.eq(t),
+        ))
+        .returning(albums::all_columns)
+        .get_result::<Album>(conn)?;
+    if published {
+        adjust_counts(conn, new.category_id, 1, 0)?;
+    }
+    site::bump_content_version(conn)?;
+    Ok(album)
+}
+
+/// An album by id, in any status.
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<Album>> {
+    albums::table
+        .find(id)
+        .select(Album::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// An album by slug, in any status (admin).
+pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<Album>> {
+    albums::table
+        .filter(albums::slug.eq(slug))
+        .select(Album::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A published album by slug (readers).
+pub fn find_published_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<Album>> {
+    albums::table
+        .filter(albums::slug.eq(slug))
+        .filter(albums::status.eq(AlbumStatus::Published))
+        .select(Album::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The album in `category_id` with this title (imports match folders by name).
+pub fn find_in_category_by_title(
+    conn: &mut DbConn,
+    category_id: Option<i64>,
+    title: &str,
+) -> QueryResult<Option<Album>> {
+    let q = albums::table
+        .filter(albums::title.eq(title.trim()))
+        .select(Album::as_select());
+    match category_id {
+        Some(c) => q.filter(albums::category_id.eq(c)).first(conn),
+        None => q.filter(albums::category_id.is_null()).first(conn),
+    }
+    .optional()
+}
+
+/// Albums in a category in display order; readers pass `published_only`.
+pub fn in_category(
+    conn: &mut DbConn,
+    category_id: Option<i64>,
+    published_only: bool,
+) -> QueryResult<Vec<Album>> {
+    let mut q = albums::table
+        .order((albums::position.asc(), albums::title.asc()))
+        .select(Album::as_select())
+        .into_boxed();
+    q = match category_id {
+        Some(c) => q.filter(albums::category_id.eq(c)),
+        None => q.filter(albums::category_id.is_null()),
+    };
+    if published_only {
+        q = q.filter(albums::status.eq(AlbumStatus::Published));
+    }
+    q.load(conn)
+}
+
+/// Published albums with photos, most recently added to first.
+pub fn latest_published(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<Album>> {
+    albums::table
+        .filter(albums::status.eq(AlbumStatus::Published))
+        .filter(albums::photo_count.gt(0))
+        .order((albums::last_added_at.desc(), albums::id.desc()))
+        .limit(limit)
+        .select(Album::as_select())
+        .load(conn)
+}
+
+/// Changes title, description and credit; the slug stays.
+pub fn update_details(
+    conn: &mut DbConn,
+    id: i64,
+    title: &str,
+    description: &str,
+    credit: &str,
+) -> Result<()> {
+    let title = validate_title(title)?;
+    let n = diesel::update(albums::table.find(id))
+        .set((
+            albums::title.eq(title),
+            albums::description.eq(description.trim()),
+            albums::credit.eq(credit.trim()),
+            albums::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(Error::NotFound("album"));
+    }
+    site::bump_content_version(conn)?;
+    Ok(())
+}
+
+/// Publishes or unpublishes an album; its category chain gains or loses it and its photos.
+pub fn set_status(conn: &mut DbConn, id: i64, status: AlbumStatus) -> Result<Album> {
+    let album = find(conn, id)?.ok_or(Error::NotFound("album"))?;
+    if album.status == status {
+        return Ok(album);
+    }
+    let sign = if status == AlbumStatus::Published {
+        1
+    } else {
+        -1
+    };
+    adjust_counts(conn, album.category_id, sign, sign * album.photo_count)?;
+    let t = now();
+    let first_publish = status == AlbumStatus::Published && album.published_at.is_none();
+    let updated = diesel::update(albums::table.find(id))
+        .set((
+            albums::status.eq(status),
+            albums::published_at.eq(if first_publish {
+                Some(t)
+            } else {
+                album.published_at
+            }),
+            albums::updated_at.eq(t),
+        ))
+        .returning(albums::all_columns)
+        .get_result::<Album>(conn)?;
+    site::bump_content_version(conn)?;
+    Ok(updated)
+}
+
+/// Moves an album to another category (or the top); a published album's counts move with it.
+pub fn move_to(conn: &mut DbConn, id: i64, category_id: Option<i64>) -> Result<()> {
+    let album = find(conn, id)?.ok_or(Error::NotFound("album"))?;
+    if album.category_id == category_id {
+        return Ok(());
+    }
+    if let Some(c) = category_id
+        && gallery_category::find(conn, c)?.is_none()
+    {
+        return Err(Error::NotFound("gallery category"));
+    }
+    if album.status == AlbumStatus::Published {
+        adjust_counts(conn, album.category_id, -1, -album.photo_count)?;
+        adjust_counts(conn, category_id, 1, album.photo_count)?;
+    }
+    diesel::update(albums::table.find(id))
+        .set((
+            albums::category_id.eq(category_id),
+            albums::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    site::bump_content_version(conn)?;
+    Ok(())
+}
+
+/// Sets the cover photo, which must belong to the album.
+pub fn set_cover(conn: &mut DbConn, id: i64, photo_id: Option<i64>) -> Result<()> {
+    if let Some(p) = photo_id {
+        let owner: Option<i64> = photos::table
+            .find(p)
+            .select(photos::album_id)
+            .first(conn)
+            .optional()?;
+        if owner != Some(id) {
+            return Err(Error::invalid(
+                "cover_photo_id",
+                "the photo is not in this album",
+            ));
+        }
+    }
+    diesel::update(albums::table.find(id))
+        .set(albums::cover_photo_id.eq(photo_id))
+        .execute(conn)?;
+    site::bump_content_version(conn)?;
+    Ok(())
+}
+
+/// Deletes an album and its photos' rows, keeping every count right. Returns the content
+/// hashes of the deleted photos so the caller can remove files no other photo uses.
+pub fn delete(conn: &mut DbConn, id: i64) -> Result<Vec<String>> {
+    let album = find(conn, id)?.ok_or(Error::NotFound("album"))?;
+    let hashes: Vec<String> = photos::table
+        .filter(photos::album_id.eq(id))
+        .select(photos::content_hash)
+        .load(conn)?;
+    diesel::update(albums::table.find(id))
+        .set(albums::cover_photo_id.eq(None::<i64>))
+        .execute(conn)?;
+    diesel::delete(photos::table.filter(photos::album_id.eq(id))).execute(conn)?;
+    diesel::delete(albums::table.find(id)).execute(conn)?;
+    if album.status == AlbumStatus::Published {
+        adjust_counts(conn, album.category_id, -1, -album.photo_count)?;
+    }
+    site::bump_content_version(conn)?;
+    Ok(hashes)
+}

@@ -1,0 +1,199 @@
+//! Durable jobs: a row first, then a worker claims it with a lease. A crash leaves the lease to
+//! run out and another worker resumes; two nodes never run the same job at once.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::{now, text_enum};
+use crate::db::DbConn;
+use crate::schema::jobs;
+
+text_enum! {
+    /// Where a job is.
+    pub enum JobStatus {
+        Queued = "queued",
+        Running = "running",
+        Done = "done",
+        Failed = "failed",
+    }
+}
+
+/// A stored job.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = jobs)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub payload: String,
+    pub unique_key: Option<String>,
+    pub status: JobStatus,
+    pub run_at: NaiveDateTime,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub finished_at: Option<NaiveDateTime>,
+}
+
+/// Queues a job to run at `run_at`. With a `unique_key`, a second enqueue of the same key is a
+/// no-op (returns `false`): publishing twice schedules one fan-out.
+pub fn enqueue(
+    conn: &mut DbConn,
+    kind: &str,
+    payload: &serde_json::Value,
+    run_at: NaiveDateTime,
+    unique_key: Option<&str>,
+) -> QueryResult<bool> {
+    let t = now();
+    let row = (
+        jobs::kind.eq(kind),
+        jobs::payload.eq(payload.to_string()),
+        jobs::unique_key.eq(unique_key),
+        jobs::status.eq(JobStatus::Queued),
+        jobs::run_at.eq(run_at),
+        jobs::created_at.eq(t),
+        jobs::updated_at.eq(t),
+    );
+    let n = crate::per_backend!(conn, |c| diesel::insert_into(jobs::table)
+        .values(row.clone())
+        .on_conflict(jobs::unique_key)
+        .do_nothing()
+        .execute(c))?;
+    Ok(n > 0)
+}
+
+/// Moves a queued job with this key to a new time (a rescheduled post).
+pub fn reschedule(
+    conn: &mut DbConn,
+    unique_key: &str,
+    run_at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        jobs::table
+            .filter(jobs::unique_key.eq(unique_key))
+            .filter(jobs::status.eq(JobStatus::Queued)),
+    )
+    .set((jobs::run_at.eq(run_at), jobs::updated_at.eq(now())))
+    .execute(conn)
+}
+
+/// Removes a queued job with this key (an unscheduled post).
+pub fn cancel(conn: &mut DbConn, unique_key: &str) -> QueryResult<usize> {
+    diesel::delete(
+        jobs::table
+            .filter(jobs::unique_key.eq(unique_key))
+            .filter(jobs::status.eq(JobStatus::Queued)),
+    )
+    .execute(conn)
+}
+
+/// Claims the oldest due job of one of `kinds` for `owner` until `lease` from now, counting an
+/// attempt. Due: queued and `run_at` passed, or running with an expired lease. Run it in a
+/// write transaction.
+pub fn claim(
+    conn: &mut DbConn,
+    owner: &str,
+    kinds: &[&str],
+    lease: Duration,
+) -> QueryResult<Option<Job>> {
+    let t = now();
+    let due = jobs::status
+        .eq(JobStatus::Queued)
+        .and(jobs::run_at.le(t))
+        .or(jobs::status
+            .eq(JobStatus::Running)
+            .and(jobs::lease_until.lt(t)));
+    let id: Option<i64> = match conn {
+        DbConn::Pg(c) => jobs::table
+            .filter(due)
+            .filter(jobs::kind.eq_any(kinds))
+            .order(jobs::run_at.asc())
+            .select(jobs::id)
+            .for_update()
+            .skip_locked()
+            .first(c)
+            .optional()?,
+        DbConn::Sqlite(c) => jobs::table
+            .filter(due)
+            .filter(jobs::kind.eq_any(kinds))
+            .order(jobs::run_at.asc())
+            .select(jobs::id)
+            .first(c)
+            .optional()?,
+    };
+    let Some(id) = id else { return Ok(None) };
+    diesel::update(jobs::table.find(id))
+        .set((
+            jobs::status.eq(JobStatus::Running),
+            jobs::lease_owner.eq(owner),
+            jobs::lease_until.eq(t + lease),
+            jobs::attempts.eq(jobs::attempts + 1),
+            jobs::updated_at.eq(t),
+        ))
+        .returning(jobs::all_columns)
+        .get_result::<Job>(conn)
+        .optional()
+}
+
+/// Marks a job done, if `owner` still holds it.
+pub fn complete(conn: &mut DbConn, id: i64, owner: &str) -> QueryResult<bool> {
+    let t = now();
+    diesel::update(jobs::table.find(id).filter(jobs::lease_owner.eq(owner)))
+        .set((
+            jobs::status.eq(JobStatus::Done),
+            jobs::lease_owner.eq(None::<String>),
+            jobs::lease_until.eq(None::<NaiveDateTime>),
+            jobs::finished_at.eq(t),
+            jobs::updated_at.eq(t),
+        ))
+        .execute(conn)
+        .map(|n| n > 0)
+}
+
+/// Records a failure: retried at `retry_at` while attempts remain, else failed for good.
+pub fn fail(
+    conn: &mut DbConn,
+    job: &Job,
+    owner: &str,
+    error: &str,
+    retry_at: NaiveDateTime,
+) -> QueryResult<bool> {
+    let t = now();
+    let give_up = job.attempts >= job.max_attempts;
+    diesel::update(jobs::table.find(job.id).filter(jobs::lease_owner.eq(owner)))
+        .set((
+            jobs::status.eq(if give_up {
+                JobStatus::Failed
+            } else {
+                JobStatus::Queued
+            }),
+            jobs::run_at.eq(retry_at),
+            jobs::lease_owner.eq(None::<String>),
+            jobs::lease_until.eq(None::<NaiveDateTime>),
+            jobs::last_error.eq(error),
+            jobs::finished_at.eq(give_up.then_some(t)),
+            jobs::updated_at.eq(t),
+        ))
+        .execute(conn)
+        .map(|n| n > 0)
+}
+
+/// Extends a running job's lease (long jobs call this as they progress).
+pub fn extend_lease(conn: &mut DbConn, id: i64, owner: &str, lease: Duration) -> QueryResult<bool> {
+    diesel::update(jobs::table.find(id).filter(jobs::lease_owner.eq(owner)))
+        .set(jobs::lease_until.eq(now() + lease))
+        .execute(conn)
+        .map(|n| n > 0)
+}
+
+/// A job by its unique key.
+pub fn find_by_key(conn: &mut DbConn, unique_key: &str) -> QueryResult<Option<Job>> {
+    jobs::table
+        .filter(jobs::unique_key.eq(unique_key))
+        .select(Job::as_select())
+        .first(conn)
+        .optional()
+}

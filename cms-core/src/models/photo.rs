@@ -1,0 +1,439 @@
+//! Photos in albums. Every insert, delete and move changes the album's count and, for
+//! published albums, the category chain's counts in the same transaction.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::album::{self, Album, AlbumStatus};
+use super::gallery_category::adjust_counts;
+use super::{now, site};
+use crate::db::DbConn;
+use crate::error::{Error, Result};
+use crate::schema::{albums, photos};
+
+/// Rows per INSERT statement: well under SQLite's bound-parameter limit.
+const INSERT_CHUNK: usize = 500;
+
+/// A stored photo.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize)]
+#[diesel(table_name = photos)]
+pub struct Photo {
+    pub id: i64,
+    pub album_id: i64,
+    pub position: i64,
+    pub original_filename: String,
+    pub caption: String,
+    pub credit: String,
+    pub source: String,
+    pub content_hash: String,
+    pub mime: String,
+    pub width: i32,
+    pub height: i32,
+    pub bytes: i64,
+    pub variants: String,
+    pub views: i64,
+    pub created_at: NaiveDateTime,
+}
+
+impl Photo {
+    /// The derivative widths written for this photo, smallest first.
+    pub fn variant_widths(&self) -> Vec<u32> {
+        let mut v: Vec<u32> = serde_json::from_str(&self.variants).unwrap_or_default();
+        v.sort_unstable();
+        v
+    }
+}
+
+/// A photo to insert: its files are already in the media store.
+#[derive(Debug, Clone)]
+pub struct NewPhoto {
+    pub original_filename: String,
+    pub caption: String,
+    pub credit: String,
+    pub source: String,
+    pub content_hash: String,
+    pub mime: String,
+    pub width: i32,
+    pub height: i32,
+    pub bytes: i64,
+    pub variants: Vec<u32>,
+}
+
+/// What [`add_to_album`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddReport {
+    /// Ids of the new rows, in the order given.
+    pub inserted: Vec<i64>,
+    /// File names skipped because the album already holds the same content.
+    pub duplicates: Vec<String>,
+}
+
+/// Adds photos at the end of an album, in batches, skipping any whose content the album already
+/// has (reported by file name). Counts change in the same transaction; call it inside one.
+pub fn add_to_album(conn: &mut DbConn, album_id: i64, new: &[NewPhoto]) -> Result<AddReport> {
+    let album = album::find(conn, album_id)?.ok_or(Error::NotFound("album"))?;
+    let mut report = AddReport::default();
+    let mut seen: HashSet<&str> = HashSet::new();
+    for chunk in new.chunks(INSERT_CHUNK) {
+        let hashes: Vec<&str> = chunk.iter().map(|p| p.content_hash.as_str()).collect();
+        let existing: HashSet<String> = photos::table
+            .filter(photos::album_id.eq(album_id))
+            .filter(photos::content_hash.eq_any(&hashes))
+            .select(photos::content_hash)
+            .load::<String>(conn)?
+            .into_iter()
+            .collect();
+        let fresh: Vec<&NewPhoto> = chunk
+            .iter()
+            .filter(|p| {
+                let dup = existing.contains(&p.content_hash) || !seen.insert(&p.content_hash);
+                if dup {
+                    report.duplicates.push(p.original_filename.clone());
+                }
+                !dup
+            })
+            .collect();
+        if fresh.is_empty() {
+            continue;
+        }
+        let max_pos: Option<i64> = photos::table
+            .filter(photos::album_id.eq(album_id))
+            .select(diesel::dsl::max(photos::position))
+            .first(conn)?;
+        let start = max_pos.map_or(0, |p| p + 1);
+        let t = now();
+        let rows: Vec<_> = fresh
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                (
+                    photos::album_id.eq(album_id),
+                    photos::position.eq(start + i as i64),
+                    photos::original_filename.eq(&p.original_filename),
+                    photos::caption.eq(&p.caption),
+                    photos::credit.eq(&p.credit),
+                    photos::source.eq(&p.source),
+                    photos::content_hash.eq(&p.content_hash),
+                    photos::mime.eq(&p.mime),
+                    photos::width.eq(p.width),
+                    photos::height.eq(p.height),
+                    photos::bytes.eq(p.bytes),
+                    photos::variants
+                        .eq(serde_json::to_string(&p.variants).unwrap_or_else(|_| "[]".into())),
+                    photos::created_at.eq(t),
+                )
+            })
+            .collect();
+        let ids: Vec<i64> = crate::per_backend!(conn, |c| diesel::insert_into(photos::table)
+            .values(&rows)
+            .returning(photos::id)
+            .get_results(c))?;
+        let n = ids.len() as i64;
+        report.inserted.extend(ids);
+        diesel::update(albums::table.find(album_id))
+            .set((
+                albums::photo_count.eq(albums::photo_count + n),
+                albums::last_added_at.eq(t),
+                albums::updated_at.eq(t),
+            ))
+            .execute(conn)?;
+        if album.status == AlbumStatus::Published {
+            adjust_counts(conn, album.category_id, 0, n)?;
+        }
+    }
+    if !report.inserted.is_empty() {
+        if album.cover_photo_id.is_none() {
+            diesel::update(albums::table.find(album_id))
+                .set(albums::cover_photo_id.eq(report.inserted.first().copied()))
+                .execute(conn)?;
+        }
+        site::bump_content_version(conn)?;
+    }
+    Ok(report)
+}
+
+/// A photo by id, whatever its album's status (admin).
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<Photo>> {
+    photos::table
+        .find(id)
+        .select(Photo::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A photo with its album, if the album is published (readers).
+pub fn find_published(conn: &mut DbConn, id: i64) -> QueryResult<Option<(Photo, Album)>> {
+    photos::table
+        .inner_join(albums::table)
+        .filter(photos::id.eq(id))
+        .filter(albums::status.eq(AlbumStatus::Published))
+        .select((Photo::as_select(), Album::as_select()))
+        .first(conn)
+        .optional()
+}
+
+/// One page of an album's photos in display order.
+pub fn page_in_album(
+    conn: &mut DbConn,
+    album_id: i64,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<Photo>> {
+    photos::table
+        .filter(photos::album_id.eq(album_id))
+        .order((photos::position.asc(), photos::id.asc()))
+        .offset(offset)
+        .limit(limit)
+        .select(Photo::as_select())
+        .load(conn)
+}
+
+/// Photos by id, in the order of `ids` (missing ones left out).
+pub fn by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<Photo>> {
+    let mut rows: Vec<Photo> = photos::table
+        .filter(photos::id.eq_any(ids))
+        .select(Photo::as_select())
+        .load(conn)?;
+    rows.sort_by_key(|p| ids.iter().position(|&i| i == p.id));
+    Ok(rows)
+}
+
+/// The previous and next photo in the album's order, by id.
+pub fn neighbours(conn: &mut DbConn, photo: &Photo) -> QueryResult<(Option<i64>, Option<i64>)> {
+    let prev = photos::table
+        .filter(photos::album_id.eq(photo.album_id))
+        .filter(
+            photos::position.lt(photo.position).or(photos::position
+                .eq(photo.position)
+                .and(photos::id.lt(photo.id))),
+        )
+        .order((photos::position.desc(), photos::id.desc()))
+        .select(photos::id)
+        .first(conn)
+        .optional()?;
+    let next = photos::table
+        .filter(photos::album_id.eq(photo.album_id))
+        .filter(
+            photos::position.gt(photo.position).or(photos::position
+                .eq(photo.position)
+                .and(photos::id.gt(photo.id))),
+        )
+        .order((photos::position.asc(), photos::id.asc()))
+        .select(photos::id)
+        .first(conn)
+        .optional()?;
+    Ok((prev, next))
+}
+
+/// The 0-based index of a photo within its album's order (to link back to its album page).
+pub fn index_in_album(conn: &mut DbConn, photo: &Photo) -> QueryResult<i64> {
+    photos::table
+        .filter(photos::album_id.eq(photo.album_id))
+        .filter(
+            photos::position.lt(photo.position).or(photos::position
+                .eq(photo.position)
+                .and(photos::id.lt(photo.id))),
+        )
+        .count()
+        .get_result(conn)
+}
+
+/// Changes a photo's caption, credit and source.
+pub fn update_meta(
+    conn: &mut DbConn,
+    id: i64,
+    caption: &str,
+    credit: &str,
+    source: &str,
+) -> Result<()> {
+    let n = diesel::update(photos::table.find(id))
+        .set((
+            photos::caption.eq(caption.trim()),
+            photos::credit.eq(credit.trim()),
+            photos::source.eq(source.trim()),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(Error::NotFound("photo"));
+    }
+    site::bump_content_version(conn)?;
+    Ok(())
+}
+
+fn albums_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<BTreeMap<i64, i64>> {
+    let rows: Vec<(i64, i64)> = photos::table
+        .filter(photos::id.eq_any(ids))
+        .group_by(photos::album_id)
+        .select((photos::album_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Takes `n` photos out of an album's counts (and its chain's, if published).
+fn remove_from_counts(conn: &mut DbConn, album: &Album, n: i64) -> Result<()> {
+    diesel::update(albums::table.find(album.id))
+        .set((
+            albums::photo_count.eq(albums::photo_count - n),
+            albums::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    if album.status == AlbumStatus::Published {
+        adjust_counts(conn, album.category_id, 0, -n)?;
+    }
+    Ok(())
+}
+
+/// Deletes photos; returns the content hashes of the deleted rows so the caller can remove
+/// files no other photo uses.
+pub fn delete(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<String>> {
+    let per_album = albums_of(conn, ids)?;
+    let hashes: Vec<String> = photos::table
+        .filter(photos::id.eq_any(ids))
+        .select(photos::content_hash)
+        .load(conn)?;
+    for (album_id, n) in &per_album {
+        let album = album::find(conn, *album_id)?.ok_or(Error::NotFound("album"))?;
+        remove_from_counts(conn, &album, *n)?;
+    }
+    diesel::delete(photos::table.filter(photos::id.eq_any(ids))).execute(conn)?;
+    if !per_album.is_empty() {
+        site::bump_content_version(conn)?;
+    }
+    Ok(hashes)
+}
+
+/// Moves photos to the end of another album. Refused (nothing moved) if the target already holds
+/// the same content as any of them.
+pub fn move_to_album(conn: &mut DbConn, ids: &[i64], target_id: i64) -> Result<usize> {
+    let target = album::find(conn, target_id)?.ok_or(Error::NotFound("target album"))?;
+    let moving: Vec<(i64, i64, String)> = photos::table
+        .filter(photos::id.eq_any(ids))
+        .filter(photos::album_id.ne(target_id))
+        .order((
+            photos::album_id.asc(),
+            photos::position.asc(),
+            photos::id.asc(),
+        ))
+        .select((photos::id, photos::album_id, photos::content_hash))
+        .load(conn)?;
+    if moving.is_empty() {
+        return Ok(0);
+    }
+    let hashes: Vec<&str> = moving.iter().map(|m| m.2.as_str()).collect();
+    let clashes: i64 = photos::table
+        .filter(photos::album_id.eq(target_id))
+        .filter(photos::content_hash.eq_any(&hashes))
+        .count()
+        .get_result(conn)?;
+    let distinct: HashSet<&str> = hashes.iter().copied().collect();
+    if clashes > 0 || distinct.len() != hashes.len() {
+        return Err(Error::Conflict(format!(
+            "the album '{}' already has the same image as {} of these photos",
+            target.title,
+            clashes.max(1)
+        )));
+    }
+    let mut per_album: BTreeMap<i64, i64> = BTreeMap::new();
+    for m in &moving {
+        *per_album.entry(m.1).or_default() += 1;
+    }
+    for (album_id, n) in &per_album {
+        let src = album::find(conn, *album_id)?.ok_or(Error::NotFound("album"))?;
+        remove_from_counts(conn, &src, *n)?;
+        if src
+            .cover_photo_id
+            .is_some_and(|c| moving.iter().any(|m| m.0 == c))
+        {
+            diesel::update(albums::table.find(src.id))
+                .set(albums::cover_photo_id.eq(None::<i64>))
+                .execute(conn)?;
+        }
+    }
+    let max_pos: Option<i64> = photos::table
+        .filter(photos::album_id.eq(target_id))
+        .select(diesel::dsl::max(photos::position))
+        .first(conn)?;
+    let start = max_pos.map_or(0, |p| p + 1);
+    for (i, m) in moving.iter().enumerate() {
+        diesel::update(photos::table.find(m.0))
+            .set((
+                photos::album_id.eq(target_id),
+                photos::position.eq(start + i as i64),
+            ))
+            .execute(conn)?;
+    }
+    let n = moving.len() as i64;
+    let t = now();
+    diesel::update(albums::table.find(target_id))
+        .set((
+            albums::photo_count.eq(albums::photo_count + n),
+            albums::last_added_at.eq(t),
+            albums::updated_at.eq(t),
+        ))
+        .execute(conn)?;
+    if target.status == AlbumStatus::Published {
+        adjust_counts(conn, target.category_id, 0, n)?;
+    }
+    site::bump_content_version(conn)?;
+    Ok(moving.len())
+}
+
+/// Sets an album's photo order to the order of `ids` (ids of other albums are ignored).
+pub fn reorder(conn: &mut DbConn, album_id: i64, ids: &[i64]) -> Result<()> {
+    for (i, id) in ids.iter().enumerate() {
+        diesel::update(
+            photos::table
+                .filter(photos::id.eq(id))
+                .filter(photos::album_id.eq(album_id)),
+        )
+        .set(photos::position.eq(i as i64))
+        .execute(conn)?;
+    }
+    site::bump_content_version(conn)?;
+    Ok(())
+}
+
+/// The newest photos in published albums.
+pub fn latest_published(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<(Photo, Album)>> {
+    photos::table
+        .inner_join(albums::table)
+        .filter(albums::status.eq(AlbumStatus::Published))
+        .order((photos::created_at.desc(), photos::id.desc()))
+        .limit(limit)
+        .select((Photo::as_select(), Album::as_select()))
+        .load(conn)
+}
+
+/// The first `per_album` photos of each album in `album_ids`, for thumbnails strips.
+pub fn first_of_albums(
+    conn: &mut DbConn,
+    album_ids: &[i64],
+    per_album: i64,
+) -> QueryResult<Vec<Photo>> {
+    let mut out = Vec::new();
+    for id in album_ids {
+        out.extend(page_in_album(conn, *id, 0, per_album)?);
+    }
+    Ok(out)
+}
+
+/// Adds view counts gathered in memory (one UPDATE per photo, batched by the caller).
+pub fn add_views(conn: &mut DbConn, views: &[(i64, i64)]) -> QueryResult<()> {
+    for (id, n) in views {
+        diesel::update(photos::table.find(id))
+            .set(photos::views.eq(photos::views + n))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Is any photo still using this content (so its files must stay)?
+pub fn hash_in_use(conn: &mut DbConn, content_hash: &str) -> QueryResult<bool> {
+    let n: i64 = photos::table
+        .filter(photos::content_hash.eq(content_hash))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}

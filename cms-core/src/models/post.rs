@@ -1,0 +1,631 @@
+//! Posts: news, reposted articles and static pages, with revisions, categories, tags, and
+//! redirects from old slugs.
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::category::Category;
+use super::tag::{self, Tag};
+use super::{now, site, text_enum};
+use crate::db::DbConn;
+use crate::error::{Error, Result};
+use crate::markdown;
+use crate::schema::{
+    categories, post_categories, post_revisions, post_slug_redirects, post_tags, posts, tags,
+};
+use crate::slug;
+
+text_enum! {
+    /// What a post is: a news item, a reposted article (with its source), or a static page.
+    pub enum PostKind {
+        News = "news",
+        Article = "article",
+        Page = "page",
+    }
+}
+
+text_enum! {
+    /// Where a post is in its life. Readers see `published` only.
+    pub enum PostStatus {
+        Draft = "draft",
+        Scheduled = "scheduled",
+        Published = "published",
+        Archived = "archived",
+    }
+}
+
+/// A stored post.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize)]
+#[diesel(table_name = posts)]
+pub struct Post {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub kind: PostKind,
+    pub status: PostStatus,
+    pub body_markdown: String,
+    pub body_html: String,
+    pub excerpt: String,
+    pub featured_photo_id: Option<i64>,
+    pub author_id: Option<i64>,
+    pub publish_at: Option<NaiveDateTime>,
+    pub published_at: Option<NaiveDateTime>,
+    pub source_publication: Option<String>,
+    pub source_author: Option<String>,
+    pub source_url: Option<String>,
+    pub source_date: Option<NaiveDate>,
+    pub notify_subscribers: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Post {
+    /// The excerpt as written, or the start of the body.
+    pub fn summary(&self) -> String {
+        if self.excerpt.trim().is_empty() {
+            markdown::plain_excerpt(&self.body_markdown, 220)
+        } else {
+            self.excerpt.clone()
+        }
+    }
+
+    /// True when readers may see it.
+    pub fn is_public(&self) -> bool {
+        self.status == PostStatus::Published
+    }
+}
+
+/// Everything an editor sets on a post. Create and update take the whole input.
+#[derive(Debug, Clone)]
+pub struct PostInput {
+    pub title: String,
+    /// `None` or empty: made from the title (on create) or kept (on update).
+    pub slug: Option<String>,
+    pub kind: PostKind,
+    pub status: PostStatus,
+    pub body_markdown: String,
+    pub excerpt: String,
+    pub featured_photo_id: Option<i64>,
+    pub author_id: Option<i64>,
+    /// When a scheduled post goes live; for a published post, its shown date (default now).
+    pub publish_at: Option<NaiveDateTime>,
+    pub source_publication: Option<String>,
+    pub source_author: Option<String>,
+    pub source_url: Option<String>,
+    pub source_date: Option<NaiveDate>,
+    pub notify_subscribers: bool,
+    pub category_ids: Vec<i64>,
+    pub tags: Vec<String>,
+}
+
+impl PostInput {
+    /// A draft news post with just a title and body; fill in the rest as needed.
+    pub fn new(title: impl Into<String>, body_markdown: impl Into<String>) -> Self {
+        PostInput {
+            title: title.into(),
+            slug: None,
+            kind: PostKind::News,
+            status: PostStatus::Draft,
+            body_markdown: body_markdown.into(),
+            excerpt: String::new(),
+            featured_photo_id: None,
+            author_id: None,
+            publish_at: None,
+            source_publication: None,
+            source_author: None,
+            source_url: None,
+            source_date: None,
+            notify_subscribers: false,
+            category_ids: Vec::new(),
+            tags: Vec::new(),
+        }
+    }
+}
+
+fn clean_opt(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// Checks an input, collecting every problem with its field.
+fn validate(input: &PostInput, now: NaiveDateTime, creating: bool) -> Result<()> {
+    let mut errs: Vec<(&'static str, String)> = Vec::new();
+    let title = input.title.trim();
+    if title.is_empty() {
+        errs.push(("title", "must not be empty".into()));
+    } else if title.chars().count() > 300 {
+        errs.push(("title", "must be at most 300 characters".into()));
+    }
+    if let Some(s) = input
+        .slug
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        && let Err(Error::Invalid { message, .. }) = slug::validate(s)
+    {
+        errs.push(("slug", message));
+    }
+    if input.body_markdown.len() > 1_000_000 {
+        errs.push(("body", "must be at most 1 MB".into()));
+    }
+    if input.excerpt.chars().count() > 1000 {
+        errs.push(("excerpt", "must be at most 1000 characters".into()));
+    }
+    if input.status == PostStatus::Scheduled {
+        match input.publish_at {
+            None => errs.push((
+                "publish_at",
+                "a scheduled post needs a date and time".into(),
+            )),
+            Some(t) if creating && t <= now => errs.push((
+                "publish_at",
+                "must be in the future (publish now instead)".into(),
+            )),
+            Some(_) => {}
+        }
+    }
+    if let Some(u) = clean_opt(&input.source_url) {
+        let ok = url::Url::parse(&u).is_ok_and(|p| matches!(p.scheme(), "http" | "https"));
+        if !ok {
+            errs.push((
+                "source_url",
+                "must be an http:// or https:// address".into(),
+            ));
+        }
+    }
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Fields(errs))
+    }
+}
+
+fn slug_taken(conn: &mut DbConn, s: &str, except: Option<i64>) -> Result<bool> {
+    let mut q = posts::table.filter(posts::slug.eq(s)).into_boxed();
+    if let Some(id) = except {
+        q = q.filter(posts::id.ne(id));
+    }
+    let n: i64 = q.count().get_result(conn)?;
+    // An old slug that redirects to another post is taken too.
+    let r: i64 = post_slug_redirects::table
+        .filter(post_slug_redirects::old_slug.eq(s))
+        .filter(post_slug_redirects::post_id.ne(except.unwrap_or(-1)))
+        .count()
+        .get_result(conn)?;
+    Ok(n + r > 0)
+}
+
+fn published_at_for(
+    input: &PostInput,
+    previous: Option<NaiveDateTime>,
+    t: NaiveDateTime,
+) -> Option<NaiveDateTime> {
+    match input.status {
+        PostStatus::Published | PostStatus::Archived => previous.or(input.publish_at).or(Some(t)),
+        PostStatus::Draft | PostStatus::Scheduled => None,
+    }
+}
+
+/// Creates a post with its first revision, categories and tags.
+pub fn create(conn: &mut DbConn, input: &PostInput) -> Result<Post> {
+    let t = now();
+    validate(input, t, true)?;
+    let slug = match input
+        .slug
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(s) => {
+            if slug_taken(conn, s, None)? {
+                return Err(Error::Fields(vec![("slug", format!("'{s}' is taken"))]));
+            }
+            s.to_string()
+        }
+        None => slug::unique(&slug::slugify(&input.title), |s| slug_taken(conn, s, None))?,
+    };
+    let post = diesel::insert_into(posts::table)
+        .values((
+            posts::slug.eq(&slug),
+            posts::title.eq(input.title.trim()),
+            posts::kind.eq(input.kind),
+            posts::status.eq(input.status),
+            posts::body_markdown.eq(&input.body_markdown),
+            posts::body_html.eq(markdown::render(&input.body_markdown)),
+            posts::excerpt.eq(input.excerpt.trim()),
+            posts::featured_photo_id.eq(input.featured_photo_id),
+            posts::author_id.eq(input.author_id),
+            posts::publish_at.eq(input.publish_at),
+            posts::published_at.eq(published_at_for(input, None, t)),
+            posts::source_publication.eq(clean_opt(&input.source_publication)),
+            posts::source_author.eq(clean_opt(&input.source_author)),
+            posts::source_url.eq(clean_opt(&input.source_url)),
+            posts::source_date.eq(input.source_date),
+            posts::notify_subscribers.eq(input.notify_subscribers),
+            posts::created_at.eq(t),
+            posts::updated_at.eq(t),
+        ))
+        .returning(posts::all_columns)
+        .get_result::<Post>(conn)?;
+    add_revision(conn, &post, input.author_id)?;
+    set_categories(conn, post.id, &input.category_ids)?;
+    set_tags(conn, post.id, &input.tags)?;
+    site::bump_content_version(conn)?;
+    Ok(post)
+}
+
+/// Replaces a post's fields. A changed slug leaves a redirect from the old one; a changed
+/// title, body or excerpt adds a revision.
+pub fn update(
+    conn: &mut DbConn,
+    id: i64,
+    input: &PostInput,
+    editor_id: Option<i64>,
+) -> Result<Post> {
+    let t = now();
+    validate(input, t, false)?;
+    let old = find(conn, id)?.ok_or(Error::NotFound("post"))?;
+    let slug = match input
+        .slug
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(s) if s != old.slug => {
+            if slug_taken(conn, s, Some(id))? {
+                return Err(Error::Fields(vec![("slug", format!("'{s}' is taken"))]));
+            }
+            s.to_string()
+        }
+        _ => old.slug.clone(),
+    };
+    if slug != old.slug {
+        diesel::delete(post_slug_redirects::table.filter(post_slug_redirects::old_slug.eq(&slug)))
+            .execute(conn)?;
+        diesel::insert_into(post_slug_redirects::table)
+            .values((
+                post_slug_redirects::old_slug.eq(&old.slug),
+                post_slug_redirects::post_id.eq(id),
+                post_slug_redirects::created_at.eq(t),
+            ))
+            .execute(conn)?;
+    }
+    let body_html = if input.body_markdown == old.body_markdown {
+        old.body_html.clone()
+    } else {
+        markdown::render(&input.body_markdown)
+    };
+    let previous_published = match input.status {
+        PostStatus::Published | PostStatus::Archived => old.published_at,
+        _ => None,
+    };
+    let post = diesel::update(posts::table.find(id))
+        .set((
+            posts::slug.eq(&slug),
+            posts::title.eq(input.title.trim()),
+            posts::kind.eq(input.kind),
+            posts::status.eq(input.status),
+            posts::body_markdown.eq(&input.body_markdown),
+            posts::body_html.eq(body_html),
+            posts::excerpt.eq(input.excerpt.trim()),
+            posts::featured_photo_id.eq(input.featured_photo_id),
+            posts::publish_at.eq(input.publish_at),
+            posts::published_at.eq(published_at_for(input, previous_published, t)),
+            posts::source_publication.eq(clean_opt(&input.source_publication)),
+            posts::source_author.eq(clean_opt(&input.source_author)),
+            posts::source_url.eq(clean_opt(&input.source_url)),
+            posts::source_date.eq(input.source_date),
+            posts::notify_subscribers.eq(input.notify_subscribers),
+            posts::updated_at.eq(t),
+        ))
+        .returning(posts::all_columns)
+        .get_result::<Post>(conn)?;
+    if post.title != old.title
+        || post.body_markdown != old.body_markdown
+        || post.excerpt != old.excerpt
+    {
+        add_revision(conn, &post, editor_id.or(input.author_id))?;
+    }
+    set_categories(conn, id, &input.category_ids)?;
+    set_tags(conn, id, &input.tags)?;
+    site::bump_content_version(conn)?;
+    Ok(post)
+}
+
+/// Publishes a post now (or keeps its first publication date if it had one).
+pub fn publish(conn: &mut DbConn, id: i64) -> Result<Post> {
+    let old = find(conn, id)?.ok_or(Error::NotFound("post"))?;
+    let t = now();
+    let post = diesel::update(posts::table.find(id))
+        .set((
+            posts::status.eq(PostStatus::Published),
+            posts::published_at.eq(old.published_at.or(Some(t))),
+            posts::updated_at.eq(t),
+        ))
+        .returning(posts::all_columns)
+        .get_result::<Post>(conn)?;
+    site::bump_content_version(conn)?;
+    Ok(post)
+}
+
+/// Sets a post's status without touching anything else (unpublish, archive).
+pub fn set_status(conn: &mut DbConn, id: i64, status: PostStatus) -> Result<Post> {
+    if status == PostStatus::Published {
+        return publish(conn, id);
+    }
+    let post = diesel::update(posts::table.find(id))
+        .set((posts::status.eq(status), posts::updated_at.eq(now())))
+        .returning(posts::all_columns)
+        .get_result::<Post>(conn)
+        .optional()?
+        .ok_or(Error::NotFound("post"))?;
+    site::bump_content_version(conn)?;
+    Ok(post)
+}
+
+/// Deletes a post with its revisions, links and redirects.
+pub fn delete(conn: &mut DbConn, id: i64) -> Result<()> {
+    let n = diesel::delete(posts::table.find(id)).execute(conn)?;
+    if n == 0 {
+        return Err(Error::NotFound("post"));
+    }
+    site::bump_content_version(conn)?;
+    Ok(())
+}
+
+fn add_revision(conn: &mut DbConn, post: &Post, author_id: Option<i64>) -> QueryResult<()> {
+    diesel::insert_into(post_revisions::table)
+        .values((
+            post_revisions::post_id.eq(post.id),
+            post_revisions::author_id.eq(author_id),
+            post_revisions::title.eq(&post.title),
+            post_revisions::body_markdown.eq(&post.body_markdown),
+            post_revisions::excerpt.eq(&post.excerpt),
+            post_revisions::created_at.eq(post.updated_at),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Replaces a post's categories.
+pub fn set_categories(conn: &mut DbConn, post_id: i64, category_ids: &[i64]) -> Result<()> {
+    diesel::delete(post_categories::table.filter(post_categories::post_id.eq(post_id)))
+        .execute(conn)?;
+    let mut ids = category_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    for cid in ids {
+        let exists: i64 = categories::table
+            .filter(categories::id.eq(cid))
+            .count()
+            .get_result(conn)?;
+        if exists == 0 {
+            return Err(Error::Fields(vec![(
+                "categories",
+                format!("category {cid} does not exist"),
+            )]));
+        }
+        diesel::insert_into(post_categories::table)
+            .values((
+                post_categories::post_id.eq(post_id),
+                post_categories::category_id.eq(cid),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Replaces a post's tags, creating tags that do not exist yet.
+pub fn set_tags(conn: &mut DbConn, post_id: i64, names: &[String]) -> Result<()> {
+    diesel::delete(post_tags::table.filter(post_tags::post_id.eq(post_id))).execute(conn)?;
+    let mut ids = Vec::new();
+    for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+        ids.push(tag::find_or_create(conn, name)?.id);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    for tid in ids {
+        diesel::insert_into(post_tags::table)
+            .values((post_tags::post_id.eq(post_id), post_tags::tag_id.eq(tid)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A post by id, in any status (admin).
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<Post>> {
+    posts::table
+        .find(id)
+        .select(Post::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A published post by slug (readers).
+pub fn find_published_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<Post>> {
+    posts::table
+        .filter(posts::slug.eq(slug))
+        .filter(posts::status.eq(PostStatus::Published))
+        .select(Post::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The current slug of the published post an old slug pointed to, for a 301.
+pub fn redirect_for(conn: &mut DbConn, old_slug: &str) -> QueryResult<Option<String>> {
+    post_slug_redirects::table
+        .inner_join(posts::table)
+        .filter(post_slug_redirects::old_slug.eq(old_slug))
+        .filter(posts::status.eq(PostStatus::Published))
+        .select(posts::slug)
+        .first(conn)
+        .optional()
+}
+
+/// Which published posts a reader list shows.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub category_ids: Option<Vec<i64>>,
+    pub tag_id: Option<i64>,
+    /// Half-open range on the publication time.
+    pub published_from: Option<NaiveDateTime>,
+    pub published_before: Option<NaiveDateTime>,
+    pub kind: Option<PostKind>,
+}
+
+/// One page of published posts, newest first, and the total count. Pages (kind `page`) are left
+/// out unless asked for by kind.
+pub fn list_published(
+    conn: &mut DbConn,
+    filter: &ListFilter,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<Post>, i64)> {
+    let build = || {
+        let mut q = posts::table
+            .filter(posts::status.eq(PostStatus::Published))
+            .into_boxed();
+        q = match filter.kind {
+            Some(k) => q.filter(posts::kind.eq(k)),
+            None => q.filter(posts::kind.ne(PostKind::Page)),
+        };
+        if let Some(ids) = &filter.category_ids {
+            q = q.filter(
+                posts::id.eq_any(
+                    post_categories::table
+                        .filter(post_categories::category_id.eq_any(ids.clone()))
+                        .select(post_categories::post_id),
+                ),
+            );
+        }
+        if let Some(tid) = filter.tag_id {
+            q = q.filter(
+                posts::id.eq_any(
+                    post_tags::table
+                        .filter(post_tags::tag_id.eq(tid))
+                        .select(post_tags::post_id),
+                ),
+            );
+        }
+        if let Some(from) = filter.published_from {
+            q = q.filter(posts::published_at.ge(from));
+        }
+        if let Some(before) = filter.published_before {
+            q = q.filter(posts::published_at.lt(before));
+        }
+        q
+    };
+    let total: i64 = build().count().get_result(conn)?;
+    let rows = build()
+        .order((posts::published_at.desc(), posts::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .select(Post::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// Categories of each post in `post_ids`.
+pub fn categories_of(
+    conn: &mut DbConn,
+    post_ids: &[i64],
+) -> QueryResult<HashMap<i64, Vec<Category>>> {
+    let rows: Vec<(i64, Category)> = post_categories::table
+        .inner_join(categories::table)
+        .filter(post_categories::post_id.eq_any(post_ids))
+        .order(categories::name.asc())
+        .select((post_categories::post_id, Category::as_select()))
+        .load(conn)?;
+    let mut map: HashMap<i64, Vec<Category>> = HashMap::new();
+    for (pid, c) in rows {
+        map.entry(pid).or_default().push(c);
+    }
+    Ok(map)
+}
+
+/// Tags of each post in `post_ids`.
+pub fn tags_of(conn: &mut DbConn, post_ids: &[i64]) -> QueryResult<HashMap<i64, Vec<Tag>>> {
+    let rows: Vec<(i64, Tag)> = post_tags::table
+        .inner_join(tags::table)
+        .filter(post_tags::post_id.eq_any(post_ids))
+        .order(tags::name.asc())
+        .select((post_tags::post_id, Tag::as_select()))
+        .load(conn)?;
+    let mut map: HashMap<i64, Vec<Tag>> = HashMap::new();
+    for (pid, t) in rows {
+        map.entry(pid).or_default().push(t);
+    }
+    Ok(map)
+}
+
+/// A stored revision.
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = post_revisions)]
+pub struct Revision {
+    pub id: i64,
+    pub post_id: i64,
+    pub author_id: Option<i64>,
+    pub title: String,
+    pub body_markdown: String,
+    pub excerpt: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// A post's revisions, newest first.
+pub fn revisions(conn: &mut DbConn, post_id: i64) -> QueryResult<Vec<Revision>> {
+    post_revisions::table
+        .filter(post_revisions::post_id.eq(post_id))
+        .order(post_revisions::id.desc())
+        .select(Revision::as_select())
+        .load(conn)
+}
+
+/// Puts a revision's title, body and excerpt back (as a new revision).
+pub fn restore_revision(
+    conn: &mut DbConn,
+    post_id: i64,
+    revision_id: i64,
+    editor_id: Option<i64>,
+) -> Result<Post> {
+    let rev: Revision = post_revisions::table
+        .filter(post_revisions::id.eq(revision_id))
+        .filter(post_revisions::post_id.eq(post_id))
+        .select(Revision::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(Error::NotFound("revision"))?;
+    let t = now();
+    let post = diesel::update(posts::table.find(post_id))
+        .set((
+            posts::title.eq(&rev.title),
+            posts::body_markdown.eq(&rev.body_markdown),
+            posts::body_html.eq(markdown::render(&rev.body_markdown)),
+            posts::excerpt.eq(&rev.excerpt),
+            posts::updated_at.eq(t),
+        ))
+        .returning(posts::all_columns)
+        .get_result::<Post>(conn)?;
+    add_revision(conn, &post, editor_id)?;
+    site::bump_content_version(conn)?;
+    Ok(post)
+}
+
+/// Scheduled posts whose time has come, oldest first (the scheduler publishes them).
+pub fn due_scheduled(conn: &mut DbConn, at: NaiveDateTime, limit: i64) -> QueryResult<Vec<i64>> {
+    posts::table
+        .filter(posts::status.eq(PostStatus::Scheduled))
+        .filter(posts::publish_at.le(at))
+        .order(posts::publish_at.asc())
+        .limit(limit)
+        .select(posts::id)
+        .load(conn)
+}
+
+/// How many posts exist.
+pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
+    posts::table.count().get_result(conn)
+}

@@ -1,0 +1,374 @@
+//! Email subscribers: double opt-in, topics, signed links to manage or end a subscription.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::{now, text_enum};
+use crate::config::SecretKey;
+use crate::db::DbConn;
+use crate::error::{Error, Result};
+use crate::schema::{subscriber_topics, subscribers};
+use crate::tokens::{hash_token, random_token, sign, verify};
+
+text_enum! {
+    /// What a subscriber can choose to hear about.
+    pub enum Topic {
+        News = "news",
+        Gallery = "gallery",
+        Videos = "videos",
+    }
+}
+
+text_enum! {
+    /// Only confirmed subscribers receive updates.
+    pub enum SubscriberStatus {
+        Pending = "pending",
+        Confirmed = "confirmed",
+        Unsubscribed = "unsubscribed",
+    }
+}
+
+/// How long a confirmation link stays valid.
+pub const CONFIRM_TTL: Duration = Duration::days(3);
+/// A pending address gets at most one confirmation email per this interval.
+pub const RESEND_INTERVAL: Duration = Duration::minutes(15);
+
+/// A stored subscriber.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize)]
+#[diesel(table_name = subscribers)]
+pub struct Subscriber {
+    pub id: i64,
+    pub email: String,
+    pub status: SubscriberStatus,
+    #[serde(skip)]
+    pub confirm_token_hash: Option<String>,
+    pub confirm_sent_at: Option<NaiveDateTime>,
+    pub confirm_expires_at: Option<NaiveDateTime>,
+    pub token_version: i32,
+    pub source: String,
+    pub created_at: NaiveDateTime,
+    pub confirmed_at: Option<NaiveDateTime>,
+    pub unsubscribed_at: Option<NaiveDateTime>,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Validates an address with a real parser and normalises it (trimmed, domain lower-cased).
+/// Anything that could smuggle a header (CR, LF, a display name, several addresses) is refused.
+pub fn parse_email(raw: &str) -> Result<String> {
+    let e = raw.trim();
+    if e.len() > 254
+        || e.chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == ',' || c == '<' || c == '>')
+    {
+        return Err(Error::invalid("email", "is not a valid email address"));
+    }
+    let addr: lettre::Address = e
+        .parse()
+        .map_err(|_| Error::invalid("email", "is not a valid email address"))?;
+    if !addr.domain().contains('.') {
+        return Err(Error::invalid("email", "needs a domain like example.org"));
+    }
+    Ok(format!("{}@{}", addr.user(), addr.domain().to_lowercase()))
+}
+
+/// What a sign-up led to. The page shown is the same in every case, so nobody learns
+/// whether an address is subscribed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignUp {
+    /// Send a confirmation email carrying this token.
+    SendConfirmation { subscriber_id: i64, token: String },
+    /// A confirmation went out recently: send nothing.
+    RecentlySent,
+    /// Already confirmed: send nothing (topics may have been added).
+    AlreadyConfirmed,
+}
+
+/// Signs up an address for `topics`, or refreshes a pending sign-up.
+pub fn sign_up(conn: &mut DbConn, email: &str, topics: &[Topic], source: &str) -> Result<SignUp> {
+    let email = parse_email(email)?;
+    if topics.is_empty() {
+        return Err(Error::invalid("topics", "choose at least one topic"));
+    }
+    let t = now();
+    let existing = find_by_email(conn, &email)?;
+    let token = random_token();
+    let sub = match existing {
+        Some(s) if s.status == SubscriberStatus::Confirmed => {
+            add_topics(conn, s.id, topics)?;
+            return Ok(SignUp::AlreadyConfirmed);
+        }
+        Some(s)
+            if s.status == SubscriberStatus::Pending
+                && s.confirm_sent_at.is_some_and(|at| at > t - RESEND_INTERVAL) =>
+        {
+            add_topics(conn, s.id, topics)?;
+            return Ok(SignUp::RecentlySent);
+        }
+        Some(s) => {
+            diesel::update(subscribers::table.find(s.id))
+                .set((
+                    subscribers::status.eq(SubscriberStatus::Pending),
+                    subscribers::confirm_token_hash.eq(hash_token(&token)),
+                    subscribers::confirm_sent_at.eq(t),
+                    subscribers::confirm_expires_at.eq(t + CONFIRM_TTL),
+                    subscribers::updated_at.eq(t),
+                ))
+                .execute(conn)?;
+            if s.status == SubscriberStatus::Unsubscribed {
+                set_topics(conn, s.id, topics)?;
+            } else {
+                add_topics(conn, s.id, topics)?;
+            }
+            s.id
+        }
+        None => {
+            let id: i64 = diesel::insert_into(subscribers::table)
+                .values((
+                    subscribers::email.eq(&email),
+                    subscribers::status.eq(SubscriberStatus::Pending),
+                    subscribers::confirm_token_hash.eq(hash_token(&token)),
+                    subscribers::confirm_sent_at.eq(t),
+                    subscribers::confirm_expires_at.eq(t + CONFIRM_TTL),
+                    subscribers::source.eq(source),
+                    subscribers::created_at.eq(t),
+                    subscribers::updated_at.eq(t),
+                ))
+                .returning(subscribers::id)
+                .get_result(conn)?;
+            set_topics(conn, id, topics)?;
+            id
+        }
+    };
+    Ok(SignUp::SendConfirmation {
+        subscriber_id: sub,
+        token,
+    })
+}
+
+/// The pending subscriber a confirmation token belongs to, if the token is live.
+pub fn find_by_confirm_token(conn: &mut DbConn, token: &str) -> QueryResult<Option<Subscriber>> {
+    subscribers::table
+        .filter(subscribers::confirm_token_hash.eq(hash_token(token)))
+        .filter(subscribers::confirm_expires_at.gt(now()))
+        .filter(subscribers::status.eq(SubscriberStatus::Pending))
+        .select(Subscriber::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Confirms the subscription a live token belongs to; the token is spent.
+pub fn confirm(conn: &mut DbConn, token: &str) -> Result<Subscriber> {
+    let sub = find_by_confirm_token(conn, token)?.ok_or(Error::NotFound("confirmation link"))?;
+    let t = now();
+    Ok(diesel::update(subscribers::table.find(sub.id))
+        .set((
+            subscribers::status.eq(SubscriberStatus::Confirmed),
+            subscribers::confirm_token_hash.eq(None::<String>),
+            subscribers::confirm_expires_at.eq(None::<NaiveDateTime>),
+            subscribers::confirmed_at.eq(t),
+            subscribers::unsubscribed_at.eq(None::<NaiveDateTime>),
+            subscribers::updated_at.eq(t),
+        ))
+        .returning(subscribers::all_columns)
+        .get_result::<Subscriber>(conn)?)
+}
+
+/// Marks an address confirmed without an email, for imports whose consent is stated elsewhere.
+pub fn import_confirmed(
+    conn: &mut DbConn,
+    email: &str,
+    topics: &[Topic],
+    source: &str,
+) -> Result<i64> {
+    let email = parse_email(email)?;
+    let t = now();
+    let id = match find_by_email(conn, &email)? {
+        Some(s) => s.id,
+        None => diesel::insert_into(subscribers::table)
+            .values((
+                subscribers::email.eq(&email),
+                subscribers::status.eq(SubscriberStatus::Confirmed),
+                subscribers::source.eq(source),
+                subscribers::created_at.eq(t),
+                subscribers::confirmed_at.eq(t),
+                subscribers::updated_at.eq(t),
+            ))
+            .returning(subscribers::id)
+            .get_result(conn)?,
+    };
+    add_topics(conn, id, topics)?;
+    Ok(id)
+}
+
+/// The link token that lets its holder manage or end one subscription: the id, a version
+/// (bumped to invalidate old links) and an HMAC of both under the site key.
+pub fn manage_token(key: &SecretKey, sub: &Subscriber) -> String {
+    let msg = format!("subscriber:{}:{}", sub.id, sub.token_version);
+    format!("{}.{}.{}", sub.id, sub.token_version, sign(key, &msg))
+}
+
+/// The subscriber a manage token belongs to, if the token is genuine and current.
+pub fn find_by_manage_token(
+    conn: &mut DbConn,
+    key: &SecretKey,
+    token: &str,
+) -> QueryResult<Option<Subscriber>> {
+    let mut parts = token.splitn(3, '.');
+    let (Some(id), Some(version), Some(sig)) = (parts.next(), parts.next(), parts.next()) else {
+        return Ok(None);
+    };
+    let (Ok(id), Ok(version)) = (id.parse::<i64>(), version.parse::<i32>()) else {
+        return Ok(None);
+    };
+    if !verify(key, &format!("subscriber:{id}:{version}"), sig) {
+        return Ok(None);
+    }
+    Ok(find(conn, id)?.filter(|s| s.token_version == version))
+}
+
+/// Ends a subscription. Nothing further is sent; queued messages are left to be skipped by
+/// the sender, which checks the status.
+pub fn unsubscribe(conn: &mut DbConn, id: i64) -> QueryResult<()> {
+    let t = now();
+    diesel::update(subscribers::table.find(id))
+        .set((
+            subscribers::status.eq(SubscriberStatus::Unsubscribed),
+            subscribers::unsubscribed_at.eq(t),
+            subscribers::updated_at.eq(t),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// A subscriber by id.
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<Subscriber>> {
+    subscribers::table
+        .find(id)
+        .select(Subscriber::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A subscriber by (normalised) email.
+pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<Subscriber>> {
+    subscribers::table
+        .filter(subscribers::email.eq(email))
+        .select(Subscriber::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A subscriber's topics.
+pub fn topics_of(conn: &mut DbConn, id: i64) -> QueryResult<Vec<Topic>> {
+    subscriber_topics::table
+        .filter(subscriber_topics::subscriber_id.eq(id))
+        .select(subscriber_topics::topic)
+        .load(conn)
+}
+
+/// Replaces a subscriber's topics.
+pub fn set_topics(conn: &mut DbConn, id: i64, topics: &[Topic]) -> QueryResult<()> {
+    diesel::delete(subscriber_topics::table.filter(subscriber_topics::subscriber_id.eq(id)))
+        .execute(conn)?;
+    add_topics(conn, id, topics)
+}
+
+fn add_topics(conn: &mut DbConn, id: i64, topics: &[Topic]) -> QueryResult<()> {
+    let have = topics_of(conn, id)?;
+    for t in topics {
+        if !have.contains(t) {
+            diesel::insert_into(subscriber_topics::table)
+                .values((
+                    subscriber_topics::subscriber_id.eq(id),
+                    subscriber_topics::topic.eq(*t),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// Confirmed subscribers of `topic` who confirmed by `cutoff`, with ids after `after_id`, in
+/// id order: one batch of a fan-out that resumes where it stopped.
+pub fn confirmed_for_topic(
+    conn: &mut DbConn,
+    topic: Topic,
+    cutoff: NaiveDateTime,
+    after_id: i64,
+    limit: i64,
+) -> QueryResult<Vec<(i64, String)>> {
+    subscribers::table
+        .inner_join(subscriber_topics::table)
+        .filter(subscriber_topics::topic.eq(topic))
+        .filter(subscribers::status.eq(SubscriberStatus::Confirmed))
+        .filter(subscribers::confirmed_at.le(cutoff))
+        .filter(subscribers::id.gt(after_id))
+        .order(subscribers::id.asc())
+        .limit(limit)
+        .select((subscribers::id, subscribers::email))
+        .load(conn)
+}
+
+/// Deletes a subscriber; their outbox rows go with them (ON DELETE CASCADE).
+pub fn delete(conn: &mut DbConn, id: i64) -> Result<()> {
+    if diesel::delete(subscribers::table.find(id)).execute(conn)? == 0 {
+        return Err(Error::NotFound("subscriber"));
+    }
+    Ok(())
+}
+
+/// One page of subscribers, optionally filtered by status and an email search, and the total.
+pub fn list(
+    conn: &mut DbConn,
+    search: Option<&str>,
+    status: Option<SubscriberStatus>,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<Subscriber>, i64)> {
+    let build = || {
+        let mut q = subscribers::table.into_boxed();
+        if let Some(s) = search.map(str::trim).filter(|s| !s.is_empty()) {
+            let escaped = s
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            q = q.filter(subscribers::email.like(format!("%{escaped}%")).escape('\\'));
+        }
+        if let Some(st) = status {
+            q = q.filter(subscribers::status.eq(st));
+        }
+        q
+    };
+    let total = build().count().get_result(conn)?;
+    let rows = build()
+        .order(subscribers::id.desc())
+        .offset(offset)
+        .limit(limit)
+        .select(Subscriber::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_tricks_are_refused() {
+        for bad in [
+            "a@b.org\r\nBcc: victim@example.org",
+            "a@b.org\nX: y",
+            "Name <a@b.org>",
+            "a@b.org, c@d.org",
+            "no-at-sign",
+            "a@localhost",
+        ] {
+            assert!(parse_email(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            parse_email(" Fan@Example.ORG ").expect("valid"),
+            "Fan@example.org"
+        );
+    }
+}

@@ -1,0 +1,37 @@
+//! The application state built once in `main` (or per test) and shared by every plugin and
+//! worker: configuration, database and media store. No globals, so tests build as many as
+//! they like.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::db::{Db, MigrationReport, run_migrations};
+use crate::error::Result;
+use crate::media::{LocalMediaStore, MediaStore};
+
+/// Everything a handler or worker needs. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub media: Arc<dyn MediaStore>,
+}
+
+impl AppState {
+    /// Connects to the database and opens the media store.
+    pub fn open(config: Config) -> Result<Self> {
+        let db = Db::connect(&config.database)?;
+        let media = Arc::new(LocalMediaStore::open(&config.storage.media_dir)?);
+        Ok(AppState {
+            config: Arc::new(config),
+            db,
+            media,
+        })
+    }
+
+    /// Applies pending migrations.
+    pub fn migrate(&self) -> Result<MigrationReport> {
+        let mut conn = self.db.conn()?;
+        run_migrations(&mut conn)
+    }
+}

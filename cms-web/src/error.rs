@@ -1,0 +1,105 @@
+//! The public site's error type: every failure becomes a real HTML page with the right status.
+//! Reader mistakes are 4xx; our own failures are logged and shown as a plain 500 or 503 page
+//! without internals.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+
+/// A failure while answering a reader.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error("not found")]
+    NotFound,
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<cms_core::Error> for WebError {
+    fn from(e: cms_core::Error) -> Self {
+        use cms_core::Error as E;
+        match e {
+            E::NotFound(_) => WebError::NotFound,
+            E::Invalid { .. } | E::Fields(_) | E::Conflict(_) => {
+                WebError::BadRequest(e.to_string())
+            }
+            E::Unavailable(m) => WebError::Unavailable(m),
+            other => WebError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for WebError {
+    fn from(e: diesel::result::Error) -> Self {
+        WebError::from(cms_core::Error::from(e))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    heading: &'a str,
+    message: &'a str,
+}
+
+impl ResponseError for WebError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            WebError::NotFound => StatusCode::NOT_FOUND,
+            WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let (heading, message): (&str, String) = match self {
+            WebError::NotFound => (
+                "Page not found",
+                "There is nothing at this address. It may have moved, or the link may be mistyped."
+                    .into(),
+            ),
+            WebError::BadRequest(m) => ("Bad request", m.clone()),
+            WebError::Unavailable(m) => {
+                tracing::warn!(error = %m, "service unavailable");
+                (
+                    "Temporarily unavailable",
+                    "The archive is busy. Please try again in a moment.".into(),
+                )
+            }
+            WebError::Internal(m) => {
+                tracing::error!(error = %m, "internal error");
+                (
+                    "Something went wrong",
+                    "An error on our side stopped this page. It has been logged.".into(),
+                )
+            }
+        };
+        let page = ErrorPage {
+            status: status.as_u16(),
+            heading,
+            message: &message,
+        };
+        let body = page
+            .render()
+            .unwrap_or_else(|_| format!("{} {heading}", status.as_u16()));
+        let mut resp = HttpResponse::build(status);
+        resp.content_type("text/html; charset=utf-8")
+            .insert_header(("Cache-Control", "no-store"));
+        if matches!(self, WebError::Unavailable(_)) {
+            resp.insert_header(("Retry-After", "5"));
+        }
+        resp.body(body)
+    }
+}
+
+/// The default service: a real 404 page for every unknown path.
+pub async fn not_found() -> HttpResponse {
+    WebError::NotFound.error_response()
+}

@@ -1,0 +1,273 @@
+//! `cms`: the Keepsake command line. `serve` runs the site, admin and API; the other commands
+//! manage the database. Every failure prints one line and exits non-zero.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use cms_core::models::api_token;
+use cms_core::models::audit::{self, Actor};
+use cms_core::models::user::{self, NewUser, Role};
+use cms_core::{AppState, Config, demo, password};
+
+#[derive(Parser)]
+#[command(
+    name = "cms",
+    version,
+    about = "Keepsake: a content management system for fan archives",
+    after_help = concat!(
+        "Configuration comes from CMS_* environment variables and an optional cms.toml in the\n",
+        "working directory (the environment wins). See README.md for every setting."
+    )
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply migrations, then serve the public site, admin panel and API.
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage admin-panel users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on (overrides CMS_BIND).
+    #[arg(long, value_name = "HOST:PORT")]
+    bind: Option<String>,
+    /// On an empty database, load the demo archive and print an admin login.
+    #[arg(long)]
+    demo: bool,
+    /// Demo albums get their real photo count divided by this.
+    #[arg(long, default_value_t = 50, hide = true, value_parser = clap::value_parser!(u32).range(1..))]
+    demo_photo_divisor: u32,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user. Without --password-stdin a temporary password is generated and printed,
+    /// and must be changed at first login.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["admin", "editor"])]
+        role: String,
+        /// Read the password from standard input (one line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token and print it once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Scopes, e.g. posts:write gallery:write videos:write drafts:read.
+        #[arg(long = "scope", required = true, num_args = 1..)]
+        scopes: Vec<String>,
+    },
+}
+
+/// A failure to report as one line.
+struct Failure(String);
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure(e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(msg)) => {
+            for line in msg.lines().filter(|l| !l.trim().is_empty()) {
+                eprintln!("error: {line}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(bind: Option<&str>) -> Result<Config, Failure> {
+    let mut raw = cms_core::config::RawSettings::from_process()?;
+    if let Some(b) = bind {
+        raw.set("bind", b);
+    }
+    Ok(raw.resolve()?)
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Migrate => {
+            let config = load_config(None)?;
+            init_logging(&config.log);
+            let state = AppState::open(config)?;
+            let report = state.migrate()?;
+            if report.applied.is_empty() {
+                println!("database is up to date");
+            } else {
+                println!(
+                    "applied {} migration(s): {}",
+                    report.applied.len(),
+                    report.applied.join(", ")
+                );
+            }
+            Ok(())
+        }
+        Command::User(UserCommand::Add {
+            email,
+            name,
+            role,
+            password_stdin,
+        }) => {
+            let role: Role = role.parse()?;
+            let config = load_config(None)?;
+            init_logging(&config.log);
+            let (password, generated) = if password_stdin {
+                let mut s = String::new();
+                std::io::stdin().read_to_string(&mut s)?;
+                let line = s.lines().next().unwrap_or_default().to_string();
+                (line, false)
+            } else {
+                (generate_password(), true)
+            };
+            password::validate_new(&password)?;
+            let hash = password::hash(&password)?;
+            let state = AppState::open(config)?;
+            state.migrate()?;
+            let created = state.db.write_blocking(|conn| {
+                let u = user::create(
+                    conn,
+                    &NewUser {
+                        email: &email,
+                        name: &name,
+                        role,
+                        password_hash: &hash,
+                        must_change_password: generated,
+                    },
+                )?;
+                audit::record(
+                    conn,
+                    &Actor::cli(),
+                    "user.create",
+                    Some(("user", u.id)),
+                    &u.email,
+                )?;
+                Ok::<_, cms_core::Error>(u)
+            })?;
+            println!(
+                "created {} {} <{}>",
+                created.role, created.name, created.email
+            );
+            if generated {
+                println!("temporary password (change it at first login): {password}");
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create { name, scopes }) => {
+            let config = load_config(None)?;
+            init_logging(&config.log);
+            let state = AppState::open(config)?;
+            state.migrate()?;
+            let (token, secret) = state.db.write_blocking(|conn| {
+                let (t, s) = api_token::create(conn, &name, &scopes, None)?;
+                audit::record(
+                    conn,
+                    &Actor::cli(),
+                    "token.create",
+                    Some(("api_token", t.id)),
+                    &t.name,
+                )?;
+                Ok::<_, cms_core::Error>((t, s))
+            })?;
+            eprintln!(
+                "created token '{}' with scopes: {} (shown once; store it now)",
+                token.name, token.scopes
+            );
+            println!("{secret}");
+            Ok(())
+        }
+    }
+}
+
+fn generate_password() -> String {
+    let t = cms_core::tokens::random_token();
+    t[..20].to_string()
+}
+
+fn serve(args: ServeArgs) -> Result<(), Failure> {
+    let config = load_config(args.bind.as_deref())?;
+    init_logging(&config.log);
+    let bind = config.server.bind.clone();
+    let base_url = config.server.base_url.clone();
+    let state = AppState::open(config)?;
+    let report = state.migrate()?;
+    if !report.applied.is_empty() {
+        tracing::info!(migrations = ?report.applied, "applied migrations");
+    }
+    if args.demo {
+        let loaded = demo::load(
+            &state.db,
+            state.media.as_ref(),
+            demo::DemoOptions {
+                photo_divisor: args.demo_photo_divisor,
+            },
+        )?;
+        match loaded {
+            Some(r) => {
+                println!(
+                    "Loaded the demo archive: {} posts, {} albums, {} photos.",
+                    r.posts, r.albums, r.photos
+                );
+                println!(
+                    "Admin login: {base_url}/admin  email: {}  password: {}",
+                    r.admin_email, r.admin_password
+                );
+            }
+            None => println!("The database already has content; --demo left it as it is."),
+        }
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let server_state = state.clone();
+        let server = actix_web::HttpServer::new(move || keepsake::app(server_state.clone()))
+            .shutdown_timeout(10)
+            .bind(&bind)
+            .map_err(|e| Failure(format!("cannot listen on {bind}: {e}")))?;
+        for addr in server.addrs() {
+            tracing::info!(%addr, "listening");
+            println!("Serving on http://{addr}");
+        }
+        // actix stops gracefully on SIGINT and SIGTERM: in-flight requests finish first.
+        server.run().await?;
+        tracing::info!("stopped");
+        Ok::<(), Failure>(())
+    })
+}

@@ -1,0 +1,286 @@
+//! The `cms` binary: commands, exit codes, one-line errors, and `serve` end to end.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{Backend, PgDatabase};
+
+/// A `cms` command in `dir`, with no CMS_* settings but those given.
+fn cms(dir: &std::path::Path, env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cms"));
+    cmd.current_dir(dir);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("CMS_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env(
+        "CMS_SECRET_KEY",
+        "test-secret-key-test-secret-key-test-secret",
+    );
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("run cms")
+}
+
+fn stderr_lines(out: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .map(str::to_string)
+        .collect()
+}
+
+fn db_url(backend: Backend, dir: &std::path::Path) -> (String, Option<PgDatabase>) {
+    match backend {
+        Backend::Sqlite => (format!("sqlite://{}", dir.join("cms.db").display()), None),
+        Backend::Postgres => {
+            let db = PgDatabase::create();
+            (db.url.clone(), Some(db))
+        }
+    }
+}
+
+async fn migrate_twice_is_a_no_op(backend: Backend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (url, _pg) = db_url(backend, dir.path());
+    let first = run(cms(dir.path(), &[("CMS_DATABASE_URL", &url)]).arg("migrate"));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(String::from_utf8_lossy(&first.stdout).starts_with("applied 1 migration"));
+    let second = run(cms(dir.path(), &[("CMS_DATABASE_URL", &url)]).arg("migrate"));
+    assert!(second.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&second.stdout).trim(),
+        "database is up to date"
+    );
+}
+
+async fn user_add_refuses_a_duplicate_email(backend: Backend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (url, _pg) = db_url(backend, dir.path());
+    let add = |email: &str, password: &str| {
+        let mut child = cms(dir.path(), &[("CMS_DATABASE_URL", &url)])
+            .args([
+                "user",
+                "add",
+                "--email",
+                email,
+                "--name",
+                "Editor",
+                "--role",
+                "editor",
+                "--password-stdin",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(format!("{password}\n").as_bytes())
+            .expect("write");
+        child.wait_with_output().expect("wait")
+    };
+    let ok = add("editor@example.org", "a long enough password");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let dup = add("EDITOR@example.org", "another long password");
+    assert_eq!(dup.status.code(), Some(1));
+    let lines = stderr_lines(&dup);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("already exists"), "{lines:?}");
+    let short = add("new@example.org", "short");
+    assert_eq!(short.status.code(), Some(1));
+    assert!(stderr_lines(&short)[0].contains("at least 10 characters"));
+}
+
+crate::backend_tests!(migrate_twice_is_a_no_op, user_add_refuses_a_duplicate_email);
+
+#[test]
+fn bad_configuration_is_one_line_per_problem() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run(cms(
+        dir.path(),
+        &[("CMS_DATABASE_URL", "mysql://x"), ("CMS_BIND", "nonsense")],
+    )
+    .arg("migrate"));
+    assert_eq!(out.status.code(), Some(1));
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].starts_with("error: CMS_DATABASE_URL:"));
+    assert!(lines[1].starts_with("error: CMS_BIND:"));
+    std::fs::write(dir.path().join("cms.toml"), "bind = [1, 2]\nport = 3\n").expect("write");
+    let out = run(cms(dir.path(), &[]).arg("migrate"));
+    assert_eq!(out.status.code(), Some(1));
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+}
+
+#[test]
+fn unreachable_database_fails_fast_with_one_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let started = Instant::now();
+    let out = run(cms(
+        dir.path(),
+        &[(
+            "CMS_DATABASE_URL",
+            "postgres://postgres@127.0.0.1:1/nothing",
+        )],
+    )
+    .arg("migrate"));
+    assert_eq!(out.status.code(), Some(1));
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("cannot connect to postgres://postgres@127.0.0.1:1/nothing"),
+        "{lines:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+#[test]
+fn unknown_commands_and_roles_are_usage_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run(cms(dir.path(), &[]).args([
+        "user", "add", "--email", "a@b.org", "--name", "A", "--role", "root",
+    ]));
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(cms(dir.path(), &[]).arg("frobnicate"));
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn token_create_prints_the_secret_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run(cms(dir.path(), &[]).args([
+        "token",
+        "create",
+        "--name",
+        "app",
+        "--scope",
+        "posts:write",
+        "drafts:read",
+    ]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(token.starts_with("ks_") && token.len() > 60, "{token}");
+    let out = run(cms(dir.path(), &[]).args([
+        "token",
+        "create",
+        "--name",
+        "app",
+        "--scope",
+        "everything",
+    ]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_lines(&out)[0].contains("'everything' is not a scope"));
+}
+
+/// GETs a path over a plain TCP connection (HTTP/1.0, so the server closes when done).
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("write");
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).expect("read");
+    let status = resp
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = resp
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+async fn serve_demo_end_to_end(backend: Backend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (url, _pg) = db_url(backend, dir.path());
+    let mut child = cms(
+        dir.path(),
+        &[("CMS_DATABASE_URL", &url), ("CMS_LOG", "warn")],
+    )
+    .args([
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--demo",
+        "--demo-photo-divisor",
+        "500",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit())
+    .spawn()
+    .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut addr = None;
+    let mut login = None;
+    for line in lines.by_ref() {
+        let line = line.expect("line");
+        if line.starts_with("Admin login:") {
+            login = Some(line.clone());
+        }
+        if let Some(a) = line.strip_prefix("Serving on http://") {
+            addr = Some(a.to_string());
+            break;
+        }
+    }
+    let addr = addr.expect("the server printed its address");
+    let login = login.expect("the demo printed a login");
+    assert!(
+        login.contains("email: admin@example.com  password: "),
+        "{login}"
+    );
+    let (status, body) = http_get(&addr, "/healthz");
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = http_get(&addr, "/");
+    assert_eq!(status, 200);
+    assert!(body.contains("Heartstopper Season 2 Captures"));
+    assert_eq!(http_get(&addr, "/no/such/page").0, 404);
+    // SIGTERM: a graceful stop with exit code 0.
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "{status:?}");
+    // A second --demo leaves the content alone.
+    let out = run(cms(dir.path(), &[("CMS_DATABASE_URL", &url)])
+        .args(["serve", "--bind", "nonsense", "--demo"]));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "bad --bind is refused before anything runs"
+    );
+}
+
+crate::backend_tests!(serve_demo_end_to_end);

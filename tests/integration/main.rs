@@ -1,0 +1,9 @@
+//! Integration tests of the whole application, one binary (fast to link), folders mirroring
+//! the code: `models/` for the content model, `pages/` for the public URLs, `cli/` for the
+//! `cms` binary. Database tests run on SQLite and PostgreSQL alike.
+
+mod common;
+
+mod cli;
+mod models;
+mod pages;

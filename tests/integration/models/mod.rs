@@ -1,0 +1,6 @@
+mod content;
+mod gallery;
+mod migrations;
+mod posts;
+mod queues;
+mod users;

@@ -1,0 +1,176 @@
+//! Posts: creation, validation, slugs and redirects, revisions, reader visibility.
+
+use cms_core::models::category;
+use cms_core::models::post::{self, ListFilter, PostInput, PostKind, PostStatus};
+
+use crate::backend_tests;
+use crate::common::{Backend, TestEnv};
+
+fn published(title: &str) -> PostInput {
+    let mut p = PostInput::new(title, "Body with *emphasis* & an ampersand.");
+    p.status = PostStatus::Published;
+    p
+}
+
+async fn slugs_are_unique_and_survive_punctuation(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let title = "Kit Connor & Joe Locke Explain What Made Heartstopper's Milkshakes Disgusting";
+    let a = env.write(|c| post::create(c, &published(title)));
+    let b = env.write(|c| post::create(c, &published(title)));
+    assert_eq!(
+        a.slug,
+        "kit-connor-joe-locke-explain-what-made-heartstoppers-milkshakes-disgusting"
+    );
+    assert_eq!(b.slug, format!("{}-2", a.slug));
+    assert_eq!(a.title, title);
+    assert!(
+        a.body_html.contains("<em>emphasis</em> &amp; an ampersand"),
+        "{}",
+        a.body_html
+    );
+}
+
+async fn invalid_input_lists_every_field(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let mut p = PostInput::new("  ", "");
+    p.status = PostStatus::Scheduled;
+    p.slug = Some("Not A Slug".into());
+    p.source_url = Some("javascript:alert(1)".into());
+    let err = env
+        .state
+        .db
+        .write_blocking(|c| post::create(c, &p))
+        .expect_err("invalid");
+    let cms_core::Error::Fields(fields) = err else {
+        panic!("expected field errors, got {err:?}")
+    };
+    let names: Vec<&str> = fields.iter().map(|f| f.0).collect();
+    assert_eq!(names, ["title", "slug", "publish_at", "source_url"]);
+    assert_eq!(
+        post::count(&mut env.conn()).expect("count"),
+        0,
+        "nothing was stored"
+    );
+}
+
+async fn changed_slug_redirects_and_revisions_accumulate(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let p = env.write(|c| {
+        post::create(
+            c,
+            &published("Netflix Unveils 'Heartstopper' Season Two Premiere Date"),
+        )
+    });
+    let mut edit = published("Netflix Unveils the Season Two Date");
+    edit.slug = Some("season-two-date".into());
+    edit.body_markdown = "Premieres **3 August 2023**.".into();
+    let updated = env.write(|c| post::update(c, p.id, &edit, None));
+    assert_eq!(updated.slug, "season-two-date");
+    assert_eq!(
+        updated.published_at, p.published_at,
+        "first publication date is kept"
+    );
+    let mut conn = env.conn();
+    assert_eq!(
+        post::redirect_for(&mut conn, &p.slug)
+            .expect("q")
+            .as_deref(),
+        Some("season-two-date")
+    );
+    let revs = post::revisions(&mut conn, p.id).expect("revisions");
+    assert_eq!(revs.len(), 2);
+    drop(conn);
+    // Restoring the first revision brings its title and body back as a new revision.
+    let first = revs.last().expect("first").id;
+    let restored = env.write(|c| post::restore_revision(c, p.id, first, None));
+    assert_eq!(restored.title, p.title);
+    assert_eq!(post::revisions(&mut env.conn(), p.id).expect("q").len(), 3);
+    // The old slug cannot be taken by another post while it redirects.
+    let other = env.write(|c| {
+        post::create(
+            c,
+            &published("Netflix Unveils 'Heartstopper' Season Two Premiere Date"),
+        )
+    });
+    assert_ne!(other.slug, p.slug);
+}
+
+async fn readers_see_published_posts_only(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let cat = env.write(|c| category::create(c, None, "Interviews", None, ""));
+    for (title, status) in [
+        ("Published one", PostStatus::Published),
+        ("A draft", PostStatus::Draft),
+        ("An archived one", PostStatus::Archived),
+    ] {
+        let mut p = published(title);
+        p.status = status;
+        p.category_ids = vec![cat.id];
+        env.write(|c| post::create(c, &p));
+    }
+    let mut sched = published("Scheduled one");
+    sched.status = PostStatus::Scheduled;
+    sched.publish_at = Some(cms_core::models::now() + chrono::Duration::hours(1));
+    env.write(|c| post::create(c, &sched));
+    let mut page = published("About the archive");
+    page.kind = PostKind::Page;
+    env.write(|c| post::create(c, &page));
+
+    let mut conn = env.conn();
+    let (rows, total) =
+        post::list_published(&mut conn, &ListFilter::default(), 0, 20).expect("list");
+    assert_eq!(total, 1);
+    assert_eq!(rows[0].title, "Published one");
+    let by_cat = ListFilter {
+        category_ids: Some(vec![cat.id]),
+        ..ListFilter::default()
+    };
+    assert_eq!(
+        post::list_published(&mut conn, &by_cat, 0, 20)
+            .expect("list")
+            .1,
+        1
+    );
+    assert!(
+        post::find_published_by_slug(&mut conn, "a-draft")
+            .expect("q")
+            .is_none()
+    );
+    assert!(
+        post::find_published_by_slug(&mut conn, "scheduled-one")
+            .expect("q")
+            .is_none()
+    );
+    let due = post::due_scheduled(
+        &mut conn,
+        cms_core::models::now() + chrono::Duration::hours(2),
+        10,
+    )
+    .expect("q");
+    assert_eq!(due.len(), 1);
+}
+
+async fn tags_are_shared_by_slug(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let mut a = published("One");
+    a.tags = vec![
+        "Joe Locke".into(),
+        "joe locke".into(),
+        "Heartstopper".into(),
+    ];
+    let a = env.write(|c| post::create(c, &a));
+    let tags = post::tags_of(&mut env.conn(), &[a.id])
+        .expect("tags")
+        .remove(&a.id)
+        .expect("some");
+    let names: Vec<&str> = tags.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["Heartstopper", "Joe Locke"]);
+}
+
+backend_tests!(
+    slugs_are_unique_and_survive_punctuation,
+    invalid_input_lists_every_field,
+    changed_slug_redirects_and_revisions_accumulate,
+    readers_see_published_posts_only,
+    tags_are_shared_by_slug,
+);

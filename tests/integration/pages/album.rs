@@ -1,0 +1,97 @@
+//! `/albums/{slug}`: breadcrumb, thumbnails, pagination edges.
+
+use cms_core::models::album::{self, AlbumStatus};
+
+use crate::backend_tests;
+use crate::common::{Backend, TestEnv, get};
+
+const PATH: &[&str] = &[
+    "Television Productions",
+    "Heartstopper",
+    "Season 2",
+    "Episode Captures",
+];
+
+async fn album_page_has_breadcrumb_and_sized_thumbnails(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let a = env.album_with_photos(PATH, "S02E06 – Truth / Dare", 5);
+    let app = env.app().await;
+    let page = get(&app, &format!("/albums/{}", a.slug)).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.texts(".breadcrumb li"),
+        [
+            "Gallery",
+            "Television Productions",
+            "Heartstopper",
+            "Season 2",
+            "Episode Captures",
+            "S02E06 – Truth / Dare (5)"
+        ]
+    );
+    assert_eq!(
+        page.attrs(".breadcrumb a", "href")[4],
+        "/gallery/television-productions/heartstopper/season-2/episode-captures"
+    );
+    assert_eq!(page.texts("main h1"), ["S02E06 – Truth / Dare"]);
+    let widths = page.attrs(".thumbs img", "width");
+    let heights = page.attrs(".thumbs img", "height");
+    assert_eq!(widths, vec!["240"; 5]);
+    assert_eq!(heights, vec!["135"; 5]);
+    for srcset in page.attrs(".thumbs img", "srcset") {
+        assert!(
+            srcset.contains(" 320w, ") && srcset.ends_with(" 1280w"),
+            "{srcset}"
+        );
+    }
+}
+
+async fn album_pages_paginate_and_reject_bad_numbers(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let a = env.album_with_photos(PATH, "S02E01 – Out", 61);
+    let app = env.app().await;
+    let first = get(&app, &format!("/albums/{}", a.slug)).await;
+    assert_eq!(first.attrs(".thumbs img", "src").len(), 60);
+    assert_eq!(
+        first.attrs("a[rel=next]", "href"),
+        [format!("/albums/{}?page=2", a.slug)]
+    );
+    assert_eq!(
+        first.attrs(".thumbs img[loading=lazy]", "src").len(),
+        48,
+        "below the fold only"
+    );
+    let second = get(&app, &format!("/albums/{}?page=2", a.slug)).await;
+    assert_eq!(second.status, 200);
+    assert_eq!(second.attrs(".thumbs img", "src").len(), 1);
+    assert_eq!(
+        second.attrs("a[rel=prev]", "href"),
+        [format!("/albums/{}", a.slug)]
+    );
+    assert_eq!(
+        get(&app, &format!("/albums/{}?page=3", a.slug))
+            .await
+            .status,
+        404
+    );
+    for bad in ["abc", "0", "-1", "1.5", "99999999999999999999"] {
+        let page = get(&app, &format!("/albums/{}?page={bad}", a.slug)).await;
+        assert_eq!(page.status, 400, "page={bad}");
+        assert_eq!(page.texts("h1"), ["Bad request"]);
+    }
+}
+
+async fn draft_albums_are_invisible(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let a = env.album_with_photos(PATH, "S02E07 – Sorry", 2);
+    env.write(|c| album::set_status(c, a.id, AlbumStatus::Draft).map(drop));
+    let app = env.app().await;
+    assert_eq!(get(&app, &format!("/albums/{}", a.slug)).await.status, 404);
+    assert!(get(&app, "/").await.texts(".latest-albums").is_empty());
+}
+
+backend_tests!(
+    album_page_has_breadcrumb_and_sized_thumbnails,
+    album_pages_paginate_and_reject_bad_numbers,
+    draft_albums_are_invisible,
+);

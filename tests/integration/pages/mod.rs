@@ -1,0 +1,4 @@
+mod album;
+mod home;
+mod post;
+mod site;
