@@ -36,3 +36,25 @@ ensure_postgres() {
       || { echo "cannot log in to PostgreSQL at 127.0.0.1:5432 as postgres" >&2; return 1; }
   fi
 }
+
+# Debian's Chromium for the browser checks.
+ensure_chromium() {
+  export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+  if [ ! -x "$CHROMIUM" ]; then
+    echo "installing Chromium…" >&2
+    apt_install chromium chromium-driver
+  fi
+  [ -x "$CHROMIUM" ] || { echo "Chromium is not at $CHROMIUM" >&2; return 1; }
+}
+
+# Node.js and the browser checks' one dependency (playwright-core, which drives the system
+# Chromium and downloads no browser of its own).
+ensure_browser_deps() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "installing Node.js…" >&2
+    apt_install nodejs npm
+  fi
+  if [ ! -d tests/browser/node_modules/playwright-core ]; then
+    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}

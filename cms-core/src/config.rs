@@ -25,6 +25,10 @@ const KEYS: &[(&str, &str)] = &[
     ("smtp_url", "SMTP server for outgoing mail"),
     ("mail_from", "sender of outgoing mail"),
     ("secret_key", "key that signs tokens"),
+    (
+        "page_cache_mb",
+        "memory for cached public pages, in MiB (0 turns it off)",
+    ),
     ("log", "log filter, e.g. info or cms=debug"),
 ];
 
@@ -65,6 +69,8 @@ pub struct ServerConfig {
     pub base_url: String,
     /// True when `base_url` is https: cookies get `Secure`.
     pub https: bool,
+    /// The page cache's size in bytes.
+    pub page_cache_bytes: u64,
 }
 
 /// Where files live.
@@ -384,6 +390,19 @@ impl RawSettings {
             None => None,
         };
 
+        let page_cache_bytes = match self.get("page_cache_mb") {
+            None => 64 << 20,
+            Some(s) => match s.parse::<u64>() {
+                Ok(n) if n <= 65_536 => n << 20,
+                _ => {
+                    problems.push(format!(
+                        "{}: '{s}' is not a number of MiB from 0 to 65536",
+                        env_name("page_cache_mb")
+                    ));
+                    0
+                }
+            },
+        };
         let log = self.get("log").unwrap_or("info").to_string();
 
         match (url, secret) {
@@ -393,6 +412,7 @@ impl RawSettings {
                     bind,
                     https: base_url.starts_with("https://"),
                     base_url,
+                    page_cache_bytes,
                 },
                 storage: StorageConfig {
                     data_dir,

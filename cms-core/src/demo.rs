@@ -122,8 +122,8 @@ pub fn load(db: &Db, media: &dyn MediaStore, opts: DemoOptions) -> Result<Option
             photo_total += added.inserted.len();
             album_slugs.push((a.slug, title.to_string(), added.inserted.len()));
         }
-        let posts = load_posts(conn, admin.id, &album_slugs, first_photo)?;
         load_video(conn)?;
+        let posts = load_posts(conn, admin.id, &album_slugs, first_photo)?;
         site::set_setting(conn, "site_title", "Kit Connor Archives")?;
         Ok(Some(DemoReport {
             admin_email: admin_email.clone(),
@@ -257,9 +257,9 @@ fn load_posts(
     albums: &[(String, String, usize)],
     featured: Option<i64>,
 ) -> Result<usize> {
-    let album_lines: String = albums
+    let album_embeds: String = albums
         .iter()
-        .map(|(slug, title, n)| format!("- [{title}](/albums/{slug}) ({n})\n"))
+        .map(|(slug, _, _)| format!("[[album:{slug}]]\n\n"))
         .collect();
     let posts = vec![
         DemoPost {
@@ -270,7 +270,7 @@ fn load_posts(
             body: format!(
                 "All eight episodes of the second season are now in the gallery in HD, added in one go. \
                  Head to **Television Productions > Heartstopper > Season 2 > Episode Captures** or \
-                 jump straight to an episode:\n\n{album_lines}\nPlease credit the archive if you repost them."
+                 jump straight to an episode:\n\n{album_embeds}Please credit the archive if you repost them."
             ),
             source: None,
             days_ago: 1,
@@ -370,8 +370,7 @@ fn load_posts(
             category: "Interviews",
             tags: &["Interview", "Joe Locke", "Video Vault"],
             body: "British GQ sat down with Kit and Joe to react to scenes from season one. The video is in \
-                   the [video vault](/videos/kit-connor-joe-locke-react-to-heartstopper-scenes) with a \
-                   transcript, and UHD captures are in the gallery."
+                   the video vault with a transcript:\n\n[[video:kit-connor-joe-locke-react-to-heartstopper-scenes]]\n"
                 .into(),
             source: None,
             days_ago: 80,

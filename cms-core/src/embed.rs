@@ -71,6 +71,14 @@ impl Embed {
         }
     }
 
+    /// The video's page on the provider's site.
+    pub fn watch_url(&self) -> String {
+        match self {
+            Embed::YouTube(id) => format!("https://www.youtube.com/watch?v={id}"),
+            Embed::Vimeo(id) => format!("https://vimeo.com/{id}"),
+        }
+    }
+
     /// The provider's name, for the consent notice.
     pub fn provider(&self) -> &'static str {
         match self {

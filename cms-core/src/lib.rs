@@ -12,12 +12,15 @@ pub mod error;
 pub mod markdown;
 pub mod media;
 pub mod models;
+pub mod page_cache;
 pub mod password;
 pub mod schema;
+pub mod search;
 pub mod slug;
 pub mod state;
 pub mod tokens;
 pub mod transcript;
+pub mod view_counter;
 
 pub use config::Config;
 pub use db::{Backend, Db, DbConn};

@@ -31,6 +31,21 @@ pub fn render(markdown: &str) -> String {
     sanitizer().clean(&raw).to_string()
 }
 
+/// The plain text of some Markdown, whitespace collapsed (for the search index).
+pub fn plain_text(markdown: &str) -> String {
+    let mut text = String::with_capacity(markdown.len());
+    for event in Parser::new(markdown) {
+        match event {
+            pulldown_cmark::Event::Text(t) | pulldown_cmark::Event::Code(t) => text.push_str(&t),
+            pulldown_cmark::Event::SoftBreak
+            | pulldown_cmark::Event::HardBreak
+            | pulldown_cmark::Event::End(_) => text.push(' '),
+            _ => {}
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Plain text of some Markdown, whitespace collapsed, cut at a word boundary to at most
 /// `max_chars` characters with an ellipsis: the automatic excerpt.
 pub fn plain_excerpt(markdown: &str, max_chars: usize) -> String {

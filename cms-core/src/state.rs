@@ -8,6 +8,8 @@ use crate::config::Config;
 use crate::db::{Db, MigrationReport, run_migrations};
 use crate::error::Result;
 use crate::media::{LocalMediaStore, MediaStore};
+use crate::page_cache::PageCache;
+use crate::view_counter::ViewCounter;
 
 /// Everything a handler or worker needs. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -15,6 +17,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub media: Arc<dyn MediaStore>,
+    /// Rendered public pages, shared by every worker of this node.
+    pub pages: PageCache,
+    /// Photo views waiting to be written.
+    pub views: Arc<ViewCounter>,
 }
 
 impl AppState {
@@ -22,10 +28,13 @@ impl AppState {
     pub fn open(config: Config) -> Result<Self> {
         let db = Db::connect(&config.database)?;
         let media = Arc::new(LocalMediaStore::open(&config.storage.media_dir)?);
+        let pages = PageCache::new(config.server.page_cache_bytes);
         Ok(AppState {
             config: Arc::new(config),
             db,
             media,
+            pages,
+            views: Arc::new(ViewCounter::default()),
         })
     }
 

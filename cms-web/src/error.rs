@@ -42,6 +42,7 @@ impl From<diesel::result::Error> for WebError {
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
+    icon_href: &'a str,
     status: u16,
     heading: &'a str,
     message: &'a str,
@@ -82,6 +83,7 @@ impl ResponseError for WebError {
             }
         };
         let page = ErrorPage {
+            icon_href: crate::layout::ICON.href(),
             status: status.as_u16(),
             heading,
             message: &message,

@@ -6,23 +6,69 @@ use std::sync::OnceLock;
 use cms_core::DbConn;
 use cms_core::models::site;
 
-/// The stylesheet, embedded in the binary and served under a name that carries its hash, so
-/// it can be cached forever and still change with a release.
-pub const STYLESHEET: &str = include_str!("../static/style.css");
-
-/// `/static/style.<hash>.css`.
-pub fn stylesheet_href() -> &'static str {
-    static HREF: OnceLock<String> = OnceLock::new();
-    HREF.get_or_init(|| {
-        // A stable 64-bit FNV-1a: the name only needs to change when the bytes do.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in STYLESHEET.bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        format!("/static/style.{:012x}.css", h & 0xffff_ffff_ffff)
-    })
+/// A file built into the binary and served under a name carrying a hash of its bytes, so it
+/// can be cached forever and still change with a release.
+#[derive(Debug)]
+pub struct Asset {
+    pub stem: &'static str,
+    pub ext: &'static str,
+    pub mime: &'static str,
+    pub bytes: &'static str,
+    href: OnceLock<String>,
 }
+
+impl Asset {
+    const fn new(
+        stem: &'static str,
+        ext: &'static str,
+        mime: &'static str,
+        bytes: &'static str,
+    ) -> Self {
+        Asset {
+            stem,
+            ext,
+            mime,
+            bytes,
+            href: OnceLock::new(),
+        }
+    }
+
+    /// `/static/{stem}.{hash}.{ext}`.
+    pub fn href(&self) -> &str {
+        self.href.get_or_init(|| {
+            // FNV-1a: stable across builds and platforms; the name only has to change when the
+            // bytes do.
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            for b in self.bytes.bytes() {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+            format!(
+                "/static/{}.{:012x}.{}",
+                self.stem,
+                h & 0xffff_ffff_ffff,
+                self.ext
+            )
+        })
+    }
+}
+
+/// The stylesheet.
+pub static STYLESHEET: Asset = Asset::new(
+    "style",
+    "css",
+    "text/css; charset=utf-8",
+    include_str!("../static/style.css"),
+);
+/// The site icon.
+pub static ICON: Asset = Asset::new(
+    "icon",
+    "svg",
+    "image/svg+xml",
+    include_str!("../static/icon.svg"),
+);
+/// Every static asset.
+pub static ASSETS: [&Asset; 2] = [&STYLESHEET, &ICON];
 
 /// Navigation sections.
 #[allow(dead_code)] // Videos, Search and Subscribe pages arrive with the public-site issue.
@@ -51,15 +97,33 @@ impl Site {
     }
 }
 
+/// A `<link rel="alternate">` to a feed.
+#[derive(Debug, Clone)]
+pub struct FeedLink {
+    pub title: String,
+    pub href: String,
+    pub mime: &'static str,
+}
+
 /// The layout fields of a page.
 #[derive(Debug, Clone)]
 pub struct Layout {
     pub site_title: String,
     pub page_title: String,
     pub css_href: &'static str,
+    pub icon_href: &'static str,
     pub canonical: String,
     pub description: String,
     pub section: Section,
+    /// Open Graph type: `website`, `article`, `video.other`.
+    pub og_type: &'static str,
+    /// Absolute URL of the share image, with its size.
+    pub og_image: Option<(String, u32, u32)>,
+    /// JSON-LD, already escaped for a `<script>` element.
+    pub json_ld: Option<String>,
+    pub feeds: Vec<FeedLink>,
+    /// Keep search engines off pages that are not content (search results, forms).
+    pub noindex: bool,
 }
 
 impl Layout {
@@ -74,10 +138,47 @@ impl Layout {
         Layout {
             site_title: site.title.clone(),
             page_title: page_title.to_string(),
-            css_href: stylesheet_href(),
+            css_href: STYLESHEET.href(),
+            icon_href: ICON.href(),
             canonical: format!("{base_url}{path}"),
             description: String::new(),
             section,
+            og_type: "website",
+            og_image: None,
+            json_ld: None,
+            feeds: vec![
+                FeedLink {
+                    title: format!("{} (Atom)", site.title),
+                    href: format!("{base_url}/feed.atom"),
+                    mime: "application/atom+xml",
+                },
+                FeedLink {
+                    title: format!("{} (RSS)", site.title),
+                    href: format!("{base_url}/feed.rss"),
+                    mime: "application/rss+xml",
+                },
+            ],
+            noindex: false,
+        }
+    }
+
+    /// Sets the JSON-LD of the page from a JSON value, escaped so that no `</script>` (or any
+    /// `<`, `>`, `&`) can end the element early.
+    pub fn set_json_ld(&mut self, value: &serde_json::Value) {
+        let text = value
+            .to_string()
+            .replace('<', "\\u003c")
+            .replace('>', "\\u003e")
+            .replace('&', "\\u0026");
+        self.json_ld = Some(text);
+    }
+
+    /// The description, or the site's name when the page has none (for share cards).
+    pub fn share_description(&self) -> &str {
+        if self.description.is_empty() {
+            &self.site_title
+        } else {
+            &self.description
         }
     }
 

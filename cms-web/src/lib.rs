@@ -1,33 +1,86 @@
-//! The public site plugin: server-rendered pages (askama), media, and the reader-facing routes
-//! of the contract. Mount it with `App::new().configure(cms_web::configure)` on an app that has
-//! `web::Data<cms_core::AppState>`.
+//! The public site plugin: server-rendered pages (askama), feeds, sitemaps, search and media,
+//! on the reader URLs of the contract. Mount it with `App::new().configure(cms_web::configure)`
+//! on an app that has `web::Data<cms_core::AppState>`, and run [`spawn_workers`] beside it.
 
+mod cache;
+mod embeds;
 pub mod error;
 mod layout;
 pub mod pages;
 mod query;
 mod views;
 
-use actix_web::{HttpResponse, web};
-use askama::Template;
+use std::time::Duration;
+
+use actix_web::{Route, guard, web};
+use cms_core::AppState;
 
 pub use error::{WebError, not_found};
 
-/// Registers every public route.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(pages::home::home))
-        .route("/posts/{slug}", web::get().to(pages::post::show))
-        .route("/albums/{slug}", web::get().to(pages::album::show))
-        .route("/static/{name}", web::get().to(pages::assets::stylesheet))
-        .route("/media/{key:.+}", web::get().to(pages::assets::media));
+use pages::{
+    album, assets, discovery, feeds, gallery, home, news, photo, post, search, subscribe, videos,
+};
+
+/// GET and HEAD (actix sends no body for HEAD).
+fn read() -> Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
-/// Renders a template into a 200 HTML response.
-pub(crate) fn render<T: Template>(page: &T) -> Result<HttpResponse, WebError> {
-    let body = page
-        .render()
-        .map_err(|e| WebError::Internal(format!("template: {e}")))?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(body))
+/// Registers every public route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", read().to(home::home))
+        .route("/posts", read().to(news::all))
+        .route("/posts/{slug}", read().to(post::show))
+        .route("/category/{slug}", read().to(news::by_category))
+        .route(
+            "/category/{slug}/feed.atom",
+            read().to(feeds::category_atom),
+        )
+        .route("/category/{slug}/feed.rss", read().to(feeds::category_rss))
+        .route("/tag/{slug}", read().to(news::by_tag))
+        .route("/archive/{year}/{month}", read().to(news::by_month))
+        .route("/gallery", read().to(gallery::index))
+        .route("/gallery/latest", read().to(gallery::latest))
+        .route("/gallery/{path:.+}", read().to(gallery::category))
+        .route("/albums/{slug}", read().to(album::show))
+        .route("/photos/{id}", read().to(photo::show))
+        .route("/videos", read().to(videos::list))
+        .route("/videos/{slug}", read().to(videos::show))
+        .route("/videos/{slug}/captions.vtt", read().to(videos::captions))
+        .route("/search", read().to(search::search))
+        .route("/feed.atom", read().to(feeds::site_atom))
+        .route("/feed.rss", read().to(feeds::site_rss))
+        .route("/sitemap.xml", read().to(discovery::index))
+        .route("/sitemaps/{name}", read().to(discovery::sitemap))
+        .route("/robots.txt", read().to(discovery::robots))
+        .route("/subscribe", read().to(subscribe::form))
+        .route("/static/{name}", read().to(assets::asset))
+        .route("/favicon.ico", read().to(assets::favicon))
+        .route("/media/{key:.+}", read().to(assets::media));
+}
+
+/// How often counted photo views are written.
+const VIEW_FLUSH_EVERY: Duration = Duration::from_secs(10);
+
+/// Starts the public site's background work: writing photo view counts. Abort the handle at
+/// shutdown and call [`flush_views`] once more.
+pub fn spawn_workers(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(VIEW_FLUSH_EVERY);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            flush_views(&state).await;
+        }
+    })
+}
+
+/// Writes pending photo views now.
+pub async fn flush_views(state: &AppState) {
+    let s = state.clone();
+    match tokio::task::spawn_blocking(move || s.views.flush(&s.db)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "could not write photo views"),
+        Err(e) => tracing::warn!(error = %e, "photo view task failed"),
+    }
 }

@@ -28,6 +28,25 @@ pub fn page(query: &str) -> Result<u64, WebError> {
     Ok(page.unwrap_or(1))
 }
 
+/// Reads a text parameter given at most once, at most `max_chars` long. Missing means empty.
+pub fn text(query: &str, name: &str, max_chars: usize) -> Result<String, WebError> {
+    let mut found: Option<String> = None;
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        if k == name {
+            if found.is_some() {
+                return Err(WebError::BadRequest(format!("give '{name}' only once")));
+            }
+            if v.chars().count() > max_chars {
+                return Err(WebError::BadRequest(format!(
+                    "'{name}' must be at most {max_chars} characters"
+                )));
+            }
+            found = Some(v.into_owned());
+        }
+    }
+    Ok(found.unwrap_or_default())
+}
+
 /// A page of `total` items `per_page` at a time: the offset, and whether the page exists.
 pub fn offset_for(page: u64, per_page: u64, total: i64) -> Result<i64, WebError> {
     let offset = (page - 1) * per_page;

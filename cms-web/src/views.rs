@@ -81,13 +81,14 @@ pub struct Pager {
 }
 
 impl Pager {
-    /// A pager for `path` (without query) at `page` of `pages`.
+    /// A pager for `path` (which may carry a query already) at `page` of `pages`.
     pub fn new(path: &str, page: u64, pages: u64) -> Pager {
+        let sep = if path.contains('?') { '&' } else { '?' };
         let link = |p: u64| {
             if p == 1 {
                 path.to_string()
             } else {
-                format!("{path}?page={p}")
+                format!("{path}{sep}page={p}")
             }
         };
         Pager {

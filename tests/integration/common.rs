@@ -124,6 +124,17 @@ impl TestEnv {
         test::init_service(keepsake::app(self.state.clone())).await
     }
 
+    /// Loads the demo archive with a few photos per album.
+    pub fn demo(&self) -> cms_core::demo::DemoReport {
+        cms_core::demo::load(
+            &self.state.db,
+            self.state.media.as_ref(),
+            cms_core::demo::DemoOptions { photo_divisor: 400 },
+        )
+        .expect("demo")
+        .expect("an empty database")
+    }
+
     /// Creates a published album under a gallery path with `n` photos (fake files).
     pub fn album_with_photos(&self, path: &[&str], title: &str, n: usize) -> album::Album {
         self.write(|conn| {
@@ -224,7 +235,20 @@ where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
-    let req = test::TestRequest::get().uri(path).to_request();
+    get_with(app, path, &[]).await
+}
+
+/// GETs `path` with extra request headers.
+pub async fn get_with<S, B>(app: &S, path: &str, headers: &[(&str, &str)]) -> Page
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let mut req = test::TestRequest::get().uri(path);
+    for (k, v) in headers {
+        req = req.insert_header((*k, *v));
+    }
+    let req = req.to_request();
     let resp = test::call_service(app, req).await;
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();

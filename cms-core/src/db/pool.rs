@@ -1,7 +1,8 @@
 //! The connection pool and the bridge from async handlers to synchronous diesel.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
@@ -10,6 +11,7 @@ use diesel::{Connection, PgConnection, SqliteConnection};
 use super::{Backend, DbConn, write_tx};
 use crate::config::{DatabaseConfig, DatabaseUrl};
 use crate::error::{Error, Result};
+use crate::models::site::{ContentVersion, content_state};
 
 /// A connection checked out of the pool.
 pub type PooledConn = PooledConnection<Manager>;
@@ -92,6 +94,18 @@ pub struct Db {
     /// Serialises this process's SQLite writers so they queue here, in order, instead of
     /// polling SQLite's busy handler. `BEGIN IMMEDIATE` still guards against other processes.
     write_lock: Arc<Mutex<()>>,
+    version: Arc<VersionCache>,
+}
+
+/// How long a node trusts its copy of the content version before asking the database again.
+/// Writes made through this `Db` invalidate it at once; writes by other nodes or processes
+/// show within this time.
+pub const CONTENT_VERSION_TTL: Duration = Duration::from_millis(1000);
+
+#[derive(Default)]
+struct VersionCache {
+    value: Mutex<Option<(ContentVersion, Instant)>>,
+    stale: AtomicBool,
 }
 
 impl std::fmt::Debug for Db {
@@ -136,6 +150,7 @@ impl Db {
             pool,
             backend,
             write_lock: Arc::new(Mutex::new(())),
+            version: Arc::new(VersionCache::default()),
         })
     }
 
@@ -191,7 +206,26 @@ impl Db {
             Backend::Sqlite => Some(self.write_lock.lock().unwrap_or_else(|p| p.into_inner())),
             Backend::Postgres => None,
         };
-        write_tx(&mut conn, f)
+        let result = write_tx(&mut conn, f);
+        self.version.stale.store(true, Ordering::Release);
+        result
+    }
+
+    /// The content version, from memory when it is fresh: page caches and ETags call this on
+    /// every request, so a cached page costs no query.
+    pub async fn content_version(&self) -> Result<ContentVersion> {
+        if !self.version.stale.load(Ordering::Acquire)
+            && let Some((v, at)) = *self.version.value.lock().unwrap_or_else(|p| p.into_inner())
+            && at.elapsed() < CONTENT_VERSION_TTL
+        {
+            return Ok(v);
+        }
+        self.version.stale.store(false, Ordering::Release);
+        let v = self
+            .run(|conn| Ok::<_, Error>(content_state(conn)?))
+            .await?;
+        *self.version.value.lock().unwrap_or_else(|p| p.into_inner()) = Some((v, Instant::now()));
+        Ok(v)
     }
 }
 

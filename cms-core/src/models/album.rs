@@ -9,6 +9,7 @@ use super::{now, site, text_enum};
 use crate::db::DbConn;
 use crate::error::{Error, Result};
 use crate::schema::{albums, photos};
+use crate::search;
 use crate::slug;
 
 text_enum! {
@@ -103,6 +104,7 @@ pub fn create(conn: &mut DbConn, new: &NewAlbum<'_>) -> Result<Album> {
         .get_result::<Album>(conn)?;
     if published {
         adjust_counts(conn, new.category_id, 1, 0)?;
+        search::sync_album(conn, album.id)?;
     }
     site::bump_content_version(conn)?;
     Ok(album)
@@ -203,6 +205,7 @@ pub fn update_details(
     if n == 0 {
         return Err(Error::NotFound("album"));
     }
+    search::sync_album(conn, id)?;
     site::bump_content_version(conn)?;
     Ok(())
 }
@@ -233,6 +236,7 @@ pub fn set_status(conn: &mut DbConn, id: i64, status: AlbumStatus) -> Result<Alb
         ))
         .returning(albums::all_columns)
         .get_result::<Album>(conn)?;
+    search::sync_album(conn, id)?;
     site::bump_content_version(conn)?;
     Ok(updated)
 }
@@ -258,6 +262,7 @@ pub fn move_to(conn: &mut DbConn, id: i64, category_id: Option<i64>) -> Result<(
             albums::updated_at.eq(now()),
         ))
         .execute(conn)?;
+    search::sync_album(conn, id)?;
     site::bump_content_version(conn)?;
     Ok(())
 }
@@ -288,10 +293,14 @@ pub fn set_cover(conn: &mut DbConn, id: i64, photo_id: Option<i64>) -> Result<()
 /// hashes of the deleted photos so the caller can remove files no other photo uses.
 pub fn delete(conn: &mut DbConn, id: i64) -> Result<Vec<String>> {
     let album = find(conn, id)?.ok_or(Error::NotFound("album"))?;
-    let hashes: Vec<String> = photos::table
+    let (photo_ids, hashes): (Vec<i64>, Vec<String>) = photos::table
         .filter(photos::album_id.eq(id))
-        .select(photos::content_hash)
-        .load(conn)?;
+        .select((photos::id, photos::content_hash))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .unzip();
+    search::remove(conn, search::Kind::Photo, &photo_ids)?;
+    search::remove(conn, search::Kind::Album, &[id])?;
     diesel::update(albums::table.find(id))
         .set(albums::cover_photo_id.eq(None::<i64>))
         .execute(conn)?;
@@ -302,4 +311,61 @@ pub fn delete(conn: &mut DbConn, id: i64) -> Result<Vec<String>> {
     }
     site::bump_content_version(conn)?;
     Ok(hashes)
+}
+
+/// One page of the published albums directly in a category, and their number.
+pub fn published_in_category_page(
+    conn: &mut DbConn,
+    category_id: Option<i64>,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<Album>, i64)> {
+    let build = || {
+        let q = albums::table
+            .filter(albums::status.eq(AlbumStatus::Published))
+            .into_boxed();
+        match category_id {
+            Some(c) => q.filter(albums::category_id.eq(c)),
+            None => q.filter(albums::category_id.is_null()),
+        }
+    };
+    let total = build().count().get_result(conn)?;
+    let rows = build()
+        .order((
+            albums::position.asc(),
+            albums::title.asc(),
+            albums::id.asc(),
+        ))
+        .offset(offset)
+        .limit(limit)
+        .select(Album::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// Slugs and update times of every published album, for the sitemap.
+pub fn published_slugs(conn: &mut DbConn) -> QueryResult<Vec<(String, NaiveDateTime)>> {
+    albums::table
+        .filter(albums::status.eq(AlbumStatus::Published))
+        .order(albums::id.asc())
+        .select((albums::slug, albums::updated_at))
+        .load(conn)
+}
+
+/// Published albums by id (post embeds).
+pub fn published_by_slugs(conn: &mut DbConn, slugs: &[String]) -> QueryResult<Vec<Album>> {
+    albums::table
+        .filter(albums::slug.eq_any(slugs))
+        .filter(albums::status.eq(AlbumStatus::Published))
+        .select(Album::as_select())
+        .load(conn)
+}
+
+/// Every published album in display order (the gallery tree of a small archive).
+pub fn all_published(conn: &mut DbConn) -> QueryResult<Vec<Album>> {
+    albums::table
+        .filter(albums::status.eq(AlbumStatus::Published))
+        .order((albums::position.asc(), albums::title.asc()))
+        .select(Album::as_select())
+        .load(conn)
 }

@@ -14,6 +14,9 @@ use crate::error::{Error, Result};
 use crate::schema::{albums, gallery_categories, photos};
 use crate::slug;
 
+/// Top-level slugs that would collide with gallery pages.
+const RESERVED_TOP_SLUGS: &[&str] = &["latest"];
+
 /// The deepest tree we accept; guards every walk up the tree against a corrupt cycle.
 pub const MAX_DEPTH: usize = 64;
 
@@ -92,7 +95,11 @@ pub fn create(
         return Err(Error::invalid("parent", "the tree is too deep"));
     }
     let base = slug::slugify(name);
-    let slug = slug::unique(&base, |s| path_taken(conn, &child_path(parent.as_ref(), s)))?;
+    // `/gallery/latest` is a page of its own, so no top-level category may take that path.
+    let slug = slug::unique(&base, |s| {
+        Ok((parent.is_none() && RESERVED_TOP_SLUGS.contains(&s))
+            || path_taken(conn, &child_path(parent.as_ref(), s))?)
+    })?;
     let position = last_position(conn, parent_id)?;
     let t = now();
     let row = diesel::insert_into(gallery_categories::table)
@@ -279,6 +286,7 @@ pub fn update_details(conn: &mut DbConn, id: i64, name: &str, description: &str)
     if n == 0 {
         return Err(Error::NotFound("gallery category"));
     }
+    crate::search::sync_albums_under(conn, id)?;
     site::bump_content_version(conn)?;
     Ok(())
 }
@@ -309,7 +317,8 @@ pub fn move_to(conn: &mut DbConn, id: i64, new_parent: Option<i64>) -> Result<()
     adjust_counts(conn, new_parent, node.album_count, node.photo_count)?;
 
     let new_slug = slug::unique(&node.slug, |s| {
-        path_taken(conn, &child_path(parent.as_ref(), s))
+        Ok((parent.is_none() && RESERVED_TOP_SLUGS.contains(&s))
+            || path_taken(conn, &child_path(parent.as_ref(), s))?)
     })?;
     let new_path = child_path(parent.as_ref(), &new_slug);
     let old_prefix = format!("{}/", node.path);
@@ -333,6 +342,7 @@ pub fn move_to(conn: &mut DbConn, id: i64, new_parent: Option<i64>) -> Result<()
             .set(gallery_categories::path.eq(format!("{new_path}/{rest}")))
             .execute(conn)?;
     }
+    crate::search::sync_albums_under(conn, id)?;
     site::bump_content_version(conn)?;
     Ok(())
 }

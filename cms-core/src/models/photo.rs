@@ -12,6 +12,7 @@ use super::{now, site};
 use crate::db::DbConn;
 use crate::error::{Error, Result};
 use crate::schema::{albums, photos};
+use crate::search;
 
 /// Rows per INSERT statement: well under SQLite's bound-parameter limit.
 const INSERT_CHUNK: usize = 500;
@@ -144,6 +145,12 @@ pub fn add_to_album(conn: &mut DbConn, album_id: i64, new: &[NewPhoto]) -> Resul
         }
     }
     if !report.inserted.is_empty() {
+        if new
+            .iter()
+            .any(|p| !p.caption.is_empty() || !p.credit.is_empty())
+        {
+            search::sync_photos(conn, &report.inserted)?;
+        }
         if album.cover_photo_id.is_none() {
             diesel::update(albums::table.find(album_id))
                 .set(albums::cover_photo_id.eq(report.inserted.first().copied()))
@@ -258,6 +265,7 @@ pub fn update_meta(
     if n == 0 {
         return Err(Error::NotFound("photo"));
     }
+    search::sync_photos(conn, &[id])?;
     site::bump_content_version(conn)?;
     Ok(())
 }
@@ -298,6 +306,7 @@ pub fn delete(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<String>> {
         remove_from_counts(conn, &album, *n)?;
     }
     diesel::delete(photos::table.filter(photos::id.eq_any(ids))).execute(conn)?;
+    search::remove(conn, search::Kind::Photo, ids)?;
     if !per_album.is_empty() {
         site::bump_content_version(conn)?;
     }
@@ -376,6 +385,8 @@ pub fn move_to_album(conn: &mut DbConn, ids: &[i64], target_id: i64) -> Result<u
     if target.status == AlbumStatus::Published {
         adjust_counts(conn, target.category_id, 0, n)?;
     }
+    let moved: Vec<i64> = moving.iter().map(|m| m.0).collect();
+    search::sync_photos(conn, &moved)?;
     site::bump_content_version(conn)?;
     Ok(moving.len())
 }
@@ -436,4 +447,118 @@ pub fn hash_in_use(conn: &mut DbConn, content_hash: &str) -> QueryResult<bool> {
         .count()
         .get_result(conn)?;
     Ok(n > 0)
+}
+
+/// Photos by id whose albums are published (featured photos, embeds), in the order of `ids`.
+pub fn published_by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(Photo, Album)>> {
+    let mut rows: Vec<(Photo, Album)> = photos::table
+        .inner_join(albums::table)
+        .filter(photos::id.eq_any(ids))
+        .filter(albums::status.eq(AlbumStatus::Published))
+        .select((Photo::as_select(), Album::as_select()))
+        .load(conn)?;
+    rows.sort_by_key(|(p, _)| ids.iter().position(|&i| i == p.id));
+    Ok(rows)
+}
+
+/// The most viewed photos in published albums.
+pub fn most_viewed(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<(Photo, Album)>> {
+    photos::table
+        .inner_join(albums::table)
+        .filter(albums::status.eq(AlbumStatus::Published))
+        .filter(photos::views.gt(0))
+        .order((photos::views.desc(), photos::id.asc()))
+        .limit(limit)
+        .select((Photo::as_select(), Album::as_select()))
+        .load(conn)
+}
+
+/// Up to `n` random photos from published albums: random points in the id range, each the
+/// next photo at or after it (one indexed lookup each, whatever the archive's size).
+pub fn random_published(conn: &mut DbConn, n: usize) -> QueryResult<Vec<(Photo, Album)>> {
+    use rand::Rng;
+    let bounds: (Option<i64>, Option<i64>) = photos::table
+        .select((diesel::dsl::min(photos::id), diesel::dsl::max(photos::id)))
+        .first(conn)?;
+    let (Some(lo), Some(hi)) = bounds else {
+        return Ok(Vec::new());
+    };
+    let mut rng = rand::thread_rng();
+    let mut out: Vec<(Photo, Album)> = Vec::with_capacity(n);
+    for _ in 0..n * 2 {
+        if out.len() >= n {
+            break;
+        }
+        let at = rng.gen_range(lo..=hi);
+        let found = photos::table
+            .inner_join(albums::table)
+            .filter(albums::status.eq(AlbumStatus::Published))
+            .filter(photos::id.ge(at))
+            .order(photos::id.asc())
+            .select((Photo::as_select(), Album::as_select()))
+            .first::<(Photo, Album)>(conn)
+            .optional()?;
+        if let Some(f) = found
+            && out.iter().all(|(p, _)| p.id != f.0.id)
+        {
+            out.push(f);
+        }
+    }
+    Ok(out)
+}
+
+/// Photos of an album added in `[from, to)`, in album order, and how many there are.
+pub fn added_between(
+    conn: &mut DbConn,
+    album_id: i64,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<(Vec<Photo>, i64)> {
+    let q = || {
+        photos::table
+            .filter(photos::album_id.eq(album_id))
+            .filter(photos::created_at.ge(from))
+            .filter(photos::created_at.lt(to))
+    };
+    let n: i64 = q().count().get_result(conn)?;
+    let rows = q()
+        .order((photos::position.asc(), photos::id.asc()))
+        .limit(limit)
+        .select(Photo::as_select())
+        .load(conn)?;
+    Ok((rows, n))
+}
+
+/// Ids of photos in published albums with ids in `[from, to)`, in id order (sitemaps cover
+/// fixed id ranges, so each holds at most `to - from` URLs and needs no offset).
+pub fn published_ids_in_range(conn: &mut DbConn, from: i64, to: i64) -> QueryResult<Vec<i64>> {
+    photos::table
+        .inner_join(albums::table)
+        .filter(albums::status.eq(AlbumStatus::Published))
+        .filter(photos::id.ge(from))
+        .filter(photos::id.lt(to))
+        .order(photos::id.asc())
+        .select(photos::id)
+        .load(conn)
+}
+
+/// True when some published photo has an id in `[from, to)`.
+pub fn any_published_in_range(conn: &mut DbConn, from: i64, to: i64) -> QueryResult<bool> {
+    photos::table
+        .inner_join(albums::table)
+        .filter(albums::status.eq(AlbumStatus::Published))
+        .filter(photos::id.ge(from))
+        .filter(photos::id.lt(to))
+        .select(photos::id)
+        .first::<i64>(conn)
+        .optional()
+        .map(|o| o.is_some())
+}
+
+/// The highest photo id, if any.
+pub fn max_id(conn: &mut DbConn) -> QueryResult<Option<i64>> {
+    photos::table
+        .select(diesel::dsl::max(photos::id))
+        .first(conn)
 }

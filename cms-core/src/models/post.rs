@@ -15,6 +15,7 @@ use crate::markdown;
 use crate::schema::{
     categories, post_categories, post_revisions, post_slug_redirects, post_tags, posts, tags,
 };
+use crate::search;
 use crate::slug;
 
 text_enum! {
@@ -254,6 +255,7 @@ pub fn create(conn: &mut DbConn, input: &PostInput) -> Result<Post> {
     add_revision(conn, &post, input.author_id)?;
     set_categories(conn, post.id, &input.category_ids)?;
     set_tags(conn, post.id, &input.tags)?;
+    search::sync_post(conn, post.id)?;
     site::bump_content_version(conn)?;
     Ok(post)
 }
@@ -332,6 +334,7 @@ pub fn update(
     }
     set_categories(conn, id, &input.category_ids)?;
     set_tags(conn, id, &input.tags)?;
+    search::sync_post(conn, id)?;
     site::bump_content_version(conn)?;
     Ok(post)
 }
@@ -348,6 +351,7 @@ pub fn publish(conn: &mut DbConn, id: i64) -> Result<Post> {
         ))
         .returning(posts::all_columns)
         .get_result::<Post>(conn)?;
+    search::sync_post(conn, id)?;
     site::bump_content_version(conn)?;
     Ok(post)
 }
@@ -363,6 +367,7 @@ pub fn set_status(conn: &mut DbConn, id: i64, status: PostStatus) -> Result<Post
         .get_result::<Post>(conn)
         .optional()?
         .ok_or(Error::NotFound("post"))?;
+    search::sync_post(conn, id)?;
     site::bump_content_version(conn)?;
     Ok(post)
 }
@@ -373,6 +378,7 @@ pub fn delete(conn: &mut DbConn, id: i64) -> Result<()> {
     if n == 0 {
         return Err(Error::NotFound("post"));
     }
+    search::remove(conn, search::Kind::Post, &[id])?;
     site::bump_content_version(conn)?;
     Ok(())
 }
@@ -610,6 +616,7 @@ pub fn restore_revision(
         .returning(posts::all_columns)
         .get_result::<Post>(conn)?;
     add_revision(conn, &post, editor_id)?;
+    search::sync_post(conn, post_id)?;
     site::bump_content_version(conn)?;
     Ok(post)
 }
@@ -628,4 +635,45 @@ pub fn due_scheduled(conn: &mut DbConn, at: NaiveDateTime, limit: i64) -> QueryR
 /// How many posts exist.
 pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
     posts::table.count().get_result(conn)
+}
+
+/// Months that have published posts (not pages), newest first, with their counts.
+pub fn archive_months(conn: &mut DbConn) -> QueryResult<Vec<(i32, u32, i64)>> {
+    #[derive(QueryableByName)]
+    struct Month {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        ym: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let rows: Vec<Month> = match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(
+            "SELECT strftime('%Y-%m', published_at) AS ym, count(*) AS n FROM posts
+             WHERE status = 'published' AND kind != 'page' AND published_at IS NOT NULL
+             GROUP BY ym ORDER BY ym DESC",
+        )
+        .load(c)?,
+        DbConn::Pg(c) => diesel::sql_query(
+            "SELECT to_char(published_at, 'YYYY-MM') AS ym, count(*) AS n FROM posts
+             WHERE status = 'published' AND kind != 'page' AND published_at IS NOT NULL
+             GROUP BY ym ORDER BY ym DESC",
+        )
+        .load(c)?,
+    };
+    Ok(rows
+        .into_iter()
+        .filter_map(|m| {
+            let (y, mo) = m.ym.split_once('-')?;
+            Some((y.parse().ok()?, mo.parse().ok()?, m.n))
+        })
+        .collect())
+}
+
+/// Slugs and update times of every published post, for the sitemap.
+pub fn published_slugs(conn: &mut DbConn) -> QueryResult<Vec<(String, NaiveDateTime)>> {
+    posts::table
+        .filter(posts::status.eq(PostStatus::Published))
+        .order(posts::id.asc())
+        .select((posts::slug, posts::updated_at))
+        .load(conn)
 }

@@ -26,6 +26,25 @@ pub fn content_version(conn: &mut DbConn) -> QueryResult<i64> {
         .first(conn)
 }
 
+/// The content version and when it last changed (for `Last-Modified`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContentVersion {
+    pub version: i64,
+    pub changed_at: chrono::NaiveDateTime,
+}
+
+/// The content version with its change time.
+pub fn content_state(conn: &mut DbConn) -> QueryResult<ContentVersion> {
+    site_state::table
+        .filter(site_state::id.eq(1))
+        .select((site_state::content_version, site_state::updated_at))
+        .first::<(i64, chrono::NaiveDateTime)>(conn)
+        .map(|(version, changed_at)| ContentVersion {
+            version,
+            changed_at,
+        })
+}
+
 /// A setting's value, if set.
 pub fn setting(conn: &mut DbConn, key: &str) -> QueryResult<Option<String>> {
     settings::table

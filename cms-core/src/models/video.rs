@@ -9,6 +9,7 @@ use crate::db::DbConn;
 use crate::embed::Embed;
 use crate::error::{Error, Result};
 use crate::schema::videos;
+use crate::search;
 use crate::slug;
 use crate::transcript;
 
@@ -182,6 +183,7 @@ pub fn create(conn: &mut DbConn, input: &VideoInput) -> Result<Video> {
         ))
         .returning(videos::all_columns)
         .get_result::<Video>(conn)?;
+    search::sync_video(conn, v.id)?;
     site::bump_content_version(conn)?;
     Ok(v)
 }
@@ -235,6 +237,7 @@ pub fn update(conn: &mut DbConn, id: i64, input: &VideoInput) -> Result<Video> {
         ))
         .returning(videos::all_columns)
         .get_result::<Video>(conn)?;
+    search::sync_video(conn, v.id)?;
     site::bump_content_version(conn)?;
     Ok(v)
 }
@@ -280,6 +283,25 @@ pub fn delete(conn: &mut DbConn, id: i64) -> Result<()> {
     if diesel::delete(videos::table.find(id)).execute(conn)? == 0 {
         return Err(Error::NotFound("video"));
     }
+    search::remove(conn, search::Kind::Video, &[id])?;
     site::bump_content_version(conn)?;
     Ok(())
+}
+
+/// Slugs and update times of every published entry, for the sitemap.
+pub fn published_slugs(conn: &mut DbConn) -> QueryResult<Vec<(String, NaiveDateTime)>> {
+    videos::table
+        .filter(videos::status.eq(VideoStatus::Published))
+        .order(videos::id.asc())
+        .select((videos::slug, videos::updated_at))
+        .load(conn)
+}
+
+/// Published entries by slug (post embeds).
+pub fn published_by_slugs(conn: &mut DbConn, slugs: &[String]) -> QueryResult<Vec<Video>> {
+    videos::table
+        .filter(videos::slug.eq_any(slugs))
+        .filter(videos::status.eq(VideoStatus::Published))
+        .select(Video::as_select())
+        .load(conn)
 }

@@ -6,6 +6,8 @@ use askama::Template;
 use cms_core::AppState;
 use cms_core::models::{album, gallery_category, photo};
 
+use super::lists::share_image;
+use crate::cache::{self, html};
 use crate::error::WebError;
 use crate::layout::{Layout, Section, Site};
 use crate::query;
@@ -28,8 +30,8 @@ struct AlbumPage {
     title: String,
     description: String,
     credit: String,
-    count: i64,
     crumbs: Vec<Crumb>,
+    current: String,
     thumbs: Vec<Thumb>,
     pager: Pager,
 }
@@ -63,35 +65,40 @@ pub async fn show(
     let page_no = query::page(req.query_string())?;
     let base = state.config.server.base_url.clone();
     let slug = slug.into_inner();
-    let page = state
-        .db
-        .run(move |conn| {
-            let a = album::find_published_by_slug(conn, &slug)?.ok_or(WebError::NotFound)?;
-            let offset = query::offset_for(page_no, PER_PAGE, a.photo_count)?;
-            let site = Site::load(conn)?;
-            let crumbs = gallery_crumbs(conn, a.category_id)?;
-            let photos = photo::page_in_album(conn, a.id, offset, PER_PAGE as i64)?;
-            let thumbs = photos.iter().map(|p| Thumb::of(p, &a.title, 240)).collect();
-            let path = format!("/albums/{}", a.slug);
-            let pages = query::page_count(a.photo_count, PER_PAGE);
-            let canonical = if page_no > 1 {
-                format!("{path}?page={page_no}")
-            } else {
-                path.clone()
-            };
-            let mut l = Layout::new(&site, &base, &a.title, &canonical, Section::Gallery);
-            l.description = format!("{} photos in {}", a.photo_count, a.title);
-            Ok::<_, WebError>(AlbumPage {
-                l,
-                title: a.title,
-                description: a.description,
-                credit: a.credit,
-                count: a.photo_count,
-                crumbs,
-                thumbs,
-                pager: Pager::new(&path, page_no, pages),
-            })
+    cache::respond(&req, &state, None, move |conn| {
+        let a = album::find_published_by_slug(conn, &slug)?.ok_or(WebError::NotFound)?;
+        let offset = query::offset_for(page_no, PER_PAGE, a.photo_count)?;
+        let site = Site::load(conn)?;
+        let crumbs = gallery_crumbs(conn, a.category_id)?;
+        let photos = photo::page_in_album(conn, a.id, offset, PER_PAGE as i64)?;
+        let thumbs = photos.iter().map(|p| Thumb::of(p, &a.title, 240)).collect();
+        let path = format!("/albums/{}", a.slug);
+        let pages = query::page_count(a.photo_count, PER_PAGE);
+        let canonical = if page_no > 1 {
+            format!("{path}?page={page_no}")
+        } else {
+            path.clone()
+        };
+        let mut l = Layout::new(&site, &base, &a.title, &canonical, Section::Gallery);
+        l.description = format!("{} photos in {}", a.photo_count, a.title);
+        l.og_image = photos.first().and_then(|p| share_image(&base, p));
+        l.set_json_ld(&serde_json::json!({
+            "@context": "https://schema.org",
+            "@type": "ImageGallery",
+            "name": a.title,
+            "url": format!("{base}{path}"),
+            "numberOfItems": a.photo_count,
+        }));
+        html(&AlbumPage {
+            l,
+            current: format!("{} ({})", a.title, a.photo_count),
+            title: a.title,
+            description: a.description,
+            credit: a.credit,
+            crumbs,
+            thumbs,
+            pager: Pager::new(&path, page_no, pages),
         })
-        .await?;
-    crate::render(&page)
+    })
+    .await
 }

@@ -7,23 +7,32 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use cms_core::AppState;
 
 use crate::error::WebError;
-use crate::layout::{STYLESHEET, stylesheet_href};
+use crate::layout::{ASSETS, ICON};
 
 const YEAR: u32 = 365 * 24 * 3600;
 
-/// `GET /static/{name}`: the stylesheet under its current hashed name only.
-pub async fn stylesheet(name: web::Path<String>) -> Result<HttpResponse, WebError> {
-    if format!("/static/{}", name.as_str()) != stylesheet_href() {
-        return Err(WebError::NotFound);
-    }
+/// `GET /static/{name}`: a built-in asset under its current hashed name only.
+pub async fn asset(name: web::Path<String>) -> Result<HttpResponse, WebError> {
+    let path = format!("/static/{}", name.as_str());
+    let asset = ASSETS
+        .iter()
+        .find(|a| a.href() == path)
+        .ok_or(WebError::NotFound)?;
     Ok(HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
+        .content_type(asset.mime)
         .insert_header(CacheControl(vec![
             CacheDirective::Public,
             CacheDirective::MaxAge(YEAR),
             CacheDirective::Extension("immutable".into(), None),
         ]))
-        .body(STYLESHEET))
+        .body(asset.bytes))
+}
+
+/// `GET /favicon.ico`: browsers ask for it by habit; send them to the icon.
+pub async fn favicon() -> HttpResponse {
+    HttpResponse::MovedPermanently()
+        .insert_header(("Location", ICON.href()))
+        .finish()
 }
 
 /// `GET /media/{key}`: a file of the local media store.

@@ -1,12 +1,15 @@
-//! A single post: body, categories, tags, author, dates, and the source of reposted articles.
-//! Old slugs answer with a permanent redirect to the current one.
+//! A single post: body (with live embeds), categories, tags, author, dates, the source of
+//! reposted articles, share cards and JSON-LD. Old slugs answer 301 with the current one.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use cms_core::AppState;
 use cms_core::models::post::{self, PostKind};
-use cms_core::models::user;
+use cms_core::models::{photo, user};
 
+use super::lists::share_image;
+use crate::cache::{self, Rendered, html};
+use crate::embeds;
 use crate::error::WebError;
 use crate::layout::{Layout, Section, Site};
 use crate::views::{iso, long_date, long_day};
@@ -35,92 +38,100 @@ struct PostPage {
     body_html: String,
     date: String,
     datetime: String,
+    updated: Option<(String, String)>,
     author: Option<String>,
     categories: Vec<TermLink>,
     tags: Vec<TermLink>,
     source: Option<SourceView>,
 }
 
-enum Outcome {
-    Page(Box<PostPage>),
-    Redirect(String),
-}
-
 /// `GET /posts/{slug}`
 pub async fn show(
     state: web::Data<AppState>,
+    req: HttpRequest,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let base = state.config.server.base_url.clone();
     let slug = slug.into_inner();
-    let outcome = state
-        .db
-        .run(move |conn| {
-            let Some(p) = post::find_published_by_slug(conn, &slug)? else {
-                return match post::redirect_for(conn, &slug)? {
-                    Some(new) => Ok(Outcome::Redirect(format!("/posts/{new}"))),
-                    None => Err(WebError::NotFound),
-                };
+    cache::respond(&req, &state, None, move |conn| {
+        let Some(p) = post::find_published_by_slug(conn, &slug)? else {
+            return match post::redirect_for(conn, &slug)? {
+                Some(new) => Ok(Rendered::moved_permanently(format!("/posts/{new}"))),
+                None => Err(WebError::NotFound),
             };
-            let site = Site::load(conn)?;
-            let categories = post::categories_of(conn, &[p.id])?
-                .remove(&p.id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|c| TermLink {
-                    href: format!("/category/{}", c.slug),
-                    name: c.name,
-                })
-                .collect();
-            let tags = post::tags_of(conn, &[p.id])?
-                .remove(&p.id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|t| TermLink {
-                    href: format!("/tag/{}", t.slug),
-                    name: t.name,
-                })
-                .collect();
-            let author = match p.author_id {
-                Some(id) => user::find(conn, id)?.map(|u| u.name),
-                None => None,
-            };
-            let source = (p.kind == PostKind::Article
-                && (p.source_publication.is_some()
-                    || p.source_url.is_some()
-                    || p.source_author.is_some()))
-            .then(|| SourceView {
-                publication: p.source_publication.clone(),
-                author: p.source_author.clone(),
-                date: p.source_date.map(long_day),
-                url: p.source_url.clone(),
-            });
-            let published = p.published_at.unwrap_or(p.created_at);
-            let mut l = Layout::new(
-                &site,
-                &base,
-                &p.title,
-                &format!("/posts/{}", p.slug),
-                Section::News,
-            );
-            l.description = p.summary();
-            Ok(Outcome::Page(Box::new(PostPage {
-                l,
-                title: p.title,
-                body_html: p.body_html,
-                date: long_date(published),
-                datetime: iso(published),
-                author,
-                categories,
-                tags,
-                source,
-            })))
+        };
+        let site = Site::load(conn)?;
+        let categories: Vec<TermLink> = post::categories_of(conn, &[p.id])?
+            .remove(&p.id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| TermLink {
+                href: format!("/category/{}", c.slug),
+                name: c.name,
+            })
+            .collect();
+        let tags = post::tags_of(conn, &[p.id])?
+            .remove(&p.id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| TermLink {
+                href: format!("/tag/{}", t.slug),
+                name: t.name,
+            })
+            .collect();
+        let author = match p.author_id {
+            Some(id) => user::find(conn, id)?.map(|u| u.name),
+            None => None,
+        };
+        let image = match p.featured_photo_id {
+            Some(id) => photo::published_by_ids(conn, &[id])?
+                .pop()
+                .and_then(|(ph, _)| share_image(&base, &ph)),
+            None => None,
+        };
+        let source = (p.kind == PostKind::Article
+            && (p.source_publication.is_some()
+                || p.source_url.is_some()
+                || p.source_author.is_some()))
+        .then(|| SourceView {
+            publication: p.source_publication.clone(),
+            author: p.source_author.clone(),
+            date: p.source_date.map(long_day),
+            url: p.source_url.clone(),
+        });
+        let published = p.published_at.unwrap_or(p.created_at);
+        let updated = (p.updated_at - published > chrono::Duration::days(1))
+            .then(|| (long_date(p.updated_at), iso(p.updated_at)));
+        let path = format!("/posts/{}", p.slug);
+        let mut l = Layout::new(&site, &base, &p.title, &path, Section::News);
+        l.description = p.summary();
+        l.og_type = "article";
+        l.og_image = image.clone();
+        l.set_json_ld(&serde_json::json!({
+            "@context": "https://schema.org",
+            "@type": if p.kind == PostKind::News { "NewsArticle" } else { "Article" },
+            "headline": p.title,
+            "datePublished": iso(published),
+            "dateModified": iso(p.updated_at),
+            "mainEntityOfPage": format!("{base}{path}"),
+            "author": author.as_ref().map(|a| serde_json::json!({"@type": "Person", "name": a})),
+            "image": image.as_ref().map(|i| i.0.clone()),
+            "publisher": {"@type": "Organization", "name": site.title},
+            "isBasedOn": p.source_url,
+        }));
+        let body_html = embeds::expand(conn, &p.body_html)?;
+        html(&PostPage {
+            l,
+            title: p.title,
+            body_html,
+            date: long_date(published),
+            datetime: iso(published),
+            updated,
+            author,
+            categories,
+            tags,
+            source,
         })
-        .await?;
-    match outcome {
-        Outcome::Page(page) => crate::render(page.as_ref()),
-        Outcome::Redirect(to) => Ok(HttpResponse::MovedPermanently()
-            .insert_header(("Location", to))
-            .finish()),
-    }
+    })
+    .await
 }

@@ -1,4 +1,11 @@
 mod album;
+mod cache;
+mod discovery;
+mod feeds;
+mod gallery;
 mod home;
+mod news;
 mod post;
+mod search;
 mod site;
+mod videos;

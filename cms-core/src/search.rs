@@ -1,0 +1,492 @@
+//! Full-text search over everything readers can see: posts, albums, captioned photos, videos
+//! and their transcripts. SQLite uses FTS5 (bm25), PostgreSQL a weighted `tsvector` with a GIN
+//! index (ts_rank_cd); both sit behind [`search`]. The index holds published items only and is
+//! updated by the model functions in the same transaction as each write, so a draft can never
+//! be found and a publish is searchable at once.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use crate::db::DbConn;
+use crate::markdown;
+use crate::models::album::{self, AlbumStatus};
+use crate::models::post::{self, PostStatus};
+use crate::models::video::{self, VideoStatus};
+use crate::models::{gallery_category, photo};
+use crate::schema::{albums, photos};
+
+/// What a search hit is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Post = 1,
+    Album = 2,
+    Photo = 3,
+    Video = 4,
+}
+
+impl Kind {
+    fn from_code(code: i64) -> Option<Kind> {
+        match code {
+            1 => Some(Kind::Post),
+            2 => Some(Kind::Album),
+            3 => Some(Kind::Photo),
+            4 => Some(Kind::Video),
+            _ => None,
+        }
+    }
+
+    /// A label for result lists.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Post => "Post",
+            Kind::Album => "Album",
+            Kind::Photo => "Photo",
+            Kind::Video => "Video",
+        }
+    }
+}
+
+fn doc_id(kind: Kind, item_id: i64) -> i64 {
+    item_id * 8 + kind as i64
+}
+
+/// One indexed item.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub kind: Kind,
+    pub item_id: i64,
+    /// The slug of the item's URL (photos use their id).
+    pub slug: String,
+    pub title: String,
+    pub body: String,
+}
+
+/// Adds or replaces a document.
+pub fn upsert(conn: &mut DbConn, doc: &Document) -> QueryResult<()> {
+    let id = doc_id(doc.kind, doc.item_id);
+    match conn {
+        DbConn::Sqlite(c) => {
+            diesel::sql_query("DELETE FROM search_fts WHERE rowid = ?")
+                .bind::<BigInt, _>(id)
+                .execute(c)?;
+            diesel::sql_query(
+                "INSERT INTO search_fts (rowid, title, body, slug) VALUES (?, ?, ?, ?)",
+            )
+            .bind::<BigInt, _>(id)
+            .bind::<Text, _>(&doc.title)
+            .bind::<Text, _>(&doc.body)
+            .bind::<Text, _>(&doc.slug)
+            .execute(c)?;
+        }
+        DbConn::Pg(c) => {
+            diesel::sql_query(
+                "INSERT INTO search_documents (doc_id, title, body, slug) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (doc_id) DO UPDATE SET title = excluded.title, body = excluded.body, slug = excluded.slug",
+            )
+            .bind::<BigInt, _>(id)
+            .bind::<Text, _>(&doc.title)
+            .bind::<Text, _>(&doc.body)
+            .bind::<Text, _>(&doc.slug)
+            .execute(c)?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes the documents of some items (missing ones are fine).
+pub fn remove(conn: &mut DbConn, kind: Kind, item_ids: &[i64]) -> QueryResult<()> {
+    for chunk in item_ids.chunks(500) {
+        let ids: Vec<String> = chunk.iter().map(|i| doc_id(kind, *i).to_string()).collect();
+        // The ids are integers we computed: safe to inline, and one statement per chunk.
+        let list = ids.join(",");
+        match conn {
+            DbConn::Sqlite(c) => {
+                diesel::sql_query(format!("DELETE FROM search_fts WHERE rowid IN ({list})"))
+                    .execute(c)?
+            }
+            DbConn::Pg(c) => diesel::sql_query(format!(
+                "DELETE FROM search_documents WHERE doc_id IN ({list})"
+            ))
+            .execute(c)?,
+        };
+    }
+    Ok(())
+}
+
+/// Removes `[[album:…]]` and `[[video:…]]` embed markers from text for the index.
+fn without_embeds(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("[[") {
+        out.push_str(&rest[..start]);
+        match rest[start..].find("]]") {
+            Some(end) => rest = &rest[start + end + 2..],
+            None => {
+                rest = &rest[start..];
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Indexes a post if it is published, else removes it.
+pub fn sync_post(conn: &mut DbConn, post_id: i64) -> QueryResult<()> {
+    match post::find(conn, post_id)? {
+        Some(p) if p.status == PostStatus::Published => {
+            let mut body = String::new();
+            for part in [
+                &p.excerpt,
+                &markdown::plain_text(&without_embeds(&p.body_markdown)),
+            ] {
+                body.push_str(part);
+                body.push('\n');
+            }
+            for part in [&p.source_publication, &p.source_author]
+                .into_iter()
+                .flatten()
+            {
+                body.push_str(part);
+                body.push('\n');
+            }
+            upsert(
+                conn,
+                &Document {
+                    kind: Kind::Post,
+                    item_id: p.id,
+                    slug: p.slug,
+                    title: p.title,
+                    body,
+                },
+            )
+        }
+        _ => remove(conn, Kind::Post, &[post_id]),
+    }
+}
+
+/// Indexes an album (and its captioned photos) if published, else removes them.
+pub fn sync_album(conn: &mut DbConn, album_id: i64) -> crate::Result<()> {
+    let photo_ids: Vec<i64> = photos::table
+        .filter(photos::album_id.eq(album_id))
+        .filter(photos::caption.ne("").or(photos::credit.ne("")))
+        .select(photos::id)
+        .load(conn)?;
+    match album::find(conn, album_id)? {
+        Some(a) if a.status == AlbumStatus::Published => {
+            let mut body = format!("{}\n{}\n", a.description, a.credit);
+            if let Some(c) = a.category_id {
+                for crumb in gallery_category::breadcrumb(conn, c)? {
+                    body.push_str(&crumb.name);
+                    body.push('\n');
+                }
+            }
+            upsert(
+                conn,
+                &Document {
+                    kind: Kind::Album,
+                    item_id: a.id,
+                    slug: a.slug,
+                    title: a.title,
+                    body,
+                },
+            )?;
+            sync_photos(conn, &photo_ids)?;
+        }
+        _ => {
+            remove(conn, Kind::Album, &[album_id])?;
+            remove(conn, Kind::Photo, &photo_ids)?;
+        }
+    }
+    Ok(())
+}
+
+/// Re-indexes every album under a gallery category (after a rename or a move).
+pub fn sync_albums_under(conn: &mut DbConn, category_id: i64) -> crate::Result<()> {
+    let path: String = crate::schema::gallery_categories::table
+        .find(category_id)
+        .select(crate::schema::gallery_categories::path)
+        .first(conn)?;
+    let cat_ids: Vec<i64> = crate::schema::gallery_categories::table
+        .filter(
+            crate::schema::gallery_categories::path
+                .eq(&path)
+                .or(crate::schema::gallery_categories::path.like(format!("{path}/%"))),
+        )
+        .select(crate::schema::gallery_categories::id)
+        .load(conn)?;
+    let album_ids: Vec<i64> = albums::table
+        .filter(albums::category_id.eq_any(cat_ids))
+        .select(albums::id)
+        .load(conn)?;
+    for id in album_ids {
+        sync_album(conn, id)?;
+    }
+    Ok(())
+}
+
+/// Indexes photos that have a caption or credit and sit in a published album; removes the rest.
+pub fn sync_photos(conn: &mut DbConn, photo_ids: &[i64]) -> QueryResult<()> {
+    for chunk in photo_ids.chunks(500) {
+        let rows = photos::table
+            .inner_join(albums::table)
+            .filter(photos::id.eq_any(chunk))
+            .select((photo::Photo::as_select(), albums::title, albums::status))
+            .load::<(photo::Photo, String, AlbumStatus)>(conn)?;
+        let mut gone: Vec<i64> = chunk.to_vec();
+        for (p, album_title, status) in rows {
+            if status != AlbumStatus::Published || (p.caption.is_empty() && p.credit.is_empty()) {
+                continue;
+            }
+            gone.retain(|id| *id != p.id);
+            let title = if p.caption.is_empty() {
+                album_title.clone()
+            } else {
+                p.caption.clone()
+            };
+            let body = format!("{}\n{}\n{}\n{}", p.caption, p.credit, p.source, album_title);
+            upsert(
+                conn,
+                &Document {
+                    kind: Kind::Photo,
+                    item_id: p.id,
+                    slug: p.id.to_string(),
+                    title,
+                    body,
+                },
+            )?;
+        }
+        remove(conn, Kind::Photo, &gone)?;
+    }
+    Ok(())
+}
+
+/// Indexes a video (with its transcript text) if published, else removes it.
+pub fn sync_video(conn: &mut DbConn, video_id: i64) -> QueryResult<()> {
+    match video::find(conn, video_id)? {
+        Some(v) if v.status == VideoStatus::Published => {
+            let transcript = match v.transcript_format {
+                video::TranscriptFormat::Vtt => v
+                    .cues()
+                    .iter()
+                    .map(|c| c.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                _ => v.transcript.clone(),
+            };
+            let body = format!(
+                "{}\n{}\n{}\n{}\n{}",
+                v.series, v.source, v.description, v.credits, transcript
+            );
+            upsert(
+                conn,
+                &Document {
+                    kind: Kind::Video,
+                    item_id: v.id,
+                    slug: v.slug,
+                    title: v.title,
+                    body,
+                },
+            )
+        }
+        _ => remove(conn, Kind::Video, &[video_id]),
+    }
+}
+
+/// The words of a reader's query: letters and digits only (so nothing reaches the engines'
+/// query syntax), at most eight words of at most 64 characters.
+pub fn terms(q: &str) -> Vec<String> {
+    q.split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .map(|t| t.chars().take(64).collect::<String>().to_lowercase())
+        .take(8)
+        .collect()
+}
+
+/// One search result, with highlighted HTML (escaped, `<mark>` around matches).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Hit {
+    pub kind: Kind,
+    pub item_id: i64,
+    pub url: String,
+    pub title: String,
+    pub title_html: String,
+    pub snippet_html: String,
+}
+
+/// A page of results and how many there are in all.
+#[derive(Debug, Clone, Default)]
+pub struct Results {
+    pub hits: Vec<Hit>,
+    pub total: i64,
+}
+
+#[derive(QueryableByName)]
+struct Row {
+    #[diesel(sql_type = BigInt)]
+    doc_id: i64,
+    #[diesel(sql_type = Text)]
+    slug: String,
+    #[diesel(sql_type = Text)]
+    title: String,
+    #[diesel(sql_type = Text)]
+    title_marked: String,
+    #[diesel(sql_type = Text)]
+    snippet: String,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+const MARK_START: char = '\u{2}';
+const MARK_END: char = '\u{3}';
+
+/// Escapes text for HTML and turns the engines' match markers into `<mark>`.
+fn marked_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            MARK_START => out.push_str("<mark>"),
+            MARK_END => out.push_str("</mark>"),
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() && c != '\n' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Searches the index: every word must match (the last also as a prefix), best first.
+pub fn search(conn: &mut DbConn, q: &str, offset: i64, limit: i64) -> QueryResult<Results> {
+    let words = terms(q);
+    if words.is_empty() {
+        return Ok(Results::default());
+    }
+    let (rows, total): (Vec<Row>, i64) = match conn {
+        DbConn::Sqlite(c) => {
+            let n = words.len();
+            let query = words
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    if i + 1 == n {
+                        format!("\"{w}\"*")
+                    } else {
+                        format!("\"{w}\"")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
+            let total =
+                diesel::sql_query("SELECT count(*) AS n FROM search_fts WHERE search_fts MATCH ?")
+                    .bind::<Text, _>(&query)
+                    .get_result::<Count>(c)?
+                    .n;
+            let rows = diesel::sql_query(
+                "SELECT rowid AS doc_id, slug, title,
+                        highlight(search_fts, 0, char(2), char(3)) AS title_marked,
+                        snippet(search_fts, 1, char(2), char(3), '…', 24) AS snippet
+                 FROM search_fts WHERE search_fts MATCH ?
+                 ORDER BY bm25(search_fts, 4.0, 1.0), rowid DESC LIMIT ? OFFSET ?",
+            )
+            .bind::<Text, _>(&query)
+            .bind::<BigInt, _>(limit)
+            .bind::<BigInt, _>(offset)
+            .load::<Row>(c)?;
+            (rows, total)
+        }
+        DbConn::Pg(c) => {
+            let n = words.len();
+            let query = words
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    if i + 1 == n {
+                        format!("'{w}':*")
+                    } else {
+                        format!("'{w}'")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" & ");
+            let total = diesel::sql_query(
+                "SELECT count(*) AS n FROM search_documents WHERE tsv @@ to_tsquery('english', $1)",
+            )
+            .bind::<Text, _>(&query)
+            .get_result::<Count>(c)?
+            .n;
+            let rows = diesel::sql_query(
+                "SELECT d.doc_id, d.slug, d.title,
+                        ts_headline('english', d.title, q, 'StartSel=\"\u{2}\", StopSel=\"\u{3}\", HighlightAll=true') AS title_marked,
+                        ts_headline('english', d.body, q, 'StartSel=\"\u{2}\", StopSel=\"\u{3}\", MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=\" … \"') AS snippet
+                 FROM (SELECT doc_id, slug, title, body, ts_rank_cd(tsv, q) AS rank, q
+                       FROM search_documents, to_tsquery('english', $1) q
+                       WHERE tsv @@ q
+                       ORDER BY rank DESC, doc_id DESC LIMIT $2 OFFSET $3) d
+                 ORDER BY d.rank DESC, d.doc_id DESC",
+            )
+            .bind::<Text, _>(&query)
+            .bind::<BigInt, _>(limit)
+            .bind::<BigInt, _>(offset)
+            .load::<Row>(c)?;
+            (rows, total)
+        }
+    };
+    let hits = rows
+        .into_iter()
+        .filter_map(|r| {
+            let kind = Kind::from_code(r.doc_id.rem_euclid(8))?;
+            let item_id = r.doc_id.div_euclid(8);
+            let url = match kind {
+                Kind::Post => format!("/posts/{}", r.slug),
+                Kind::Album => format!("/albums/{}", r.slug),
+                Kind::Photo => format!("/photos/{item_id}"),
+                Kind::Video => format!("/videos/{}", r.slug),
+            };
+            Some(Hit {
+                kind,
+                item_id,
+                url,
+                title: r.title,
+                title_html: marked_html(&r.title_marked),
+                snippet_html: marked_html(&r.snippet),
+            })
+        })
+        .collect();
+    Ok(Results { hits, total })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_words_are_plain() {
+        assert_eq!(
+            terms("Truth / Dare \"OR\" NEAR( x*"),
+            ["truth", "dare", "or", "near", "x"]
+        );
+        assert!(terms("*** \" ( )").is_empty());
+    }
+
+    #[test]
+    fn marks_become_html_and_the_rest_is_escaped() {
+        assert_eq!(
+            marked_html("a \u{2}<b>\u{3} & c"),
+            "a <mark>&lt;b&gt;</mark> &amp; c"
+        );
+    }
+
+    #[test]
+    fn embeds_are_left_out_of_the_index() {
+        assert_eq!(without_embeds("a [[album:s02e01-out]] b"), "a  b");
+    }
+}

@@ -1,0 +1,202 @@
+//! Serving public pages through the page cache, with validators.
+//!
+//! Every page carries a weak ETag and `Last-Modified` derived from the content version; a
+//! matching `If-None-Match` (or a fresh `If-Modified-Since`) is answered 304 without building
+//! anything. A hit costs no query at all: the content version is read from memory (see
+//! `Db::content_version`). A miss builds the page in one `Db::run`, gzips it once, and stores it.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse};
+use cms_core::page_cache::CachedPage;
+use cms_core::{AppState, DbConn};
+
+use crate::error::WebError;
+
+/// What a page handler produces on a miss.
+#[derive(Debug)]
+pub struct Rendered {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: String,
+}
+
+impl Rendered {
+    /// A 200 HTML page.
+    pub fn html(body: String) -> Self {
+        Rendered {
+            status: 200,
+            content_type: "text/html; charset=utf-8",
+            headers: Vec::new(),
+            body,
+        }
+    }
+
+    /// A 200 response of another type (feeds, sitemaps, text).
+    pub fn typed(content_type: &'static str, body: String) -> Self {
+        Rendered {
+            status: 200,
+            content_type,
+            headers: Vec::new(),
+            body,
+        }
+    }
+
+    /// A permanent redirect to a path on this site.
+    pub fn moved_permanently(location: String) -> Self {
+        Rendered {
+            status: 301,
+            content_type: "text/plain; charset=utf-8",
+            headers: vec![("location", location)],
+            body: String::new(),
+        }
+    }
+}
+
+/// Renders an askama template into a page.
+pub fn html<T: askama::Template>(page: &T) -> Result<Rendered, WebError> {
+    page.render()
+        .map(Rendered::html)
+        .map_err(|e| WebError::Internal(format!("template: {e}")))
+}
+
+/// Bodies smaller than this are not worth compressing.
+const GZIP_MIN: usize = 1024;
+
+fn gzip(body: &[u8]) -> Option<Bytes> {
+    if body.len() < GZIP_MIN {
+        return None;
+    }
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 3),
+        flate2::Compression::new(6),
+    );
+    enc.write_all(body).ok()?;
+    enc.finish().ok().map(Bytes::from)
+}
+
+fn accepts_gzip(req: &HttpRequest) -> bool {
+    req.headers()
+        .get_all(header::ACCEPT_ENCODING)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|part| {
+            let mut it = part.trim().split(';');
+            let name = it.next().unwrap_or_default().trim();
+            let q_zero = it.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !q_zero
+        })
+}
+
+fn etag_matches(req: &HttpRequest, etag: &str) -> bool {
+    let bare = etag.trim_start_matches("W/");
+    req.headers()
+        .get_all(header::IF_NONE_MATCH)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| {
+            let t = t.trim();
+            t == "*" || t.trim_start_matches("W/") == bare
+        })
+}
+
+fn not_modified_since(req: &HttpRequest, changed: chrono::NaiveDateTime) -> bool {
+    if req.headers().contains_key(header::IF_NONE_MATCH) {
+        return false;
+    }
+    let Some(since) = req
+        .headers()
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| chrono::DateTime::parse_from_rfc2822(s).ok())
+    else {
+        return false;
+    };
+    changed.and_utc().timestamp() <= since.timestamp()
+}
+
+fn http_date(t: chrono::NaiveDateTime) -> String {
+    t.and_utc().format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+/// Answers a GET for a public page: 304, a cached copy, or a page built by `build`.
+/// `ttl` bounds an entry's life at the same content version (for pages with random picks).
+pub async fn respond<F>(
+    req: &HttpRequest,
+    state: &AppState,
+    ttl: Option<Duration>,
+    build: F,
+) -> Result<HttpResponse, WebError>
+where
+    F: FnOnce(&mut DbConn) -> Result<Rendered, WebError> + Send + 'static,
+{
+    let cv = state.db.content_version().await?;
+    let key = match req.query_string() {
+        "" => req.path().to_string(),
+        q => format!("{}?{q}", req.path()),
+    };
+    let page = match state.pages.get(&key, cv.version) {
+        Some(p) => p,
+        None => {
+            let rendered = state.db.run(build).await?;
+            let bucket = ttl.map(|t| {
+                let secs = t.as_secs().max(1);
+                (chrono::Utc::now().timestamp() as u64) / secs
+            });
+            let etag = match bucket {
+                Some(b) => format!("W/\"v{}-{b}\"", cv.version),
+                None => format!("W/\"v{}\"", cv.version),
+            };
+            let body = Bytes::from(rendered.body.into_bytes());
+            let page = Arc::new(CachedPage {
+                version: cv.version,
+                expires: ttl.map(|t| Instant::now() + t),
+                status: rendered.status,
+                content_type: rendered.content_type,
+                headers: rendered.headers,
+                gzip: gzip(&body),
+                body,
+                etag,
+            });
+            state.pages.insert(key, page.clone());
+            page
+        }
+    };
+    Ok(send(req, &page, cv.changed_at))
+}
+
+fn send(req: &HttpRequest, page: &CachedPage, changed: chrono::NaiveDateTime) -> HttpResponse {
+    let status = actix_web::http::StatusCode::from_u16(page.status)
+        .unwrap_or(actix_web::http::StatusCode::OK);
+    let mut resp = HttpResponse::build(status);
+    resp.insert_header((header::ETAG, page.etag.as_str()))
+        .insert_header((header::LAST_MODIFIED, http_date(changed)))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=0, must-revalidate"))
+        .insert_header((header::VARY, "Accept-Encoding"));
+    for (name, value) in &page.headers {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            resp.insert_header((*name, v));
+        }
+    }
+    if page.status == 200 && (etag_matches(req, &page.etag) || not_modified_since(req, changed)) {
+        let mut r = resp
+            .status(actix_web::http::StatusCode::NOT_MODIFIED)
+            .finish();
+        r.headers_mut().remove(header::CONTENT_TYPE);
+        return r;
+    }
+    resp.content_type(page.content_type);
+    match (&page.gzip, accepts_gzip(req)) {
+        (Some(gz), true) => resp
+            .insert_header((header::CONTENT_ENCODING, "gzip"))
+            .body(gz.clone()),
+        _ => resp
+            .insert_header((header::CONTENT_ENCODING, "identity"))
+            .body(page.body.clone()),
+    }
+}

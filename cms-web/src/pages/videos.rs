@@ -1,0 +1,226 @@
+//! The video vault: the list, an entry with its player and transcript, and its captions.
+//!
+//! Uploaded files play in an HTML5 `<video>` with the WebVTT transcript as captions. Embeds from
+//! allowed providers load nothing from the provider until the reader asks: the page shows a
+//! notice and a link (`?player=1`) that renders the privacy-enhanced player.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use cms_core::AppState;
+use cms_core::models::video::{self, TranscriptFormat};
+
+use super::lists::{VideoCard, video_cards};
+use crate::cache::{self, Rendered, html};
+use crate::error::WebError;
+use crate::layout::{Layout, Section, Site};
+use crate::query;
+use crate::views::{Pager, iso, long_day, media_url};
+
+/// Entries per list page.
+const PER_PAGE: u64 = 24;
+
+#[derive(Template)]
+#[template(path = "videos.html")]
+struct VideoList {
+    l: Layout,
+    videos: Vec<VideoCard>,
+    pager: Pager,
+}
+
+/// `GET /videos`
+pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, WebError> {
+    let page_no = query::page(req.query_string())?;
+    let base = state.config.server.base_url.clone();
+    cache::respond(&req, &state, None, move |conn| {
+        let site = Site::load(conn)?;
+        let per = PER_PAGE as i64;
+        let (videos, total) = video::list_published(conn, (page_no as i64 - 1) * per, per)?;
+        query::offset_for(page_no, PER_PAGE, total)?;
+        let canonical = if page_no > 1 {
+            format!("/videos?page={page_no}")
+        } else {
+            "/videos".into()
+        };
+        let mut l = Layout::new(&site, &base, "Video Vault", &canonical, Section::Videos);
+        l.description = format!(
+            "Interviews, clips and appearances collected by {}.",
+            site.title
+        );
+        html(&VideoList {
+            l,
+            videos: video_cards(videos),
+            pager: Pager::new("/videos", page_no, query::page_count(total, PER_PAGE)),
+        })
+    })
+    .await
+}
+
+/// A transcript line.
+#[derive(Debug, Clone)]
+pub struct Line {
+    pub time: Option<String>,
+    pub seconds: u64,
+    pub text: String,
+}
+
+/// How the entry plays.
+#[derive(Debug, Clone)]
+pub enum Player {
+    File {
+        src: String,
+        mime: String,
+        captions: Option<String>,
+    },
+    Notice {
+        provider: &'static str,
+        load_href: String,
+        watch_url: String,
+    },
+    Embed {
+        provider: &'static str,
+        src: String,
+    },
+    None,
+}
+
+#[derive(Template)]
+#[template(path = "video.html")]
+struct VideoPage {
+    l: Layout,
+    title: String,
+    series: String,
+    source: String,
+    released: String,
+    released_iso: String,
+    duration: String,
+    description: String,
+    credits: Vec<String>,
+    poster: Option<String>,
+    player: Player,
+    transcript: Vec<Line>,
+    timed: bool,
+}
+
+fn player_param(query: &str) -> Result<bool, WebError> {
+    let mut on = false;
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        match (k.as_ref(), v.as_ref()) {
+            ("player", "1") => on = true,
+            ("player", other) => {
+                return Err(WebError::BadRequest(format!(
+                    "player must be 1, not '{other}'"
+                )));
+            }
+            _ => {}
+        }
+    }
+    Ok(on)
+}
+
+fn duration_label(secs: i32) -> String {
+    let s = secs.max(0);
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+/// `GET /videos/{slug}` (and `?player=1` to load an embedded provider's player).
+pub async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let load_player = player_param(req.query_string())?;
+    let base = state.config.server.base_url.clone();
+    let slug = slug.into_inner();
+    cache::respond(&req, &state, None, move |conn| {
+        let v = video::find_published_by_slug(conn, &slug)?.ok_or(WebError::NotFound)?;
+        let site = Site::load(conn)?;
+        let path = format!("/videos/{}", v.slug);
+        let cues = v.cues();
+        let player = match (&v.file_key, v.embed()) {
+            (Some(key), _) => Player::File {
+                src: media_url(key),
+                mime: v.file_mime.clone().unwrap_or_else(|| "video/mp4".into()),
+                captions: (!cues.is_empty()).then(|| format!("{path}/captions.vtt")),
+            },
+            (None, Some(e)) if load_player => Player::Embed { provider: e.provider(), src: e.player_url() },
+            (None, Some(e)) => Player::Notice { provider: e.provider(), load_href: format!("{path}?player=1"), watch_url: e.watch_url() },
+            (None, None) => Player::None,
+        };
+        let transcript: Vec<Line> = match v.transcript_format {
+            TranscriptFormat::Vtt => cues
+                .iter()
+                .map(|c| Line { time: Some(c.start_label()), seconds: c.start_ms / 1000, text: c.text.clone() })
+                .collect(),
+            TranscriptFormat::Plain => v
+                .transcript
+                .split("\n\n")
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| Line { time: None, seconds: 0, text: p.to_string() })
+                .collect(),
+            TranscriptFormat::None => Vec::new(),
+        };
+        let poster = v.poster_key.as_deref().map(media_url);
+        let mut l = Layout::new(&site, &base, &v.title, &path, Section::Videos);
+        l.description = if v.description.is_empty() { v.title.clone() } else { v.description.clone() };
+        l.og_type = "video.other";
+        l.og_image = poster.as_ref().map(|p| (format!("{base}{p}"), 1280, 720));
+        if load_player {
+            l.noindex = true;
+        }
+        let upload = v.release_date.map(|d| d.format("%Y-%m-%d").to_string()).or(v.published_at.map(iso));
+        l.set_json_ld(&serde_json::json!({
+            "@context": "https://schema.org",
+            "@type": "VideoObject",
+            "name": v.title,
+            "description": l.description,
+            "uploadDate": upload,
+            "thumbnailUrl": poster.as_ref().map(|p| format!("{base}{p}")),
+            "duration": v.duration_seconds.map(|s| format!("PT{}S", s.max(0))),
+            "embedUrl": v.embed().map(|e| e.player_url()),
+            "contentUrl": v.file_key.as_deref().map(|k| format!("{base}{}", media_url(k))),
+            "transcript": (!transcript.is_empty()).then(|| transcript.iter().map(|t| t.text.as_str()).collect::<Vec<_>>().join("\n")),
+            "url": format!("{base}{path}"),
+        }));
+        html(&VideoPage {
+            l,
+            title: v.title.clone(),
+            series: v.series.clone(),
+            source: v.source.clone(),
+            released: v.release_date.map(long_day).unwrap_or_default(),
+            released_iso: v.release_date.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+            duration: v.duration_seconds.map(duration_label).unwrap_or_default(),
+            description: v.description.clone(),
+            credits: v.credits.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect(),
+            poster,
+            player,
+            timed: v.transcript_format == TranscriptFormat::Vtt,
+            transcript,
+        })
+    })
+    .await
+}
+
+/// `GET /videos/{slug}/captions.vtt`: the WebVTT transcript as a caption track.
+pub async fn captions(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let slug = slug.into_inner();
+    cache::respond(&req, &state, None, move |conn| {
+        let v = video::find_published_by_slug(conn, &slug)?.ok_or(WebError::NotFound)?;
+        if v.transcript_format != TranscriptFormat::Vtt || v.cues().is_empty() {
+            return Err(WebError::NotFound);
+        }
+        Ok(Rendered::typed(
+            "text/vtt; charset=utf-8",
+            cms_core::transcript::to_vtt(&v.cues()),
+        ))
+    })
+    .await
+}

@@ -1,0 +1,96 @@
+//! Feeds, parsed by an independent feed parser.
+
+use cms_core::models::category;
+use cms_core::models::post::{self, PostInput, PostKind, PostStatus};
+
+use crate::backend_tests;
+use crate::common::{Backend, TestEnv, get};
+
+async fn feeds_parse_and_hold_published_posts_only(backend: Backend) {
+    let env = TestEnv::new(backend);
+    env.demo();
+    let app = env.app().await;
+    for (path, mime) in [
+        ("/feed.atom", "application/atom+xml"),
+        ("/feed.rss", "application/rss+xml"),
+    ] {
+        let page = get(&app, path).await;
+        assert_eq!(page.status, 200, "{path}");
+        assert!(
+            page.header("content-type")
+                .is_some_and(|c| c.starts_with(mime))
+        );
+        let feed = feed_rs::parser::parse(page.body.as_bytes()).expect("the feed parses");
+        assert_eq!(feed.title.expect("title").content, "Kit Connor Archives");
+        let titles: Vec<String> = feed
+            .entries
+            .iter()
+            .filter_map(|e| e.title.as_ref().map(|t| t.content.clone()))
+            .collect();
+        assert_eq!(titles.len(), 13, "{path}: {titles:?}");
+        assert_eq!(titles[0], "Heartstopper Season 2 Captures");
+        assert!(
+            titles.contains(
+                &"Kit Connor & Joe Locke Explain What Made Heartstopper's Milkshakes Disgusting"
+                    .to_string()
+            )
+        );
+        assert!(
+            titles.contains(&"Netflix Unveils 'Heartstopper' Season Two Premiere Date".to_string())
+        );
+        assert!(titles.iter().all(|t| !t.starts_with("Draft")), "{path}");
+        let first = &feed.entries[0];
+        assert_eq!(
+            first.links[0].href,
+            "http://keepsake.test/posts/heartstopper-season-2-captures"
+        );
+        let content = first
+            .content
+            .as_ref()
+            .and_then(|c| c.body.clone())
+            .unwrap_or_default();
+        assert!(
+            content.contains("href=\"http://keepsake.test/albums/s02e01-out\""),
+            "links are absolute: {content}"
+        );
+        assert!(
+            content.contains("S02E06 – Truth / Dare"),
+            "the embeds are expanded"
+        );
+    }
+}
+
+async fn category_feeds_filter_and_unknown_ones_404(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let c = env.write(|conn| category::create(conn, None, "Interviews", None, ""));
+    let mut p = PostInput::new("They Put the Heart in 'Heartstopper'", "Profile.");
+    p.kind = PostKind::Article;
+    p.status = PostStatus::Published;
+    p.category_ids = vec![c.id];
+    env.write(|conn| post::create(conn, &p));
+    let mut other = PostInput::new("Elsewhere", "x");
+    other.status = PostStatus::Published;
+    env.write(|conn| post::create(conn, &other));
+    let app = env.app().await;
+    let atom = get(&app, "/category/interviews/feed.atom").await;
+    let feed = feed_rs::parser::parse(atom.body.as_bytes()).expect("parses");
+    assert_eq!(feed.entries.len(), 1);
+    assert_eq!(
+        feed.entries[0].title.as_ref().expect("title").content,
+        "They Put the Heart in 'Heartstopper'"
+    );
+    let rss = get(&app, "/category/interviews/feed.rss").await;
+    assert_eq!(
+        feed_rs::parser::parse(rss.body.as_bytes())
+            .expect("parses")
+            .entries
+            .len(),
+        1
+    );
+    assert_eq!(get(&app, "/category/nope/feed.atom").await.status, 404);
+}
+
+backend_tests!(
+    feeds_parse_and_hold_published_posts_only,
+    category_feeds_filter_and_unknown_ones_404
+);

@@ -1,0 +1,219 @@
+//! `/gallery`, nested category pages, `/gallery/latest`, `/photos/{id}`.
+
+use cms_core::models::album::{self, AlbumStatus, NewAlbum};
+use cms_core::models::{gallery_category as gc, photo};
+
+use crate::backend_tests;
+use crate::common::{Backend, TestEnv, fake_photos, get};
+
+const PATH: &[&str] = &[
+    "Television Productions",
+    "Heartstopper",
+    "Season 2",
+    "Episode Captures",
+];
+
+async fn gallery_tree_shows_recursive_counts_and_hides_drafts(backend: Backend) {
+    let env = TestEnv::new(backend);
+    env.album_with_photos(PATH, "S02E01 – Out", 11);
+    env.album_with_photos(PATH, "S02E06 – Truth / Dare", 4);
+    env.write(|c| {
+        let cat = gc::ensure_path(c, &["Unreleased"])?;
+        let a = album::create(
+            c,
+            &NewAlbum {
+                category_id: cat,
+                title: "Secret set",
+                description: "",
+                credit: "",
+                status: AlbumStatus::Draft,
+            },
+        )?;
+        photo::add_to_album(c, a.id, &fake_photos("secret", 3))?;
+        Ok(())
+    });
+    let app = env.app().await;
+    let page = get(&app, "/gallery").await;
+    assert_eq!(page.status, 200);
+    let lines = page.texts(".tree li");
+    assert_eq!(
+        lines,
+        [
+            "Television Productions (15)",
+            "Heartstopper (15)",
+            "Season 2 (15)",
+            "Episode Captures (15)",
+            "S02E01 – Out (11)",
+            "S02E06 – Truth / Dare (4)",
+        ]
+    );
+    assert!(!page.body.contains("Secret set") && !page.body.contains("Unreleased"));
+    assert_eq!(
+        get(&app, "/gallery/unreleased").await.status,
+        404,
+        "draft-only categories are hidden"
+    );
+    // Every gallery image has a srcset, sizes, width and height.
+    for attr in ["srcset", "sizes", "width", "height"] {
+        assert_eq!(
+            page.attrs("main img", attr).len(),
+            page.attrs("main img", "src").len(),
+            "{attr}"
+        );
+    }
+}
+
+async fn category_pages_nest_with_breadcrumbs(backend: Backend) {
+    let env = TestEnv::new(backend);
+    env.album_with_photos(PATH, "S02E02 – Family", 2);
+    env.album_with_photos(
+        &["Television Productions", "Heartstopper", "Season 1"],
+        "S01E01 – Meet",
+        1,
+    );
+    let app = env.app().await;
+    let top = get(&app, "/gallery/television-productions").await;
+    assert_eq!(top.status, 200);
+    assert_eq!(
+        top.texts(".subcategories li"),
+        ["Heartstopper (3 photos in 2 albums)"]
+    );
+    let season = get(
+        &app,
+        "/gallery/television-productions/heartstopper/season-2/episode-captures",
+    )
+    .await;
+    assert_eq!(
+        season.texts(".breadcrumb li"),
+        [
+            "Gallery",
+            "Television Productions",
+            "Heartstopper",
+            "Season 2",
+            "Episode Captures"
+        ]
+    );
+    assert_eq!(season.texts(".card-title"), ["S02E02 – Family"]);
+    assert_eq!(season.texts(".card .count"), ["2 photos"]);
+    assert_eq!(
+        get(&app, "/gallery/television-productions/nope")
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        get(&app, "/gallery/television-productions?page=x")
+            .await
+            .status,
+        400
+    );
+}
+
+async fn latest_additions_group_by_album_and_day(backend: Backend) {
+    let env = TestEnv::new(backend);
+    env.album_with_photos(PATH, "S02E03 – Promise", 9);
+    env.album_with_photos(PATH, "S02E04 – Challenge", 2);
+    let app = env.app().await;
+    let page = get(&app, "/gallery/latest").await;
+    assert_eq!(page.status, 200);
+    let groups = page.texts(".addition h2");
+    assert_eq!(groups.len(), 2);
+    assert!(groups.contains(&"S02E03 – Promise".to_string()));
+    let metas = page.texts(".addition .meta");
+    assert!(metas.iter().any(|m| m.contains("9 added on")), "{metas:?}");
+    assert_eq!(
+        page.attrs(".addition img", "src").len(),
+        8 + 2,
+        "up to eight thumbnails a group"
+    );
+}
+
+async fn photo_page_has_neighbours_original_and_breadcrumb(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let a = env.album_with_photos(PATH, "S02E05 – Heat", 3);
+    let ids: Vec<i64> = photo::page_in_album(&mut env.conn(), a.id, 0, 3)
+        .expect("q")
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    env.write(|c| {
+        photo::update_meta(
+            c,
+            ids[1],
+            "Nick & Charlie at the \"beach\"",
+            "Netflix",
+            "Episode 5",
+        )
+    });
+    let app = env.app().await;
+    let page = get(&app, &format!("/photos/{}", ids[1])).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.texts("article h1"),
+        ["Nick & Charlie at the \"beach\""]
+    );
+    assert_eq!(
+        page.attrs("a[rel=prev]", "href"),
+        [format!("/photos/{}", ids[0])]
+    );
+    assert_eq!(
+        page.attrs("a[rel=next]", "href"),
+        [format!("/photos/{}", ids[2])]
+    );
+    assert_eq!(page.texts(".photo-nav a:not([rel])"), ["Photo 2 of 3"]);
+    let crumbs = page.texts(".breadcrumb li");
+    assert_eq!(crumbs.last().map(String::as_str), Some("Photo 2"));
+    assert!(crumbs.contains(&"S02E05 – Heat".to_string()));
+    assert_eq!(page.texts(".photo-facts dd")[0], "Netflix");
+    let original = page.attrs(".photo-facts a", "href").remove(0);
+    assert!(
+        original.starts_with("/media/photos/") && original.ends_with(".jpg"),
+        "{original}"
+    );
+    let img = page.attrs("figure img", "width");
+    assert_eq!(img, ["1280"]);
+    // First and last photos have one neighbour each; unknown ids and drafts are 404.
+    assert!(
+        get(&app, &format!("/photos/{}", ids[0]))
+            .await
+            .attrs("a[rel=prev]", "href")
+            .is_empty()
+    );
+    assert_eq!(get(&app, "/photos/999999").await.status, 404);
+    assert_eq!(get(&app, "/photos/abc").await.status, 404);
+    env.write(|c| album::set_status(c, a.id, AlbumStatus::Draft).map(drop));
+    assert_eq!(get(&app, &format!("/photos/{}", ids[1])).await.status, 404);
+}
+
+async fn views_are_counted_and_most_viewed_shows_them(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let a = env.album_with_photos(PATH, "S02E07 – Sorry", 3);
+    let ids: Vec<i64> = photo::page_in_album(&mut env.conn(), a.id, 0, 3)
+        .expect("q")
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    let app = env.app().await;
+    for _ in 0..3 {
+        assert_eq!(get(&app, &format!("/photos/{}", ids[2])).await.status, 200);
+    }
+    get(&app, &format!("/photos/{}", ids[0])).await;
+    cms_web::flush_views(&env.state).await;
+    let p = photo::find(&mut env.conn(), ids[2])
+        .expect("q")
+        .expect("photo");
+    assert_eq!(p.views, 3);
+    let most = photo::most_viewed(&mut env.conn(), 10).expect("q");
+    assert_eq!(
+        most.iter().map(|(p, _)| p.id).collect::<Vec<_>>(),
+        [ids[2], ids[0]]
+    );
+}
+
+backend_tests!(
+    gallery_tree_shows_recursive_counts_and_hides_drafts,
+    category_pages_nest_with_breadcrumbs,
+    latest_additions_group_by_album_and_day,
+    photo_page_has_neighbours_original_and_breadcrumb,
+    views_are_counted_and_most_viewed_shows_them,
+);

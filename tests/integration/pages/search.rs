@@ -1,0 +1,143 @@
+//! `/search`: every kind of content, ranked, highlighted, never a draft.
+
+use cms_core::models::album::{self, AlbumStatus};
+use cms_core::models::photo;
+use cms_core::models::post::{self, PostInput, PostStatus};
+use cms_core::models::video::{self, VideoInput};
+
+use crate::backend_tests;
+use crate::common::{Backend, TestEnv, get};
+
+fn published(title: &str, body: &str) -> PostInput {
+    let mut p = PostInput::new(title, body);
+    p.status = PostStatus::Published;
+    p
+}
+
+async fn search_finds_every_kind_and_no_drafts(backend: Backend) {
+    let env = TestEnv::new(backend);
+    env.write(|c| {
+        post::create(
+            c,
+            &published(
+                "Milkshakes & <Mischief>",
+                "The café scene needed many milkshakes.",
+            ),
+        )
+    });
+    env.write(|c| {
+        post::create(
+            c,
+            &PostInput::new("Draft about milkshakes", "milkshakes milkshakes"),
+        )
+    });
+    let a = env.album_with_photos(&["Events"], "Milkshake Premiere Party", 2);
+    let pid = photo::page_in_album(&mut env.conn(), a.id, 0, 1).expect("q")[0].id;
+    env.write(|c| photo::update_meta(c, pid, "Kit holding a milkshake", "", ""));
+    env.write(|c| {
+        video::create(
+            c,
+            &VideoInput {
+                title: "Action Replay".into(),
+                transcript:
+                    "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nThat milkshake was disgusting.\n"
+                        .into(),
+                published: true,
+                ..VideoInput::default()
+            },
+        )
+    });
+    let app = env.app().await;
+    let page = get(&app, "/search?q=milkshake").await;
+    assert_eq!(page.status, 200);
+    let kinds = page.texts(".result .kind");
+    let mut sorted = kinds.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        ["Album", "Photo", "Post", "Video"],
+        "{:?}",
+        page.texts(".result h2")
+    );
+    assert_eq!(page.texts(".result-count"), ["4 results for “milkshake”"]);
+    assert!(!page.body.contains("Draft about"), "drafts are never found");
+    // Titles and snippets are escaped, with matches marked.
+    let post_title = page.html();
+    let sel = scraper::Selector::parse(".result-post h2 a").expect("selector");
+    let inner = post_title
+        .select(&sel)
+        .next()
+        .expect("post hit")
+        .inner_html();
+    assert_eq!(inner, "<mark>Milkshakes</mark> &amp; &lt;Mischief&gt;");
+    assert!(!page.texts(".result-video .snippet mark").is_empty());
+    // Unpublishing removes from search at once.
+    env.write(|c| album::set_status(c, a.id, AlbumStatus::Draft).map(drop));
+    let after = get(&app, "/search?q=milkshake").await;
+    let kinds = after.texts(".result .kind");
+    assert!(
+        !kinds.contains(&"Album".to_string()) && !kinds.contains(&"Photo".to_string()),
+        "{kinds:?}"
+    );
+}
+
+async fn search_input_is_never_a_500(backend: Backend) {
+    let env = TestEnv::new(backend);
+    env.write(|c| post::create(c, &published("Truth / Dare", "Season two, episode six.")));
+    let app = env.app().await;
+    for q in [
+        "%22",
+        "*",
+        "NEAR(",
+        "a%20OR%20b",
+        "%27%3B%20DROP%20TABLE%20posts",
+        "truth%2Fdare",
+        "%E2%80%93",
+        "",
+    ] {
+        let page = get(&app, &format!("/search?q={q}")).await;
+        assert_eq!(page.status, 200, "q={q}");
+    }
+    assert_eq!(
+        get(&app, "/search?q=truth%20dare")
+            .await
+            .texts(".result h2"),
+        ["Truth / Dare"]
+    );
+    assert_eq!(
+        get(&app, "/search?q=dar").await.texts(".result h2").len(),
+        1,
+        "the last word matches as a prefix"
+    );
+    let long = "a".repeat(201);
+    assert_eq!(get(&app, &format!("/search?q={long}")).await.status, 400);
+    assert_eq!(get(&app, "/search?q=x&page=zero").await.status, 400);
+    assert_eq!(get(&app, "/search?q=truth&page=2").await.status, 404);
+}
+
+async fn search_paginates(backend: Backend) {
+    let env = TestEnv::new(backend);
+    for i in 0..23 {
+        env.write(|c| {
+            post::create(
+                c,
+                &published(&format!("Heartstopper note {i}"), "Heartstopper"),
+            )
+        });
+    }
+    let app = env.app().await;
+    let first = get(&app, "/search?q=heartstopper").await;
+    assert_eq!(first.texts(".result").len(), 20);
+    assert_eq!(
+        first.attrs("a[rel=next]", "href"),
+        ["/search?q=heartstopper&page=2"]
+    );
+    let second = get(&app, "/search?q=heartstopper&page=2").await;
+    assert_eq!(second.texts(".result").len(), 3);
+}
+
+backend_tests!(
+    search_finds_every_kind_and_no_drafts,
+    search_input_is_never_a_500,
+    search_paginates
+);

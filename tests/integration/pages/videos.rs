@@ -1,0 +1,131 @@
+//! `/videos`, `/videos/{slug}` and its captions.
+
+use cms_core::models::video::{self, VideoInput};
+
+use crate::backend_tests;
+use crate::common::{Backend, TestEnv, get};
+
+fn gq() -> VideoInput {
+    VideoInput {
+        title: "Kit Connor & Joe Locke React To Heartstopper Scenes".into(),
+        description: "The pair break down scenes from season one.".into(),
+        series: "GQ Action Replay".into(),
+        source: "British GQ".into(),
+        release_date: chrono::NaiveDate::from_ymd_opt(2023, 2, 13),
+        credits: "Starring: Kit Connor, Joe Locke".into(),
+        duration_seconds: Some(754),
+        embed_url: Some("https://www.youtube.com/watch?v=dQw4w9WgXcQ".into()),
+        transcript: "WEBVTT\n\n00:00:04.000 --> 00:00:09.500\nHi, I'm Kit <b>Connor</b>.\n\n00:01:05.000 --> 00:01:09.000\nThe rain scene.\n".into(),
+        published: true,
+        ..VideoInput::default()
+    }
+}
+
+async fn video_page_asks_before_loading_the_provider(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let v = env.write(|c| video::create(c, &gq()));
+    let app = env.app().await;
+    let page = get(&app, &format!("/videos/{}", v.slug)).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.attrs("iframe", "src").is_empty(),
+        "nothing loads from YouTube before the reader asks"
+    );
+    assert_eq!(
+        page.attrs(".player-notice a.button", "href"),
+        [format!("/videos/{}?player=1", v.slug)]
+    );
+    assert_eq!(
+        page.texts(".meta")[0],
+        "GQ Action Replay · British GQ · 13 February 2023 · 12:34"
+    );
+    assert_eq!(page.texts(".cues time"), ["0:04", "1:05"]);
+    assert_eq!(
+        page.texts(".cue-text")[0],
+        "Hi, I'm Kit <b>Connor</b>.",
+        "cue text is escaped, not markup"
+    );
+    assert_eq!(
+        page.texts(".credits li"),
+        ["Starring: Kit Connor, Joe Locke"]
+    );
+    let ld = page.texts("script[type='application/ld+json']");
+    let json: serde_json::Value = serde_json::from_str(&ld[0]).expect("JSON-LD parses");
+    assert_eq!(json["@type"], "VideoObject");
+    assert_eq!(json["duration"], "PT754S");
+    assert_eq!(json["uploadDate"], "2023-02-13");
+    let played = get(&app, &format!("/videos/{}?player=1", v.slug)).await;
+    assert_eq!(
+        played.attrs("iframe", "src"),
+        ["https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ"]
+    );
+    assert_eq!(
+        get(&app, &format!("/videos/{}?player=yes", v.slug))
+            .await
+            .status,
+        400
+    );
+    let vtt = get(&app, &format!("/videos/{}/captions.vtt", v.slug)).await;
+    assert_eq!(vtt.status, 200);
+    assert!(vtt.body.starts_with("WEBVTT\n"));
+    assert_eq!(
+        vtt.header("content-type").as_deref(),
+        Some("text/vtt; charset=utf-8")
+    );
+}
+
+async fn uploaded_files_play_with_captions(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let mut input = gq();
+    input.embed_url = None;
+    input.file_key = Some("videos/ab/clip.mp4".into());
+    input.file_mime = Some("video/mp4".into());
+    let v = env.write(|c| video::create(c, &input));
+    let app = env.app().await;
+    let page = get(&app, &format!("/videos/{}", v.slug)).await;
+    assert_eq!(
+        page.attrs("video source", "src"),
+        ["/media/videos/ab/clip.mp4"]
+    );
+    assert_eq!(
+        page.attrs("video track", "src"),
+        [format!("/videos/{}/captions.vtt", v.slug)]
+    );
+}
+
+async fn video_list_hides_drafts(backend: Backend) {
+    let env = TestEnv::new(backend);
+    env.write(|c| video::create(c, &gq()));
+    let draft = env.write(|c| {
+        video::create(
+            c,
+            &VideoInput {
+                title: "Unreleased clip".into(),
+                ..VideoInput::default()
+            },
+        )
+    });
+    let app = env.app().await;
+    let page = get(&app, "/videos").await;
+    assert_eq!(
+        page.texts(".card-title"),
+        ["Kit Connor & Joe Locke React To Heartstopper Scenes"]
+    );
+    assert_eq!(
+        get(&app, &format!("/videos/{}", draft.slug)).await.status,
+        404
+    );
+    assert_eq!(
+        get(&app, &format!("/videos/{}/captions.vtt", draft.slug))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(get(&app, "/videos?page=0").await.status, 400);
+}
+
+backend_tests!(
+    video_page_asks_before_loading_the_provider,
+    uploaded_files_play_with_captions,
+    video_list_hides_drafts
+);
