@@ -17,6 +17,7 @@ pub mod password;
 pub mod schema;
 pub mod search;
 pub mod slug;
+pub mod snapshot;
 pub mod state;
 pub mod tokens;
 pub mod transcript;

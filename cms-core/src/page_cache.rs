@@ -21,8 +21,8 @@ pub struct CachedPage {
     /// Extra headers, e.g. `Location` for a redirect.
     pub headers: Vec<(&'static str, String)>,
     pub body: bytes::Bytes,
-    /// The gzip of `body`, when it is worth compressing.
-    pub gzip: Option<bytes::Bytes>,
+    /// The gzip of `body`, made on first demand; `None` inside when not worth compressing.
+    pub gzip: std::sync::OnceLock<Option<bytes::Bytes>>,
     /// The validator for this entry (weak: the same for both encodings).
     pub etag: String,
 }
@@ -32,7 +32,8 @@ struct ByBytes;
 
 impl Weighter<String, Arc<CachedPage>> for ByBytes {
     fn weight(&self, key: &String, val: &Arc<CachedPage>) -> u64 {
-        (key.len() + val.body.len() + val.gzip.as_ref().map_or(0, |g| g.len()) + 256) as u64
+        // The gzip is added later and must not change the weight: count a third of the body for it.
+        (key.len() + val.body.len() + val.body.len() / 3 + 256) as u64
     }
 }
 

@@ -9,6 +9,7 @@ use crate::db::{Db, MigrationReport, run_migrations};
 use crate::error::Result;
 use crate::media::{LocalMediaStore, MediaStore};
 use crate::page_cache::PageCache;
+use crate::snapshot::SnapshotCache;
 use crate::view_counter::ViewCounter;
 
 /// Everything a handler or worker needs. Cheap to clone.
@@ -21,6 +22,8 @@ pub struct AppState {
     pub pages: PageCache,
     /// Photo views waiting to be written.
     pub views: Arc<ViewCounter>,
+    /// Settings and the gallery tree of the current content version.
+    pub snapshot: Arc<SnapshotCache>,
 }
 
 impl AppState {
@@ -35,6 +38,7 @@ impl AppState {
             media,
             pages,
             views: Arc::new(ViewCounter::default()),
+            snapshot: Arc::new(SnapshotCache::default()),
         })
     }
 

@@ -3,16 +3,19 @@
 //! Every page carries a weak ETag and `Last-Modified` derived from the content version; a
 //! matching `If-None-Match` (or a fresh `If-Modified-Since`) is answered 304 without building
 //! anything. A hit costs no query at all: the content version is read from memory (see
-//! `Db::content_version`). A miss builds the page in one `Db::run`, gzips it once, and stores it.
+//! `Db::content_version`). A miss builds the page in one `Db::run` (with the version's
+//! [`Snapshot`] of settings and the gallery tree) and stores it; the gzip is made once, for the
+//! first client that accepts it.
 
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse};
 use cms_core::page_cache::CachedPage;
+use cms_core::snapshot::Snapshot;
 use cms_core::{AppState, DbConn};
 
 use crate::error::WebError;
@@ -133,7 +136,7 @@ pub async fn respond<F>(
     build: F,
 ) -> Result<HttpResponse, WebError>
 where
-    F: FnOnce(&mut DbConn) -> Result<Rendered, WebError> + Send + 'static,
+    F: FnOnce(&mut DbConn, &Snapshot) -> Result<Rendered, WebError> + Send + 'static,
 {
     let cv = state.db.content_version().await?;
     let key = match req.query_string() {
@@ -143,7 +146,19 @@ where
     let page = match state.pages.get(&key, cv.version) {
         Some(p) => p,
         None => {
-            let rendered = state.db.run(build).await?;
+            let snapshots = state.snapshot.clone();
+            let version = cv.version;
+            let rendered = state
+                .db
+                .run(move |conn| {
+                    // One read transaction per page: a consistent view of the content, and on
+                    // SQLite one lock for all of the page's queries instead of one per query.
+                    diesel::Connection::transaction(conn, |conn| {
+                        let snap = snapshots.get(conn, version)?;
+                        build(conn, &snap)
+                    })
+                })
+                .await?;
             let bucket = ttl.map(|t| {
                 let secs = t.as_secs().max(1);
                 (chrono::Utc::now().timestamp() as u64) / secs
@@ -159,7 +174,7 @@ where
                 status: rendered.status,
                 content_type: rendered.content_type,
                 headers: rendered.headers,
-                gzip: gzip(&body),
+                gzip: OnceLock::new(),
                 body,
                 etag,
             });
@@ -191,11 +206,16 @@ fn send(req: &HttpRequest, page: &CachedPage, changed: chrono::NaiveDateTime) ->
         return r;
     }
     resp.content_type(page.content_type);
-    match (&page.gzip, accepts_gzip(req)) {
-        (Some(gz), true) => resp
+    let gz = if accepts_gzip(req) {
+        page.gzip.get_or_init(|| gzip(&page.body)).as_ref()
+    } else {
+        None
+    };
+    match gz {
+        Some(gz) => resp
             .insert_header((header::CONTENT_ENCODING, "gzip"))
             .body(gz.clone()),
-        _ => resp
+        None => resp
             .insert_header((header::CONTENT_ENCODING, "identity"))
             .body(page.body.clone()),
     }

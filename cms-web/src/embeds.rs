@@ -5,7 +5,8 @@
 
 use askama::Template;
 use cms_core::DbConn;
-use cms_core::models::{album, gallery_category, photo, video};
+use cms_core::models::{album, photo, video};
+use cms_core::snapshot::Snapshot;
 
 use crate::error::WebError;
 use crate::views::{Thumb, long_day, media_url};
@@ -76,7 +77,7 @@ fn split(html: &str) -> Vec<Result<&str, Marker>> {
 }
 
 /// Replaces embed markers with their live content (a fixed number of queries per embed).
-pub fn expand(conn: &mut DbConn, html: &str) -> Result<String, WebError> {
+pub fn expand(conn: &mut DbConn, snap: &Snapshot, html: &str) -> Result<String, WebError> {
     if !html.contains("<p>[[") {
         return Ok(html.to_string());
     }
@@ -106,9 +107,10 @@ pub fn expand(conn: &mut DbConn, html: &str) -> Result<String, WebError> {
                     continue;
                 };
                 let mut path: Vec<String> = match a.category_id {
-                    Some(c) => gallery_category::breadcrumb(conn, c)?
+                    Some(c) => snap
+                        .breadcrumb(c)
                         .into_iter()
-                        .map(|c| c.name)
+                        .map(|c| c.name.clone())
                         .collect(),
                     None => Vec::new(),
                 };

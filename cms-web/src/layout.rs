@@ -3,8 +3,7 @@
 
 use std::sync::OnceLock;
 
-use cms_core::DbConn;
-use cms_core::models::site;
+use cms_core::snapshot::Snapshot;
 
 /// A file built into the binary and served under a name carrying a hash of its bytes, so it
 /// can be cached forever and still change with a release.
@@ -89,11 +88,11 @@ pub struct Site {
 }
 
 impl Site {
-    /// Reads the site settings.
-    pub fn load(conn: &mut DbConn) -> diesel::QueryResult<Site> {
-        Ok(Site {
-            title: site::setting(conn, "site_title")?.unwrap_or_else(|| "Keepsake".into()),
-        })
+    /// The site settings of a snapshot.
+    pub fn of(snap: &Snapshot) -> Site {
+        Site {
+            title: snap.site_title.clone(),
+        }
     }
 }
 

@@ -4,7 +4,8 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use cms_core::AppState;
-use cms_core::models::{album, gallery_category, photo};
+use cms_core::models::{album, photo};
+use cms_core::snapshot::Snapshot;
 
 use super::lists::share_image;
 use crate::cache::{self, html};
@@ -37,23 +38,20 @@ struct AlbumPage {
 }
 
 /// The breadcrumb of a gallery category: Gallery, then each category down to it.
-pub fn gallery_crumbs(
-    conn: &mut cms_core::DbConn,
-    category_id: Option<i64>,
-) -> Result<Vec<Crumb>, WebError> {
+pub fn gallery_crumbs(snap: &Snapshot, category_id: Option<i64>) -> Vec<Crumb> {
     let mut crumbs = vec![Crumb {
         href: "/gallery".into(),
         name: "Gallery".into(),
     }];
     if let Some(id) = category_id {
-        for c in gallery_category::breadcrumb(conn, id)? {
+        for c in snap.breadcrumb(id) {
             crumbs.push(Crumb {
                 href: format!("/gallery/{}", c.path),
-                name: c.name,
+                name: c.name.clone(),
             });
         }
     }
-    Ok(crumbs)
+    crumbs
 }
 
 /// `GET /albums/{slug}?page=N`
@@ -65,11 +63,11 @@ pub async fn show(
     let page_no = query::page(req.query_string())?;
     let base = state.config.server.base_url.clone();
     let slug = slug.into_inner();
-    cache::respond(&req, &state, None, move |conn| {
+    cache::respond(&req, &state, None, move |conn, snap| {
         let a = album::find_published_by_slug(conn, &slug)?.ok_or(WebError::NotFound)?;
         let offset = query::offset_for(page_no, PER_PAGE, a.photo_count)?;
-        let site = Site::load(conn)?;
-        let crumbs = gallery_crumbs(conn, a.category_id)?;
+        let site = Site::of(snap);
+        let crumbs = gallery_crumbs(snap, a.category_id);
         let photos = photo::page_in_album(conn, a.id, offset, PER_PAGE as i64)?;
         let thumbs = photos.iter().map(|p| Thumb::of(p, &a.title, 240)).collect();
         let path = format!("/albums/{}", a.slug);

@@ -60,7 +60,7 @@ pub async fn robots(state: web::Data<AppState>) -> HttpResponse {
 /// `GET /sitemap.xml`: the index.
 pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, WebError> {
     let base = state.config.server.base_url.clone();
-    cache::respond(&req, &state, None, move |conn| {
+    cache::respond(&req, &state, None, move |conn, _| {
         let mut maps = vec!["pages".to_string(), "posts".to_string(), "albums".to_string(), "videos".to_string()];
         if let Some(max) = photo::max_id(conn)? {
             for k in 0..=max / SITEMAP_MAX {
@@ -91,15 +91,15 @@ pub async fn sitemap(
         .strip_suffix(".xml")
         .ok_or(WebError::NotFound)?
         .to_string();
-    cache::respond(&req, &state, None, move |conn| {
+    cache::respond(&req, &state, None, move |conn, snap| {
         let body = match name.as_str() {
             "pages" => urlset(
                 ["/", "/posts", "/gallery", "/gallery/latest", "/videos"]
                     .into_iter()
                     .map(|p| (format!("{base}{p}"), None))
                     .chain(
-                        cms_core::models::gallery_category::all(conn)?
-                            .into_iter()
+                        snap.categories
+                            .iter()
                             .filter(|c| c.album_count > 0)
                             .map(|c| (format!("{base}/gallery/{}", c.path), Some(c.updated_at))),
                     ),

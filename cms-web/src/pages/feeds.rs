@@ -13,6 +13,7 @@ use crate::cache::{self, Rendered};
 use crate::embeds;
 use crate::error::WebError;
 use crate::layout::Site;
+use cms_core::snapshot::Snapshot;
 
 const ITEMS: i64 = 20;
 
@@ -63,11 +64,12 @@ struct FeedData {
 
 fn load(
     conn: &mut cms_core::DbConn,
+    snap: &Snapshot,
     base: &str,
     category_slug: Option<&str>,
     self_path: &str,
 ) -> Result<FeedData, WebError> {
-    let site = Site::load(conn)?;
+    let site = Site::of(snap);
     let (title, page_url, filter) = match category_slug {
         Some(slug) => {
             let c = category::find_by_slug(conn, slug)?.ok_or(WebError::NotFound)?;
@@ -94,7 +96,7 @@ fn load(
     let names = user::names(conn, &author_ids)?;
     let mut items = Vec::with_capacity(posts.len());
     for p in posts {
-        let html = absolutize(&embeds::expand(conn, &p.body_html)?, base);
+        let html = absolutize(&embeds::expand(conn, snap, &p.body_html)?, base);
         items.push(FeedItem {
             author: p.author_id.and_then(|id| names.get(&id).cloned()),
             categories: cats
@@ -273,8 +275,8 @@ pub async fn site_atom(
     req: HttpRequest,
 ) -> Result<HttpResponse, WebError> {
     let base = state.config.server.base_url.clone();
-    cache::respond(&req, &state, None, move |conn| {
-        let data = load(conn, &base, None, "/feed.atom")?;
+    cache::respond(&req, &state, None, move |conn, snap| {
+        let data = load(conn, snap, &base, None, "/feed.atom")?;
         Ok(Rendered::typed(
             "application/atom+xml; charset=utf-8",
             atom(data, &base)?,
@@ -289,8 +291,8 @@ pub async fn site_rss(
     req: HttpRequest,
 ) -> Result<HttpResponse, WebError> {
     let base = state.config.server.base_url.clone();
-    cache::respond(&req, &state, None, move |conn| {
-        let data = load(conn, &base, None, "/feed.rss")?;
+    cache::respond(&req, &state, None, move |conn, snap| {
+        let data = load(conn, snap, &base, None, "/feed.rss")?;
         Ok(Rendered::typed(
             "application/rss+xml; charset=utf-8",
             rss(data, &base)?,
@@ -307,9 +309,10 @@ pub async fn category_atom(
 ) -> Result<HttpResponse, WebError> {
     let base = state.config.server.base_url.clone();
     let slug = slug.into_inner();
-    cache::respond(&req, &state, None, move |conn| {
+    cache::respond(&req, &state, None, move |conn, snap| {
         let data = load(
             conn,
+            snap,
             &base,
             Some(&slug),
             &format!("/category/{slug}/feed.atom"),
@@ -330,9 +333,10 @@ pub async fn category_rss(
 ) -> Result<HttpResponse, WebError> {
     let base = state.config.server.base_url.clone();
     let slug = slug.into_inner();
-    cache::respond(&req, &state, None, move |conn| {
+    cache::respond(&req, &state, None, move |conn, snap| {
         let data = load(
             conn,
+            snap,
             &base,
             Some(&slug),
             &format!("/category/{slug}/feed.rss"),

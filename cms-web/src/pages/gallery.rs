@@ -46,82 +46,87 @@ struct GalleryIndex {
 /// `GET /gallery`. Random picks change at most once a minute per node.
 pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, WebError> {
     let base = state.config.server.base_url.clone();
-    cache::respond(&req, &state, Some(Duration::from_secs(60)), move |conn| {
-        let site = Site::load(conn)?;
-        let cats = gallery_category::all(conn)?;
-        let mut albums_by_cat: std::collections::HashMap<Option<i64>, Vec<album::Album>> =
-            Default::default();
-        let total_published: i64 = cats
-            .iter()
-            .filter(|c| c.parent_id.is_none())
-            .map(|c| c.album_count)
-            .sum();
-        let top_albums = album::in_category(conn, None, true)?;
-        if (total_published as usize) + top_albums.len() <= TREE_ALBUM_LIMIT {
-            for a in album::all_published(conn)? {
-                albums_by_cat.entry(a.category_id).or_default().push(a);
+    cache::respond(
+        &req,
+        &state,
+        Some(Duration::from_secs(60)),
+        move |conn, snap| {
+            let site = Site::of(snap);
+            let cats = &snap.categories;
+            let mut albums_by_cat: std::collections::HashMap<Option<i64>, Vec<album::Album>> =
+                Default::default();
+            let total_published: i64 = cats
+                .iter()
+                .filter(|c| c.parent_id.is_none())
+                .map(|c| c.album_count)
+                .sum();
+            let top_albums = album::in_category(conn, None, true)?;
+            if (total_published as usize) + top_albums.len() <= TREE_ALBUM_LIMIT {
+                for a in album::all_published(conn)? {
+                    albums_by_cat.entry(a.category_id).or_default().push(a);
+                }
             }
-        }
-        let mut depth_of: std::collections::HashMap<i64, usize> = Default::default();
-        let mut tree = Vec::new();
-        // Categories come parents first; each one's albums follow its own line.
-        for c in &cats {
-            let depth = c
-                .parent_id
-                .and_then(|p| depth_of.get(&p).map(|d| d + 1))
-                .unwrap_or(0);
-            depth_of.insert(c.id, depth);
-            if c.album_count == 0 {
-                continue;
-            }
-            tree.push(TreeNode {
-                depth,
-                href: format!("/gallery/{}", c.path),
-                name: c.name.clone(),
-                count: c.photo_count,
-                is_album: false,
-            });
-            for a in albums_by_cat.get(&Some(c.id)).into_iter().flatten() {
+            let mut depth_of: std::collections::HashMap<i64, usize> = Default::default();
+            let mut tree = Vec::new();
+            // Categories come parents first; each one's albums follow its own line.
+            for c in cats {
+                let depth = c
+                    .parent_id
+                    .and_then(|p| depth_of.get(&p).map(|d| d + 1))
+                    .unwrap_or(0);
+                depth_of.insert(c.id, depth);
+                if c.album_count == 0 {
+                    continue;
+                }
                 tree.push(TreeNode {
-                    depth: depth + 1,
+                    depth,
+                    href: format!("/gallery/{}", c.path),
+                    name: c.name.clone(),
+                    count: c.photo_count,
+                    is_album: false,
+                });
+                for a in albums_by_cat.get(&Some(c.id)).into_iter().flatten() {
+                    tree.push(TreeNode {
+                        depth: depth + 1,
+                        href: format!("/albums/{}", a.slug),
+                        name: a.title.clone(),
+                        count: a.photo_count,
+                        is_album: true,
+                    });
+                }
+            }
+            for a in &top_albums {
+                tree.push(TreeNode {
+                    depth: 0,
                     href: format!("/albums/{}", a.slug),
                     name: a.title.clone(),
                     count: a.photo_count,
                     is_album: true,
                 });
             }
-        }
-        for a in &top_albums {
-            tree.push(TreeNode {
-                depth: 0,
-                href: format!("/albums/{}", a.slug),
-                name: a.title.clone(),
-                count: a.photo_count,
-                is_album: true,
-            });
-        }
-        let latest = album::latest_published(conn, 6)?;
-        let latest = album_cards(conn, &latest)?;
-        let most_viewed = photo::most_viewed(conn, 12)?
-            .iter()
-            .map(|(p, a)| Thumb::of(p, &a.title, 160))
-            .collect();
-        let random: Vec<(photo::Photo, album::Album)> = photo::random_published(conn, 12)?;
-        let mut l = Layout::new(&site, &base, "Gallery", "/gallery", Section::Gallery);
-        l.description = format!("The {} photo gallery.", site.title);
-        l.og_image = random.first().and_then(|(p, _)| share_image(&base, p));
-        let random = random
-            .iter()
-            .map(|(p, a)| Thumb::of(p, &a.title, 160))
-            .collect();
-        html(&GalleryIndex {
-            l,
-            tree,
-            latest,
-            most_viewed,
-            random,
-        })
-    })
+            let latest = album::latest_published(conn, 6)?;
+            let latest = album_cards(conn, &latest)?;
+            let most_viewed = photo::most_viewed(conn, 12)?
+                .iter()
+                .map(|(p, a)| Thumb::of(p, &a.title, 160))
+                .collect();
+            let random: Vec<(photo::Photo, album::Album)> = photo::random_published(conn, 12)?;
+            let mut l = Layout::new(&site, &base, "Gallery", "/gallery", Section::Gallery);
+            l.description = format!("The {} photo gallery.", site.title);
+            l.og_image = random.first().and_then(|(p, _)| share_image(&base, p));
+            let random = random
+                .iter()
+                .map(|(p, a)| Thumb::of(p, &a.title, 160))
+                .collect();
+            html(&GalleryIndex {
+                l,
+                tree,
+                latest,
+                most_viewed,
+                random,
+            })
+        },
+    )
     .await
 }
 
@@ -157,14 +162,14 @@ pub async fn category(
     let page_no = query::page(req.query_string())?;
     let base = state.config.server.base_url.clone();
     let path = path.into_inner().trim_end_matches('/').to_string();
-    cache::respond(&req, &state, None, move |conn| {
+    cache::respond(&req, &state, None, move |conn, snap| {
         let c = gallery_category::find_by_path(conn, &path)?.ok_or(WebError::NotFound)?;
         if c.album_count == 0 {
             // Nothing published beneath it: readers do not see empty or draft-only categories.
             return Err(WebError::NotFound);
         }
-        let site = Site::load(conn)?;
-        let crumbs = gallery_crumbs(conn, c.parent_id)?;
+        let site = Site::of(snap);
+        let crumbs = gallery_crumbs(snap, c.parent_id);
         let children = gallery_category::children(conn, Some(c.id))?
             .into_iter()
             .filter(|k| k.album_count > 0)
@@ -231,8 +236,8 @@ pub async fn latest(
         query::page(req.query_string())?;
     }
     let base = state.config.server.base_url.clone();
-    cache::respond(&req, &state, None, move |conn| {
-        let site = Site::load(conn)?;
+    cache::respond(&req, &state, None, move |conn, snap| {
+        let site = Site::of(snap);
         let mut additions = Vec::new();
         for a in album::latest_published(conn, 20)? {
             let Some(last) = a.last_added_at else {
@@ -242,9 +247,10 @@ pub async fn latest(
             let (photos, added) =
                 photo::added_between(conn, a.id, day_start, day_start + Span::days(1), 8)?;
             let path = match a.category_id {
-                Some(c) => gallery_category::breadcrumb(conn, c)?
-                    .into_iter()
-                    .map(|c| c.name)
+                Some(c) => snap
+                    .breadcrumb(c)
+                    .iter()
+                    .map(|c| c.name.as_str())
                     .collect::<Vec<_>>()
                     .join(" › "),
                 None => String::new(),

@@ -23,8 +23,8 @@ struct HomePage {
 /// `GET /`
 pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, WebError> {
     let base = state.config.server.base_url.clone();
-    cache::respond(&req, &state, None, move |conn| {
-        let site = Site::load(conn)?;
+    cache::respond(&req, &state, None, move |conn, snap| {
+        let site = Site::of(snap);
         let (posts, _) = post::list_published(conn, &ListFilter::default(), 0, 10)?;
         let posts = post_summaries(conn, &base, &posts)?;
         let albums = album::latest_published(conn, 6)?;

@@ -82,9 +82,9 @@ async fn list(
 ) -> Result<HttpResponse, WebError> {
     let page_no = query::page(req.query_string())?;
     let base = state.config.server.base_url.clone();
-    cache::respond(&req, &state, None, move |conn| {
+    cache::respond(&req, &state, None, move |conn, snap| {
         let spec = resolve(conn)?;
-        let site = Site::load(conn)?;
+        let site = Site::of(snap);
         let per = PER_PAGE as i64;
         let offset = (page_no as i64 - 1) * per;
         let (posts, total) = post::list_published(conn, &spec.filter, offset, per)?;

@@ -50,10 +50,10 @@ pub async fn show(
     let id: i64 = id.parse().map_err(|_| WebError::NotFound)?;
     state.views.record(id);
     let base = state.config.server.base_url.clone();
-    cache::respond(&req, &state, None, move |conn| {
+    cache::respond(&req, &state, None, move |conn, snap| {
         let (p, a) = photo::find_published(conn, id)?.ok_or(WebError::NotFound)?;
-        let site = Site::load(conn)?;
-        let mut crumbs = gallery_crumbs(conn, a.category_id)?;
+        let site = Site::of(snap);
+        let mut crumbs = gallery_crumbs(snap, a.category_id);
         let index = photo::index_in_album(conn, &p)?;
         let page = index / PER_PAGE as i64 + 1;
         let album_href = if page > 1 {

@@ -53,14 +53,14 @@ pub async fn show(
 ) -> Result<HttpResponse, WebError> {
     let base = state.config.server.base_url.clone();
     let slug = slug.into_inner();
-    cache::respond(&req, &state, None, move |conn| {
+    cache::respond(&req, &state, None, move |conn, snap| {
         let Some(p) = post::find_published_by_slug(conn, &slug)? else {
             return match post::redirect_for(conn, &slug)? {
                 Some(new) => Ok(Rendered::moved_permanently(format!("/posts/{new}"))),
                 None => Err(WebError::NotFound),
             };
         };
-        let site = Site::load(conn)?;
+        let site = Site::of(snap);
         let categories: Vec<TermLink> = post::categories_of(conn, &[p.id])?
             .remove(&p.id)
             .unwrap_or_default()
@@ -119,7 +119,7 @@ pub async fn show(
             "publisher": {"@type": "Organization", "name": site.title},
             "isBasedOn": p.source_url,
         }));
-        let body_html = embeds::expand(conn, &p.body_html)?;
+        let body_html = embeds::expand(conn, snap, &p.body_html)?;
         html(&PostPage {
             l,
             title: p.title,

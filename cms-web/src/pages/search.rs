@@ -33,8 +33,8 @@ pub async fn search(
     let q = query::text(req.query_string(), "q", 200)?;
     let page_no = query::page(req.query_string())?;
     let base = state.config.server.base_url.clone();
-    cache::respond(&req, &state, None, move |conn| {
-        let site = Site::load(conn)?;
+    cache::respond(&req, &state, None, move |conn, snap| {
+        let site = Site::of(snap);
         let q = q.trim().to_string();
         let searched = !search::terms(&q).is_empty();
         let per = PER_PAGE as i64;

@@ -18,8 +18,8 @@ struct SubscribePage {
 /// `GET /subscribe`
 pub async fn form(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, WebError> {
     let base = state.config.server.base_url.clone();
-    cache::respond(&req, &state, None, move |conn| {
-        let site = Site::load(conn)?;
+    cache::respond(&req, &state, None, move |_, snap| {
+        let site = Site::of(snap);
         let mut l = Layout::new(&site, &base, "Subscribe", "/subscribe", Section::Subscribe);
         l.description = format!(
             "Get an email when {} publishes news, photos or videos.",

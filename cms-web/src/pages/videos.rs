@@ -31,8 +31,8 @@ struct VideoList {
 pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, WebError> {
     let page_no = query::page(req.query_string())?;
     let base = state.config.server.base_url.clone();
-    cache::respond(&req, &state, None, move |conn| {
-        let site = Site::load(conn)?;
+    cache::respond(&req, &state, None, move |conn, snap| {
+        let site = Site::of(snap);
         let per = PER_PAGE as i64;
         let (videos, total) = video::list_published(conn, (page_no as i64 - 1) * per, per)?;
         query::offset_for(page_no, PER_PAGE, total)?;
@@ -135,9 +135,9 @@ pub async fn show(
     let load_player = player_param(req.query_string())?;
     let base = state.config.server.base_url.clone();
     let slug = slug.into_inner();
-    cache::respond(&req, &state, None, move |conn| {
+    cache::respond(&req, &state, None, move |conn, snap| {
         let v = video::find_published_by_slug(conn, &slug)?.ok_or(WebError::NotFound)?;
-        let site = Site::load(conn)?;
+        let site = Site::of(snap);
         let path = format!("/videos/{}", v.slug);
         let cues = v.cues();
         let player = match (&v.file_key, v.embed()) {
@@ -212,7 +212,7 @@ pub async fn captions(
     slug: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let slug = slug.into_inner();
-    cache::respond(&req, &state, None, move |conn| {
+    cache::respond(&req, &state, None, move |conn, _| {
         let v = video::find_published_by_slug(conn, &slug)?.ok_or(WebError::NotFound)?;
         if v.transcript_format != TranscriptFormat::Vtt || v.cues().is_empty() {
             return Err(WebError::NotFound);
