@@ -266,9 +266,11 @@ fn serve(args: ServeArgs) -> Result<(), Failure> {
             println!("Serving on http://{addr}");
         }
         let workers = cms_web::spawn_workers(state.clone());
+        let scheduler = cms_admin::spawn_workers(state.clone());
         // actix stops gracefully on SIGINT and SIGTERM: in-flight requests finish first.
         server.run().await?;
         workers.abort();
+        scheduler.abort();
         cms_web::flush_views(&state).await;
         tracing::info!("stopped");
         Ok::<(), Failure>(())

@@ -1,11 +1,122 @@
-//! The admin plugin: the editors' panel under `/admin`, the write API, and the background
-//! workers (scheduled publishing, email delivery). Mount it with
-//! `App::new().configure(cms_admin::configure)` on an app that has `web::Data<AppState>`.
+//! The admin plugin: the editors' panel under `/admin` and the background workers that publish
+//! scheduled posts. Mount it with `App::new().configure(cms_admin::configure)` on an app that
+//! has `web::Data<AppState>`, and run [`spawn_workers`] beside the server.
 //!
-//! Routes land here with the admin-panel issue; until then the plugin mounts nothing, so
-//! `/admin` is an honest 404 rather than a page that pretends to work.
+//! Every admin route sits behind [`guard::guard`] (sessions, CSRF on every unsafe method,
+//! security headers); handlers ask for [`auth::Editor`] or [`auth::AdminOnly`] to require a
+//! login and a role.
 
-use actix_web::web;
+pub mod auth;
+mod csrf;
+pub mod error;
+mod forms;
+pub mod guard;
+mod layout;
+pub mod pages;
+pub mod session;
+mod time;
+mod upload;
+pub mod worker;
 
-/// Registers the admin routes.
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+use actix_web::{HttpResponse, middleware, web};
+
+pub use worker::spawn_workers;
+
+use pages::{dashboard, people, posts, taxonomy, videos};
+
+/// `GET /admin/static/{name}`: the admin stylesheet and script under their hashed names.
+async fn asset(name: web::Path<String>) -> HttpResponse {
+    let path = format!("/admin/static/{}", name.as_str());
+    let (body, mime) = if path == layout::css_href() {
+        (layout::CSS, "text/css; charset=utf-8")
+    } else if path == layout::js_href() {
+        (layout::JS, "text/javascript; charset=utf-8")
+    } else {
+        return HttpResponse::NotFound()
+            .content_type("text/plain; charset=utf-8")
+            .body("not found");
+    };
+    HttpResponse::Ok()
+        .content_type(mime)
+        .insert_header(("Cache-Control", "public, max-age=31536000, immutable"))
+        .body(body)
+}
+
+/// Unknown admin paths: the admin's own 404 page (behind the guard, with its headers).
+async fn not_found() -> HttpResponse {
+    actix_web::ResponseError::error_response(&error::AdminError::NotFound)
+}
+
+/// Who may use a route. The table below is the one source of truth: `configure` registers from
+/// it and the tests check every entry (login, role and CSRF) against it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (the login page, static files).
+    Public,
+    /// Any logged-in user, even one who must change a temporary password.
+    AnyUser,
+    /// Admins and editors.
+    Editor,
+    /// Admins only.
+    Admin,
+}
+
+macro_rules! admin_routes {
+    ($( $method:ident $path:literal $access:ident => $handler:path ),* $(,)?) => {
+        /// Every admin route: method, path under `/admin`, and who may use it.
+        pub const ROUTES: &[(&str, &str, Access)] = &[ $( (stringify!($method), $path, Access::$access) ),* ];
+
+        fn register(scope: actix_web::Scope) -> actix_web::Scope {
+            scope $( .route($path, web::$method().to($handler)) )*
+        }
+    };
+}
+
+admin_routes! {
+    get "" Editor => dashboard::show,
+    get "/" Editor => dashboard::show,
+    get "/static/{name}" Public => asset,
+    get "/login" Public => auth::login_form,
+    post "/login" Public => auth::login,
+    post "/logout" AnyUser => auth::logout,
+    get "/account" AnyUser => auth::account_form,
+    post "/account" AnyUser => auth::change_password,
+    post "/preview" Editor => posts::preview,
+    get "/posts" Editor => posts::list,
+    post "/posts" Editor => posts::create,
+    get "/posts/new" Editor => posts::new,
+    post "/posts/{id}" Editor => posts::update,
+    get "/posts/{id}/edit" Editor => posts::edit,
+    get "/posts/{id}/revisions" Editor => posts::revisions,
+    post "/posts/{id}/revisions/{rev}/restore" Editor => posts::restore,
+    get "/posts/{id}/delete" Editor => posts::confirm_delete,
+    post "/posts/{id}/delete" Editor => posts::delete,
+    get "/categories" Editor => taxonomy::page,
+    post "/categories" Editor => taxonomy::create,
+    post "/categories/{id}" Editor => taxonomy::update,
+    post "/categories/{id}/delete" Editor => taxonomy::delete,
+    post "/tags/{id}/delete" Editor => taxonomy::delete_tag,
+    get "/videos" Editor => videos::list,
+    post "/videos" Editor => videos::create,
+    get "/videos/new" Editor => videos::new,
+    post "/videos/{id}" Editor => videos::update,
+    get "/videos/{id}/edit" Editor => videos::edit,
+    get "/videos/{id}/delete" Editor => videos::confirm_delete,
+    post "/videos/{id}/delete" Editor => videos::delete,
+    get "/users" Admin => people::users,
+    post "/users" Admin => people::invite,
+    post "/users/{id}" Admin => people::update_user,
+    get "/tokens" Admin => people::tokens,
+    post "/tokens" Admin => people::create_token,
+    post "/tokens/{id}/revoke" Admin => people::revoke_token,
+    get "/audit" Admin => people::audit_log,
+}
+
+/// Registers the admin routes under `/admin`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        register(web::scope("/admin").app_data(web::PayloadConfig::new(guard::FORM_LIMIT)))
+            .default_service(web::to(not_found))
+            .wrap(middleware::from_fn(guard::guard)),
+    );
+}

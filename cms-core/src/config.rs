@@ -42,6 +42,8 @@ pub struct Config {
     pub secret: SecretKey,
     /// The `tracing` filter (`CMS_LOG`, default `info`).
     pub log: String,
+    /// The site's time zone: editors schedule in it and see dates in it (`CMS_TIMEZONE`).
+    pub timezone: chrono_tz::Tz,
 }
 
 /// Where the database is and how many connections to keep.
@@ -404,6 +406,21 @@ impl RawSettings {
             },
         };
         let log = self.get("log").unwrap_or("info").to_string();
+        let timezone = match self
+            .get("timezone")
+            .unwrap_or("UTC")
+            .parse::<chrono_tz::Tz>()
+        {
+            Ok(tz) => tz,
+            Err(_) => {
+                problems.push(format!(
+                    "{}: '{}' is not a time zone name like Europe/London or UTC",
+                    env_name("timezone"),
+                    self.get("timezone").unwrap_or_default()
+                ));
+                chrono_tz::UTC
+            }
+        };
 
         match (url, secret) {
             (Some(url), Some(secret)) if problems.is_empty() => Ok(Config {
@@ -421,6 +438,7 @@ impl RawSettings {
                 mail: MailConfig { smtp_url, from },
                 secret,
                 log,
+                timezone,
             }),
             _ => Err(ConfigError(problems)),
         }

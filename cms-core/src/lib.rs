@@ -14,6 +14,7 @@ pub mod media;
 pub mod models;
 pub mod page_cache;
 pub mod password;
+pub mod publishing;
 pub mod schema;
 pub mod search;
 pub mod slug;

@@ -11,6 +11,8 @@ use crate::error::{Error, Result};
 pub trait MediaStore: Send + Sync + std::fmt::Debug {
     /// Writes `bytes` under `key`, atomically replacing any file there.
     fn put(&self, key: &str, bytes: &[u8]) -> Result<()>;
+    /// Moves the file at `src` (which the caller gives up) under `key`, atomically.
+    fn put_file(&self, key: &str, src: &Path) -> Result<()>;
     /// True if `key` exists.
     fn exists(&self, key: &str) -> bool;
     /// Removes `key`; a missing file is not an error.
@@ -74,6 +76,25 @@ impl MediaStore for LocalMediaStore {
         Ok(())
     }
 
+    fn put_file(&self, key: &str, src: &Path) -> Result<()> {
+        let path = self.path(key)?;
+        let dir = path.parent().unwrap_or(&self.root);
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        if std::fs::rename(src, &path).is_ok() {
+            return Ok(());
+        }
+        // Another filesystem: copy next to the target, then rename into place.
+        let tmp = tempfile::NamedTempFile::new_in(dir)
+            .map_err(|e| Error::io(format!("cannot write in {}", dir.display()), e))?;
+        std::fs::copy(src, tmp.path())
+            .map_err(|e| Error::io(format!("cannot copy into {key}"), e))?;
+        tmp.persist(&path)
+            .map_err(|e| Error::io(format!("cannot move {key} into place"), e.error))?;
+        let _ = std::fs::remove_file(src);
+        Ok(())
+    }
+
     fn exists(&self, key: &str) -> bool {
         self.path(key).is_ok_and(|p| p.is_file())
     }
@@ -99,6 +120,42 @@ pub fn extension_for(mime: &str) -> &'static str {
         "image/webp" => "webp",
         "image/gif" => "gif",
         _ => "jpg",
+    }
+}
+
+/// What the first bytes of a file say it is, whatever its name claims.
+pub fn sniff(head: &[u8]) -> Option<&'static str> {
+    match head {
+        [0xFF, 0xD8, 0xFF, ..] => Some("image/jpeg"),
+        [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, ..] => Some("image/png"),
+        [
+            b'R',
+            b'I',
+            b'F',
+            b'F',
+            _,
+            _,
+            _,
+            _,
+            b'W',
+            b'E',
+            b'B',
+            b'P',
+            ..,
+        ] => Some("image/webp"),
+        [b'G', b'I', b'F', b'8', b'7' | b'9', b'a', ..] => Some("image/gif"),
+        [_, _, _, _, b'f', b't', b'y', b'p', ..] => Some("video/mp4"),
+        [0x1A, 0x45, 0xDF, 0xA3, ..] => Some("video/webm"),
+        _ => None,
+    }
+}
+
+/// The file extension for a media MIME type.
+pub fn media_extension(mime: &str) -> &'static str {
+    match mime {
+        "video/mp4" => "mp4",
+        "video/webm" => "webm",
+        other => extension_for(other),
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod admin;
 mod cli;
 mod models;
 mod pages;

@@ -21,6 +21,11 @@ pub mod video;
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};
 
+diesel::define_sql_function! {
+    /// SQL `lower()`, the same on both backends, for case-insensitive matching.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
 /// The current UTC time at microsecond precision, the precision both backends store, so a
 /// value read back compares equal to the one written.
 pub fn now() -> NaiveDateTime {

@@ -256,6 +256,7 @@ pub fn create(conn: &mut DbConn, input: &PostInput) -> Result<Post> {
     set_categories(conn, post.id, &input.category_ids)?;
     set_tags(conn, post.id, &input.tags)?;
     search::sync_post(conn, post.id)?;
+    crate::publishing::sync_schedule(conn, &post)?;
     site::bump_content_version(conn)?;
     Ok(post)
 }
@@ -335,6 +336,7 @@ pub fn update(
     set_categories(conn, id, &input.category_ids)?;
     set_tags(conn, id, &input.tags)?;
     search::sync_post(conn, id)?;
+    crate::publishing::sync_schedule(conn, &post)?;
     site::bump_content_version(conn)?;
     Ok(post)
 }
@@ -352,6 +354,7 @@ pub fn publish(conn: &mut DbConn, id: i64) -> Result<Post> {
         .returning(posts::all_columns)
         .get_result::<Post>(conn)?;
     search::sync_post(conn, id)?;
+    crate::publishing::sync_schedule(conn, &post)?;
     site::bump_content_version(conn)?;
     Ok(post)
 }
@@ -368,6 +371,7 @@ pub fn set_status(conn: &mut DbConn, id: i64, status: PostStatus) -> Result<Post
         .optional()?
         .ok_or(Error::NotFound("post"))?;
     search::sync_post(conn, id)?;
+    crate::publishing::sync_schedule(conn, &post)?;
     site::bump_content_version(conn)?;
     Ok(post)
 }
@@ -676,4 +680,85 @@ pub fn published_slugs(conn: &mut DbConn) -> QueryResult<Vec<(String, NaiveDateT
         .order(posts::id.asc())
         .select((posts::slug, posts::updated_at))
         .load(conn)
+}
+
+/// Filters of the admin's post list.
+#[derive(Debug, Clone, Default)]
+pub struct AdminFilter {
+    pub status: Option<PostStatus>,
+    pub category_id: Option<i64>,
+    pub author_id: Option<i64>,
+    /// Matches titles containing these words, in any letter case.
+    pub search: Option<String>,
+}
+
+/// One page of posts in any status for the admin, newest change first, and the total.
+pub fn admin_list(
+    conn: &mut DbConn,
+    f: &AdminFilter,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<Post>, i64)> {
+    let build = || {
+        let mut q = posts::table.into_boxed();
+        if let Some(s) = f.status {
+            q = q.filter(posts::status.eq(s));
+        }
+        if let Some(c) = f.category_id {
+            q = q.filter(
+                posts::id.eq_any(
+                    post_categories::table
+                        .filter(post_categories::category_id.eq(c))
+                        .select(post_categories::post_id),
+                ),
+            );
+        }
+        if let Some(a) = f.author_id {
+            q = q.filter(posts::author_id.eq(a));
+        }
+        if let Some(s) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            let escaped = s
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            q = q.filter(
+                crate::models::lower(posts::title)
+                    .like(format!("%{escaped}%"))
+                    .escape('\\'),
+            );
+        }
+        q
+    };
+    let total = build().count().get_result(conn)?;
+    let rows = build()
+        .order((posts::updated_at.desc(), posts::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .select(Post::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// How many posts are in each status.
+pub fn status_counts(conn: &mut DbConn) -> QueryResult<Vec<(PostStatus, i64)>> {
+    posts::table
+        .group_by(posts::status)
+        .select((posts::status, diesel::dsl::count_star()))
+        .load(conn)
+}
+
+/// Sets (or clears) a post's featured photo.
+pub fn set_featured_photo(conn: &mut DbConn, id: i64, photo_id: Option<i64>) -> Result<()> {
+    let n = diesel::update(posts::table.find(id))
+        .set((
+            posts::featured_photo_id.eq(photo_id),
+            posts::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(Error::NotFound("post"));
+    }
+    site::bump_content_version(conn)?;
+    Ok(())
 }

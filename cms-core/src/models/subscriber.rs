@@ -333,7 +333,11 @@ pub fn list(
                 .replace('\\', "\\\\")
                 .replace('%', "\\%")
                 .replace('_', "\\_");
-            q = q.filter(subscribers::email.like(format!("%{escaped}%")).escape('\\'));
+            q = q.filter(
+                crate::models::lower(subscribers::email)
+                    .like(format!("%{escaped}%"))
+                    .escape('\\'),
+            );
         }
         if let Some(st) = status {
             q = q.filter(subscribers::status.eq(st));

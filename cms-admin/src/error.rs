@@ -1,0 +1,150 @@
+//! The admin's error type: every failure is a page an editor can act on, with the right status.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+
+/// A failure in the admin panel.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// Not logged in: go to the login page and come back to `next` afterwards.
+    #[error("login required")]
+    LoginRequired { next: String },
+    /// Logged in with a temporary password: change it before anything else.
+    #[error("password change required")]
+    PasswordChangeRequired,
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("not found")]
+    NotFound,
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("too many attempts")]
+    TooManyRequests { retry_after_secs: i64 },
+    #[error("payload too large: {0}")]
+    TooLarge(String),
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<cms_core::Error> for AdminError {
+    fn from(e: cms_core::Error) -> Self {
+        use cms_core::Error as E;
+        match e {
+            E::NotFound(_) => AdminError::NotFound,
+            E::Invalid { .. } | E::Fields(_) | E::Conflict(_) => {
+                AdminError::BadRequest(e.to_string())
+            }
+            E::Unavailable(m) => AdminError::Unavailable(m),
+            other => AdminError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for AdminError {
+    fn from(e: diesel::result::Error) -> Self {
+        AdminError::from(cms_core::Error::from(e))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    heading: &'a str,
+    message: &'a str,
+}
+
+impl ResponseError for AdminError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AdminError::LoginRequired { .. } | AdminError::PasswordChangeRequired => {
+                StatusCode::SEE_OTHER
+            }
+            AdminError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AdminError::NotFound => StatusCode::NOT_FOUND,
+            AdminError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AdminError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AdminError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AdminError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AdminError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let AdminError::LoginRequired { next } = self {
+            let target = format!(
+                "/admin/login?next={}",
+                url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+            );
+            return HttpResponse::SeeOther()
+                .insert_header(("Location", target))
+                .insert_header(("Cache-Control", "no-store"))
+                .finish();
+        }
+        if let AdminError::PasswordChangeRequired = self {
+            return HttpResponse::SeeOther()
+                .insert_header(("Location", "/admin/account"))
+                .insert_header(("Cache-Control", "no-store"))
+                .finish();
+        }
+        let (heading, message): (&str, String) = match self {
+            AdminError::Forbidden(m) => ("Not allowed", m.clone()),
+            AdminError::NotFound => (
+                "Not found",
+                "There is nothing here. It may have been deleted.".into(),
+            ),
+            AdminError::BadRequest(m) => ("That did not work", m.clone()),
+            AdminError::TooManyRequests { retry_after_secs } => (
+                "Too many attempts",
+                format!(
+                    "Please wait {} before trying again.",
+                    human_wait(*retry_after_secs)
+                ),
+            ),
+            AdminError::TooLarge(m) => ("Too large", m.clone()),
+            AdminError::Unavailable(m) => {
+                tracing::warn!(error = %m, "admin: unavailable");
+                (
+                    "Temporarily unavailable",
+                    "The database is busy. Please try again in a moment.".into(),
+                )
+            }
+            AdminError::Internal(m) => {
+                tracing::error!(error = %m, "admin: internal error");
+                (
+                    "Something went wrong",
+                    "An error on our side stopped this. It has been logged.".into(),
+                )
+            }
+            AdminError::LoginRequired { .. } | AdminError::PasswordChangeRequired => {
+                ("", String::new())
+            }
+        };
+        let status = self.status_code();
+        let body = ErrorPage {
+            status: status.as_u16(),
+            heading,
+            message: &message,
+        }
+        .render()
+        .unwrap_or_else(|_| heading.to_string());
+        let mut resp = HttpResponse::build(status);
+        resp.content_type("text/html; charset=utf-8")
+            .insert_header(("Cache-Control", "no-store"));
+        if let AdminError::TooManyRequests { retry_after_secs } = self {
+            resp.insert_header(("Retry-After", retry_after_secs.max(&1).to_string()));
+        }
+        resp.body(body)
+    }
+}
+
+fn human_wait(secs: i64) -> String {
+    match secs {
+        ..=60 => "a minute".into(),
+        61..=3600 => format!("{} minutes", (secs + 59) / 60),
+        _ => format!("{} hours", (secs + 3599) / 3600),
+    }
+}

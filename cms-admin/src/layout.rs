@@ -1,0 +1,100 @@
+//! The admin pages' shared frame: who is logged in, the CSRF token for forms, navigation, and
+//! a notice after a successful action.
+
+use std::sync::OnceLock;
+
+use actix_web::HttpRequest;
+use cms_core::models::user::Role;
+
+use crate::forms::query_value;
+use crate::session::Current;
+
+/// Admin navigation sections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Dashboard,
+    Posts,
+    Taxonomy,
+    Videos,
+    Users,
+    Tokens,
+    Audit,
+    Account,
+}
+
+/// The frame of an admin page.
+#[derive(Debug, Clone)]
+pub struct Chrome {
+    pub title: String,
+    pub user_name: String,
+    pub is_admin: bool,
+    pub csrf: String,
+    pub section: Section,
+    pub notice: Option<&'static str>,
+    pub css_href: &'static str,
+    pub js_href: &'static str,
+}
+
+/// Messages for `?notice=` codes; only these can appear (no text from the URL reaches a page).
+fn notice_text(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "saved" => "Saved.",
+        "created" => "Created.",
+        "deleted" => "Deleted.",
+        "published" => "Published.",
+        "scheduled" => "Scheduled.",
+        "restored" => "The revision was restored.",
+        "revoked" => "The token was revoked.",
+        _ => return None,
+    })
+}
+
+fn hashed(name: &str, ext: &str, bytes: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("/admin/static/{name}.{:012x}.{ext}", h & 0xffff_ffff_ffff)
+}
+
+/// The admin stylesheet and script.
+pub const CSS: &str = include_str!("../static/admin.css");
+pub const JS: &str = include_str!("../static/admin.js");
+
+/// `/admin/static/admin.<hash>.css`
+pub fn css_href() -> &'static str {
+    static H: OnceLock<String> = OnceLock::new();
+    H.get_or_init(|| hashed("admin", "css", CSS))
+}
+
+/// `/admin/static/admin.<hash>.js`
+pub fn js_href() -> &'static str {
+    static H: OnceLock<String> = OnceLock::new();
+    H.get_or_init(|| hashed("admin", "js", JS))
+}
+
+impl Chrome {
+    /// The frame for `current`'s page titled `title`.
+    pub fn new(req: &HttpRequest, current: &Current, title: &str, section: Section) -> Chrome {
+        Chrome {
+            title: title.to_string(),
+            user_name: current.user.name.clone(),
+            is_admin: current.user.role == Role::Admin,
+            csrf: current.session.csrf_token.clone(),
+            section,
+            notice: query_value(req, "notice").as_deref().and_then(notice_text),
+            css_href: css_href(),
+            js_href: js_href(),
+        }
+    }
+
+    /// `aria-current` for a navigation link.
+    pub fn current(&self, section: Section) -> &'static str {
+        if section == self.section {
+            "page"
+        } else {
+            "false"
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! The admin screens, one module per area.
+
+use askama::Template;
+
+use crate::layout::{Chrome, Section};
+
+pub mod dashboard;
+pub mod people;
+pub mod posts;
+pub mod taxonomy;
+pub mod videos;
+
+/// "Delete this?" before anything is deleted.
+#[derive(Template)]
+#[template(path = "confirm_delete.html")]
+pub struct ConfirmPage {
+    pub c: Chrome,
+    pub what: String,
+    pub action: String,
+    pub back: String,
+}

@@ -1,0 +1,326 @@
+//! Login, sessions, throttling, logout and password changes.
+
+use cms_core::models::user::Role;
+
+use super::client::{Client, PASSWORD, csrf_of, make_user};
+use crate::backend_tests;
+use crate::common::{Backend, TestEnv};
+
+async fn login_rotates_the_session_and_sets_safe_cookies(backend: Backend) {
+    let env = TestEnv::new(backend);
+    make_user(&env, "editor@example.org", Role::Editor);
+    let app = env.app().await;
+    let mut browser = Client::new();
+    // A planted session id (fixation) is not adopted: it is not a session at all.
+    browser
+        .cookies
+        .insert("ks_session".into(), "attacker-chosen".into());
+    let page = browser.get(&app, "/admin/login").await;
+    assert_eq!(page.status, 200);
+    let set = page
+        .header("set-cookie")
+        .expect("a pre-session CSRF cookie");
+    assert!(
+        set.starts_with("ks_csrf=") && set.contains("HttpOnly"),
+        "{set}"
+    );
+    let resp = browser
+        .post_form(
+            &app,
+            "/admin/login",
+            "/admin/login",
+            &[
+                ("email", "Editor@Example.org"),
+                ("password", PASSWORD),
+                ("next", "/admin/posts"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status, 303);
+    assert_eq!(resp.header("location").as_deref(), Some("/admin/posts"));
+    let cookie = resp
+        .headers
+        .get_all("set-cookie")
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("ks_session="))
+        .expect("session cookie")
+        .to_string();
+    for attr in ["HttpOnly", "SameSite=Lax", "Path=/admin"] {
+        assert!(cookie.contains(attr), "{attr} in {cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain http base URL");
+    let first = browser.cookies.get("ks_session").cloned().expect("kept");
+    assert_ne!(first, "attacker-chosen");
+    assert!(first.len() >= 32, "at least 128 bits");
+    assert_eq!(browser.get(&app, "/admin/posts").await.status, 200);
+    // Logging in again from the same browser gives a new id and ends the old session.
+    let token = csrf_of(&browser.get(&app, "/admin").await);
+    let relogin = browser
+        .post(
+            &app,
+            "/admin/login",
+            &[
+                ("_csrf", &token),
+                ("email", "editor@example.org"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(relogin.status, 303);
+    let second = browser
+        .cookies
+        .get("ks_session")
+        .cloned()
+        .expect("new session");
+    assert_ne!(first, second);
+    let mut old = Client::new();
+    old.cookies.insert("ks_session".into(), first);
+    assert_eq!(
+        old.get(&app, "/admin/posts").await.status,
+        303,
+        "the old id is dead"
+    );
+    assert_eq!(browser.get(&app, "/admin/posts").await.status, 200);
+}
+
+async fn wrong_password_and_unknown_email_look_alike(backend: Backend) {
+    let env = TestEnv::new(backend);
+    make_user(&env, "editor@example.org", Role::Editor);
+    let app = env.app().await;
+    let mut a = Client::new();
+    let wrong = a
+        .login(&app, "editor@example.org", "not the password")
+        .await;
+    let mut b = Client::new();
+    b.peer = "10.0.0.2:40000".into();
+    let unknown = b
+        .login(&app, "nobody@example.org", "not the password")
+        .await;
+    assert_eq!(wrong.status, 401);
+    assert_eq!(unknown.status, wrong.status);
+    assert_eq!(
+        wrong.texts(".error"),
+        ["The email or password is incorrect."]
+    );
+    assert_eq!(unknown.texts(".error"), wrong.texts(".error"));
+    assert!(!a.cookies.contains_key("ks_session") && !b.cookies.contains_key("ks_session"));
+}
+
+async fn failed_logins_are_throttled_by_address_and_account(backend: Backend) {
+    let env = TestEnv::new(backend);
+    make_user(&env, "editor@example.org", Role::Editor);
+    make_user(&env, "other@example.org", Role::Editor);
+    let app = env.app().await;
+    let mut attacker = Client::new();
+    for _ in 0..5 {
+        assert_eq!(
+            attacker
+                .login(&app, "editor@example.org", "guess")
+                .await
+                .status,
+            401
+        );
+    }
+    let blocked = attacker.login(&app, "editor@example.org", PASSWORD).await;
+    assert_eq!(
+        blocked.status, 429,
+        "even the right password is not checked once blocked"
+    );
+    let retry: i64 = blocked
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .expect("seconds");
+    assert!(retry > 0 && retry <= 15 * 60);
+    // The same address is blocked for other accounts too.
+    assert_eq!(
+        attacker
+            .login(&app, "other@example.org", PASSWORD)
+            .await
+            .status,
+        429
+    );
+    // Another address is blocked for this account (the account bucket)...
+    let mut elsewhere = Client::new();
+    elsewhere.peer = "192.0.2.7:5000".into();
+    assert_eq!(
+        elsewhere
+            .login(&app, "editor@example.org", PASSWORD)
+            .await
+            .status,
+        429
+    );
+    // ...but not for other accounts. Headers such as X-Forwarded-For change nothing.
+    assert_eq!(
+        elsewhere
+            .login(&app, "other@example.org", PASSWORD)
+            .await
+            .status,
+        303
+    );
+}
+
+async fn next_only_goes_to_admin_paths(backend: Backend) {
+    let env = TestEnv::new(backend);
+    make_user(&env, "editor@example.org", Role::Editor);
+    let app = env.app().await;
+    for next in [
+        "https://evil.example/",
+        "//evil.example",
+        "/\\evil.example",
+        "/admin\\..\\x",
+        "javascript:alert(1)",
+    ] {
+        let mut c = Client::new();
+        let resp = c
+            .post_form(
+                &app,
+                "/admin/login",
+                "/admin/login",
+                &[
+                    ("email", "editor@example.org"),
+                    ("password", PASSWORD),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert_eq!(resp.header("location").as_deref(), Some("/admin"), "{next}");
+    }
+    // Visiting a page logged out comes back to it after login.
+    let mut c = Client::new();
+    let redirect = c.get(&app, "/admin/posts?status=draft").await;
+    assert_eq!(redirect.status, 303);
+    assert_eq!(
+        redirect.header("location").as_deref(),
+        Some("/admin/login?next=%2Fadmin%2Fposts%3Fstatus%3Ddraft")
+    );
+}
+
+async fn logout_ends_the_session_on_the_server(backend: Backend) {
+    let env = TestEnv::new(backend);
+    make_user(&env, "editor@example.org", Role::Editor);
+    let app = env.app().await;
+    let mut c = Client::new();
+    c.login(&app, "editor@example.org", PASSWORD).await;
+    let stolen = c.cookies.get("ks_session").cloned().expect("session");
+    let page = c.get(&app, "/admin").await;
+    let token = csrf_of(&page);
+    let out = c.post(&app, "/admin/logout", &[("_csrf", &token)]).await;
+    assert_eq!(out.status, 303);
+    assert!(
+        !c.cookies.contains_key("ks_session"),
+        "the browser forgets it"
+    );
+    let mut replay = Client::new();
+    replay.cookies.insert("ks_session".into(), stolen);
+    assert_eq!(
+        replay.get(&app, "/admin").await.status,
+        303,
+        "a replayed cookie is dead"
+    );
+}
+
+async fn password_change_ends_every_session(backend: Backend) {
+    let env = TestEnv::new(backend);
+    make_user(&env, "editor@example.org", Role::Editor);
+    let app = env.app().await;
+    let mut laptop = Client::new();
+    laptop.login(&app, "editor@example.org", PASSWORD).await;
+    let mut phone = Client::new();
+    phone.peer = "10.0.0.9:1".into();
+    phone.login(&app, "editor@example.org", PASSWORD).await;
+    let bad = laptop
+        .post_form(
+            &app,
+            "/admin/account",
+            "/admin/account",
+            &[("current", "wrong"), ("new", "short"), ("confirm", "other")],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert_eq!(bad.texts(".field-error").len(), 3);
+    let ok = laptop
+        .post_form(
+            &app,
+            "/admin/account",
+            "/admin/account",
+            &[
+                ("current", PASSWORD),
+                ("new", "a brand new passphrase"),
+                ("confirm", "a brand new passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, 303);
+    assert_eq!(
+        phone.get(&app, "/admin").await.status,
+        303,
+        "other sessions end"
+    );
+    assert_eq!(laptop.get(&app, "/admin").await.status, 303, "this one too");
+    let mut again = Client::new();
+    assert_eq!(
+        again
+            .login(&app, "editor@example.org", "a brand new passphrase")
+            .await
+            .status,
+        303
+    );
+    assert_eq!(
+        Client::new()
+            .login(&app, "editor@example.org", PASSWORD)
+            .await
+            .status,
+        401
+    );
+}
+
+async fn invited_users_must_choose_a_password(backend: Backend) {
+    let env = TestEnv::new(backend);
+    make_user(&env, "admin@example.org", Role::Admin);
+    let app = env.app().await;
+    let mut admin = Client::new();
+    admin.login(&app, "admin@example.org", PASSWORD).await;
+    let created = admin
+        .post_form(
+            &app,
+            "/admin/users",
+            "/admin/users",
+            &[
+                ("name", "New Editor"),
+                ("email", "new@example.org"),
+                ("role", "editor"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, 200);
+    let temp = created
+        .texts("code.secret")
+        .pop()
+        .expect("the temporary password is shown once");
+    let mut newbie = Client::new();
+    newbie.peer = "10.0.0.3:1".into();
+    let login = newbie.login(&app, "new@example.org", &temp).await;
+    assert_eq!(login.header("location").as_deref(), Some("/admin/account"));
+    assert_eq!(
+        newbie
+            .get(&app, "/admin/posts")
+            .await
+            .header("location")
+            .as_deref(),
+        Some("/admin/account"),
+        "nothing else until it is changed"
+    );
+    let audit = admin.get(&app, "/admin/audit").await;
+    assert!(audit.texts("td").iter().any(|t| t == "user.create"));
+}
+
+backend_tests!(
+    login_rotates_the_session_and_sets_safe_cookies,
+    wrong_password_and_unknown_email_look_alike,
+    failed_logins_are_throttled_by_address_and_account,
+    next_only_goes_to_admin_paths,
+    logout_ends_the_session_on_the_server,
+    password_change_ends_every_session,
+    invited_users_must_choose_a_password,
+);

@@ -1,0 +1,6 @@
+//! The admin panel over HTTP: authentication, CSRF, roles, headers, and the content screens.
+
+mod auth;
+mod client;
+mod content;
+mod security;

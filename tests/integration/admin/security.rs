@@ -1,0 +1,230 @@
+//! Every admin route from the plugin's own route table: login required, roles enforced, CSRF
+//! checked on every unsafe method, security headers on every response.
+
+use actix_web::test;
+use cms_admin::{Access, ROUTES};
+use cms_core::models::category;
+use cms_core::models::post::{self, PostInput};
+use cms_core::models::user::Role;
+use cms_core::models::{api_token, tag, video};
+
+use super::client::{Client, PASSWORD, csrf_of, make_user};
+use crate::backend_tests;
+use crate::common::{Backend, TestEnv};
+
+/// Fills a route's parameters with ids of real rows.
+fn concrete(path: &str, ids: &Ids) -> String {
+    let mut p = format!("/admin{path}");
+    let id = if path.starts_with("/posts") {
+        ids.post
+    } else if path.starts_with("/categories") {
+        ids.category
+    } else if path.starts_with("/tags") {
+        ids.tag
+    } else if path.starts_with("/videos") {
+        ids.video
+    } else if path.starts_with("/users") {
+        ids.user
+    } else {
+        ids.token
+    };
+    p = p
+        .replace("{id}", &id.to_string())
+        .replace("{rev}", &ids.revision.to_string())
+        .replace("{name}", "x.css");
+    p
+}
+
+struct Ids {
+    post: i64,
+    revision: i64,
+    category: i64,
+    tag: i64,
+    video: i64,
+    user: i64,
+    token: i64,
+}
+
+fn seed(env: &TestEnv) -> Ids {
+    let editor = make_user(env, "editor@example.org", Role::Editor);
+    make_user(env, "admin@example.org", Role::Admin);
+    let mut input = PostInput::new("A post", "Body");
+    input.tags = vec!["Heartstopper".into()];
+    let p = env.write(|c| post::create(c, &input));
+    let revision = post::revisions(&mut env.conn(), p.id).expect("revisions")[0].id;
+    let category = env
+        .write(|c| category::create(c, None, "Interviews", None, ""))
+        .id;
+    let tag = tag::find_by_slug(&mut env.conn(), "heartstopper")
+        .expect("q")
+        .expect("tag")
+        .id;
+    let video = env
+        .write(|c| {
+            video::create(
+                c,
+                &video::VideoInput {
+                    title: "A video".into(),
+                    ..Default::default()
+                },
+            )
+        })
+        .id;
+    let token = env
+        .write(|c| api_token::create(c, "t", &["posts:write".into()], None))
+        .0
+        .id;
+    Ids {
+        post: p.id,
+        revision,
+        category,
+        tag,
+        video,
+        user: editor,
+        token,
+    }
+}
+
+fn request(method: &str, path: &str) -> test::TestRequest {
+    match method {
+        "get" => test::TestRequest::get().uri(path),
+        _ => test::TestRequest::post()
+            .uri(path)
+            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+            .set_payload("title=x&name=x"),
+    }
+}
+
+async fn every_route_requires_login(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let ids = seed(&env);
+    let app = env.app().await;
+    for (method, path, access) in ROUTES {
+        let url = concrete(path, &ids);
+        let mut anon = Client::new();
+        if *method == "post" {
+            // Anonymous unsafe requests fail CSRF (there is no session) before anything else.
+            let page = anon.send(&app, request(method, &url)).await;
+            assert_eq!(page.status, 403, "{method} {url}");
+            continue;
+        }
+        let page = anon.send(&app, request(method, &url)).await;
+        match access {
+            Access::Public => assert_ne!(page.status, 303, "{url} is public"),
+            _ => {
+                assert_eq!(page.status, 303, "{method} {url} needs a login");
+                assert!(
+                    page.header("location")
+                        .is_some_and(|l| l.starts_with("/admin/login?next=")),
+                    "{url}"
+                );
+            }
+        }
+    }
+}
+
+async fn editors_cannot_use_admin_routes(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let ids = seed(&env);
+    let app = env.app().await;
+    let mut editor = Client::new();
+    editor.login(&app, "editor@example.org", PASSWORD).await;
+    let token = csrf_of(&editor.get(&app, "/admin").await);
+    let mut admin_routes = 0;
+    for (method, path, access) in ROUTES.iter().filter(|r| r.1 != "/logout") {
+        let url = concrete(path, &ids);
+        let page = if *method == "post" {
+            let req = request(method, &url).insert_header(("X-CSRF-Token", token.as_str()));
+            editor.send(&app, req).await
+        } else {
+            editor.send(&app, request(method, &url)).await
+        };
+        match access {
+            Access::Admin => {
+                admin_routes += 1;
+                assert_eq!(page.status, 403, "{method} {url} is for admins only");
+            }
+            Access::Editor => assert_ne!(page.status, 403, "{method} {url} is for editors"),
+            _ => {}
+        }
+    }
+    assert!(admin_routes >= 7);
+}
+
+async fn every_unsafe_route_checks_csrf(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let ids = seed(&env);
+    let app = env.app().await;
+    let mut admin = Client::new();
+    admin.login(&app, "admin@example.org", PASSWORD).await;
+    let good = csrf_of(&admin.get(&app, "/admin").await);
+    let mut checked = 0;
+    for (method, path, _) in ROUTES.iter().filter(|r| r.0 == "post") {
+        let url = concrete(path, &ids);
+        let none = admin.send(&app, request(method, &url)).await;
+        assert_eq!(none.status, 403, "{url} without a token");
+        let wrong = admin
+            .send(
+                &app,
+                request(method, &url)
+                    .insert_header(("X-CSRF-Token", "0".repeat(good.len()).as_str())),
+            )
+            .await;
+        assert_eq!(wrong.status, 403, "{url} with a wrong token");
+        let cross = admin
+            .send(
+                &app,
+                request(method, &url)
+                    .insert_header(("X-CSRF-Token", good.as_str()))
+                    .insert_header(("Sec-Fetch-Site", "cross-site")),
+            )
+            .await;
+        assert_eq!(cross.status, 403, "{url} from another site");
+        checked += 1;
+    }
+    assert!(checked >= 19, "{checked} unsafe routes");
+    // The token in a form field works as well as the header (and the form still parses).
+    let ok = admin
+        .post(
+            &app,
+            "/admin/preview",
+            &[("_csrf", &good), ("body", "*hi*")],
+        )
+        .await;
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.body, "<p><em>hi</em></p>\n");
+}
+
+async fn admin_pages_carry_security_headers(backend: Backend) {
+    let env = TestEnv::new(backend);
+    seed(&env);
+    let app = env.app().await;
+    let mut admin = Client::new();
+    for page in [
+        admin.get(&app, "/admin/login").await,
+        admin.login(&app, "admin@example.org", PASSWORD).await,
+        admin.get(&app, "/admin/posts").await,
+        admin.get(&app, "/admin/nope").await,
+    ] {
+        let csp = page.header("content-security-policy").expect("CSP");
+        assert!(
+            csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+            "{csp}"
+        );
+        assert_eq!(page.header("x-frame-options").as_deref(), Some("DENY"));
+        assert_eq!(
+            page.header("x-content-type-options").as_deref(),
+            Some("nosniff")
+        );
+        assert_eq!(page.header("cache-control").as_deref(), Some("no-store"));
+        assert!(page.header("referrer-policy").is_some());
+    }
+    assert_eq!(admin.get(&app, "/admin/nope").await.status, 404);
+}
+
+backend_tests!(
+    every_route_requires_login,
+    editors_cannot_use_admin_routes,
+    every_unsafe_route_checks_csrf,
+    admin_pages_carry_security_headers
+);
