@@ -37,6 +37,29 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Import content in bulk.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import a folder tree or a .zip into the gallery: folders become categories, a folder of
+    /// images becomes an album. Resumable: run it again to finish an interrupted import; files
+    /// already in an album are skipped by content. Exits with 3 if any file was refused.
+    Gallery {
+        /// A folder or a .zip file.
+        path: std::path::PathBuf,
+        /// Put everything under this category path, e.g. "Television Productions/Heartstopper".
+        #[arg(long, value_name = "A/B/C")]
+        into: Option<String>,
+        /// Leave the albums this import creates unpublished (publish them later in the admin).
+        #[arg(long)]
+        draft: bool,
+        /// Draft an announcement post listing each album with new photos.
+        #[arg(long)]
+        announce: bool,
+    },
 }
 
 #[derive(Args)]
@@ -189,6 +212,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Import(ImportCommand::Gallery {
+            path,
+            into,
+            draft,
+            announce,
+        }) => import_gallery(path, into, draft, announce),
         Command::Token(TokenCommand::Create { name, scopes }) => {
             let config = load_config(None)?;
             init_logging(&config.log);
@@ -213,6 +242,148 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// Progress of an import: a bar on a terminal, a line every few seconds otherwise.
+struct ImportProgress {
+    bar: Option<indicatif::ProgressBar>,
+    done: std::sync::atomic::AtomicU64,
+    total: std::sync::atomic::AtomicU64,
+    started: std::time::Instant,
+    last_line: std::sync::Mutex<std::time::Instant>,
+}
+
+impl ImportProgress {
+    fn new() -> Self {
+        use std::io::IsTerminal;
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let b = indicatif::ProgressBar::new(0);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} photos  {per_sec}  ETA {eta}  {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            b
+        });
+        ImportProgress {
+            bar,
+            done: Default::default(),
+            total: Default::default(),
+            started: std::time::Instant::now(),
+            last_line: std::sync::Mutex::new(std::time::Instant::now()),
+        }
+    }
+}
+
+impl cms_core::ingest::Progress for ImportProgress {
+    fn start(&self, total: u64) {
+        self.total
+            .store(total, std::sync::atomic::Ordering::Relaxed);
+        if let Some(b) = &self.bar {
+            b.set_length(total);
+        } else {
+            eprintln!("importing {total} files");
+        }
+    }
+
+    fn advance(&self, n: u64, album: &str) {
+        let done = self.done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
+        if let Some(b) = &self.bar {
+            b.inc(n);
+            b.set_message(album.to_string());
+            return;
+        }
+        let mut last = self.last_line.lock().unwrap_or_else(|e| e.into_inner());
+        if last.elapsed() >= std::time::Duration::from_secs(5) {
+            *last = std::time::Instant::now();
+            let total = self.total.load(std::sync::atomic::Ordering::Relaxed);
+            let rate = done as f64 / self.started.elapsed().as_secs_f64().max(0.001);
+            let eta = if rate > 0.0 {
+                (total.saturating_sub(done)) as f64 / rate
+            } else {
+                0.0
+            };
+            eprintln!("{done}/{total} files, {rate:.1}/s, about {eta:.0}s left ({album})");
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+/// The exit code of an import that finished but refused some files.
+const EXIT_SKIPPED: u8 = 3;
+
+fn import_gallery(
+    path: std::path::PathBuf,
+    into: Option<String>,
+    draft: bool,
+    announce: bool,
+) -> Result<(), Failure> {
+    let config = load_config(None)?;
+    init_logging(&config.log);
+    let settings = config.images.clone();
+    let state = AppState::open(config)?;
+    state.migrate()?;
+    let into = into
+        .as_deref()
+        .map(cms_core::ingest::source::parse_into)
+        .unwrap_or_default();
+    let is_zip = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+        && path.is_file();
+    let plan = if is_zip {
+        cms_core::ingest::source::plan_zip(&path, &into, settings.max_bytes)?
+    } else {
+        cms_core::ingest::source::plan_folder(&path, &into)?
+    };
+    let opts = cms_core::ingest::Options {
+        settings,
+        leave_unpublished: draft,
+        announce,
+        batch: 0,
+    };
+    let progress = ImportProgress::new();
+    let started = std::time::Instant::now();
+    let report = cms_core::ingest::run::run(
+        &state.db,
+        state.media.as_ref(),
+        plan,
+        &opts,
+        &progress,
+        &Actor::cli(),
+    )?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "imported {} photos into {} albums in {:.1}s ({:.1} photos/s); {} already there",
+        report.imported,
+        report.albums_filled.len(),
+        secs,
+        report.imported as f64 / secs.max(0.001),
+        report.duplicates.len()
+    );
+    for (id, title) in &report.albums_created {
+        println!(
+            "created album {id}: {title}{}",
+            if draft { " (unpublished)" } else { "" }
+        );
+    }
+    if let Some(p) = report.announcement {
+        println!("drafted announcement post {p}");
+    }
+    if report.skipped.is_empty() {
+        return Ok(());
+    }
+    for (name, why) in &report.skipped {
+        eprintln!("skipped {name}: {why}");
+    }
+    eprintln!("{} files were skipped", report.skipped.len());
+    std::process::exit(i32::from(EXIT_SKIPPED));
 }
 
 fn generate_password() -> String {

@@ -42,6 +42,8 @@ pub struct Config {
     pub secret: SecretKey,
     /// The `tracing` filter (`CMS_LOG`, default `info`).
     pub log: String,
+    /// How photos are processed.
+    pub images: crate::ingest::Settings,
     /// The site's time zone: editors schedule in it and see dates in it (`CMS_TIMEZONE`).
     pub timezone: chrono_tz::Tz,
 }
@@ -406,6 +408,29 @@ impl RawSettings {
             },
         };
         let log = self.get("log").unwrap_or("info").to_string();
+        let mut images = crate::ingest::Settings::default();
+        if let Some(w) = self.get("image_widths") {
+            let parsed: std::result::Result<Vec<u32>, _> =
+                w.split(',').map(|x| x.trim().parse::<u32>()).collect();
+            match parsed {
+                Ok(v) if !v.is_empty() && v.iter().all(|x| (16..=8192).contains(x)) => {
+                    images.widths = v
+                }
+                _ => problems.push(format!(
+                    "{}: '{w}' is not a list of widths from 16 to 8192, e.g. 320,640,1280",
+                    env_name("image_widths")
+                )),
+            }
+        }
+        if let Some(m) = self.get("max_upload_mb") {
+            match m.parse::<u64>() {
+                Ok(n) if (1..=4096).contains(&n) => images.max_bytes = n << 20,
+                _ => problems.push(format!(
+                    "{}: '{m}' is not a number of MiB from 1 to 4096",
+                    env_name("max_upload_mb")
+                )),
+            }
+        }
         let timezone = match self
             .get("timezone")
             .unwrap_or("UTC")
@@ -438,6 +463,7 @@ impl RawSettings {
                 mail: MailConfig { smtp_url, from },
                 secret,
                 log,
+                images,
                 timezone,
             }),
             _ => Err(ConfigError(problems)),

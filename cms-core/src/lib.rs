@@ -9,6 +9,7 @@ pub mod db;
 pub mod demo;
 pub mod embed;
 pub mod error;
+pub mod ingest;
 pub mod markdown;
 pub mod media;
 pub mod models;

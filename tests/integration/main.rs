@@ -6,5 +6,6 @@ mod common;
 
 mod admin;
 mod cli;
+mod gallery;
 mod models;
 mod pages;

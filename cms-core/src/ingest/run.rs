@@ -1,0 +1,253 @@
+//! Running a planned import: album by album, files read in small batches, decoded and resized
+//! on every core, rows inserted a batch per transaction (counts updated in the same one).
+//!
+//! Resumable by construction: every file is identified by its content hash, which is checked
+//! against the album before any decoding, so running an import again (after a crash, a kill, or
+//! just twice) adds exactly what is missing. Files land under content-addressed names through a
+//! temporary file and a rename before their rows commit, so no row ever points at a missing or
+//! half-written file.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use diesel::prelude::*;
+use rayon::prelude::*;
+
+use super::process::{self, Settings, Skip};
+use super::source::{self, FileRef, Plan};
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::media::MediaStore;
+use crate::models::album::{self, AlbumStatus, NewAlbum};
+use crate::models::audit::{self, Actor};
+use crate::models::post::{self, PostInput};
+use crate::models::{gallery_category, photo};
+use crate::schema::photos;
+
+/// How an import behaves.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub settings: Settings,
+    /// Leave the albums it creates unpublished (to publish later from the admin). Otherwise they
+    /// are published together when the import finishes: one event, not a trickle.
+    pub leave_unpublished: bool,
+    /// Draft an announcement post listing each album with new photos.
+    pub announce: bool,
+    /// Files decoded at once (bounded memory); 0 picks twice the number of cores.
+    pub batch: usize,
+}
+
+/// Reports progress to a bar, a log, or nothing.
+pub trait Progress: Sync {
+    fn start(&self, _total: u64) {}
+    fn advance(&self, _n: u64, _album: &str) {}
+    fn finish(&self) {}
+}
+
+/// No progress output.
+pub struct Silent;
+impl Progress for Silent {}
+
+/// What an import did.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub imported: usize,
+    /// Files whose content the album already had (re-runs, duplicates in the source).
+    pub duplicates: Vec<String>,
+    /// Files refused, with the reason.
+    pub skipped: Vec<(String, String)>,
+    /// Albums created by this import.
+    pub albums_created: Vec<(i64, String)>,
+    /// Albums that received photos: id, slug, title, how many.
+    pub albums_filled: Vec<(i64, String, String, usize)>,
+    pub announcement: Option<i64>,
+}
+
+enum Read {
+    Bytes(String, Vec<u8>),
+    Failed(String, String),
+}
+
+/// Runs `plan`, writing files to `media` and rows to `db`.
+pub fn run(
+    db: &Db,
+    media: &dyn MediaStore,
+    plan: Plan,
+    opts: &Options,
+    progress: &dyn Progress,
+    actor: &Actor,
+) -> Result<Report> {
+    let mut report = Report {
+        skipped: plan.refused.clone(),
+        ..Report::default()
+    };
+    let batch = if opts.batch == 0 {
+        rayon::current_num_threads().max(1) * 2
+    } else {
+        opts.batch
+    };
+    let mut zip = match &plan.zip {
+        Some(p) => {
+            let f = std::fs::File::open(p)
+                .map_err(|e| Error::io(format!("cannot open {}", p.display()), e))?;
+            Some(
+                zip::ZipArchive::new(f)
+                    .map_err(|e| Error::invalid("path", format!("damaged zip ({e})")))?,
+            )
+        }
+        None => None,
+    };
+    progress.start(plan.file_count() as u64);
+    for source in plan.albums {
+        let (album_id, created) = db.write_blocking(|conn| -> Result<(i64, bool)> {
+            let names: Vec<&str> = source.categories.iter().map(String::as_str).collect();
+            let category = gallery_category::ensure_path(conn, &names)?;
+            if let Some(a) = album::find_in_category_by_title(conn, category, &source.title)? {
+                return Ok((a.id, false));
+            }
+            let a = album::create(
+                conn,
+                &NewAlbum {
+                    category_id: category,
+                    title: &source.title,
+                    description: &source.description,
+                    credit: &source.credit,
+                    status: AlbumStatus::Draft,
+                },
+            )?;
+            audit::record(conn, actor, "album.create", Some(("album", a.id)), &a.title)?;
+            Ok((a.id, true))
+        })?;
+        if created {
+            report.albums_created.push((album_id, source.title.clone()));
+        }
+        let mut known: HashSet<String> = {
+            let mut conn = db.conn()?;
+            photos::table
+                .filter(photos::album_id.eq(album_id))
+                .select(photos::content_hash)
+                .load::<String>(&mut *conn)?
+                .into_iter()
+                .collect()
+        };
+        let mut added_here = 0usize;
+        for chunk in source.files.chunks(batch) {
+            // Read sequentially (a zip cannot be read from several threads), decode in parallel.
+            let reads: Vec<Read> = chunk
+                .iter()
+                .map(|f| {
+                    let bytes = match &f.file {
+                        FileRef::Path(p) => {
+                            std::fs::read(p).map_err(|e| e.to_string()).and_then(|b| {
+                                if b.len() as u64 > opts.settings.max_bytes {
+                                    Err(Skip::TooLarge {
+                                        bytes: b.len() as u64,
+                                        limit: opts.settings.max_bytes,
+                                    }
+                                    .to_string())
+                                } else {
+                                    Ok(b)
+                                }
+                            })
+                        }
+                        FileRef::Zip { index, .. } => match zip.as_mut() {
+                            Some(z) => source::read_zip_entry(z, *index, opts.settings.max_bytes)
+                                .map_err(|e| e.to_string()),
+                            None => Err("no archive".into()),
+                        },
+                    };
+                    match bytes {
+                        Ok(b) => Read::Bytes(f.name.clone(), b),
+                        Err(e) => Read::Failed(f.name.clone(), e),
+                    }
+                })
+                .collect();
+            let mut todo = Vec::new();
+            for r in reads {
+                match r {
+                    Read::Failed(name, why) => report.skipped.push((name, why)),
+                    Read::Bytes(name, bytes) => {
+                        let hash = process::content_hash(&bytes);
+                        if known.contains(&hash) {
+                            report.duplicates.push(name);
+                        } else {
+                            known.insert(hash);
+                            todo.push((name, bytes));
+                        }
+                    }
+                }
+            }
+            let skipped = Mutex::new(Vec::new());
+            let done: Vec<photo::NewPhoto> = todo
+                .par_iter()
+                .filter_map(|(name, bytes)| {
+                    let short = name.rsplit('/').next().unwrap_or(name);
+                    match process::process(bytes, short, &opts.settings, media) {
+                        Ok(p) => Some(p),
+                        Err(skip) => {
+                            skipped
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .push((name.clone(), skip.to_string()));
+                            None
+                        }
+                    }
+                })
+                .collect();
+            report
+                .skipped
+                .extend(skipped.into_inner().unwrap_or_else(|e| e.into_inner()));
+            if !done.is_empty() {
+                let added = db.write_blocking(|conn| photo::add_to_album(conn, album_id, &done))?;
+                added_here += added.inserted.len();
+                report.imported += added.inserted.len();
+                report.duplicates.extend(added.duplicates);
+            }
+            progress.advance(chunk.len() as u64, &source.title);
+        }
+        if added_here > 0 {
+            let a = album::find(&mut *db.conn()?, album_id)?.ok_or(Error::NotFound("album"))?;
+            report
+                .albums_filled
+                .push((album_id, a.slug, a.title, added_here));
+        }
+    }
+    progress.finish();
+    // One event: every album this import created goes live together, then the announcement.
+    db.write_blocking(|conn| -> Result<()> {
+        if !opts.leave_unpublished {
+            for (id, title) in &report.albums_created {
+                album::set_status(conn, *id, AlbumStatus::Published)?;
+                audit::record(conn, actor, "album.publish", Some(("album", *id)), title)?;
+            }
+        }
+        if opts.announce && !report.albums_filled.is_empty() {
+            let mut body = String::from("New photos in the gallery:\n\n");
+            for (_, slug, _, _) in &report.albums_filled {
+                body.push_str(&format!("[[album:{slug}]]\n\n"));
+            }
+            let total: usize = report.albums_filled.iter().map(|a| a.3).sum();
+            let title = if report.albums_filled.len() == 1 {
+                format!("{} new photos in {}", total, report.albums_filled[0].2)
+            } else {
+                format!(
+                    "{total} new photos in {} albums",
+                    report.albums_filled.len()
+                )
+            };
+            let mut input = PostInput::new(title, body);
+            input.author_id = actor.user_id;
+            let p = post::create(conn, &input)?;
+            audit::record(
+                conn,
+                actor,
+                "post.create",
+                Some(("post", p.id)),
+                "import announcement",
+            )?;
+            report.announcement = Some(p.id);
+        }
+        Ok(())
+    })?;
+    Ok(report)
+}

@@ -1,0 +1,398 @@
+//! Imports through the core pipeline and through `cms import gallery`.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use cms_core::ingest::{self, Options, Silent};
+use cms_core::media::{photo_original_key, photo_variant_key};
+use cms_core::models::album::{self, AlbumStatus};
+use cms_core::models::audit::Actor;
+use cms_core::models::{gallery_category as gc, photo, post};
+
+use super::files;
+use crate::backend_tests;
+use crate::common::{Backend, TestEnv, get};
+
+const ALBUM: &str = "Television Productions/Heartstopper/Season 2/Episode Captures/S02E01 – Out";
+
+fn write(dir: &Path, rel: &str, bytes: &[u8]) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+    std::fs::write(p, bytes).expect("write");
+}
+
+fn import(env: &TestEnv, dir: &Path, opts: &Options) -> ingest::Report {
+    let plan = ingest::source::plan_folder(dir, &[]).expect("plan");
+    ingest::run::run(
+        &env.state.db,
+        env.state.media.as_ref(),
+        plan,
+        opts,
+        &Silent,
+        &Actor::cli(),
+    )
+    .expect("import")
+}
+
+fn media_bytes(env: &TestEnv, key: &str) -> Vec<u8> {
+    std::fs::read(env.state.config.storage.media_dir.join(key)).expect("media file")
+}
+
+async fn every_rule_of_the_pipeline_holds(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let src = tempfile::tempdir().expect("tempdir");
+    let a = files::jpeg(1920, 1080, 1);
+    write(src.path(), &format!("{ALBUM}/cap-1.jpg"), &a);
+    write(
+        src.path(),
+        &format!("{ALBUM}/cap-2.jpg"),
+        &files::jpeg(1600, 900, 2),
+    );
+    write(
+        src.path(),
+        &format!("{ALBUM}/cap-10.jpg"),
+        &files::rotated_jpeg_with_gps(800, 600),
+    );
+    write(
+        src.path(),
+        &format!("{ALBUM}/logo.jpg"),
+        &files::png(400, 300, 3),
+    ); // a PNG named .jpg
+    write(src.path(), &format!("{ALBUM}/copy-of-cap-1.jpg"), &a);
+    let mut truncated = files::jpeg(1280, 720, 4);
+    truncated.truncate(truncated.len() / 2);
+    write(src.path(), &format!("{ALBUM}/broken.jpg"), &truncated);
+    write(
+        src.path(),
+        &format!("{ALBUM}/notes.jpg"),
+        b"these are notes, not a picture",
+    );
+    write(
+        src.path(),
+        &format!("{ALBUM}/flood.png"),
+        &files::pixel_flood_png(40_000, 40_000),
+    );
+    let report = import(&env, src.path(), &Options::default());
+    assert_eq!(report.imported, 4, "{report:#?}");
+    assert_eq!(report.duplicates, [format!("{ALBUM}/copy-of-cap-1.jpg")]);
+    let mut skipped: Vec<(String, String)> = report.skipped.clone();
+    skipped.sort();
+    let reasons: Vec<(&str, &str)> = skipped
+        .iter()
+        .map(|(n, r)| (n.rsplit('/').next().unwrap_or(n), r.as_str()))
+        .collect();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert!(
+        reasons[0].0 == "broken.jpg" && reasons[0].1.contains("truncated"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[1].0 == "flood.png" && reasons[1].1.contains("too many pixels"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[2].0 == "notes.jpg" && reasons[2].1.contains("not an image"),
+        "{reasons:?}"
+    );
+
+    // The album was created, published at the end, in natural order, with right counts.
+    let al = album::find_by_slug(&mut env.conn(), "s02e01-out")
+        .expect("q")
+        .expect("album");
+    assert_eq!(al.status, AlbumStatus::Published);
+    assert_eq!(al.photo_count, 4);
+    assert!(
+        gc::verify_counts(&mut env.conn())
+            .expect("verify")
+            .is_empty()
+    );
+    let photos = photo::page_in_album(&mut env.conn(), al.id, 0, 10).expect("photos");
+    let names: Vec<&str> = photos
+        .iter()
+        .map(|p| p.original_filename.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["cap-1.jpg", "cap-2.jpg", "cap-10.jpg", "logo.jpg"],
+        "natural order"
+    );
+    // The type comes from the bytes, not the name.
+    assert_eq!(photos[3].mime, "image/png");
+    // Orientation applied: the sideways 800×600 is a 600×800 portrait, in every derivative.
+    let rotated = &photos[2];
+    assert_eq!((rotated.width, rotated.height), (600, 800));
+    assert_eq!(
+        rotated.variant_widths(),
+        [320, 600],
+        "never wider than the original"
+    );
+    for w in rotated.variant_widths() {
+        let d = media_bytes(&env, &photo_variant_key(&rotated.content_hash, w));
+        let img = image::load_from_memory(&d).expect("derivative decodes");
+        assert!(img.height() > img.width(), "portrait");
+        assert!(
+            !d.windows(4).any(|x| x == b"Exif"),
+            "no EXIF in derivatives"
+        );
+    }
+    let original = media_bytes(
+        &env,
+        &photo_original_key(&rotated.content_hash, &rotated.mime),
+    );
+    assert!(
+        !original.windows(4).any(|x| x == b"Exif"),
+        "GPS stripped from the original"
+    );
+    assert!(
+        image::load_from_memory(&original).is_ok(),
+        "the original still decodes"
+    );
+    // Sizes are the configured set, capped by the original.
+    assert_eq!(photos[0].variant_widths(), [320, 640, 1280]);
+    // Readers see it, with srcset.
+    let app = env.app().await;
+    let page = get(&app, "/albums/s02e01-out").await;
+    assert_eq!(page.attrs(".thumbs img", "srcset").len(), 4);
+    assert_eq!(
+        get(
+            &app,
+            &format!(
+                "/media/{}",
+                photo_variant_key(&photos[0].content_hash, 1280)
+            )
+        )
+        .await
+        .status,
+        200
+    );
+
+    // Running it again adds nothing.
+    let again = import(&env, src.path(), &Options::default());
+    assert_eq!(again.imported, 0);
+    assert_eq!(again.duplicates.len(), 5);
+    assert_eq!(
+        album::find(&mut env.conn(), al.id)
+            .expect("q")
+            .expect("a")
+            .photo_count,
+        4
+    );
+}
+
+async fn zips_are_read_safely(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let work = tempfile::tempdir().expect("tempdir");
+    let zip = files::zip(
+        &[
+            ("Events/Tag Heuer Party/one.jpg", files::jpeg(640, 480, 9)),
+            ("Events/Tag Heuer Party/two.jpg", files::jpeg(640, 480, 10)),
+            ("../escape.jpg", files::jpeg(64, 64, 11)),
+            ("/absolute.jpg", files::jpeg(64, 64, 12)),
+        ],
+        Some(("Events/Tag Heuer Party/link.jpg", "/etc/passwd")),
+        Some("Events/Tag Heuer Party/bomb.jpg"),
+    );
+    let path = work.path().join("party.zip");
+    std::fs::write(&path, zip).expect("write zip");
+    let plan = ingest::source::plan_zip(&path, &[], 64 << 20).expect("plan");
+    let refused: Vec<&str> = plan.refused.iter().map(|(n, _)| n.as_str()).collect();
+    for trap in [
+        "../escape.jpg",
+        "/absolute.jpg",
+        "Events/Tag Heuer Party/link.jpg",
+        "Events/Tag Heuer Party/bomb.jpg",
+    ] {
+        assert!(
+            refused.contains(&trap),
+            "{trap} refused: {:?}",
+            plan.refused
+        );
+    }
+    let report = ingest::run::run(
+        &env.state.db,
+        env.state.media.as_ref(),
+        plan,
+        &Options::default(),
+        &Silent,
+        &Actor::cli(),
+    )
+    .expect("import");
+    assert_eq!(report.imported, 2);
+    assert_eq!(report.skipped.len(), 4);
+    assert!(!work.path().join("escape.jpg").exists() && !Path::new("/absolute.jpg").exists());
+    let al = album::find_by_slug(&mut env.conn(), "tag-heuer-party")
+        .expect("q")
+        .expect("album");
+    assert_eq!(al.photo_count, 2);
+}
+
+async fn imports_can_wait_to_be_published_and_be_announced(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let src = tempfile::tempdir().expect("tempdir");
+    for i in 0..3u8 {
+        write(
+            src.path(),
+            &format!("Season 2/S02E0{} – Ep/{i}.jpg", i + 1),
+            &files::jpeg(320, 180, i),
+        );
+    }
+    let report = import(
+        &env,
+        src.path(),
+        &Options {
+            leave_unpublished: true,
+            announce: true,
+            ..Options::default()
+        },
+    );
+    assert_eq!(report.albums_created.len(), 3);
+    for (id, _) in &report.albums_created {
+        assert_eq!(
+            album::find(&mut env.conn(), *id)
+                .expect("q")
+                .expect("a")
+                .status,
+            AlbumStatus::Draft
+        );
+    }
+    let cat = gc::find_by_path(&mut env.conn(), "season-2")
+        .expect("q")
+        .expect("category");
+    assert_eq!(
+        (cat.album_count, cat.photo_count),
+        (0, 0),
+        "readers see nothing yet"
+    );
+    let p = post::find(&mut env.conn(), report.announcement.expect("announcement"))
+        .expect("q")
+        .expect("post");
+    assert_eq!(p.status, post::PostStatus::Draft);
+    assert_eq!(p.title, "3 new photos in 3 albums");
+    assert_eq!(p.body_markdown.matches("[[album:").count(), 3);
+}
+
+backend_tests!(
+    every_rule_of_the_pipeline_holds,
+    zips_are_read_safely,
+    imports_can_wait_to_be_published_and_be_announced
+);
+
+fn cms(dir: &Path, url: &str) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cms"));
+    c.current_dir(dir)
+        .env("CMS_DATABASE_URL", url)
+        .env("CMS_DATA_DIR", dir.join("data"))
+        .env(
+            "CMS_SECRET_KEY",
+            "test-secret-key-test-secret-key-test-secret",
+        )
+        .env("CMS_LOG", "warn");
+    c
+}
+
+async fn killed_imports_resume_without_duplicates(backend: Backend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (url, _pg) = match backend {
+        Backend::Sqlite => (
+            format!("sqlite://{}", dir.path().join("cms.db").display()),
+            None,
+        ),
+        Backend::Postgres => {
+            let db = crate::common::PgDatabase::create();
+            (db.url.clone(), Some(db))
+        }
+    };
+    let src = dir.path().join("src");
+    const N: usize = 48;
+    for i in 0..N {
+        write(
+            &src,
+            &format!("Captures/Episode {}/{i:03}.jpg", i % 3 + 1),
+            &files::jpeg(1280, 720, i as u8),
+        );
+    }
+    write(
+        &src,
+        "Captures/Episode 1/zz-not-an-image.jpg",
+        b"plain text",
+    );
+    // Start, wait until some photos are in, kill it hard.
+    let mut child = cms(dir.path(), &url)
+        .args(["import", "gallery"])
+        .arg(&src)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let count = |url: &str| -> i64 {
+        let config = cms_core::Config::for_tests(dir.path(), url).expect("config");
+        let Ok(state) = cms_core::AppState::open(config) else {
+            return 0;
+        };
+        let Ok(mut conn) = state.db.conn() else {
+            return 0;
+        };
+        use diesel::prelude::*;
+        cms_core::schema::photos::table
+            .count()
+            .get_result(&mut *conn)
+            .unwrap_or(0)
+    };
+    let mut at_kill = 0;
+    for _ in 0..600 {
+        std::thread::sleep(std::time::Duration::from_millis(25));
+        at_kill = count(&url);
+        if at_kill > 0 || child.try_wait().expect("wait").is_some() {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(at_kill < N as i64, "killed part-way ({at_kill} of {N})");
+    // Run again: it completes, adds nothing twice, and reports the bad file with exit code 3.
+    let out = cms(dir.path(), &url)
+        .args(["import", "gallery"])
+        .arg(&src)
+        .output()
+        .expect("rerun");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("zz-not-an-image.jpg: not an image"));
+    let env_config = cms_core::Config::for_tests(dir.path(), &url).expect("config");
+    let state = cms_core::AppState::open(env_config).expect("state");
+    let mut conn = state.db.conn().expect("conn");
+    assert_eq!(count(&url), N as i64);
+    assert!(gc::verify_counts(&mut conn).expect("verify").is_empty());
+    // Every row's files are there and whole.
+    use diesel::prelude::*;
+    let all: Vec<photo::Photo> = cms_core::schema::photos::table
+        .select(photo::Photo::as_select())
+        .load(&mut *conn)
+        .expect("photos");
+    let media = dir.path().join("data/media");
+    for p in &all {
+        for w in p.variant_widths() {
+            let bytes = std::fs::read(media.join(photo_variant_key(&p.content_hash, w)))
+                .expect("derivative");
+            assert!(image::load_from_memory(&bytes).is_ok());
+        }
+        assert!(
+            media
+                .join(photo_original_key(&p.content_hash, &p.mime))
+                .exists()
+        );
+    }
+    // And a third run is a no-op.
+    let third = cms(dir.path(), &url)
+        .args(["import", "gallery"])
+        .arg(&src)
+        .output()
+        .expect("third");
+    assert!(String::from_utf8_lossy(&third.stdout).starts_with("imported 0 photos"));
+}
+
+backend_tests!(killed_imports_resume_without_duplicates);
