@@ -15,6 +15,7 @@ pub enum Section {
     Dashboard,
     Posts,
     Taxonomy,
+    Gallery,
     Videos,
     Users,
     Tokens,
@@ -45,6 +46,7 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "scheduled" => "Scheduled.",
         "restored" => "The revision was restored.",
         "revoked" => "The token was revoked.",
+        "started" => "The import has started; its progress shows below.",
         _ => return None,
     })
 }

@@ -22,7 +22,7 @@ use actix_web::{HttpResponse, middleware, web};
 
 pub use worker::spawn_workers;
 
-use pages::{dashboard, people, posts, taxonomy, videos};
+use pages::{dashboard, gallery, people, posts, taxonomy, videos};
 
 /// `GET /admin/static/{name}`: the admin stylesheet and script under their hashed names.
 async fn asset(name: web::Path<String>) -> HttpResponse {
@@ -96,6 +96,23 @@ admin_routes! {
     post "/categories/{id}" Editor => taxonomy::update,
     post "/categories/{id}/delete" Editor => taxonomy::delete,
     post "/tags/{id}/delete" Editor => taxonomy::delete_tag,
+    get "/gallery" Editor => gallery::index,
+    post "/gallery/categories" Editor => gallery::create_category,
+    post "/gallery/categories/{id}" Editor => gallery::update_category,
+    post "/gallery/categories/{id}/move" Editor => gallery::move_category,
+    post "/gallery/categories/{id}/delete" Editor => gallery::delete_category,
+    post "/gallery/categories/{id}/{direction}" Editor => gallery::shift_category,
+    get "/gallery/import" Editor => gallery::import_form,
+    post "/gallery/import" Editor => gallery::start_import,
+    get "/gallery/imports/{id}" Editor => gallery::import_progress,
+    post "/albums" Editor => gallery::create_album,
+    get "/albums/{id}" Editor => gallery::show_album,
+    post "/albums/{id}" Editor => gallery::update_album,
+    post "/albums/{id}/photos" Editor => gallery::batch,
+    post "/albums/{id}/order" Editor => gallery::order,
+    post "/albums/{id}/upload" Editor => gallery::upload_one,
+    get "/albums/{id}/delete" Editor => gallery::confirm_delete_album,
+    post "/albums/{id}/delete" Editor => gallery::delete_album,
     get "/videos" Editor => videos::list,
     post "/videos" Editor => videos::create,
     get "/videos/new" Editor => videos::new,

@@ -20,9 +20,36 @@ pub fn node_name() -> String {
     )
 }
 
-/// Starts the scheduler. Abort the handle at shutdown; a job it held is taken over by the next
-/// worker when the lease runs out.
+/// How often the import worker looks for queued server-side imports.
+pub const IMPORT_TICK: Duration = Duration::from_secs(2);
+
+/// Starts the scheduler and the import worker. Abort the handle at shutdown; a job either held
+/// is taken over by the next worker when its lease runs out.
 pub fn spawn_workers(state: AppState) -> tokio::task::JoinHandle<()> {
+    let imports = state.clone();
+    tokio::spawn(async move {
+        let owner = node_name();
+        let mut tick = tokio::time::interval(IMPORT_TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let (s, who) = (imports.clone(), owner.clone());
+            let run = tokio::task::spawn_blocking(move || {
+                cms_core::ingest::job::run_next(
+                    &s.db,
+                    s.media.as_ref(),
+                    &s.config.storage.import_dir,
+                    &s.config.images,
+                    &who,
+                )
+            });
+            match run.await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "import worker pass failed"),
+                Err(e) => tracing::warn!(error = %e, "import worker task failed"),
+            }
+        }
+    });
     tokio::spawn(async move {
         let owner = node_name();
         let mut tick = tokio::time::interval(TICK);

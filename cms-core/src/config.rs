@@ -20,6 +20,10 @@ const KEYS: &[(&str, &str)] = &[
         "folder for the SQLite file, the secret key and the outbox",
     ),
     ("media_dir", "folder for uploaded and derived media"),
+    (
+        "import_dir",
+        "folder the admin may import galleries from (server-side, like FTP + sync)",
+    ),
     ("bind", "address the server listens on"),
     ("base_url", "absolute base of links in feeds and emails"),
     ("smtp_url", "SMTP server for outgoing mail"),
@@ -82,6 +86,8 @@ pub struct ServerConfig {
 pub struct StorageConfig {
     pub data_dir: PathBuf,
     pub media_dir: PathBuf,
+    /// Where editors drop folders and zips for the admin's server-side import.
+    pub import_dir: PathBuf,
 }
 
 /// Outgoing mail. With no SMTP URL, messages are written as `.eml` files to `data/outbox/`.
@@ -316,6 +322,10 @@ impl RawSettings {
             .map(PathBuf::from)
             .unwrap_or_else(|| data_dir.join("media"));
 
+        let import_dir = self
+            .get("import_dir")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| data_dir.join("import"));
         let default_db = format!("sqlite://{}", data_dir.join("cms.db").display());
         let url = match DatabaseUrl::parse(self.get("database_url").unwrap_or(&default_db)) {
             Ok(u) => Some(u),
@@ -459,6 +469,7 @@ impl RawSettings {
                 storage: StorageConfig {
                     data_dir,
                     media_dir,
+                    import_dir,
                 },
                 mail: MailConfig { smtp_url, from },
                 secret,

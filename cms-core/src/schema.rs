@@ -288,6 +288,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         finished_at -> Nullable<Timestamp>,
+        progress -> Text,
     }
 }
 

@@ -6,6 +6,6 @@ mod common;
 
 mod admin;
 mod cli;
-mod gallery;
+pub mod gallery;
 mod models;
 mod pages;

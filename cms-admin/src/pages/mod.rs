@@ -5,6 +5,7 @@ use askama::Template;
 use crate::layout::{Chrome, Section};
 
 pub mod dashboard;
+pub mod gallery;
 pub mod people;
 pub mod posts;
 pub mod taxonomy;

@@ -2,6 +2,7 @@
 //! through the image pipeline. Used by `cms import gallery`, admin uploads and the server-side
 //! folder import alike.
 
+pub mod job;
 pub mod process;
 pub mod run;
 pub mod source;

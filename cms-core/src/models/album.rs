@@ -289,16 +289,15 @@ pub fn set_cover(conn: &mut DbConn, id: i64, photo_id: Option<i64>) -> Result<()
     Ok(())
 }
 
-/// Deletes an album and its photos' rows, keeping every count right. Returns the content
-/// hashes of the deleted photos so the caller can remove files no other photo uses.
-pub fn delete(conn: &mut DbConn, id: i64) -> Result<Vec<String>> {
+/// Deletes an album and its photos' rows, keeping every count right. Returns the deleted photos
+/// so the caller can remove files no other photo uses.
+pub fn delete(conn: &mut DbConn, id: i64) -> Result<Vec<crate::models::photo::Photo>> {
     let album = find(conn, id)?.ok_or(Error::NotFound("album"))?;
-    let (photo_ids, hashes): (Vec<i64>, Vec<String>) = photos::table
+    let gone: Vec<crate::models::photo::Photo> = photos::table
         .filter(photos::album_id.eq(id))
-        .select((photos::id, photos::content_hash))
-        .load::<(i64, String)>(conn)?
-        .into_iter()
-        .unzip();
+        .select(crate::models::photo::Photo::as_select())
+        .load(conn)?;
+    let photo_ids: Vec<i64> = gone.iter().map(|p| p.id).collect();
     search::remove(conn, search::Kind::Photo, &photo_ids)?;
     search::remove(conn, search::Kind::Album, &[id])?;
     diesel::update(albums::table.find(id))
@@ -310,7 +309,7 @@ pub fn delete(conn: &mut DbConn, id: i64) -> Result<Vec<String>> {
         adjust_counts(conn, album.category_id, -1, -album.photo_count)?;
     }
     site::bump_content_version(conn)?;
-    Ok(hashes)
+    Ok(gone)
 }
 
 /// One page of the published albums directly in a category, and their number.
@@ -366,6 +365,14 @@ pub fn all_published(conn: &mut DbConn) -> QueryResult<Vec<Album>> {
     albums::table
         .filter(albums::status.eq(AlbumStatus::Published))
         .order((albums::position.asc(), albums::title.asc()))
+        .select(Album::as_select())
+        .load(conn)
+}
+
+/// Every album (any status) with its category, for admin pickers; by title.
+pub fn all(conn: &mut DbConn) -> QueryResult<Vec<Album>> {
+    albums::table
+        .order((albums::title.asc(), albums::id.asc()))
         .select(Album::as_select())
         .load(conn)
 }

@@ -36,6 +36,8 @@ pub struct Job {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub finished_at: Option<NaiveDateTime>,
+    /// What a long job has done so far (JSON), for live progress.
+    pub progress: String,
 }
 
 /// Queues a job to run at `run_at`. With a `unique_key`, a second enqueue of the same key is a
@@ -196,4 +198,63 @@ pub fn find_by_key(conn: &mut DbConn, unique_key: &str) -> QueryResult<Option<Jo
         .select(Job::as_select())
         .first(conn)
         .optional()
+}
+
+/// Records a running job's progress (JSON), keeping its lease alive.
+pub fn set_progress(
+    conn: &mut DbConn,
+    id: i64,
+    owner: &str,
+    progress: &serde_json::Value,
+    lease: Duration,
+) -> QueryResult<bool> {
+    let t = now();
+    diesel::update(jobs::table.find(id).filter(jobs::lease_owner.eq(owner)))
+        .set((
+            jobs::progress.eq(progress.to_string()),
+            jobs::lease_until.eq(t + lease),
+            jobs::updated_at.eq(t),
+        ))
+        .execute(conn)
+        .map(|n| n > 0)
+}
+
+/// A job by id.
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<Job>> {
+    jobs::table
+        .find(id)
+        .select(Job::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The newest jobs of a kind.
+pub fn recent(conn: &mut DbConn, kind: &str, limit: i64) -> QueryResult<Vec<Job>> {
+    jobs::table
+        .filter(jobs::kind.eq(kind))
+        .order(jobs::id.desc())
+        .limit(limit)
+        .select(Job::as_select())
+        .load(conn)
+}
+
+/// Queues a job and returns its id (no unique key).
+pub fn enqueue_returning(
+    conn: &mut DbConn,
+    kind: &str,
+    payload: &serde_json::Value,
+) -> QueryResult<i64> {
+    let t = now();
+    diesel::insert_into(jobs::table)
+        .values((
+            jobs::kind.eq(kind),
+            jobs::payload.eq(payload.to_string()),
+            jobs::status.eq(JobStatus::Queued),
+            jobs::run_at.eq(t),
+            jobs::max_attempts.eq(1),
+            jobs::created_at.eq(t),
+            jobs::updated_at.eq(t),
+        ))
+        .returning(jobs::id)
+        .get_result(conn)
 }

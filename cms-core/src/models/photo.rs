@@ -293,13 +293,13 @@ fn remove_from_counts(conn: &mut DbConn, album: &Album, n: i64) -> Result<()> {
     Ok(())
 }
 
-/// Deletes photos; returns the content hashes of the deleted rows so the caller can remove
-/// files no other photo uses.
-pub fn delete(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<String>> {
+/// Deletes photos; returns the deleted rows so the caller can remove files no other photo uses
+/// (after the transaction commits, never before).
+pub fn delete(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<Photo>> {
     let per_album = albums_of(conn, ids)?;
-    let hashes: Vec<String> = photos::table
+    let gone: Vec<Photo> = photos::table
         .filter(photos::id.eq_any(ids))
-        .select(photos::content_hash)
+        .select(Photo::as_select())
         .load(conn)?;
     for (album_id, n) in &per_album {
         let album = album::find(conn, *album_id)?.ok_or(Error::NotFound("album"))?;
@@ -310,7 +310,31 @@ pub fn delete(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<String>> {
     if !per_album.is_empty() {
         site::bump_content_version(conn)?;
     }
-    Ok(hashes)
+    Ok(gone)
+}
+
+/// The media keys of a photo's files: every derivative and the original.
+pub fn file_keys(p: &Photo) -> Vec<String> {
+    let mut keys: Vec<String> = p
+        .variant_widths()
+        .into_iter()
+        .map(|w| crate::media::photo_variant_key(&p.content_hash, w))
+        .collect();
+    keys.push(crate::media::photo_original_key(&p.content_hash, &p.mime));
+    keys
+}
+
+/// Of `deleted` photos, the file keys no remaining photo uses: safe to remove from the store.
+pub fn unused_files(conn: &mut DbConn, deleted: &[Photo]) -> QueryResult<Vec<String>> {
+    let mut out = Vec::new();
+    for p in deleted {
+        if !hash_in_use(conn, &p.content_hash)? {
+            out.extend(file_keys(p));
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
 }
 
 /// Moves photos to the end of another album. Refused (nothing moved) if the target already holds
@@ -561,4 +585,23 @@ pub fn max_id(conn: &mut DbConn) -> QueryResult<Option<i64>> {
     photos::table
         .select(diesel::dsl::max(photos::id))
         .first(conn)
+}
+
+/// Orders an album's photos by file name, naturally (`…-2` before `…-10`).
+pub fn sort_by_name(conn: &mut DbConn, album_id: i64) -> Result<()> {
+    let mut rows: Vec<(i64, String)> = photos::table
+        .filter(photos::album_id.eq(album_id))
+        .select((photos::id, photos::original_filename))
+        .load(conn)?;
+    rows.sort_by(|a, b| natord::compare(&a.1, &b.1).then(a.0.cmp(&b.0)));
+    let ids: Vec<i64> = rows.into_iter().map(|r| r.0).collect();
+    reorder(conn, album_id, &ids)
+}
+
+/// The content hashes an album holds (to skip uploads it already has before decoding).
+pub fn hashes_in_album(conn: &mut DbConn, album_id: i64) -> QueryResult<Vec<String>> {
+    photos::table
+        .filter(photos::album_id.eq(album_id))
+        .select(photos::content_hash)
+        .load(conn)
 }

@@ -3,4 +3,5 @@
 mod auth;
 mod client;
 mod content;
+mod gallery;
 mod security;

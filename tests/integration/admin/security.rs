@@ -15,7 +15,13 @@ use crate::common::{Backend, TestEnv};
 /// Fills a route's parameters with ids of real rows.
 fn concrete(path: &str, ids: &Ids) -> String {
     let mut p = format!("/admin{path}");
-    let id = if path.starts_with("/posts") {
+    let id = if path.starts_with("/gallery/imports") {
+        ids.import
+    } else if path.starts_with("/gallery") {
+        ids.gallery
+    } else if path.starts_with("/albums") {
+        ids.album
+    } else if path.starts_with("/posts") {
         ids.post
     } else if path.starts_with("/categories") {
         ids.category
@@ -36,6 +42,9 @@ fn concrete(path: &str, ids: &Ids) -> String {
 }
 
 struct Ids {
+    gallery: i64,
+    album: i64,
+    import: i64,
     post: i64,
     revision: i64,
     category: i64,
@@ -74,7 +83,18 @@ fn seed(env: &TestEnv) -> Ids {
         .write(|c| api_token::create(c, "t", &["posts:write".into()], None))
         .0
         .id;
+    let a = env.album_with_photos(&["Events"], "Party", 2);
+    let import = env.write(|c| {
+        Ok(cms_core::models::job::enqueue_returning(
+            c,
+            "import_gallery",
+            &serde_json::json!({}),
+        )?)
+    });
     Ids {
+        gallery: a.category_id.expect("category"),
+        album: a.id,
+        import,
         post: p.id,
         revision,
         category,

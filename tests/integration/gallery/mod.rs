@@ -1,4 +1,4 @@
 //! Bulk ingest: the pipeline's rules, safe zips, resumable imports, the `cms import` command.
 
-mod files;
+pub mod files;
 mod import;
