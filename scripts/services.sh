@@ -58,3 +58,11 @@ ensure_browser_deps() {
     (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
   fi
 }
+
+# Python's aiosmtpd: the real SMTP server the mail tests deliver to.
+ensure_smtp_sink() {
+  if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+    echo "installing aiosmtpd…" >&2
+    python3 -m pip install --quiet aiosmtpd || { echo "cannot install aiosmtpd" >&2; return 1; }
+  fi
+}

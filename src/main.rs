@@ -40,6 +40,17 @@ enum Command {
     /// Import content in bulk.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Update emails: delivery status, retrying failures.
+    #[command(subcommand)]
+    Mail(MailCommand),
+}
+
+#[derive(Subcommand)]
+enum MailCommand {
+    /// Show how many messages are queued, sent and failed, overall and per published item.
+    Status,
+    /// Queue every failed message again (the server sends them within seconds).
+    RetryFailed,
 }
 
 #[derive(Subcommand)]
@@ -209,6 +220,56 @@ fn run(cli: Cli) -> Result<(), Failure> {
             );
             if generated {
                 println!("temporary password (change it at first login): {password}");
+            }
+            Ok(())
+        }
+        Command::Mail(cmd) => {
+            let config = load_config(None)?;
+            init_logging(&config.log);
+            let state = AppState::open(config)?;
+            state.migrate()?;
+            match cmd {
+                MailCommand::Status => {
+                    let (totals, items) = state.db.write_blocking(|conn| {
+                        Ok::<_, cms_core::Error>((
+                            cms_core::models::outbox::status_counts(conn)?,
+                            cms_core::models::outbox::items_progress(conn, 20)?,
+                        ))
+                    })?;
+                    let all = ["queued", "sending", "sent", "failed"];
+                    let line = |counts: &[(cms_core::models::outbox::OutboxStatus, i64)]| {
+                        all.iter()
+                            .map(|s| {
+                                format!(
+                                    "{} {s}",
+                                    counts
+                                        .iter()
+                                        .find(|c| c.0.as_str() == *s)
+                                        .map_or(0, |c| c.1)
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    println!("all messages: {}", line(&totals));
+                    for (kind, id, counts) in items {
+                        println!("{kind} {id}: {}", line(&counts));
+                    }
+                }
+                MailCommand::RetryFailed => {
+                    let n = state.db.write_blocking(|conn| {
+                        let n = cms_core::models::outbox::retry_failed(conn)?;
+                        audit::record(
+                            conn,
+                            &Actor::cli(),
+                            "mail.retry",
+                            None,
+                            &format!("{n} messages"),
+                        )?;
+                        Ok::<_, cms_core::Error>(n)
+                    })?;
+                    println!("queued {n} failed message(s) again");
+                }
             }
             Ok(())
         }

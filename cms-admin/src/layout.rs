@@ -17,6 +17,8 @@ pub enum Section {
     Taxonomy,
     Gallery,
     Videos,
+    Subscribers,
+    Mail,
     Users,
     Tokens,
     Audit,
@@ -46,6 +48,7 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "scheduled" => "Scheduled.",
         "restored" => "The revision was restored.",
         "revoked" => "The token was revoked.",
+        "queued" => "The email is queued; it goes out within seconds.",
         "started" => "The import has started; its progress shows below.",
         _ => return None,
     })

@@ -12,6 +12,7 @@ pub mod error;
 mod forms;
 pub mod guard;
 mod layout;
+pub mod mail;
 pub mod pages;
 pub mod session;
 mod time;
@@ -22,7 +23,7 @@ use actix_web::{HttpResponse, middleware, web};
 
 pub use worker::spawn_workers;
 
-use pages::{dashboard, gallery, people, posts, taxonomy, videos};
+use pages::{dashboard, gallery, people, posts, subscribers, taxonomy, videos};
 
 /// `GET /admin/static/{name}`: the admin stylesheet and script under their hashed names.
 async fn asset(name: web::Path<String>) -> HttpResponse {
@@ -120,6 +121,13 @@ admin_routes! {
     get "/videos/{id}/edit" Editor => videos::edit,
     get "/videos/{id}/delete" Editor => videos::confirm_delete,
     post "/videos/{id}/delete" Editor => videos::delete,
+    get "/subscribers" Editor => subscribers::list,
+    get "/subscribers/export.csv" Editor => subscribers::export,
+    post "/subscribers/import" Editor => subscribers::import,
+    post "/subscribers/{id}/delete" Editor => subscribers::delete,
+    get "/mail" Editor => subscribers::mail,
+    post "/mail/retry" Editor => subscribers::retry,
+    post "/mail/test" Editor => subscribers::test_email,
     get "/users" Admin => people::users,
     post "/users" Admin => people::invite,
     post "/users/{id}" Admin => people::update_user,

@@ -20,12 +20,16 @@ pub fn node_name() -> String {
     )
 }
 
+/// How often the mail workers look for work when idle.
+pub const MAIL_TICK: Duration = Duration::from_millis(500);
+
 /// How often the import worker looks for queued server-side imports.
 pub const IMPORT_TICK: Duration = Duration::from_secs(2);
 
 /// Starts the scheduler and the import worker. Abort the handle at shutdown; a job either held
 /// is taken over by the next worker when its lease runs out.
 pub fn spawn_workers(state: AppState) -> tokio::task::JoinHandle<()> {
+    spawn_mail(state.clone());
     let imports = state.clone();
     tokio::spawn(async move {
         let owner = node_name();
@@ -66,4 +70,46 @@ pub fn spawn_workers(state: AppState) -> tokio::task::JoinHandle<()> {
             }
         }
     })
+}
+
+/// Starts the fan-out worker (queues update emails) and the delivery worker (sends them).
+fn spawn_mail(state: AppState) {
+    let fan = state.clone();
+    tokio::spawn(async move {
+        let owner = node_name();
+        let host = crate::mail::compose::host_of(&fan.config.server.base_url);
+        loop {
+            let (db, who, h) = (fan.db.clone(), owner.clone(), host.clone());
+            match tokio::task::spawn_blocking(move || cms_core::notify::run_next(&db, &who, &h))
+                .await
+            {
+                Ok(Ok(Some(n))) => tracing::info!(queued = n, "fanned out an update"),
+                Ok(Ok(None)) => tokio::time::sleep(MAIL_TICK).await,
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "fan-out failed; will retry");
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+                Err(e) => tracing::warn!(error = %e, "fan-out task failed"),
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let deliverer = match crate::mail::deliver::Deliverer::new(state, node_name()) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(error = %e, "mail delivery is off");
+                return;
+            }
+        };
+        loop {
+            match deliverer.round().await {
+                Ok(0) => tokio::time::sleep(MAIL_TICK).await,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "mail delivery round failed");
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+            }
+        }
+    });
 }

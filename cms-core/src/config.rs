@@ -28,6 +28,15 @@ const KEYS: &[(&str, &str)] = &[
     ("base_url", "absolute base of links in feeds and emails"),
     ("smtp_url", "SMTP server for outgoing mail"),
     ("mail_from", "sender of outgoing mail"),
+    (
+        "smtp_connections",
+        "SMTP connections used at once (what the relay accepts)",
+    ),
+    ("mail_rate", "most messages sent per second (0: no limit)"),
+    (
+        "mail_retry_seconds",
+        "first retry delay after a temporary failure (doubles each time)",
+    ),
     ("secret_key", "key that signs tokens"),
     (
         "page_cache_mb",
@@ -95,6 +104,12 @@ pub struct StorageConfig {
 pub struct MailConfig {
     pub smtp_url: Option<String>,
     pub from: String,
+    /// SMTP connections used at once.
+    pub connections: usize,
+    /// Most messages per second; 0 means no limit.
+    pub rate: u32,
+    /// First retry delay after a temporary failure, in seconds; it doubles with each attempt.
+    pub retry_seconds: u64,
 }
 
 /// The 32-byte key that signs tokens. Its `Debug` never shows the bytes.
@@ -385,6 +400,24 @@ impl RawSettings {
             ));
         }
 
+        let mut number = |key: &str, default: u64, max: u64| -> u64 {
+            match self.get(key) {
+                None => default,
+                Some(v) => match v.parse::<u64>() {
+                    Ok(n) if n <= max => n,
+                    _ => {
+                        problems.push(format!(
+                            "{}: '{v}' is not a number from 0 to {max}",
+                            env_name(key)
+                        ));
+                        default
+                    }
+                },
+            }
+        };
+        let connections = number("smtp_connections", 8, 256).max(1) as usize;
+        let rate = number("mail_rate", 0, 100_000) as u32;
+        let retry_seconds = number("mail_retry_seconds", 30, 86_400).max(1);
         let secret = match self.get("secret_key") {
             Some(s) if s.chars().count() >= 32 => Some(SecretKey::from_passphrase(s)),
             Some(_) => {
@@ -471,7 +504,13 @@ impl RawSettings {
                     media_dir,
                     import_dir,
                 },
-                mail: MailConfig { smtp_url, from },
+                mail: MailConfig {
+                    smtp_url,
+                    from,
+                    connections,
+                    rate,
+                    retry_seconds,
+                },
                 secret,
                 log,
                 images,

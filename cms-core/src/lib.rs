@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod markdown;
 pub mod media;
 pub mod models;
+pub mod notify;
 pub mod page_cache;
 pub mod password;
 pub mod publishing;

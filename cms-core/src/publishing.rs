@@ -80,6 +80,7 @@ pub fn publish_if_due(conn: &mut DbConn, post_id: i64, at: NaiveDateTime) -> Res
     .optional()?;
     if let Some(p) = &published {
         search::sync_post(conn, p.id)?;
+        post::notify_if_due(conn, p)?;
         site::bump_content_version(conn)?;
     }
     Ok(published)

@@ -54,6 +54,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/sitemaps/{name}", read().to(discovery::sitemap))
         .route("/robots.txt", read().to(discovery::robots))
         .route("/subscribe", read().to(subscribe::form))
+        .route("/subscribe", web::post().to(subscribe::sign_up))
+        .route(
+            "/subscribe/confirm/{token}",
+            read().to(subscribe::confirm_page),
+        )
+        .route(
+            "/subscribe/confirm/{token}",
+            web::post().to(subscribe::confirm),
+        )
+        .route("/unsubscribe/{token}", read().to(subscribe::manage_page))
+        .route("/unsubscribe/{token}", web::post().to(subscribe::manage))
         .route("/static/{name}", read().to(assets::asset))
         .route("/favicon.ico", read().to(assets::favicon))
         .route("/media/{key:.+}", read().to(assets::media));

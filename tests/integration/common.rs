@@ -81,6 +81,11 @@ pub struct TestEnv {
 impl TestEnv {
     /// A migrated, empty database on `backend`.
     pub fn new(backend: Backend) -> TestEnv {
+        Self::with(backend, &[])
+    }
+
+    /// Like [`TestEnv::new`], with extra settings (`cms.toml` keys).
+    pub fn with(backend: Backend, settings: &[(&str, &str)]) -> TestEnv {
         let dir = tempfile::tempdir().expect("tempdir");
         let (url, pg) = match backend {
             Backend::Sqlite => (
@@ -92,7 +97,16 @@ impl TestEnv {
                 (db.url.clone(), Some(db))
             }
         };
-        let config = Config::for_tests(dir.path(), &url).expect("test config");
+        let mut raw = cms_core::config::RawSettings::default();
+        raw.set("data_dir", dir.path().display().to_string())
+            .set("database_url", &url)
+            .set("bind", "127.0.0.1:0")
+            .set("base_url", "http://keepsake.test")
+            .set("secret_key", "test-secret-key-test-secret-key-test-secret");
+        for (k, v) in settings {
+            raw.set(k, *v);
+        }
+        let config: Config = raw.resolve().expect("test config");
         let state = AppState::open(config).expect("open state");
         state.migrate().expect("migrate");
         TestEnv {

@@ -7,5 +7,6 @@ mod common;
 mod admin;
 mod cli;
 pub mod gallery;
+mod mail;
 mod models;
 mod pages;

@@ -215,9 +215,10 @@ pub fn run(
     progress.finish();
     // One event: every album this import created goes live together, then the announcement.
     db.write_blocking(|conn| -> Result<()> {
-        if !opts.leave_unpublished {
+        if !opts.leave_unpublished && !report.albums_created.is_empty() {
+            let ids: Vec<i64> = report.albums_created.iter().map(|a| a.0).collect();
+            album::publish_together(conn, &ids)?;
             for (id, title) in &report.albums_created {
-                album::set_status(conn, *id, AlbumStatus::Published)?;
                 audit::record(conn, actor, "album.publish", Some(("album", *id)), title)?;
             }
         }

@@ -105,6 +105,7 @@ pub fn create(conn: &mut DbConn, new: &NewAlbum<'_>) -> Result<Album> {
     if published {
         adjust_counts(conn, new.category_id, 1, 0)?;
         search::sync_album(conn, album.id)?;
+        crate::notify::schedule(conn, &crate::notify::Item::Albums(vec![album.id]))?;
     }
     site::bump_content_version(conn)?;
     Ok(album)
@@ -211,7 +212,33 @@ pub fn update_details(
 }
 
 /// Publishes or unpublishes an album; its category chain gains or loses it and its photos.
+/// Publishing tells the gallery's subscribers (once per album).
 pub fn set_status(conn: &mut DbConn, id: i64, status: AlbumStatus) -> Result<Album> {
+    let before = find(conn, id)?.map(|a| a.status);
+    let album = change_status(conn, id, status)?;
+    if status == AlbumStatus::Published && before != Some(AlbumStatus::Published) {
+        crate::notify::schedule(conn, &crate::notify::Item::Albums(vec![id]))?;
+    }
+    Ok(album)
+}
+
+/// Publishes several albums as one event (an import): subscribers get one message about all.
+pub fn publish_together(conn: &mut DbConn, ids: &[i64]) -> Result<()> {
+    let mut newly = Vec::new();
+    for id in ids {
+        let before = find(conn, *id)?.map(|a| a.status);
+        change_status(conn, *id, AlbumStatus::Published)?;
+        if before != Some(AlbumStatus::Published) {
+            newly.push(*id);
+        }
+    }
+    if !newly.is_empty() {
+        crate::notify::schedule(conn, &crate::notify::Item::Albums(newly))?;
+    }
+    Ok(())
+}
+
+fn change_status(conn: &mut DbConn, id: i64, status: AlbumStatus) -> Result<Album> {
     let album = find(conn, id)?.ok_or(Error::NotFound("album"))?;
     if album.status == status {
         return Ok(album);

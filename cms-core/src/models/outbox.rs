@@ -38,6 +38,8 @@ pub struct OutboxMessage {
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+    /// Data for composing the message (JSON), e.g. a confirmation token; emptied once sent.
+    pub payload: String,
 }
 
 /// A message to queue.
@@ -50,6 +52,8 @@ pub struct NewMessage {
     pub item_type: Option<String>,
     pub item_id: Option<i64>,
     pub message_id: String,
+    /// JSON, `{}` when there is nothing message-specific.
+    pub payload: String,
 }
 
 /// Queues messages in one statement; rows whose dedupe key already exists are skipped, so a
@@ -70,6 +74,7 @@ pub fn enqueue(conn: &mut DbConn, messages: &[NewMessage]) -> QueryResult<usize>
                 email_outbox::item_type.eq(&m.item_type),
                 email_outbox::item_id.eq(m.item_id),
                 email_outbox::message_id.eq(&m.message_id),
+                email_outbox::payload.eq(&m.payload),
                 email_outbox::status.eq(OutboxStatus::Queued),
                 email_outbox::next_attempt_at.eq(t),
                 email_outbox::created_at.eq(t),
@@ -152,9 +157,65 @@ pub fn mark_sent(conn: &mut DbConn, id: i64, owner: &str) -> QueryResult<bool> {
         email_outbox::lease_owner.eq(None::<String>),
         email_outbox::lease_until.eq(None::<NaiveDateTime>),
         email_outbox::last_error.eq(None::<String>),
+        email_outbox::payload.eq("{}"),
     ))
     .execute(conn)
     .map(|n| n > 0)
+}
+
+/// Drops a claimed message that must not go out any more (its subscriber left).
+pub fn discard(conn: &mut DbConn, id: i64, owner: &str) -> QueryResult<bool> {
+    diesel::delete(
+        email_outbox::table
+            .find(id)
+            .filter(email_outbox::lease_owner.eq(owner)),
+    )
+    .execute(conn)
+    .map(|n| n > 0)
+}
+
+/// One item's delivery progress: item type, item id, and message counts per status.
+pub type ItemProgress = (String, i64, Vec<(OutboxStatus, i64)>);
+
+/// Delivery progress per item, newest items first.
+pub fn items_progress(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<ItemProgress>> {
+    let rows: Vec<(Option<String>, Option<i64>, OutboxStatus, i64)> = email_outbox::table
+        .filter(email_outbox::item_type.is_not_null())
+        .group_by((
+            email_outbox::item_type,
+            email_outbox::item_id,
+            email_outbox::status,
+        ))
+        .select((
+            email_outbox::item_type,
+            email_outbox::item_id,
+            email_outbox::status,
+            diesel::dsl::count_star(),
+        ))
+        .load(conn)?;
+    let mut out: Vec<ItemProgress> = Vec::new();
+    for (t, id, status, n) in rows {
+        let (Some(t), Some(id)) = (t, id) else {
+            continue;
+        };
+        match out.iter_mut().find(|(a, b, _)| *a == t && *b == id) {
+            Some(entry) => entry.2.push((status, n)),
+            None => out.push((t, id, vec![(status, n)])),
+        }
+    }
+    out.sort_by_key(|item| std::cmp::Reverse(item.1));
+    out.truncate(limit as usize);
+    Ok(out)
+}
+
+/// Failed messages, newest first, with their errors.
+pub fn failures(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<OutboxMessage>> {
+    email_outbox::table
+        .filter(email_outbox::status.eq(OutboxStatus::Failed))
+        .order(email_outbox::id.desc())
+        .limit(limit)
+        .select(OutboxMessage::as_select())
+        .load(conn)
 }
 
 /// Puts a claimed message back in the queue to retry at `at`, keeping the error.

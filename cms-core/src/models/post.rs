@@ -257,6 +257,7 @@ pub fn create(conn: &mut DbConn, input: &PostInput) -> Result<Post> {
     set_tags(conn, post.id, &input.tags)?;
     search::sync_post(conn, post.id)?;
     crate::publishing::sync_schedule(conn, &post)?;
+    notify_if_due(conn, &post)?;
     site::bump_content_version(conn)?;
     Ok(post)
 }
@@ -337,8 +338,17 @@ pub fn update(
     set_tags(conn, id, &input.tags)?;
     search::sync_post(conn, id)?;
     crate::publishing::sync_schedule(conn, &post)?;
+    notify_if_due(conn, &post)?;
     site::bump_content_version(conn)?;
     Ok(post)
+}
+
+/// Schedules the update email of a post that is published and asks for one (once ever).
+pub(crate) fn notify_if_due(conn: &mut DbConn, post: &Post) -> Result<()> {
+    if post.status == PostStatus::Published && post.notify_subscribers {
+        crate::notify::schedule(conn, &crate::notify::Item::Post(post.id))?;
+    }
+    Ok(())
 }
 
 /// Publishes a post now (or keeps its first publication date if it had one).
@@ -355,6 +365,7 @@ pub fn publish(conn: &mut DbConn, id: i64) -> Result<Post> {
         .get_result::<Post>(conn)?;
     search::sync_post(conn, id)?;
     crate::publishing::sync_schedule(conn, &post)?;
+    notify_if_due(conn, &post)?;
     site::bump_content_version(conn)?;
     Ok(post)
 }
@@ -372,6 +383,7 @@ pub fn set_status(conn: &mut DbConn, id: i64, status: PostStatus) -> Result<Post
         .ok_or(Error::NotFound("post"))?;
     search::sync_post(conn, id)?;
     crate::publishing::sync_schedule(conn, &post)?;
+    notify_if_due(conn, &post)?;
     site::bump_content_version(conn)?;
     Ok(post)
 }

@@ -52,7 +52,8 @@ pub struct Subscriber {
     pub updated_at: NaiveDateTime,
 }
 
-/// Validates an address with a real parser and normalises it (trimmed, domain lower-cased).
+/// Validates an address with a real parser and normalises it (trimmed, lower-cased: in
+/// practice mailboxes ignore case, and one person must not end up subscribed twice).
 /// Anything that could smuggle a header (CR, LF, a display name, several addresses) is refused.
 pub fn parse_email(raw: &str) -> Result<String> {
     let e = raw.trim();
@@ -68,7 +69,7 @@ pub fn parse_email(raw: &str) -> Result<String> {
     if !addr.domain().contains('.') {
         return Err(Error::invalid("email", "needs a domain like example.org"));
     }
-    Ok(format!("{}@{}", addr.user(), addr.domain().to_lowercase()))
+    Ok(format!("{}@{}", addr.user(), addr.domain()).to_lowercase())
 }
 
 /// What a sign-up led to. The page shown is the same in every case, so nobody learns
@@ -252,18 +253,20 @@ pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<Subscriber>> {
 /// A subscriber by (normalised) email.
 pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<Subscriber>> {
     subscribers::table
-        .filter(subscribers::email.eq(email))
+        .filter(subscribers::email.eq(email.trim().to_lowercase()))
         .select(Subscriber::as_select())
         .first(conn)
         .optional()
 }
 
-/// A subscriber's topics.
+/// A subscriber's topics, in the order of [`Topic::ALL`].
 pub fn topics_of(conn: &mut DbConn, id: i64) -> QueryResult<Vec<Topic>> {
-    subscriber_topics::table
+    let mut topics: Vec<Topic> = subscriber_topics::table
         .filter(subscriber_topics::subscriber_id.eq(id))
         .select(subscriber_topics::topic)
-        .load(conn)
+        .load(conn)?;
+    topics.sort_by_key(|t| Topic::ALL.iter().position(|x| x == t));
+    Ok(topics)
 }
 
 /// Replaces a subscriber's topics.
@@ -372,7 +375,7 @@ mod tests {
         }
         assert_eq!(
             parse_email(" Fan@Example.ORG ").expect("valid"),
-            "Fan@example.org"
+            "fan@example.org"
         );
     }
 }

@@ -184,6 +184,9 @@ pub fn create(conn: &mut DbConn, input: &VideoInput) -> Result<Video> {
         .returning(videos::all_columns)
         .get_result::<Video>(conn)?;
     search::sync_video(conn, v.id)?;
+    if v.status == VideoStatus::Published {
+        crate::notify::schedule(conn, &crate::notify::Item::Video(v.id))?;
+    }
     site::bump_content_version(conn)?;
     Ok(v)
 }
@@ -238,6 +241,9 @@ pub fn update(conn: &mut DbConn, id: i64, input: &VideoInput) -> Result<Video> {
         .returning(videos::all_columns)
         .get_result::<Video>(conn)?;
     search::sync_video(conn, v.id)?;
+    if v.status == VideoStatus::Published {
+        crate::notify::schedule(conn, &crate::notify::Item::Video(v.id))?;
+    }
     site::bump_content_version(conn)?;
     Ok(v)
 }

@@ -1,18 +1,31 @@
-//! `/subscribe`: the sign-up form (email and topics). Sending and confirming are handled by the
-//! subscriptions feature; this page only presents the form.
+//! Subscriptions, the reader's side: the sign-up form, the confirmation page (a GET shows a
+//! button; only its POST confirms, so link scanners cannot subscribe anyone), and the page that
+//! changes topics or unsubscribes — including RFC 8058 one-click unsubscribe by POST.
+//!
+//! Every sign-up answers with the same page, whatever the address's state, so nobody learns
+//! whether an address is subscribed. Sign-ups are rate limited per peer address.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use chrono::Duration;
 use cms_core::AppState;
+use cms_core::models::rate_limit;
+use cms_core::models::subscriber::{self, SignUp, SubscriberStatus, Topic};
 
 use crate::cache::{self, html};
 use crate::error::WebError;
 use crate::layout::{Layout, Section, Site};
 
+/// Sign-ups allowed per peer address per hour.
+pub const SIGNUPS_PER_HOUR: i64 = 10;
+
 #[derive(Template)]
 #[template(path = "subscribe.html")]
 struct SubscribePage {
     l: Layout,
+    email: String,
+    error: Option<String>,
 }
 
 /// `GET /subscribe`
@@ -25,7 +38,415 @@ pub async fn form(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
             "Get an email when {} publishes news, photos or videos.",
             site.title
         );
-        html(&SubscribePage { l })
+        html(&SubscribePage {
+            l,
+            email: String::new(),
+            error: None,
+        })
     })
     .await
+}
+
+/// The layout of a page reached through a personal link or a form answer: never indexed.
+fn private_layout(state: &AppState, site: &Site, title: &str) -> Layout {
+    let mut l = Layout::new(
+        site,
+        &state.config.server.base_url,
+        title,
+        "/subscribe",
+        Section::Subscribe,
+    );
+    l.noindex = true;
+    l
+}
+
+/// Renders a private page: never cached, and its URL (which may hold a token) is not sent on.
+fn private_page(status: StatusCode, page: &impl Template) -> Result<HttpResponse, WebError> {
+    let body = page
+        .render()
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .body(body))
+}
+
+#[derive(Template)]
+#[template(path = "subscribe_message.html")]
+struct MessagePage {
+    l: Layout,
+    heading: String,
+    message: String,
+}
+
+fn page(
+    state: &AppState,
+    site: &Site,
+    status: StatusCode,
+    heading: &str,
+    message: &str,
+) -> Result<HttpResponse, WebError> {
+    let l = private_layout(state, site, heading);
+    private_page(
+        status,
+        &MessagePage {
+            l,
+            heading: heading.into(),
+            message: message.into(),
+        },
+    )
+}
+
+async fn site(state: &AppState) -> Result<Site, WebError> {
+    let cv = state.db.content_version().await?;
+    let snaps = state.snapshot.clone();
+    let snap = state
+        .db
+        .run(move |conn| Ok::<_, cms_core::Error>(snaps.get(conn, cv.version)?))
+        .await?;
+    Ok(Site::of(&snap))
+}
+
+/// The sign-up form.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct SignUpForm {
+    email: String,
+    topics: Vec<String>,
+    /// A field people never see and bots fill in.
+    website: String,
+}
+
+fn parse_form(body: &[u8]) -> Result<SignUpForm, WebError> {
+    serde_html_form::from_bytes(body)
+        .map_err(|e| WebError::BadRequest(format!("The form could not be read: {e}")))
+}
+
+/// `POST /subscribe`
+pub async fn sign_up(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let f = parse_form(&body)?;
+    let site = site(&state).await?;
+    let ip = req
+        .peer_addr()
+        .map_or_else(|| "unknown".into(), |a| a.ip().to_string());
+    let key = ip.clone();
+    let (recent, until) = state
+        .db
+        .run(move |conn| {
+            Ok::<_, cms_core::Error>(rate_limit::count(
+                conn,
+                "subscribe-ip",
+                &key,
+                Duration::hours(1),
+            )?)
+        })
+        .await?;
+    if recent >= SIGNUPS_PER_HOUR {
+        let wait = until
+            .map(|t| (t - cms_core::models::now()).num_seconds().max(1))
+            .unwrap_or(3600);
+        let mut resp = page(
+            &state,
+            &site,
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many sign-ups",
+            "Too many sign-ups came from your network. Please try again later.",
+        )?;
+        resp.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from(wait),
+        );
+        return Ok(resp);
+    }
+    let mut topics = Vec::new();
+    for t in &f.topics {
+        topics.push(
+            t.parse::<Topic>()
+                .map_err(|_| WebError::BadRequest(format!("'{t}' is not a topic")))?,
+        );
+    }
+    let invalid = |msg: &str| -> Result<HttpResponse, WebError> {
+        let l = private_layout(&state, &site, "Subscribe");
+        private_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &SubscribePage {
+                l,
+                email: f.email.clone(),
+                error: Some(msg.to_string()),
+            },
+        )
+    };
+    if let Err(cms_core::Error::Invalid { message, .. }) = subscriber::parse_email(&f.email) {
+        return invalid(&format!("That email address {message}."));
+    }
+    if topics.is_empty() {
+        return invalid("Choose at least one topic.");
+    }
+    let bot = !f.website.is_empty();
+    let host = state.config.server.base_url.clone();
+    let email = f.email.clone();
+    state
+        .db
+        .write(move |conn| {
+            rate_limit::record(conn, "subscribe-ip", &ip)?;
+            if bot {
+                return Ok(());
+            }
+            if let SignUp::SendConfirmation {
+                subscriber_id,
+                token,
+            } = subscriber::sign_up(conn, &email, &topics, "form")?
+            {
+                let stored = subscriber::find(conn, subscriber_id)?
+                    .map(|s| s.email)
+                    .unwrap_or(email.clone());
+                cms_core::notify::request_confirmation(
+                    conn,
+                    subscriber_id,
+                    &stored,
+                    &token,
+                    &host_of(&host),
+                )?;
+            }
+            Ok::<_, cms_core::Error>(())
+        })
+        .await?;
+    page(
+        &state,
+        &site,
+        StatusCode::OK,
+        "Check your inbox",
+        "If that address can subscribe, an email with a confirmation link is on its way. Nothing else will be sent until you confirm.",
+    )
+}
+
+fn host_of(base: &str) -> String {
+    url::Url::parse(base)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| "localhost".into())
+}
+
+#[derive(Template)]
+#[template(path = "subscribe_confirm.html")]
+struct ConfirmPage {
+    l: Layout,
+    action: String,
+}
+
+/// `GET /subscribe/confirm/{token}`: a page with a button; nothing changes on a GET.
+pub async fn confirm_page(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let token = token.into_inner();
+    let site = site(&state).await?;
+    let t = token.clone();
+    let pending = state
+        .db
+        .run(move |conn| Ok::<_, cms_core::Error>(subscriber::find_by_confirm_token(conn, &t)?))
+        .await?;
+    if pending.is_none() {
+        return page(
+            &state,
+            &site,
+            StatusCode::NOT_FOUND,
+            "This link has expired",
+            "The confirmation link is no longer valid: it was used already, or it is more than three days old. You can subscribe again.",
+        );
+    }
+    let l = private_layout(&state, &site, "Confirm your subscription");
+    private_page(
+        StatusCode::OK,
+        &ConfirmPage {
+            l,
+            action: format!("/subscribe/confirm/{token}"),
+        },
+    )
+}
+
+/// `POST /subscribe/confirm/{token}`
+pub async fn confirm(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let token = token.into_inner();
+    let site = site(&state).await?;
+    let key = state.config.secret.clone();
+    let result = state
+        .db
+        .write(move |conn| {
+            let s = subscriber::confirm(conn, &token)?;
+            Ok::<_, cms_core::Error>(subscriber::manage_token(&key, &s))
+        })
+        .await;
+    match result {
+        Ok(manage) => {
+            let msg = format!(
+                "You are subscribed. Every email has a link to change what you get or to unsubscribe; you can also use {}/unsubscribe/{manage}.",
+                state.config.server.base_url
+            );
+            page(&state, &site, StatusCode::OK, "You are subscribed", &msg)
+        }
+        Err(cms_core::Error::NotFound(_)) => page(
+            &state,
+            &site,
+            StatusCode::NOT_FOUND,
+            "This link has expired",
+            "The confirmation link is no longer valid. You can subscribe again.",
+        ),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "manage.html")]
+struct ManagePage {
+    l: Layout,
+    email: String,
+    action: String,
+    topics: Vec<(String, String, bool)>,
+    subscribed: bool,
+}
+
+/// `GET /unsubscribe/{token}`: change topics or unsubscribe.
+pub async fn manage_page(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let token = token.into_inner();
+    let site = site(&state).await?;
+    let key = state.config.secret.clone();
+    let t = token.clone();
+    let found = state
+        .db
+        .run(move |conn| {
+            let Some(s) = subscriber::find_by_manage_token(conn, &key, &t)? else {
+                return Ok::<_, cms_core::Error>(None);
+            };
+            let topics = subscriber::topics_of(conn, s.id)?;
+            Ok(Some((s, topics)))
+        })
+        .await?;
+    let Some((s, topics)) = found else {
+        return page(
+            &state,
+            &site,
+            StatusCode::NOT_FOUND,
+            "Link not valid",
+            "This link is not valid. Use the link in your most recent email.",
+        );
+    };
+    let l = private_layout(&state, &site, "Your subscription");
+    let labels = [
+        (Topic::News, "News"),
+        (Topic::Gallery, "Gallery updates"),
+        (Topic::Videos, "Video vault"),
+    ];
+    private_page(
+        StatusCode::OK,
+        &ManagePage {
+            l,
+            email: s.email,
+            action: format!("/unsubscribe/{token}"),
+            topics: labels
+                .iter()
+                .map(|(t, label)| {
+                    (
+                        t.as_str().to_string(),
+                        label.to_string(),
+                        topics.contains(t),
+                    )
+                })
+                .collect(),
+            subscribed: s.status == SubscriberStatus::Confirmed,
+        },
+    )
+}
+
+/// The manage form, or a one-click body (`List-Unsubscribe=One-Click`).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct ManageForm {
+    action: String,
+    topics: Vec<String>,
+    #[serde(rename = "List-Unsubscribe")]
+    list_unsubscribe: String,
+}
+
+/// `POST /unsubscribe/{token}`: RFC 8058 one-click, or the manage form.
+pub async fn manage(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let token = token.into_inner();
+    let f: ManageForm = serde_html_form::from_bytes(&body)
+        .map_err(|e| WebError::BadRequest(format!("The form could not be read: {e}")))?;
+    let one_click = f.list_unsubscribe == "One-Click";
+    let unsubscribe = one_click || f.action == "unsubscribe";
+    let mut topics = Vec::new();
+    if !unsubscribe {
+        for t in &f.topics {
+            topics.push(
+                t.parse::<Topic>()
+                    .map_err(|_| WebError::BadRequest(format!("'{t}' is not a topic")))?,
+            );
+        }
+    }
+    let key = state.config.secret.clone();
+    let done = state
+        .db
+        .write(move |conn| {
+            let Some(s) = subscriber::find_by_manage_token(conn, &key, &token)? else {
+                return Ok::<_, cms_core::Error>(None);
+            };
+            if unsubscribe || topics.is_empty() {
+                subscriber::unsubscribe(conn, s.id)?;
+                Ok(Some(true))
+            } else {
+                subscriber::set_topics(conn, s.id, &topics)?;
+                Ok(Some(false))
+            }
+        })
+        .await?;
+    if one_click {
+        return Ok(match done {
+            Some(_) => HttpResponse::Ok()
+                .content_type("text/plain; charset=utf-8")
+                .body("unsubscribed"),
+            None => HttpResponse::NotFound()
+                .content_type("text/plain; charset=utf-8")
+                .body("unknown link"),
+        });
+    }
+    let site = site(&state).await?;
+    match done {
+        None => page(
+            &state,
+            &site,
+            StatusCode::NOT_FOUND,
+            "Link not valid",
+            "This link is not valid. Use the link in your most recent email.",
+        ),
+        Some(true) => page(
+            &state,
+            &site,
+            StatusCode::OK,
+            "You are unsubscribed",
+            "You will get no more emails from us. You can subscribe again at any time.",
+        ),
+        Some(false) => page(
+            &state,
+            &site,
+            StatusCode::OK,
+            "Saved",
+            "Your choices are saved.",
+        ),
+    }
 }

@@ -5,3 +5,4 @@ mod client;
 mod content;
 mod gallery;
 mod security;
+mod subscribers;

@@ -16,6 +16,7 @@ fn message(item: i64, sub: i64) -> NewMessage {
         item_type: Some("post".into()),
         item_id: Some(item),
         message_id: format!("<post-{item}-{sub}@keepsake.test>"),
+        payload: "{}".into(),
     }
 }
 

@@ -1,0 +1,231 @@
+//! The delivery worker: claims due outbox rows with a lease, composes them, sends them over
+//! several connections at once (respecting a messages-per-second limit), and records each
+//! outcome: sent; retried later with exponential backoff after a temporary failure (4xx, no
+//! connection); failed for good with the server's reply after a permanent one (5xx). A crash
+//! leaves only the claimed rows in flight; their lease runs out and they are sent again — the
+//! only messages that can ever go twice.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Duration as Span;
+use cms_core::AppState;
+use cms_core::models::now;
+use cms_core::models::outbox::{self, OutboxMessage};
+use tokio::sync::Mutex;
+
+use super::compose;
+use super::transport::{self, SendError, Slot, Transport};
+
+/// How long a worker holds the messages it claimed.
+pub const LEASE: Span = Span::minutes(5);
+/// Attempts before a temporarily failing message is given up.
+pub const MAX_ATTEMPTS: i32 = 10;
+/// Messages claimed per connection per round.
+const PER_CONNECTION: i64 = 64;
+
+/// What happened to one message.
+enum Outcome {
+    Sent,
+    Retry(String),
+    Failed(String),
+    Discard,
+}
+
+/// Spaces sends to a rate.
+struct Limiter {
+    every: Option<Duration>,
+    next: Mutex<Instant>,
+}
+
+impl Limiter {
+    async fn wait(&self) {
+        let Some(every) = self.every else { return };
+        let at = {
+            let mut next = self.next.lock().await;
+            let now = Instant::now();
+            let at = (*next).max(now);
+            *next = at + every;
+            at
+        };
+        tokio::time::sleep_until(at.into()).await;
+    }
+}
+
+/// The state a worker keeps between rounds: its connections.
+pub struct Deliverer {
+    state: AppState,
+    owner: String,
+    transport: Transport,
+    slots: Vec<Arc<Mutex<Slot>>>,
+    limiter: Arc<Limiter>,
+}
+
+impl Deliverer {
+    /// A worker named `owner` (unique per node).
+    pub fn new(state: AppState, owner: String) -> Result<Deliverer, String> {
+        let transport = Transport::from_config(&state.config)?;
+        let n = state.config.mail.connections.max(1);
+        let rate = state.config.mail.rate;
+        Ok(Deliverer {
+            owner,
+            transport,
+            slots: (0..n).map(|_| Arc::new(Mutex::new(Slot::new()))).collect(),
+            limiter: Arc::new(Limiter {
+                every: (rate > 0).then(|| Duration::from_secs_f64(1.0 / f64::from(rate))),
+                next: Mutex::new(Instant::now()),
+            }),
+            state,
+        })
+    }
+
+    /// One round: claim, compose, send, record. Returns how many messages it handled.
+    pub async fn round(&self) -> cms_core::Result<usize> {
+        let owner = self.owner.clone();
+        let limit = PER_CONNECTION * self.slots.len() as i64;
+        let claimed: Vec<OutboxMessage> = self
+            .state
+            .db
+            .write(move |c| Ok::<_, cms_core::Error>(outbox::claim(c, &owner, LEASE, limit)?))
+            .await?;
+        if claimed.is_empty() {
+            return Ok(0);
+        }
+        let n = claimed.len();
+        let config = self.state.config.clone();
+        let composed: Vec<(OutboxMessage, Result<Option<lettre::Message>, String>)> = self
+            .state
+            .db
+            .run(move |conn| {
+                let site = compose::site_title(conn)?;
+                let mut updates = HashMap::new();
+                Ok::<_, cms_core::Error>(
+                    claimed
+                        .into_iter()
+                        .map(|m| {
+                            let r = compose::compose(conn, &config, &m, &mut updates, &site)
+                                .map_err(|e| e.to_string());
+                            (m, r)
+                        })
+                        .collect(),
+                )
+            })
+            .await?;
+        // Spread over the connections: each sender works through its own share in order.
+        let mut shares: Vec<Vec<(OutboxMessage, lettre::Message)>> =
+            (0..self.slots.len()).map(|_| Vec::new()).collect();
+        let mut outcomes: Vec<(OutboxMessage, Outcome)> = Vec::new();
+        for (i, (m, r)) in composed.into_iter().enumerate() {
+            match r {
+                Ok(Some(msg)) => shares[i % self.slots.len()].push((m, msg)),
+                Ok(None) => outcomes.push((m, Outcome::Discard)),
+                Err(e) => outcomes.push((m, Outcome::Failed(format!("could not compose: {e}")))),
+            }
+        }
+        let mut tasks = Vec::new();
+        for (share, slot) in shares.into_iter().zip(self.slots.iter().cloned()) {
+            if share.is_empty() {
+                continue;
+            }
+            let transport = self.transport.clone();
+            let limiter = self.limiter.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut slot = slot.lock().await;
+                let mut results = Vec::with_capacity(share.len());
+                let mut down: Option<String> = None;
+                for (m, msg) in share {
+                    if let Some(why) = &down {
+                        // The server is unreachable: do not hammer it; retry the rest later.
+                        results.push((m, Outcome::Retry(why.clone())));
+                        continue;
+                    }
+                    limiter.wait().await;
+                    let outcome = match transport::send(&transport, &mut slot, &msg).await {
+                        Ok(()) => Outcome::Sent,
+                        Err(SendError::Permanent(e)) => Outcome::Failed(e),
+                        Err(SendError::Transient(e)) => {
+                            if e.starts_with("cannot connect") || e.contains("timed out") {
+                                down = Some(e.clone());
+                            }
+                            Outcome::Retry(e)
+                        }
+                    };
+                    results.push((m, outcome));
+                }
+                results
+            }));
+        }
+        for t in tasks {
+            match t.await {
+                Ok(r) => outcomes.extend(r),
+                Err(e) => tracing::warn!(error = %e, "a mail sender task failed"),
+            }
+        }
+        self.record(outcomes).await?;
+        Ok(n)
+    }
+
+    async fn record(&self, outcomes: Vec<(OutboxMessage, Outcome)>) -> cms_core::Result<()> {
+        let owner = self.owner.clone();
+        let base = self.state.config.mail.retry_seconds;
+        self.state
+            .db
+            .write(move |c| {
+                for (m, outcome) in outcomes {
+                    match outcome {
+                        Outcome::Sent => {
+                            outbox::mark_sent(c, m.id, &owner)?;
+                        }
+                        Outcome::Discard => {
+                            outbox::discard(c, m.id, &owner)?;
+                        }
+                        Outcome::Failed(e) => {
+                            outbox::mark_failed(c, m.id, &owner, &e)?;
+                        }
+                        Outcome::Retry(e) if m.attempts >= MAX_ATTEMPTS => {
+                            outbox::mark_failed(
+                                c,
+                                m.id,
+                                &owner,
+                                &format!("gave up after {} attempts: {e}", m.attempts),
+                            )?;
+                        }
+                        Outcome::Retry(e) => {
+                            let delay = base
+                                .saturating_mul(1u64 << (m.attempts.clamp(1, 12) - 1))
+                                .min(6 * 3600);
+                            outbox::mark_retry(
+                                c,
+                                m.id,
+                                &owner,
+                                &e,
+                                now() + Span::seconds(delay as i64),
+                            )?;
+                        }
+                    }
+                }
+                Ok::<_, cms_core::Error>(())
+            })
+            .await
+    }
+
+    /// Closes the connections.
+    pub async fn shutdown(&self) {
+        for s in &self.slots {
+            transport::close(&mut *s.lock().await).await;
+        }
+    }
+}
+
+/// Delivers everything due now, round after round, until nothing is left (tests, `cms mail`).
+pub async fn drain(d: &Deliverer) -> cms_core::Result<usize> {
+    let mut total = 0;
+    loop {
+        let n = d.round().await?;
+        if n == 0 {
+            return Ok(total);
+        }
+        total += n;
+    }
+}

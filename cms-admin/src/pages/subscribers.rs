@@ -1,0 +1,534 @@
+//! Subscribers and update emails in the admin: the list with search and status, CSV import
+//! (pending with a confirmation email, unless marked as already confirmed with a stated source)
+//! and export, deletion with their queued mail; delivery progress per item, retrying failures,
+//! and a test email.
+
+use actix_multipart::Multipart;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use cms_core::AppState;
+use cms_core::models::audit;
+use cms_core::models::outbox::{self, NewMessage, OutboxStatus};
+use cms_core::models::subscriber::{self, SignUp, SubscriberStatus, Topic};
+
+use crate::auth::{Editor, actor};
+use crate::error::AdminError;
+use crate::forms::{self, Errors, Form, see_other};
+use crate::layout::{Chrome, Section};
+use crate::time;
+use crate::upload;
+
+const PER_PAGE: i64 = 50;
+
+/// A subscriber line.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub id: i64,
+    pub email: String,
+    pub status: SubscriberStatus,
+    pub topics: String,
+    pub source: String,
+    pub since: String,
+}
+
+#[derive(Template)]
+#[template(path = "subscribers.html")]
+struct ListPage {
+    c: Chrome,
+    rows: Vec<Row>,
+    total: i64,
+    q: String,
+    status: String,
+    prev: Option<String>,
+    next: Option<String>,
+    errors: Errors,
+    imported: Option<String>,
+}
+
+async fn list_page(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &Editor,
+    errors: Errors,
+    imported: Option<String>,
+) -> Result<HttpResponse, AdminError> {
+    let q = forms::query_value(req, "q").unwrap_or_default();
+    let status_s = forms::query_value(req, "status").unwrap_or_default();
+    let status: Option<SubscriberStatus> = if status_s.is_empty() {
+        None
+    } else {
+        Some(status_s.parse().map_err(AdminError::BadRequest)?)
+    };
+    let page: i64 = match forms::query_value(req, "page") {
+        None => 1,
+        Some(p) => p
+            .parse()
+            .ok()
+            .filter(|p| *p >= 1)
+            .ok_or_else(|| AdminError::BadRequest("page must be a number from 1".into()))?,
+    };
+    let tz = state.config.timezone;
+    let search = q.clone();
+    let (rows, total) = state
+        .db
+        .run(move |conn| {
+            let (subs, total) = subscriber::list(
+                conn,
+                Some(search.as_str()),
+                status,
+                (page - 1) * PER_PAGE,
+                PER_PAGE,
+            )?;
+            let mut rows = Vec::with_capacity(subs.len());
+            for s in subs {
+                let topics = subscriber::topics_of(conn, s.id)?
+                    .iter()
+                    .map(|t| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                rows.push(Row {
+                    id: s.id,
+                    since: time::display(s.created_at, tz),
+                    email: s.email,
+                    status: s.status,
+                    topics,
+                    source: s.source,
+                });
+            }
+            Ok::<_, cms_core::Error>((rows, total))
+        })
+        .await?;
+    let link = |p: i64| {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        if !q.is_empty() {
+            s.append_pair("q", &q);
+        }
+        if !status_s.is_empty() {
+            s.append_pair("status", &status_s);
+        }
+        s.append_pair("page", &p.to_string());
+        format!("/admin/subscribers?{}", s.finish())
+    };
+    let status = if errors.is_empty() {
+        actix_web::http::StatusCode::OK
+    } else {
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    forms::render_status(
+        status,
+        &ListPage {
+            c: Chrome::new(req, &user.0, "Subscribers", Section::Subscribers),
+            prev: (page > 1).then(|| link(page - 1)),
+            next: (page * PER_PAGE < total).then(|| link(page + 1)),
+            rows,
+            total,
+            q,
+            status: status_s,
+            errors,
+            imported,
+        },
+    )
+}
+
+/// `GET /admin/subscribers`
+pub async fn list(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Editor,
+) -> Result<HttpResponse, AdminError> {
+    list_page(&state, &req, &user, Errors::default(), None).await
+}
+
+/// `POST /admin/subscribers/{id}/delete`: the subscriber and their queued or sent mail rows.
+pub async fn delete(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Editor,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AdminError> {
+    let id = id.into_inner();
+    let act = actor(&user.0.user, &req);
+    state
+        .db
+        .write(move |conn| {
+            subscriber::delete(conn, id)?;
+            audit::record(
+                conn,
+                &act,
+                "subscriber.delete",
+                Some(("subscriber", id)),
+                "",
+            )?;
+            Ok::<_, cms_core::Error>(())
+        })
+        .await?;
+    Ok(see_other("/admin/subscribers?notice=deleted"))
+}
+
+fn csv_field(s: &str) -> String {
+    // Cells that a spreadsheet would run as a formula get a leading quote.
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+/// `GET /admin/subscribers/export.csv`
+pub async fn export(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Editor,
+) -> Result<HttpResponse, AdminError> {
+    let act = actor(&user.0.user, &req);
+    let body = state
+        .db
+        .write(move |conn| {
+            let mut out = String::from("email,status,topics,source,created_at,confirmed_at\r\n");
+            let mut page = 0;
+            loop {
+                let (rows, _) = subscriber::list(conn, None, None, page * 1000, 1000)?;
+                if rows.is_empty() {
+                    break;
+                }
+                for s in &rows {
+                    let topics = subscriber::topics_of(conn, s.id)?
+                        .iter()
+                        .map(|t| t.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    let line = [
+                        csv_field(&s.email),
+                        s.status.to_string(),
+                        topics,
+                        csv_field(&s.source),
+                        s.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                        s.confirmed_at
+                            .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                            .unwrap_or_default(),
+                    ]
+                    .join(",");
+                    out.push_str(&line);
+                    out.push_str("\r\n");
+                }
+                page += 1;
+            }
+            audit::record(conn, &act, "subscribers.export", None, "")?;
+            Ok::<_, cms_core::Error>(out)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            "attachment; filename=\"subscribers.csv\"",
+        ))
+        .body(body))
+}
+
+/// `POST /admin/subscribers/import` (multipart: `file`, `confirmed`, `source`): addresses stay
+/// pending and get a confirmation email, unless marked as already confirmed with a stated source.
+pub async fn import(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Editor,
+    mp: Multipart,
+) -> Result<HttpResponse, AdminError> {
+    let staging = state.config.storage.data_dir.join("staging");
+    let up = upload::read(mp, &staging, &[("file", 20 << 20)]).await?;
+    let confirmed = up.fields.contains_key("confirmed");
+    let source = up.text("source").trim().to_string();
+    let mut errors = Errors::default();
+    if confirmed && source.is_empty() {
+        errors.add(
+            "source",
+            "say where these people agreed to get emails (e.g. the old site's list, 2023)",
+        );
+    }
+    let Some(file) = up.files.get("file") else {
+        errors.add("file", "choose a CSV file");
+        return list_page(&state, &req, &user, errors, None).await;
+    };
+    if !errors.is_empty() {
+        return list_page(&state, &req, &user, errors, None).await;
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_path(file.file.path())
+        .map_err(|e| AdminError::BadRequest(format!("The CSV could not be read: {e}")))?;
+    let headers = reader
+        .headers()
+        .map_err(|e| AdminError::BadRequest(format!("The CSV could not be read: {e}")))?
+        .clone();
+    let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let Some(email_col) = col("email") else {
+        errors.add("file", "the first line must name an `email` column");
+        return list_page(&state, &req, &user, errors, None).await;
+    };
+    let topics_col = col("topics");
+    let mut entries: Vec<(String, Vec<Topic>)> = Vec::new();
+    let mut rejected: Vec<String> = Vec::new();
+    for (line, record) in reader.records().enumerate() {
+        let Ok(record) = record else {
+            rejected.push(format!("line {}: unreadable", line + 2));
+            continue;
+        };
+        let email = record.get(email_col).unwrap_or_default().to_string();
+        let topics: Vec<Topic> = match topics_col
+            .and_then(|c| record.get(c))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            None => Topic::ALL.to_vec(),
+            Some(t) => t
+                .split([' ', ';', '|'])
+                .filter(|x| !x.is_empty())
+                .filter_map(|x| x.parse().ok())
+                .collect(),
+        };
+        match subscriber::parse_email(&email) {
+            Ok(_) if !topics.is_empty() => entries.push((email, topics)),
+            Ok(_) => rejected.push(format!("line {}: no known topic", line + 2)),
+            Err(_) => rejected.push(format!(
+                "line {}: '{}' is not an email address",
+                line + 2,
+                email.chars().take(80).collect::<String>()
+            )),
+        }
+    }
+    let act = actor(&user.0.user, &req);
+    let host = crate::mail::compose::host_of(&state.config.server.base_url);
+    let label = if confirmed {
+        format!("import (confirmed: {source})")
+    } else {
+        "import".to_string()
+    };
+    let (added, mailed) = state
+        .db
+        .write(move |conn| {
+            let (mut added, mut mailed) = (0, 0);
+            for (email, topics) in entries {
+                if confirmed {
+                    subscriber::import_confirmed(conn, &email, &topics, &label)?;
+                    added += 1;
+                } else if let SignUp::SendConfirmation {
+                    subscriber_id,
+                    token,
+                } = subscriber::sign_up(conn, &email, &topics, &label)?
+                {
+                    let stored = subscriber::find(conn, subscriber_id)?
+                        .map(|s| s.email)
+                        .unwrap_or(email);
+                    cms_core::notify::request_confirmation(
+                        conn,
+                        subscriber_id,
+                        &stored,
+                        &token,
+                        &host,
+                    )?;
+                    added += 1;
+                    mailed += 1;
+                } else {
+                    added += 1;
+                }
+            }
+            audit::record(
+                conn,
+                &act,
+                "subscribers.import",
+                None,
+                &format!("{added} addresses ({label})"),
+            )?;
+            Ok::<_, cms_core::Error>((added, mailed))
+        })
+        .await?;
+    let mut summary = format!("{added} addresses imported; {mailed} confirmation emails queued.");
+    if !rejected.is_empty() {
+        summary.push_str(&format!(
+            " {} lines skipped: {}",
+            rejected.len(),
+            rejected
+                .iter()
+                .take(10)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
+    list_page(&state, &req, &user, Errors::default(), Some(summary)).await
+}
+
+/// Delivery of one item.
+#[derive(Debug, Clone)]
+pub struct ItemLine {
+    pub label: String,
+    pub queued: i64,
+    pub sent: i64,
+    pub failed: i64,
+}
+
+/// A failure.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub recipient: String,
+    pub error: String,
+}
+
+#[derive(Template)]
+#[template(path = "mail.html")]
+struct MailPage {
+    c: Chrome,
+    totals: Vec<(OutboxStatus, i64)>,
+    items: Vec<ItemLine>,
+    failures: Vec<Failure>,
+    transport: String,
+    errors: Errors,
+}
+
+async fn mail_page(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &Editor,
+    errors: Errors,
+) -> Result<HttpResponse, AdminError> {
+    let (totals, items, failures) = state
+        .db
+        .run(|conn| {
+            use cms_core::models::{album, post, video};
+            let totals = outbox::status_counts(conn)?;
+            let mut items = Vec::new();
+            for (kind, id, counts) in outbox::items_progress(conn, 20)? {
+                let get = |s: OutboxStatus| counts.iter().find(|c| c.0 == s).map_or(0, |c| c.1);
+                let title = match kind.as_str() {
+                    "post" => post::find(conn, id)?.map(|p| p.title),
+                    "albums" => album::find(conn, id)?
+                        .map(|a| format!("{} (and any published with it)", a.title)),
+                    "video" => video::find(conn, id)?.map(|v| v.title),
+                    _ => None,
+                }
+                .unwrap_or_else(|| format!("{kind} {id}"));
+                items.push(ItemLine {
+                    label: format!("{kind}: {title}"),
+                    queued: get(OutboxStatus::Queued) + get(OutboxStatus::Sending),
+                    sent: get(OutboxStatus::Sent),
+                    failed: get(OutboxStatus::Failed),
+                });
+            }
+            let failures = outbox::failures(conn, 20)?
+                .into_iter()
+                .map(|m| Failure {
+                    recipient: m.recipient,
+                    error: m.last_error.unwrap_or_default(),
+                })
+                .collect();
+            Ok::<_, cms_core::Error>((totals, items, failures))
+        })
+        .await?;
+    let transport = match &state.config.mail.smtp_url {
+        Some(u) => url::Url::parse(u)
+            .map(|mut x| {
+                let _ = x.set_password(None);
+                x.to_string()
+            })
+            .unwrap_or_default(),
+        None => format!(
+            ".eml files in {}",
+            state.config.storage.data_dir.join("outbox").display()
+        ),
+    };
+    let status = if errors.is_empty() {
+        actix_web::http::StatusCode::OK
+    } else {
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    forms::render_status(
+        status,
+        &MailPage {
+            c: Chrome::new(req, &user.0, "Update emails", Section::Mail),
+            totals,
+            items,
+            failures,
+            transport,
+            errors,
+        },
+    )
+}
+
+/// `GET /admin/mail`
+pub async fn mail(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Editor,
+) -> Result<HttpResponse, AdminError> {
+    mail_page(&state, &req, &user, Errors::default()).await
+}
+
+/// `POST /admin/mail/retry`: queues every failed message again.
+pub async fn retry(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Editor,
+) -> Result<HttpResponse, AdminError> {
+    let act = actor(&user.0.user, &req);
+    state
+        .db
+        .write(move |conn| {
+            let n = outbox::retry_failed(conn)?;
+            audit::record(conn, &act, "mail.retry", None, &format!("{n} messages"))?;
+            Ok::<_, cms_core::Error>(())
+        })
+        .await?;
+    Ok(see_other("/admin/mail?notice=saved"))
+}
+
+/// The test email form.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct TestForm {
+    email: String,
+}
+
+/// `POST /admin/mail/test`: queues a test email.
+pub async fn test_email(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Editor,
+    form: Form<TestForm>,
+) -> Result<HttpResponse, AdminError> {
+    let email = form.into_inner().email;
+    if let Err(cms_core::Error::Invalid { message, .. }) = subscriber::parse_email(&email) {
+        let mut e = Errors::default();
+        e.add("email", message);
+        return mail_page(&state, &req, &user, e).await;
+    }
+    let host = crate::mail::compose::host_of(&state.config.server.base_url);
+    let act = actor(&user.0.user, &req);
+    state
+        .db
+        .write(move |conn| {
+            let tag = cms_core::tokens::random_token();
+            outbox::enqueue(
+                conn,
+                &[NewMessage {
+                    dedupe_key: format!("test:{tag}"),
+                    kind: "test".into(),
+                    subscriber_id: None,
+                    recipient: email.clone(),
+                    item_type: None,
+                    item_id: None,
+                    message_id: format!("<test-{}@{host}>", &tag[..16]),
+                    payload: "{}".into(),
+                }],
+            )?;
+            audit::record(conn, &act, "mail.test", None, &email)?;
+            Ok::<_, cms_core::Error>(())
+        })
+        .await?;
+    Ok(see_other("/admin/mail?notice=queued"))
+}

@@ -1,0 +1,178 @@
+//! Who hears about what. Publishing something subscribers asked for schedules one durable
+//! fan-out job per item (unique, so publishing twice schedules nothing new). The job writes one
+//! outbox row per (item, subscriber) under a unique key, in batches, for every subscriber of the
+//! topic confirmed by the time the item was published, and records how far it got, so a crash
+//! resumes where it stopped and a retry or a second node never queues anyone twice.
+
+use chrono::Duration;
+
+use crate::db::{Db, DbConn};
+use crate::error::{Error, Result};
+use crate::models::job::{self, Job};
+use crate::models::now;
+use crate::models::outbox::{self, NewMessage};
+use crate::models::subscriber::{self, Topic};
+use crate::tokens::hash_token;
+
+/// The job kind of a fan-out.
+pub const FANOUT_JOB: &str = "fanout";
+/// Subscribers read per batch.
+pub const BATCH: i64 = 1000;
+/// A fan-out's lease.
+pub const LEASE: Duration = Duration::minutes(2);
+
+/// Something subscribers are told about.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", content = "ids", rename_all = "lowercase")]
+pub enum Item {
+    Post(i64),
+    /// Albums published together (an import), announced in one message.
+    Albums(Vec<i64>),
+    Video(i64),
+}
+
+impl Item {
+    /// The topic whose subscribers hear of it.
+    pub fn topic(&self) -> Topic {
+        match self {
+            Item::Post(_) => Topic::News,
+            Item::Albums(_) => Topic::Gallery,
+            Item::Video(_) => Topic::Videos,
+        }
+    }
+
+    /// A stable name for the item: job key, outbox keys and Message-IDs derive from it.
+    pub fn key(&self) -> String {
+        match self {
+            Item::Post(id) => format!("post-{id}"),
+            Item::Albums(ids) => match ids.as_slice() {
+                [one] => format!("album-{one}"),
+                many => format!(
+                    "albums-{}-{}",
+                    many.first().copied().unwrap_or(0),
+                    many.len()
+                ),
+            },
+            Item::Video(id) => format!("video-{id}"),
+        }
+    }
+
+    /// The outbox's item type and id (for delivery progress per item).
+    pub fn outbox_ref(&self) -> (&'static str, i64) {
+        match self {
+            Item::Post(id) => ("post", *id),
+            Item::Albums(ids) => ("albums", ids.first().copied().unwrap_or(0)),
+            Item::Video(id) => ("video", *id),
+        }
+    }
+}
+
+/// A Message-ID that stays the same for a given (item, subscriber), so a re-sent message is
+/// recognisably the same message.
+pub fn message_id(item_key: &str, subscriber_id: i64, host: &str) -> String {
+    format!("<{item_key}.{subscriber_id}@{host}>")
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct FanoutPayload {
+    item: Item,
+}
+
+/// Schedules the fan-out of `item` (once per item, ever). Called by the model functions in the
+/// transaction that publishes.
+pub fn schedule(conn: &mut DbConn, item: &Item) -> Result<bool> {
+    let payload = serde_json::to_value(FanoutPayload { item: item.clone() })
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(job::enqueue(
+        conn,
+        FANOUT_JOB,
+        &payload,
+        now(),
+        Some(&format!("fanout:{}", item.key())),
+    )?)
+}
+
+/// Queues a confirmation email carrying a sign-up's one-time token.
+pub fn request_confirmation(
+    conn: &mut DbConn,
+    subscriber_id: i64,
+    email: &str,
+    token: &str,
+    host: &str,
+) -> Result<()> {
+    let tag = &hash_token(token)[..16];
+    outbox::enqueue(
+        conn,
+        &[NewMessage {
+            dedupe_key: format!("confirm:{subscriber_id}:{tag}"),
+            kind: "confirm".into(),
+            subscriber_id: Some(subscriber_id),
+            recipient: email.to_string(),
+            item_type: None,
+            item_id: None,
+            message_id: format!("<confirm-{subscriber_id}-{tag}@{host}>"),
+            payload: serde_json::json!({ "token": token }).to_string(),
+        }],
+    )?;
+    Ok(())
+}
+
+/// Runs one due fan-out job, if any, to the end. Returns how many messages it queued. `host`
+/// names the site in Message-IDs.
+pub fn run_next(db: &Db, owner: &str, host: &str) -> Result<Option<usize>> {
+    let Some(j): Option<Job> =
+        db.write_blocking(|c| Ok::<_, Error>(job::claim(c, owner, &[FANOUT_JOB], LEASE)?))?
+    else {
+        return Ok(None);
+    };
+    let p: FanoutPayload = serde_json::from_str(&j.payload)
+        .map_err(|e| Error::Internal(format!("bad fan-out job {}: {e}", j.id)))?;
+    // Subscribers who confirmed after publication are not included.
+    let cutoff = j.created_at;
+    let topic = p.item.topic();
+    let key = p.item.key();
+    let (item_type, item_id) = p.item.outbox_ref();
+    let mut after: i64 = serde_json::from_str::<serde_json::Value>(&j.progress)
+        .ok()
+        .and_then(|v| v["after"].as_i64())
+        .unwrap_or(0);
+    let mut queued = 0;
+    loop {
+        let step = db.write_blocking(|conn| -> Result<Option<usize>> {
+            let batch = subscriber::confirmed_for_topic(conn, topic, cutoff, after, BATCH)?;
+            let Some(last) = batch.last().map(|b| b.0) else {
+                return Ok(None);
+            };
+            let messages: Vec<NewMessage> = batch
+                .into_iter()
+                .map(|(sid, email)| NewMessage {
+                    dedupe_key: format!("{key}:sub:{sid}"),
+                    kind: "notify".into(),
+                    subscriber_id: Some(sid),
+                    recipient: email,
+                    item_type: Some(item_type.to_string()),
+                    item_id: Some(item_id),
+                    message_id: message_id(&key, sid, host),
+                    payload: serde_json::to_string(&p.item).unwrap_or_else(|_| "{}".into()),
+                })
+                .collect();
+            let n = outbox::enqueue(conn, &messages)?;
+            // Progress in the same transaction as the rows: a crash resumes exactly here.
+            job::set_progress(
+                conn,
+                j.id,
+                owner,
+                &serde_json::json!({ "after": last }),
+                LEASE,
+            )?;
+            after = last;
+            Ok(Some(n))
+        })?;
+        match step {
+            Some(n) => queued += n,
+            None => break,
+        }
+    }
+    db.write_blocking(|c| Ok::<_, Error>(job::complete(c, j.id, owner)?))?;
+    Ok(Some(queued))
+}
