@@ -66,3 +66,44 @@ ensure_smtp_sink() {
     python3 -m pip install --quiet aiosmtpd || { echo "cannot install aiosmtpd" >&2; return 1; }
   fi
 }
+
+ensure_schemathesis() {
+  if ! command -v schemathesis >/dev/null 2>&1; then
+    echo "installing schemathesis…" >&2
+    python3 -m pip install --quiet 'schemathesis>=4,<5' || { echo "cannot install schemathesis" >&2; return 1; }
+  fi
+}
+
+# Starts the debug `cms serve --demo` on a free loopback port in a throwaway folder. Sets
+# demo_dir, demo_pid and KEEPSAKE_URL (plus the demo admin's login); the caller removes the
+# folder and stops the server (see stop_demo). Extra arguments go to `serve`; CMS_* settings
+# can be given in the environment as usual.
+start_demo() {
+  local target bin
+  target="${CARGO_TARGET_DIR:-target}"
+  cargo build --locked --quiet --bin cms
+  bin="$(cd "$target" && pwd)/debug/cms"
+  demo_bin="$bin"
+  demo_dir=$(mktemp -d)
+  (cd "$demo_dir" && exec env -u CMS_DATABASE_URL CMS_LOG=warn "$bin" serve --demo --bind 127.0.0.1:0 "$@" >"$demo_dir/out.log" 2>"$demo_dir/err.log") &
+  demo_pid=$!
+  KEEPSAKE_URL=""
+  for _ in $(seq 1 120); do
+    KEEPSAKE_URL=$(sed -n 's/^Serving on \(http:\/\/.*\)$/\1/p' "$demo_dir/out.log" | head -n 1)
+    [ -n "$KEEPSAKE_URL" ] && break
+    kill -0 "$demo_pid" 2>/dev/null || { cat "$demo_dir/err.log" >&2; echo "the demo server exited" >&2; return 1; }
+    sleep 0.5
+  done
+  [ -n "$KEEPSAKE_URL" ] || { cat "$demo_dir/err.log" >&2; echo "the demo server did not start" >&2; return 1; }
+  export KEEPSAKE_URL
+  KEEPSAKE_ADMIN_EMAIL=$(sed -n 's/^Admin login: .* email: \([^ ]*\) .*$/\1/p' "$demo_dir/out.log")
+  KEEPSAKE_ADMIN_PASSWORD=$(sed -n 's/^Admin login: .* password: \(.*\)$/\1/p' "$demo_dir/out.log")
+  export KEEPSAKE_ADMIN_EMAIL KEEPSAKE_ADMIN_PASSWORD
+}
+
+stop_demo() {
+  [ -n "${demo_pid:-}" ] && kill "$demo_pid" 2>/dev/null
+  wait 2>/dev/null
+  [ -n "${demo_dir:-}" ] && rm -rf "$demo_dir"
+  return 0
+}

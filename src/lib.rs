@@ -24,9 +24,94 @@ pub fn app(
         .wrap(middleware::Compress::default())
         .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms").log_target("cms::http"))
         .route("/healthz", web::get().to(healthz))
+        .route("/api/openapi.json", web::get().to(openapi_json))
         .configure(cms_web::configure)
         .configure(cms_admin::configure)
+        .route("/api/{tail:.*}", web::to(api_fallback))
         .default_service(web::to(cms_web::not_found))
+}
+
+/// The OpenAPI 3.1 description of the whole JSON API: the read routes of `cms-web` and the
+/// write routes of `cms-admin`, generated from their handlers.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+    let mut doc = cms_web::api::ReadApi::openapi();
+    doc.merge(cms_admin::api::WriteApi::openapi());
+    doc.info = utoipa::openapi::InfoBuilder::new()
+        .title("Keepsake API")
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(Some(
+            "Content of a Keepsake fan archive: posts, the gallery, the video vault. Reading is \
+             public; a bearer token with `drafts:read` also sees unpublished content. Writing \
+             needs a token with the route's scope (`posts:write`, `gallery:write`, \
+             `videos:write`). Lists take `page` and `per_page` (at most 100) and send `Link` \
+             headers; every answer has an ETag; errors are RFC 9457 problem documents.",
+        ))
+        .build();
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some(
+                    "A token from the admin panel (Tokens) or `cms token create`, e.g. `ks_…`",
+                ))
+                .build(),
+        ),
+    );
+    doc
+}
+
+/// `GET /api/openapi.json`, generated once.
+async fn openapi_json() -> HttpResponse {
+    static SPEC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let body = SPEC.get_or_init(|| openapi().to_json().unwrap_or_else(|_| "{}".into()));
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header(("Access-Control-Allow-Origin", "*"))
+        .insert_header(("Cache-Control", "public, max-age=300"))
+        .body(body.clone())
+}
+
+/// Every API path no route took: 405 with `Allow` when the path exists with other methods,
+/// else 404 — both as problem documents.
+async fn api_fallback(req: actix_web::HttpRequest) -> HttpResponse {
+    let path = req.path();
+    let mut allowed: Vec<String> = cms_web::api::ROUTES
+        .iter()
+        .chain(cms_admin::api::ROUTES)
+        .filter(|(_, pattern)| actix_web::dev::ResourceDef::new(*pattern).is_match(path))
+        .map(|(method, _)| method.to_uppercase())
+        .collect();
+    allowed.sort();
+    allowed.dedup();
+    let problem = if allowed.is_empty() {
+        cms_core::api::Problem::new(
+            404,
+            format!("no API endpoint at {path}; see /api/openapi.json"),
+        )
+    } else {
+        cms_core::api::Problem::new(
+            405,
+            format!(
+                "{} is not allowed here; use {}",
+                req.method(),
+                allowed.join(", ")
+            ),
+        )
+    };
+    let mut resp = cms_web::api::problem_response(&problem);
+    if !allowed.is_empty() {
+        if allowed.iter().any(|m| m == "GET") {
+            allowed.push("HEAD".into());
+        }
+        if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&allowed.join(", ")) {
+            resp.headers_mut().insert(actix_web::http::header::ALLOW, v);
+        }
+    }
+    resp
 }
 
 /// `GET /healthz`: 200 when the database answers, 503 when it does not.

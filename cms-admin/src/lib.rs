@@ -6,6 +6,7 @@
 //! security headers); handlers ask for [`auth::Editor`] or [`auth::AdminOnly`] to require a
 //! login and a role.
 
+pub mod api;
 pub mod auth;
 mod csrf;
 pub mod error;
@@ -139,6 +140,7 @@ admin_routes! {
 
 /// Registers the admin routes under `/admin`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    api::configure(cfg);
     cfg.service(
         register(web::scope("/admin").app_data(web::PayloadConfig::new(guard::FORM_LIMIT)))
             .default_service(web::to(not_found))

@@ -25,7 +25,10 @@ pub struct StagedFile {
 #[derive(Debug, Default)]
 pub struct Upload {
     pub fields: HashMap<String, String>,
+    /// The first file of each field.
     pub files: HashMap<String, StagedFile>,
+    /// Further files of a field given several times, in order (multi-file uploads).
+    pub repeated: Vec<(String, StagedFile)>,
 }
 
 impl Upload {
@@ -37,6 +40,8 @@ impl Upload {
 
 /// The largest text field accepted.
 const TEXT_LIMIT: usize = 2 * 1024 * 1024;
+/// The most files one request may carry.
+pub const MAX_FILES: usize = 200;
 
 /// Reads a multipart body; `limits` gives the largest size of each accepted file field.
 pub async fn read(
@@ -80,15 +85,25 @@ pub async fn read(
                         .map_err(|e| AdminError::Internal(format!("staging: {e}")))?;
                 }
                 if bytes > 0 {
-                    up.files.insert(
-                        name,
-                        StagedFile {
-                            file,
-                            sha256: hex::encode(hasher.finalize()),
-                            head,
-                            filename,
-                        },
-                    );
+                    let staged = StagedFile {
+                        file,
+                        sha256: hex::encode(hasher.finalize()),
+                        head,
+                        filename,
+                    };
+                    if up.files.len() + up.repeated.len() >= MAX_FILES {
+                        return Err(AdminError::TooLarge(format!(
+                            "send at most {MAX_FILES} files per request"
+                        )));
+                    }
+                    match up.files.entry(name) {
+                        std::collections::hash_map::Entry::Occupied(e) => {
+                            up.repeated.push((e.key().clone(), staged));
+                        }
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            e.insert(staged);
+                        }
+                    }
                 }
             }
             (Some(_), None) => {

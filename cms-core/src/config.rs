@@ -42,6 +42,10 @@ const KEYS: &[(&str, &str)] = &[
         "page_cache_mb",
         "memory for cached public pages, in MiB (0 turns it off)",
     ),
+    (
+        "api_rate",
+        "requests per minute one API token may make (0: no limit)",
+    ),
     ("log", "log filter, e.g. info or cms=debug"),
 ];
 
@@ -88,6 +92,8 @@ pub struct ServerConfig {
     pub https: bool,
     /// The page cache's size in bytes.
     pub page_cache_bytes: u64,
+    /// Requests per minute one API token may make; 0 means no limit.
+    pub api_rate_per_minute: u32,
 }
 
 /// Where files live.
@@ -418,6 +424,7 @@ impl RawSettings {
         let connections = number("smtp_connections", 8, 256).max(1) as usize;
         let rate = number("mail_rate", 0, 100_000) as u32;
         let retry_seconds = number("mail_retry_seconds", 30, 86_400).max(1);
+        let api_rate_per_minute = number("api_rate", 600, 1_000_000) as u32;
         let secret = match self.get("secret_key") {
             Some(s) if s.chars().count() >= 32 => Some(SecretKey::from_passphrase(s)),
             Some(_) => {
@@ -498,6 +505,7 @@ impl RawSettings {
                     https: base_url.starts_with("https://"),
                     base_url,
                     page_cache_bytes,
+                    api_rate_per_minute,
                 },
                 storage: StorageConfig {
                     data_dir,

@@ -4,6 +4,7 @@
 //! Everything here is usable from the command line, the web plugins and tests alike; nothing
 //! here knows about requests or responses.
 
+pub mod api;
 pub mod config;
 pub mod db;
 pub mod demo;

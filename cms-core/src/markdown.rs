@@ -43,7 +43,43 @@ pub fn plain_text(markdown: &str) -> String {
             _ => {}
         }
     }
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    strip_markers(&text)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Removes `[[album:slug]]` and `[[video:slug]]` markers from plain text: they are placeholders
+/// for embeds, not words a reader should see in an excerpt or a search snippet.
+fn strip_markers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("[[") {
+        let after = &rest[i + 2..];
+        let marker = ["album:", "video:"]
+            .iter()
+            .any(|k| after.starts_with(k))
+            .then(|| after.find("]]"))
+            .flatten()
+            .filter(|&end| {
+                after[6..end]
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        match marker {
+            Some(end) => {
+                out.push_str(&rest[..i]);
+                out.push(' ');
+                rest = &after[end + 2..];
+            }
+            None => {
+                out.push_str(&rest[..i + 2]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Plain text of some Markdown, whitespace collapsed, cut at a word boundary to at most
@@ -62,6 +98,7 @@ pub fn plain_excerpt(markdown: &str, max_chars: usize) -> String {
             break;
         }
     }
+    let text = strip_markers(&text);
     let words: Vec<&str> = text.split_whitespace().collect();
     let mut out = String::new();
     for w in words {
@@ -74,6 +111,51 @@ pub fn plain_excerpt(markdown: &str, max_chars: usize) -> String {
         }
         out.push_str(w);
     }
+    out
+}
+
+/// An embed an editor put in a post body: `[[album:slug]]` or `[[video:slug]]` alone on a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmbedMarker {
+    Album(String),
+    Video(String),
+}
+
+/// Splits rendered HTML at `<p>[[kind:slug]]</p>` markers: `Ok` is HTML between markers,
+/// `Err` a marker. Markers with a malformed slug are left in the HTML as text.
+pub fn split_embeds(html: &str) -> Vec<Result<&str, EmbedMarker>> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<p>[[") {
+        let after = &rest[start + 5..];
+        let Some(end) = after.find("]]</p>") else {
+            break;
+        };
+        let inner = &after[..end];
+        let marker = inner.split_once(':').and_then(|(kind, slug)| {
+            let valid = !slug.is_empty()
+                && slug
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            match (kind, valid) {
+                ("album", true) => Some(EmbedMarker::Album(slug.to_string())),
+                ("video", true) => Some(EmbedMarker::Video(slug.to_string())),
+                _ => None,
+            }
+        });
+        match marker {
+            Some(m) => {
+                out.push(Ok(&rest[..start]));
+                out.push(Err(m));
+                rest = &after[end + 6..];
+            }
+            None => {
+                out.push(Ok(&rest[..start + 5]));
+                rest = after;
+            }
+        }
+    }
+    out.push(Ok(rest));
     out
 }
 
@@ -108,5 +190,37 @@ mod tests {
             30,
         );
         assert_eq!(e, "Kit Connor & Joe Locke break…");
+    }
+
+    #[test]
+    fn markers_are_not_words() {
+        assert_eq!(
+            plain_excerpt(
+                "Jump to an episode:\n\n[[album:s02e01-out]]\n\n[[video:x-1]]\n\nEnjoy [[not a marker]].",
+                100
+            ),
+            "Jump to an episode: Enjoy [[not a marker]]."
+        );
+        assert_eq!(plain_text("[[album:a]] b"), "b");
+    }
+
+    #[test]
+    fn embed_markers_are_found_and_bad_ones_left_alone() {
+        let parts = split_embeds(
+            "<p>a</p><p>[[album:s02e01-out]]</p><p>[[album:Bad Slug]]</p><p>[[video:x]]</p>",
+        );
+        let markers: Vec<&EmbedMarker> = parts.iter().filter_map(|p| p.as_ref().err()).collect();
+        assert_eq!(
+            markers,
+            [
+                &EmbedMarker::Album("s02e01-out".into()),
+                &EmbedMarker::Video("x".into())
+            ]
+        );
+        let text: String = parts
+            .iter()
+            .filter_map(|p| p.as_ref().ok().copied())
+            .collect();
+        assert_eq!(text, "<p>a</p><p>[[album:Bad Slug]]</p>");
     }
 }

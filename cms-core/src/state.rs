@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::api::TokenLimiter;
 use crate::config::Config;
 use crate::db::{Db, MigrationReport, run_migrations};
 use crate::error::Result;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub views: Arc<ViewCounter>,
     /// Settings and the gallery tree of the current content version.
     pub snapshot: Arc<SnapshotCache>,
+    /// Requests per minute of each API token on this node.
+    pub api_limits: Arc<TokenLimiter>,
 }
 
 impl AppState {
@@ -33,12 +36,13 @@ impl AppState {
         let media = Arc::new(LocalMediaStore::open(&config.storage.media_dir)?);
         let pages = PageCache::new(config.server.page_cache_bytes);
         Ok(AppState {
-            config: Arc::new(config),
             db,
             media,
             pages,
             views: Arc::new(ViewCounter::default()),
             snapshot: Arc::new(SnapshotCache::default()),
+            api_limits: Arc::new(TokenLimiter::new(config.server.api_rate_per_minute)),
+            config: Arc::new(config),
         })
     }
 

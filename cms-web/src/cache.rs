@@ -129,14 +129,15 @@ fn http_date(t: chrono::NaiveDateTime) -> String {
 
 /// Answers a GET for a public page: 304, a cached copy, or a page built by `build`.
 /// `ttl` bounds an entry's life at the same content version (for pages with random picks).
-pub async fn respond<F>(
+pub async fn respond<F, E>(
     req: &HttpRequest,
     state: &AppState,
     ttl: Option<Duration>,
     build: F,
-) -> Result<HttpResponse, WebError>
+) -> Result<HttpResponse, E>
 where
-    F: FnOnce(&mut DbConn, &Snapshot) -> Result<Rendered, WebError> + Send + 'static,
+    F: FnOnce(&mut DbConn, &Snapshot) -> Result<Rendered, E> + Send + 'static,
+    E: From<cms_core::Error> + From<diesel::result::Error> + Send + 'static,
 {
     let cv = state.db.content_version().await?;
     let key = match req.query_string() {
@@ -183,6 +184,61 @@ where
         }
     };
     Ok(send(req, &page, cv.changed_at))
+}
+
+/// Answers a GET whose answer depends on who asks (API clients that may see drafts): built on
+/// every request, never stored here or in shared caches, with its own validators so a client
+/// still gets 304 while nothing changed.
+pub async fn respond_private<F, E>(
+    req: &HttpRequest,
+    state: &AppState,
+    build: F,
+) -> Result<HttpResponse, E>
+where
+    F: FnOnce(&mut DbConn, &Snapshot) -> Result<Rendered, E> + Send + 'static,
+    E: From<cms_core::Error> + From<diesel::result::Error> + Send + 'static,
+{
+    let cv = state.db.content_version().await?;
+    let etag = format!("W/\"v{}-private\"", cv.version);
+    let snapshots = state.snapshot.clone();
+    let version = cv.version;
+    let rendered = if etag_matches(req, &etag) {
+        None
+    } else {
+        Some(
+            state
+                .db
+                .run(move |conn| {
+                    diesel::Connection::transaction(conn, |conn| {
+                        let snap = snapshots.get(conn, version)?;
+                        build(conn, &snap)
+                    })
+                })
+                .await?,
+        )
+    };
+    let rendered = rendered.unwrap_or(Rendered {
+        status: 200,
+        content_type: "application/json",
+        headers: Vec::new(),
+        body: String::new(),
+    });
+    let page = CachedPage {
+        version: cv.version,
+        expires: None,
+        status: rendered.status,
+        content_type: rendered.content_type,
+        headers: rendered.headers,
+        gzip: OnceLock::new(),
+        body: Bytes::from(rendered.body.into_bytes()),
+        etag,
+    };
+    let mut resp = send(req, &page, cv.changed_at);
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
+    Ok(resp)
 }
 
 fn send(req: &HttpRequest, page: &CachedPage, changed: chrono::NaiveDateTime) -> HttpResponse {

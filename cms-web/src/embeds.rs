@@ -5,6 +5,7 @@
 
 use askama::Template;
 use cms_core::DbConn;
+use cms_core::markdown::{EmbedMarker as Marker, split_embeds as split};
 use cms_core::models::{album, photo, video};
 use cms_core::snapshot::Snapshot;
 
@@ -31,49 +32,6 @@ struct VideoEmbed {
     series: String,
     released: String,
     poster: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Marker {
-    Album(String),
-    Video(String),
-}
-
-/// Splits rendered HTML at `<p>[[kind:slug]]</p>` markers.
-fn split(html: &str) -> Vec<Result<&str, Marker>> {
-    let mut out = Vec::new();
-    let mut rest = html;
-    while let Some(start) = rest.find("<p>[[") {
-        let after = &rest[start + 5..];
-        let Some(end) = after.find("]]</p>") else {
-            break;
-        };
-        let inner = &after[..end];
-        let marker = inner.split_once(':').and_then(|(kind, slug)| {
-            let valid = !slug.is_empty()
-                && slug
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-            match (kind, valid) {
-                ("album", true) => Some(Marker::Album(slug.to_string())),
-                ("video", true) => Some(Marker::Video(slug.to_string())),
-                _ => None,
-            }
-        });
-        match marker {
-            Some(m) => {
-                out.push(Ok(&rest[..start]));
-                out.push(Err(m));
-                rest = &after[end + 6..];
-            }
-            None => {
-                out.push(Ok(&rest[..start + 5]));
-                rest = after;
-            }
-        }
-    }
-    out.push(Ok(rest));
-    out
 }
 
 /// Replaces embed markers with their live content (a fixed number of queries per embed).
@@ -151,28 +109,4 @@ pub fn expand(conn: &mut DbConn, snap: &Snapshot, html: &str) -> Result<String, 
         }
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn markers_are_found_and_bad_ones_left_alone() {
-        let parts =
-            split("<p>a</p><p>[[album:s02e01-out]]</p><p>[[album:Bad Slug]]</p><p>[[video:x]]</p>");
-        let markers: Vec<&Marker> = parts.iter().filter_map(|p| p.as_ref().err()).collect();
-        assert_eq!(
-            markers,
-            [
-                &Marker::Album("s02e01-out".into()),
-                &Marker::Video("x".into())
-            ]
-        );
-        let text: String = parts
-            .iter()
-            .filter_map(|p| p.as_ref().ok().copied())
-            .collect();
-        assert_eq!(text, "<p>a</p><p>[[album:Bad Slug]]</p>");
-    }
 }

@@ -2,6 +2,7 @@
 //! on the reader URLs of the contract. Mount it with `App::new().configure(cms_web::configure)`
 //! on an app that has `web::Data<cms_core::AppState>`, and run [`spawn_workers`] beside it.
 
+pub mod api;
 mod cache;
 mod embeds;
 pub mod error;
@@ -28,6 +29,7 @@ fn read() -> Route {
 
 /// Registers every public route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    api::configure(cfg);
     cfg.route("/", read().to(home::home))
         .route("/posts", read().to(news::all))
         .route("/posts/{slug}", read().to(post::show))

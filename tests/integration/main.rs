@@ -5,6 +5,7 @@
 mod common;
 
 mod admin;
+mod api;
 mod cli;
 pub mod gallery;
 mod mail;

@@ -278,14 +278,9 @@ pub async fn delete_tag(
     state
         .db
         .write(move |conn| {
-            use cms_core::schema::tags;
-            let n = diesel::delete(tags::table.find(id)).execute(conn)?;
-            if n == 0 {
-                return Err(cms_core::Error::NotFound("tag"));
-            }
-            cms_core::models::site::bump_content_version(conn)?;
+            cms_core::models::tag::delete(conn, id)?;
             audit::record(conn, &act, "tag.delete", Some(("tag", id)), "")?;
-            Ok(())
+            Ok::<_, cms_core::Error>(())
         })
         .await?;
     Ok(see_other("/admin/categories?notice=deleted"))

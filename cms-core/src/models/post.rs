@@ -185,6 +185,23 @@ fn validate(input: &PostInput, now: NaiveDateTime, creating: bool) -> Result<()>
     }
 }
 
+/// The featured photo must exist (a field error rather than a foreign-key failure).
+fn check_featured_photo(conn: &mut DbConn, input: &PostInput) -> Result<()> {
+    if let Some(id) = input.featured_photo_id {
+        let n: i64 = crate::schema::photos::table
+            .find(id)
+            .count()
+            .get_result(conn)?;
+        if n == 0 {
+            return Err(Error::Fields(vec![(
+                "featured_photo_id",
+                format!("there is no photo {id}"),
+            )]));
+        }
+    }
+    Ok(())
+}
+
 fn slug_taken(conn: &mut DbConn, s: &str, except: Option<i64>) -> Result<bool> {
     let mut q = posts::table.filter(posts::slug.eq(s)).into_boxed();
     if let Some(id) = except {
@@ -215,6 +232,7 @@ fn published_at_for(
 pub fn create(conn: &mut DbConn, input: &PostInput) -> Result<Post> {
     let t = now();
     validate(input, t, true)?;
+    check_featured_photo(conn, input)?;
     let slug = match input
         .slug
         .as_deref()
@@ -272,6 +290,7 @@ pub fn update(
 ) -> Result<Post> {
     let t = now();
     validate(input, t, false)?;
+    check_featured_photo(conn, input)?;
     let old = find(conn, id)?.ok_or(Error::NotFound("post"))?;
     let slug = match input
         .slug
@@ -458,10 +477,53 @@ pub fn set_tags(conn: &mut DbConn, post_id: i64, names: &[String]) -> Result<()>
     Ok(())
 }
 
+/// What an editor would see in the form of a stored post: its input, ready to change and save.
+pub fn input_of(conn: &mut DbConn, p: &Post) -> QueryResult<PostInput> {
+    let category_ids = categories_of(conn, &[p.id])?
+        .remove(&p.id)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    let tags = tags_of(conn, &[p.id])?
+        .remove(&p.id)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    Ok(PostInput {
+        title: p.title.clone(),
+        slug: Some(p.slug.clone()),
+        kind: p.kind,
+        status: p.status,
+        body_markdown: p.body_markdown.clone(),
+        excerpt: p.excerpt.clone(),
+        featured_photo_id: p.featured_photo_id,
+        author_id: p.author_id,
+        publish_at: p.publish_at,
+        source_publication: p.source_publication.clone(),
+        source_author: p.source_author.clone(),
+        source_url: p.source_url.clone(),
+        source_date: p.source_date,
+        notify_subscribers: p.notify_subscribers,
+        category_ids,
+        tags,
+    })
+}
+
 /// A post by id, in any status (admin).
 pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<Post>> {
     posts::table
         .find(id)
+        .select(Post::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A post by slug, in any status (API clients that may see drafts).
+pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<Post>> {
+    posts::table
+        .filter(posts::slug.eq(slug))
         .select(Post::as_select())
         .first(conn)
         .optional()
@@ -497,10 +559,15 @@ pub struct ListFilter {
     pub published_from: Option<NaiveDateTime>,
     pub published_before: Option<NaiveDateTime>,
     pub kind: Option<PostKind>,
+    /// Posts in any status (API clients that may see drafts), most recently changed first.
+    pub any_status: bool,
+    /// Only this status (with `any_status`).
+    pub status: Option<PostStatus>,
 }
 
 /// One page of published posts, newest first, and the total count. Pages (kind `page`) are left
-/// out unless asked for by kind.
+/// out unless asked for by kind. With `any_status`, drafts, scheduled and archived posts are
+/// listed too, most recently changed first.
 pub fn list_published(
     conn: &mut DbConn,
     filter: &ListFilter,
@@ -508,9 +575,12 @@ pub fn list_published(
     limit: i64,
 ) -> QueryResult<(Vec<Post>, i64)> {
     let build = || {
-        let mut q = posts::table
-            .filter(posts::status.eq(PostStatus::Published))
-            .into_boxed();
+        let mut q = posts::table.into_boxed();
+        q = match (filter.any_status, filter.status) {
+            (true, Some(s)) => q.filter(posts::status.eq(s)),
+            (true, None) => q,
+            (false, _) => q.filter(posts::status.eq(PostStatus::Published)),
+        };
         q = match filter.kind {
             Some(k) => q.filter(posts::kind.eq(k)),
             None => q.filter(posts::kind.ne(PostKind::Page)),
@@ -542,8 +612,12 @@ pub fn list_published(
         q
     };
     let total: i64 = build().count().get_result(conn)?;
-    let rows = build()
-        .order((posts::published_at.desc(), posts::id.desc()))
+    let ordered = if filter.any_status {
+        build().order((posts::updated_at.desc(), posts::id.desc()))
+    } else {
+        build().order((posts::published_at.desc(), posts::id.desc()))
+    };
+    let rows = ordered
         .offset(offset)
         .limit(limit)
         .select(Post::as_select())

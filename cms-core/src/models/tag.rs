@@ -62,3 +62,12 @@ pub fn all(conn: &mut DbConn) -> QueryResult<Vec<Tag>> {
         .select(Tag::as_select())
         .load(conn)
 }
+
+/// Deletes a tag (its posts lose it).
+pub fn delete(conn: &mut DbConn, id: i64) -> Result<()> {
+    if diesel::delete(tags::table.find(id)).execute(conn)? == 0 {
+        return Err(Error::NotFound("tag"));
+    }
+    super::site::bump_content_version(conn)?;
+    Ok(())
+}

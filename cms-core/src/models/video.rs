@@ -257,7 +257,16 @@ pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<Video>> {
         .optional()
 }
 
-/// A published entry by slug.
+/// An entry by slug, in any status.
+pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<Video>> {
+    videos::table
+        .filter(videos::slug.eq(slug))
+        .select(Video::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A published entry by slug (readers).
 pub fn find_published_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<Video>> {
     videos::table
         .filter(videos::slug.eq(slug))
@@ -273,7 +282,25 @@ pub fn list_published(
     offset: i64,
     limit: i64,
 ) -> QueryResult<(Vec<Video>, i64)> {
-    let q = || videos::table.filter(videos::status.eq(VideoStatus::Published));
+    list(conn, true, offset, limit)
+}
+
+/// One page of entries, newest release first, and the total; drafts too unless
+/// `published_only`.
+pub fn list(
+    conn: &mut DbConn,
+    published_only: bool,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<Video>, i64)> {
+    let q = || {
+        let q = videos::table.into_boxed();
+        if published_only {
+            q.filter(videos::status.eq(VideoStatus::Published))
+        } else {
+            q
+        }
+    };
     let total: i64 = q().count().get_result(conn)?;
     let rows = q()
         .order((videos::release_date.desc(), videos::id.desc()))

@@ -8,7 +8,7 @@ use cms_core::publishing;
 
 use super::client::{Client, PASSWORD, csrf_of, make_user};
 use crate::backend_tests;
-use crate::common::{Backend, TestEnv, get};
+use crate::common::{Backend, TestEnv, get, multipart};
 
 fn post_id_from(location: &str) -> i64 {
     location
@@ -317,25 +317,6 @@ async fn scheduled_posts_publish_once_on_time(backend: Backend) {
             .expect("q")
             .is_none()
     );
-}
-
-fn multipart(boundary: &str, fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (name, value) in fields {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-            )
-            .as_bytes(),
-        );
-    }
-    for (name, filename, bytes) in files {
-        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    body
 }
 
 async fn video_vault_entries_are_edited_with_uploads(backend: Backend) {

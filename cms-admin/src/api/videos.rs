@@ -1,0 +1,238 @@
+//! Video vault entries through the API (scope `videos:write`): embeds from allowed providers,
+//! details and transcripts. Video files and posters are uploaded in the admin panel.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, web};
+use cms_core::AppState;
+use cms_core::api::views::{self, Urls};
+use cms_core::models::audit;
+use cms_core::models::video::{self, TranscriptFormat, Video, VideoInput, VideoStatus};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{ApiError, ApiResult, authorize, created, date, double_option, json, read_json};
+
+/// A new video vault entry.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VideoCreate {
+    pub title: String,
+    /// Made from the title when absent.
+    pub slug: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    /// e.g. `Heartstopper Season 2`.
+    #[serde(default)]
+    pub series: String,
+    /// Where it comes from (a broadcaster, an event).
+    #[serde(default)]
+    pub source: String,
+    /// `YYYY-MM-DD`.
+    pub release_date: Option<String>,
+    #[serde(default)]
+    pub credits: String,
+    #[schema(minimum = 0)]
+    pub duration_seconds: Option<i32>,
+    /// A YouTube or Vimeo link.
+    pub embed_url: Option<String>,
+    /// Plain text, or WebVTT (starting with `WEBVTT`) for time-coded cues and captions.
+    #[serde(default)]
+    pub transcript: String,
+    /// Guessed from the transcript when absent.
+    pub transcript_format: Option<TranscriptFormat>,
+    /// Publish now (subscribers of the video vault are emailed once). Default false.
+    #[serde(default)]
+    pub published: bool,
+}
+
+/// Changes to an entry: only the fields given change.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VideoUpdate {
+    pub title: Option<String>,
+    pub slug: Option<String>,
+    pub description: Option<String>,
+    pub series: Option<String>,
+    pub source: Option<String>,
+    /// `null` removes it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub release_date: Option<Option<String>>,
+    pub credits: Option<String>,
+    /// `null` removes it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i32>, minimum = 0)]
+    pub duration_seconds: Option<Option<i32>>,
+    /// `null` removes it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub embed_url: Option<Option<String>>,
+    pub transcript: Option<String>,
+    pub transcript_format: Option<TranscriptFormat>,
+    pub published: Option<bool>,
+}
+
+fn input_of(v: &Video) -> VideoInput {
+    VideoInput {
+        title: v.title.clone(),
+        slug: Some(v.slug.clone()),
+        description: v.description.clone(),
+        series: v.series.clone(),
+        source: v.source.clone(),
+        release_date: v.release_date,
+        credits: v.credits.clone(),
+        duration_seconds: v.duration_seconds,
+        embed_url: v.embed_url.clone(),
+        file_key: v.file_key.clone(),
+        file_mime: v.file_mime.clone(),
+        poster_key: v.poster_key.clone(),
+        transcript: v.transcript.clone(),
+        transcript_format: Some(v.transcript_format),
+        published: v.status == VideoStatus::Published,
+    }
+}
+
+/// Creates a video vault entry.
+#[utoipa::path(post, path = "/api/v1/videos", tag = "write",
+    request_body = VideoCreate,
+    responses(
+        (status = 201, description = "Created; `Location` is the entry in the API", body = views::VideoOut),
+        cms_core::api::problem::WriteResponses,
+    ),
+    security(("bearer" = ["videos:write"])))]
+pub async fn create(req: HttpRequest, state: web::Data<AppState>, body: web::Payload) -> ApiResult {
+    let caller = authorize(&req, &state, "videos:write").await?;
+    let b: VideoCreate = read_json(&req, body).await?;
+    let input = VideoInput {
+        title: b.title,
+        slug: b.slug,
+        description: b.description,
+        series: b.series,
+        source: b.source,
+        release_date: b
+            .release_date
+            .as_deref()
+            .map(|d| date("release_date", d))
+            .transpose()?,
+        credits: b.credits,
+        duration_seconds: b.duration_seconds,
+        embed_url: b.embed_url,
+        transcript: b.transcript,
+        transcript_format: b.transcript_format,
+        published: b.published,
+        ..VideoInput::default()
+    };
+    let base = state.config.server.base_url.clone();
+    let act = caller.actor;
+    let out = state
+        .db
+        .write(move |conn| {
+            let v = video::create(conn, &input)?;
+            audit::record(conn, &act, "video.create", Some(("video", v.id)), &v.title)?;
+            Ok::<_, ApiError>(views::video_out(&v, Urls(&base)))
+        })
+        .await?;
+    let location = format!(
+        "{}/api/v1/videos/{}",
+        state.config.server.base_url, out.summary.slug
+    );
+    Ok(created(&location, &out))
+}
+
+/// Changes some fields of an entry; `published: true` publishes it.
+#[utoipa::path(patch, path = "/api/v1/videos/{slug}", tag = "write",
+    params(("slug" = String, Path, description = "The entry's slug")),
+    request_body = VideoUpdate,
+    responses(
+        (status = 200, description = "The entry as saved", body = views::VideoOut),
+        cms_core::api::problem::WriteResponses,
+    ),
+    security(("bearer" = ["videos:write"])))]
+pub async fn update(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    body: web::Payload,
+) -> ApiResult {
+    let caller = authorize(&req, &state, "videos:write").await?;
+    let slug = slug.into_inner();
+    let b: VideoUpdate = read_json(&req, body).await?;
+    let release_date = match b.release_date {
+        Some(Some(d)) => Some(Some(date("release_date", &d)?)),
+        Some(None) => Some(None),
+        None => None,
+    };
+    let base = state.config.server.base_url.clone();
+    let act = caller.actor;
+    let out = state
+        .db
+        .write(move |conn| {
+            let id = super::lookup(conn, "video", &slug)?;
+            let v = video::find(conn, id)?.ok_or(cms_core::Error::NotFound("video"))?;
+            let mut input = input_of(&v);
+            macro_rules! set {
+                ($($field:ident),*) => { $( if let Some(x) = b.$field { input.$field = x; } )* };
+            }
+            set!(
+                title,
+                description,
+                series,
+                source,
+                credits,
+                transcript,
+                published
+            );
+            if let Some(s) = b.slug {
+                input.slug = Some(s);
+            }
+            if let Some(d) = release_date {
+                input.release_date = d;
+            }
+            if let Some(d) = b.duration_seconds {
+                input.duration_seconds = d;
+            }
+            if let Some(e) = b.embed_url {
+                input.embed_url = e;
+            }
+            if b.transcript_format.is_some() {
+                input.transcript_format = b.transcript_format;
+            } else if input.transcript != v.transcript {
+                input.transcript_format = None;
+            }
+            let saved = video::update(conn, id, &input)?;
+            audit::record(
+                conn,
+                &act,
+                "video.update",
+                Some(("video", id)),
+                &saved.title,
+            )?;
+            Ok::<_, ApiError>(views::video_out(&saved, Urls(&base)))
+        })
+        .await?;
+    Ok(json(StatusCode::OK, &out))
+}
+
+/// Deletes an entry.
+#[utoipa::path(delete, path = "/api/v1/videos/{slug}", tag = "write",
+    params(("slug" = String, Path, description = "The entry's slug")),
+    responses(
+        (status = 204, description = "Deleted"),
+        cms_core::api::problem::WriteResponses,
+    ),
+    security(("bearer" = ["videos:write"])))]
+pub async fn delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> ApiResult {
+    super::delete_by_slug(
+        &req,
+        &state,
+        slug.into_inner(),
+        "videos:write",
+        "video",
+        video::delete,
+    )
+    .await
+}

@@ -1,0 +1,641 @@
+//! The write routes: tokens and scopes on every route, the post lifecycle with notifications,
+//! bad bodies, gallery uploads through the ingest pipeline, videos and taxonomy, rate limits.
+
+use cms_core::models::subscriber::{self, Topic};
+use cms_core::models::{audit, job};
+use cms_core::notify;
+
+use super::{body, call, json, problem, token};
+use crate::backend_tests;
+use crate::common::{Backend, TestEnv, get, multipart};
+use crate::gallery::files;
+
+async fn every_write_route_needs_a_token_with_its_scope(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let app = env.app().await;
+    let other = token(&env, "reader", &["drafts:read"]);
+    let everything = token(
+        &env,
+        "all",
+        &[
+            "posts:write",
+            "gallery:write",
+            "videos:write",
+            "drafts:read",
+        ],
+    );
+    assert_eq!(cms_admin::api::ROUTES.len(), cms_admin::api::SCOPES.len());
+    for ((method, pattern), scope) in cms_admin::api::ROUTES.iter().zip(cms_admin::api::SCOPES) {
+        let path = pattern
+            .replace("{slug}", "nothing-here")
+            .replace("{id}", "999999");
+        let m = method.to_uppercase();
+        let anon = call(&app, &m, &path, None, body(serde_json::json!({}))).await;
+        let p = problem(&anon, 401);
+        assert!(
+            p["detail"].as_str().is_some_and(|d| d.contains(scope)),
+            "{m} {path}: {p}"
+        );
+        assert!(anon.header("www-authenticate").is_some(), "{m} {path}");
+        problem(
+            &call(
+                &app,
+                &m,
+                &path,
+                Some("ks_forged"),
+                body(serde_json::json!({})),
+            )
+            .await,
+            401,
+        );
+        let wrong = call(&app, &m, &path, Some(&other), body(serde_json::json!({}))).await;
+        let p = problem(&wrong, 403);
+        assert!(
+            p["detail"].as_str().is_some_and(|d| d.contains(scope)),
+            "{p}"
+        );
+        // With the scope, the request reaches the handler (which finds nothing or wants more).
+        let ok = call(
+            &app,
+            &m,
+            &path,
+            Some(&everything),
+            body(serde_json::json!({})),
+        )
+        .await;
+        assert!(
+            [400, 404, 415, 422].contains(&ok.status),
+            "{m} {path}: {} {}",
+            ok.status,
+            ok.body
+        );
+    }
+}
+
+async fn posts_are_written_published_and_deleted(backend: Backend) {
+    let env = TestEnv::new(backend);
+    env.write(|c| subscriber::import_confirmed(c, "fan@example.org", &[Topic::News], "test"));
+    let app = env.app().await;
+    let t = token(&env, "newsdesk", &["posts:write"]);
+    let cat = call(
+        &app,
+        "POST",
+        "/api/v1/categories",
+        Some(&t),
+        body(serde_json::json!({"name": "Press", "description": "Interviews"})),
+    )
+    .await;
+    assert_eq!(cat.status, 201, "{}", cat.body);
+    assert_eq!(json(&cat)["slug"], "press");
+
+    let created = call(
+        &app,
+        "POST",
+        "/api/v1/posts",
+        Some(&t),
+        body(serde_json::json!({
+            "title": "Kit & Joe on \"Season 3\" / the finale",
+            "body": "The **interview** in full.",
+            "kind": "article",
+            "categories": ["press"],
+            "tags": ["Interviews", "Heartstopper"],
+            "notify_subscribers": true,
+            "source": {"publication": "Netflix Tudum", "url": "https://www.netflix.com/tudum", "date": "2024-08-03"}
+        })),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let p = json(&created);
+    let slug = p["slug"].as_str().expect("slug").to_string();
+    assert_eq!(
+        created.header("location"),
+        Some(format!("http://keepsake.test/api/v1/posts/{slug}"))
+    );
+    assert_eq!(p["status"], "draft");
+    assert_eq!(p["kind"], "article");
+    assert!(
+        p["html"]
+            .as_str()
+            .is_some_and(|h| h.contains("<strong>interview</strong>"))
+    );
+    assert_eq!(p["categories"][0]["slug"], "press");
+    assert_eq!(p["tags"].as_array().map(Vec::len), Some(2));
+    assert_eq!(p["source"]["publication"], "Netflix Tudum");
+    let id = p["id"].as_i64().expect("id");
+    problem(&get(&app, &format!("/api/v1/posts/{slug}")).await, 404);
+
+    // A partial update changes only what it names.
+    let patched = call(
+        &app,
+        "PATCH",
+        &format!("/api/v1/posts/{slug}"),
+        Some(&t),
+        body(serde_json::json!({"excerpt": "Short.", "tags": ["Interviews"], "source": null})),
+    )
+    .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    let pv = json(&patched);
+    assert_eq!(pv["excerpt"], "Short.");
+    assert_eq!(pv["title"], p["title"]);
+    assert_eq!(pv["tags"].as_array().map(Vec::len), Some(1));
+    assert!(pv["source"].is_null());
+    assert_eq!(pv["categories"][0]["slug"], "press", "untouched");
+
+    // Schedule, then publish now: readers see it and subscribers are queued once.
+    let sched = call(
+        &app,
+        "POST",
+        &format!("/api/v1/posts/{slug}/schedule"),
+        Some(&t),
+        body(serde_json::json!({"publish_at": "2099-01-01T10:00:00+01:00"})),
+    )
+    .await;
+    assert_eq!(sched.status, 200, "{}", sched.body);
+    assert_eq!(json(&sched)["status"], "scheduled");
+    assert_eq!(json(&sched)["publish_at"], "2099-01-01T09:00:00Z");
+    let past = call(
+        &app,
+        "POST",
+        &format!("/api/v1/posts/{slug}/schedule"),
+        Some(&t),
+        body(serde_json::json!({"publish_at": "2001-01-01T10:00:00Z"})),
+    )
+    .await;
+    assert_eq!(problem(&past, 422)["field"], "publish_at");
+    let published = call(
+        &app,
+        "POST",
+        &format!("/api/v1/posts/{slug}/publish"),
+        Some(&t),
+        None,
+    )
+    .await;
+    assert_eq!(published.status, 200, "{}", published.body);
+    assert_eq!(json(&published)["status"], "published");
+    assert_eq!(
+        get(&app, &format!("/api/v1/posts/{slug}")).await.status,
+        200
+    );
+    let again = call(
+        &app,
+        "POST",
+        &format!("/api/v1/posts/{slug}/publish"),
+        Some(&t),
+        None,
+    )
+    .await;
+    assert_eq!(again.status, 200);
+    let key = format!("fanout:{}", notify::Item::Post(id).key());
+    assert!(
+        job::find_by_key(&mut env.conn(), &key)
+            .expect("q")
+            .is_some(),
+        "fan-out scheduled"
+    );
+    while notify::run_next(&env.state.db, "t", "keepsake.test")
+        .expect("fan-out")
+        .is_some()
+    {}
+    assert_eq!(
+        cms_core::models::outbox::status_counts(&mut env.conn()).expect("q"),
+        vec![(cms_core::models::outbox::OutboxStatus::Queued, 1)],
+        "one email for one subscriber, however often it is published"
+    );
+
+    // Unpublish, delete.
+    let un = call(
+        &app,
+        "POST",
+        &format!("/api/v1/posts/{slug}/unpublish"),
+        Some(&t),
+        None,
+    )
+    .await;
+    assert_eq!(json(&un)["status"], "draft");
+    problem(&get(&app, &format!("/api/v1/posts/{slug}")).await, 404);
+    let del = call(
+        &app,
+        "DELETE",
+        &format!("/api/v1/posts/{slug}"),
+        Some(&t),
+        None,
+    )
+    .await;
+    assert_eq!(del.status, 204);
+    problem(
+        &call(
+            &app,
+            "DELETE",
+            &format!("/api/v1/posts/{slug}"),
+            Some(&t),
+            None,
+        )
+        .await,
+        404,
+    );
+
+    // The audit log names the token.
+    let log = audit::recent(&mut env.conn(), 50, 0).expect("q");
+    assert!(
+        log.iter()
+            .any(|e| e.actor == "token:newsdesk" && e.action == "post.create")
+    );
+    assert!(
+        log.iter()
+            .any(|e| e.actor == "token:newsdesk" && e.action == "post.delete")
+    );
+}
+
+async fn bad_bodies_are_problems_naming_the_field(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let app = env.app().await;
+    let t = token(&env, "w", &["posts:write"]);
+    let post =
+        |b: Option<(&'static str, Vec<u8>)>| call(&app, "POST", "/api/v1/posts", Some(&t), b);
+    let p = problem(
+        &post(Some(("application/json", b"{\"title\": ".to_vec()))).await,
+        400,
+    );
+    assert!(
+        p["detail"].as_str().is_some_and(|d| d.contains("JSON")),
+        "{p}"
+    );
+    let p = problem(
+        &post(body(serde_json::json!({"title": "x", "author_id": 1}))).await,
+        400,
+    );
+    assert_eq!(p["field"], "author_id", "no mass assignment: {p}");
+    let p = problem(&post(body(serde_json::json!({"title": 5}))).await, 400);
+    assert_eq!(p["field"], "title", "{p}");
+    let p = problem(
+        &post(body(serde_json::json!({"body": "no title"}))).await,
+        400,
+    );
+    assert_eq!(p["field"], "title", "{p}");
+    let p = problem(
+        &post(body(
+            serde_json::json!({"title": "x", "source": {"isbn": "1"}}),
+        ))
+        .await,
+        400,
+    );
+    assert_eq!(p["field"], "source.isbn", "{p}");
+    let p = problem(&post(body(serde_json::json!({"title": "  "}))).await, 422);
+    assert_eq!(p["field"], "title");
+    let p = problem(
+        &post(body(
+            serde_json::json!({"title": "x", "status": "scheduled"}),
+        ))
+        .await,
+        422,
+    );
+    assert_eq!(p["field"], "publish_at");
+    let p = problem(
+        &post(body(
+            serde_json::json!({"title": "x", "publish_at": "tomorrow"}),
+        ))
+        .await,
+        400,
+    );
+    assert_eq!(p["field"], "publish_at");
+    let p = problem(
+        &post(body(
+            serde_json::json!({"title": "x", "categories": ["nope"]}),
+        ))
+        .await,
+        422,
+    );
+    assert_eq!(p["field"], "categories");
+    let p = problem(
+        &post(body(serde_json::json!({"title": "x", "kind": "essay"}))).await,
+        400,
+    );
+    assert_eq!(p["field"], "kind");
+    problem(&post(Some(("text/plain", b"title=x".to_vec()))).await, 415);
+    problem(&post(None).await, 415);
+    problem(&post(Some(("application/json", Vec::new()))).await, 400);
+    let huge = serde_json::json!({"title": "x", "body": "a".repeat(3 << 20)});
+    problem(&post(body(huge)).await, 413);
+    problem(&post(body(serde_json::json!([1, 2]))).await, 400);
+    // Nothing was written by any of these.
+    assert_eq!(
+        cms_core::models::post::count(&mut env.conn()).expect("q"),
+        0
+    );
+}
+
+async fn the_gallery_is_built_through_the_api(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let app = env.app().await;
+    let t = token(&env, "uploader", &["gallery:write"]);
+    let top = call(
+        &app,
+        "POST",
+        "/api/v1/gallery/categories",
+        Some(&t),
+        body(serde_json::json!({"name": "Events"})),
+    )
+    .await;
+    assert_eq!(top.status, 201, "{}", top.body);
+    let top_id = json(&top)["id"].as_i64().expect("id");
+    let album = call(
+        &app,
+        "POST",
+        "/api/v1/albums",
+        Some(&t),
+        body(serde_json::json!({"title": "Premiere / Night", "category_id": top_id, "credit": "Staff"})),
+    )
+    .await;
+    assert_eq!(album.status, 201, "{}", album.body);
+    let a = json(&album);
+    assert_eq!(a["status"], "draft");
+    let slug = a["slug"].as_str().expect("slug").to_string();
+    assert_eq!(a["categories"][0]["name"], "Events");
+
+    // Several files in one request: two images, a duplicate, and something that is not one.
+    let one = files::jpeg(320, 200, 1);
+    let two = files::png(300, 300, 2);
+    let form = multipart(
+        "XapiX",
+        &[],
+        &[
+            ("file", "one.jpg", &one),
+            ("file", "two.png", &two),
+            ("file", "again.jpg", &one),
+            ("file", "notes.txt", b"just text"),
+        ],
+    );
+    let up = call(
+        &app,
+        "POST",
+        &format!("/api/v1/albums/{slug}/photos"),
+        Some(&t),
+        Some(("multipart/form-data; boundary=XapiX", form)),
+    )
+    .await;
+    assert_eq!(up.status, 201, "{}", up.body);
+    let r = json(&up);
+    assert_eq!(r["added"].as_array().map(Vec::len), Some(2), "{r}");
+    assert_eq!(r["duplicates"], serde_json::json!(["again.jpg"]));
+    assert_eq!(r["refused"][0]["file"], "notes.txt");
+    let photo_id = r["added"][0]["id"].as_i64().expect("id");
+    assert!(
+        r["added"][0]["sizes"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty())
+    );
+    let refused_only = multipart("XapiX", &[], &[("file", "bad.bin", b"\x00\x01\x02")]);
+    let bad = call(
+        &app,
+        "POST",
+        &format!("/api/v1/albums/{slug}/photos"),
+        Some(&t),
+        Some(("multipart/form-data; boundary=XapiX", refused_only)),
+    )
+    .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    problem(
+        &call(
+            &app,
+            "POST",
+            &format!("/api/v1/albums/{slug}/photos"),
+            Some(&t),
+            body(serde_json::json!({})),
+        )
+        .await,
+        415,
+    );
+
+    // Drafts stay hidden until the album is published.
+    problem(&get(&app, &format!("/api/v1/albums/{slug}")).await, 404);
+    problem(&get(&app, &format!("/api/v1/photos/{photo_id}")).await, 404);
+    let published = call(
+        &app,
+        "PATCH",
+        &format!("/api/v1/albums/{slug}"),
+        Some(&t),
+        body(serde_json::json!({"status": "published", "cover_photo_id": photo_id, "description": "Red carpet"})),
+    )
+    .await;
+    assert_eq!(published.status, 200, "{}", published.body);
+    assert_eq!(json(&published)["cover"]["id"], photo_id);
+    let public = json(&get(&app, &format!("/api/v1/albums/{slug}")).await);
+    assert_eq!(public["photo_count"], 2);
+    assert_eq!(public["description"], "Red carpet");
+    let wrong_cover = call(
+        &app,
+        "PATCH",
+        &format!("/api/v1/albums/{slug}"),
+        Some(&t),
+        body(serde_json::json!({"cover_photo_id": 999999})),
+    )
+    .await;
+    assert_eq!(problem(&wrong_cover, 422)["field"], "cover_photo_id");
+
+    // Photo text, then deletion.
+    let cap = call(
+        &app,
+        "PATCH",
+        &format!("/api/v1/photos/{photo_id}"),
+        Some(&t),
+        body(serde_json::json!({"caption": "Kit & Joe <arrive>"})),
+    )
+    .await;
+    assert_eq!(json(&cap)["caption"], "Kit & Joe <arrive>");
+    assert_eq!(
+        json(&get(&app, &format!("/api/v1/photos/{photo_id}")).await)["caption"],
+        "Kit & Joe <arrive>"
+    );
+    assert_eq!(
+        call(
+            &app,
+            "DELETE",
+            &format!("/api/v1/photos/{photo_id}"),
+            Some(&t),
+            None
+        )
+        .await
+        .status,
+        204
+    );
+    assert_eq!(
+        json(&get(&app, &format!("/api/v1/albums/{slug}")).await)["photo_count"],
+        1
+    );
+    assert_eq!(
+        call(
+            &app,
+            "DELETE",
+            &format!("/api/v1/albums/{slug}"),
+            Some(&t),
+            None
+        )
+        .await
+        .status,
+        204
+    );
+    problem(&get(&app, &format!("/api/v1/albums/{slug}")).await, 404);
+}
+
+async fn videos_categories_and_tags_are_written(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let app = env.app().await;
+    let v = token(&env, "vault", &["videos:write"]);
+    let vtt =
+        "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\nHello.\n\n00:00:05.000 --> 00:00:07.500\nBye.\n";
+    let created = call(
+        &app,
+        "POST",
+        "/api/v1/videos",
+        Some(&v),
+        body(serde_json::json!({
+            "title": "Behind the Scenes",
+            "embed_url": "https://youtu.be/aaaaaaaaaaa",
+            "transcript": vtt,
+            "release_date": "2023-02-13",
+            "published": true
+        })),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let slug = json(&created)["slug"].as_str().expect("slug").to_string();
+    let read = json(&get(&app, &format!("/api/v1/videos/{slug}")).await);
+    assert_eq!(read["transcript"]["cues"][1]["end_seconds"], 7.5);
+    assert_eq!(read["embed"]["id"], "aaaaaaaaaaa");
+    let bad = call(
+        &app,
+        "POST",
+        "/api/v1/videos",
+        Some(&v),
+        body(serde_json::json!({"title": "x", "embed_url": "https://evil.example/x"})),
+    )
+    .await;
+    assert_eq!(problem(&bad, 422)["field"], "embed_url");
+    let patched = call(
+        &app,
+        "PATCH",
+        &format!("/api/v1/videos/{slug}"),
+        Some(&v),
+        body(serde_json::json!({"published": false, "duration_seconds": null, "series": "GQ"})),
+    )
+    .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    assert_eq!(json(&patched)["status"], "draft");
+    assert_eq!(json(&patched)["series"], "GQ");
+    problem(&get(&app, &format!("/api/v1/videos/{slug}")).await, 404);
+    assert_eq!(
+        call(
+            &app,
+            "DELETE",
+            &format!("/api/v1/videos/{slug}"),
+            Some(&v),
+            None
+        )
+        .await
+        .status,
+        204
+    );
+
+    let p = token(&env, "tax", &["posts:write"]);
+    let c = call(
+        &app,
+        "POST",
+        "/api/v1/categories",
+        Some(&p),
+        body(serde_json::json!({"name": "News"})),
+    )
+    .await;
+    assert_eq!(c.status, 201);
+    let dup = call(
+        &app,
+        "POST",
+        "/api/v1/categories",
+        Some(&p),
+        body(serde_json::json!({"name": "Other", "slug": "news"})),
+    )
+    .await;
+    problem(&dup, 409);
+    let r = call(
+        &app,
+        "PATCH",
+        "/api/v1/categories/news",
+        Some(&p),
+        body(serde_json::json!({"name": "Latest News"})),
+    )
+    .await;
+    assert_eq!(json(&r)["name"], "Latest News");
+    let t = call(
+        &app,
+        "POST",
+        "/api/v1/tags",
+        Some(&p),
+        body(serde_json::json!({"name": "Joe Locke"})),
+    )
+    .await;
+    assert_eq!(json(&t)["slug"], "joe-locke");
+    assert!(
+        json(&get(&app, "/api/v1/tags").await)
+            .as_array()
+            .is_some_and(|a| a.len() == 1)
+    );
+    assert_eq!(
+        call(&app, "DELETE", "/api/v1/tags/joe-locke", Some(&p), None)
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        call(&app, "DELETE", "/api/v1/categories/news", Some(&p), None)
+            .await
+            .status,
+        204
+    );
+    assert!(
+        json(&get(&app, "/api/v1/categories").await)
+            .as_array()
+            .is_some_and(Vec::is_empty)
+    );
+}
+
+async fn each_token_has_its_own_rate_limit(backend: Backend) {
+    let env = TestEnv::with(backend, &[("api_rate", "20")]);
+    let app = env.app().await;
+    let a = token(&env, "a", &["drafts:read"]);
+    let b = token(&env, "b", &["drafts:read"]);
+    // 20 a minute allows a burst of 2, then asks the client to wait.
+    for _ in 0..2 {
+        assert_eq!(
+            call(&app, "GET", "/api/v1/posts", Some(&a), None)
+                .await
+                .status,
+            200
+        );
+    }
+    let limited = call(&app, "GET", "/api/v1/posts", Some(&a), None).await;
+    problem(&limited, 429);
+    assert!(
+        limited
+            .header("retry-after")
+            .is_some_and(|s| s.parse::<u64>().is_ok_and(|n| n >= 1))
+    );
+    assert_eq!(
+        call(&app, "GET", "/api/v1/posts", Some(&b), None)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        get(&app, "/api/v1/posts").await.status,
+        200,
+        "readers without a token are not limited per token"
+    );
+}
+
+backend_tests!(
+    every_write_route_needs_a_token_with_its_scope,
+    posts_are_written_published_and_deleted,
+    bad_bodies_are_problems_naming_the_field,
+    the_gallery_is_built_through_the_api,
+    videos_categories_and_tags_are_written,
+    each_token_has_its_own_rate_limit,
+);
