@@ -43,6 +43,36 @@ enum Command {
     /// Update emails: delivery status, retrying failures.
     #[command(subcommand)]
     Mail(MailCommand),
+    /// Fill an empty database with a generated archive of a given size, for benchmarks: the
+    /// reference site at its real counts, then a gallery tree, albums, photos, posts, videos
+    /// and subscribers up to the totals given. Deterministic for a seed; photos share a few
+    /// real image files through hard links; queues no emails.
+    Generate(GenerateArgs),
+}
+
+#[derive(Args)]
+struct GenerateArgs {
+    /// Photos in all (the reference site's 7,675 included).
+    #[arg(long, default_value_t = 1_000_000)]
+    photos: u64,
+    /// Albums in all (the reference site's 8 included).
+    #[arg(long, default_value_t = 20_000)]
+    albums: u64,
+    /// Posts in all (the reference site's 14 included).
+    #[arg(long, default_value_t = 100_000)]
+    posts: u64,
+    /// Video-vault entries in all (the reference site's one included).
+    #[arg(long, default_value_t = 2_000)]
+    videos: u64,
+    /// Subscribers, most confirmed, with topics.
+    #[arg(long, default_value_t = 100_000)]
+    subscribers: u64,
+    /// Seed of the generator: the same seed makes the same archive.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Real images drawn for the photos to share.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    shared_images: u32,
 }
 
 #[derive(Subcommand)]
@@ -221,6 +251,40 @@ fn run(cli: Cli) -> Result<(), Failure> {
             if generated {
                 println!("temporary password (change it at first login): {password}");
             }
+            Ok(())
+        }
+        Command::Generate(args) => {
+            let config = load_config(None)?;
+            init_logging(&config.log);
+            let state = AppState::open(config)?;
+            state.migrate()?;
+            let opts = cms_core::generate::ScaleOptions {
+                photos: args.photos,
+                albums: args.albums,
+                posts: args.posts,
+                videos: args.videos,
+                subscribers: args.subscribers,
+                seed: args.seed,
+                shared_images: args.shared_images,
+            };
+            let started = std::time::Instant::now();
+            let report =
+                cms_core::generate::generate(&state.db, state.media.as_ref(), &opts, |line| {
+                    println!("{line}")
+                })?;
+            println!(
+                "Generated {} photos in {} albums, {} posts, {} videos and {} subscribers in {:.1} s.",
+                report.photos,
+                report.albums,
+                report.posts,
+                report.videos,
+                report.subscribers,
+                started.elapsed().as_secs_f64()
+            );
+            println!(
+                "Admin login: email: {}  password: {}",
+                report.admin_email, report.admin_password
+            );
             Ok(())
         }
         Command::Mail(cmd) => {
@@ -468,6 +532,7 @@ fn serve(args: ServeArgs) -> Result<(), Failure> {
             state.media.as_ref(),
             demo::DemoOptions {
                 photo_divisor: args.demo_photo_divisor,
+                ..Default::default()
             },
         )?;
         match loaded {

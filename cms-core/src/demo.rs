@@ -45,11 +45,17 @@ const DISPLAY_W: u32 = 960;
 pub struct DemoOptions {
     /// Each album gets its real count divided by this (at least one photo).
     pub photo_divisor: u32,
+    /// Draw only this many images and give every photo hard links to one of them (each photo
+    /// keeps its own content hash); `None` draws one image per photo.
+    pub shared_images: Option<u32>,
 }
 
 impl Default for DemoOptions {
     fn default() -> Self {
-        DemoOptions { photo_divisor: 50 }
+        DemoOptions {
+            photo_divisor: 50,
+            shared_images: None,
+        }
     }
 }
 
@@ -74,14 +80,32 @@ pub fn load(db: &Db, media: &dyn MediaStore, opts: DemoOptions) -> Result<Option
     if !database_is_empty(&mut *db.conn()?)? {
         return Ok(None);
     }
-    let divisor = opts.photo_divisor.max(1);
+    let pool = match opts.shared_images {
+        Some(n) => Some(ImagePool::new(media, n)?),
+        None => None,
+    };
+    load_with(db, media, opts.photo_divisor, pool.as_ref())
+}
+
+/// [`load`] with photos made from `pool` when given.
+pub(crate) fn load_with(
+    db: &Db,
+    media: &dyn MediaStore,
+    divisor: u32,
+    pool: Option<&ImagePool>,
+) -> Result<Option<DemoReport>> {
+    let divisor = divisor.max(1);
     // Images first (slow, outside the transaction); rows after, all at once.
     let mut album_photos = Vec::new();
     for (i, (title, real)) in EPISODES.iter().enumerate() {
         let n = (real / divisor).max(1);
         let mut photos = Vec::with_capacity(n as usize);
         for j in 0..n {
-            photos.push(generate_photo(media, i as u32, j, title)?);
+            let name = capture_name(title, j);
+            photos.push(match pool {
+                Some(pool) => pool.photo(media, &format!("demo:{i}:{j}"), u64::from(j), name)?,
+                None => generate_photo(media, i as u32, j, name)?,
+            });
         }
         album_photos.push(photos);
     }
@@ -210,11 +234,21 @@ fn encode_jpeg(img: &image::RgbImage) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// `s02e01-0001.jpg` for the first capture of "S02E01 – Out".
+fn capture_name(album_title: &str, n: u32) -> String {
+    let episode = album_title
+        .split(' ')
+        .next()
+        .unwrap_or("capture")
+        .to_lowercase();
+    format!("{episode}-{:04}.jpg", n + 1)
+}
+
 fn generate_photo(
     media: &dyn MediaStore,
     album: u32,
     n: u32,
-    album_title: &str,
+    original_filename: String,
 ) -> Result<photo::NewPhoto> {
     let display = encode_jpeg(&draw(DISPLAY_W, DISPLAY_W * 9 / 16, album, n))?;
     let thumb = encode_jpeg(&draw(THUMB_W, THUMB_W * 9 / 16, album, n))?;
@@ -222,13 +256,8 @@ fn generate_photo(
     media.put(&photo_original_key(&hash, "image/jpeg"), &display)?;
     media.put(&photo_variant_key(&hash, DISPLAY_W), &display)?;
     media.put(&photo_variant_key(&hash, THUMB_W), &thumb)?;
-    let episode = album_title
-        .split(' ')
-        .next()
-        .unwrap_or("capture")
-        .to_lowercase();
     Ok(photo::NewPhoto {
-        original_filename: format!("{episode}-{:04}.jpg", n + 1),
+        original_filename,
         caption: String::new(),
         credit: String::new(),
         source: "Netflix".into(),
@@ -239,6 +268,50 @@ fn generate_photo(
         bytes: display.len() as i64,
         variants: vec![THUMB_W, DISPLAY_W],
     })
+}
+
+/// A few real images drawn once; each photo made from the pool gets its own content hash and
+/// hard links to one of them, so a million photo rows cost a few megabytes of disk.
+pub struct ImagePool {
+    images: Vec<photo::NewPhoto>,
+}
+
+impl ImagePool {
+    /// Draws `size` images (at least one) into the media store.
+    pub fn new(media: &dyn MediaStore, size: u32) -> Result<Self> {
+        let images = (0..size.max(1))
+            .map(|i| generate_photo(media, i % 8, i, String::new()))
+            .collect::<Result<_>>()?;
+        Ok(ImagePool { images })
+    }
+
+    /// A photo named `original_filename` whose hash is derived from `seed` (unique per photo)
+    /// and whose files are links to pool image `n` (modulo the pool's size).
+    pub fn photo(
+        &self,
+        media: &dyn MediaStore,
+        seed: &str,
+        n: u64,
+        original_filename: String,
+    ) -> Result<photo::NewPhoto> {
+        let image = &self.images[(n % self.images.len() as u64) as usize];
+        let hash = hex::encode(Sha256::digest(seed.as_bytes()));
+        media.link(
+            &photo_original_key(&image.content_hash, &image.mime),
+            &photo_original_key(&hash, &image.mime),
+        )?;
+        for w in &image.variants {
+            media.link(
+                &photo_variant_key(&image.content_hash, *w),
+                &photo_variant_key(&hash, *w),
+            )?;
+        }
+        Ok(photo::NewPhoto {
+            original_filename,
+            content_hash: hash,
+            ..image.clone()
+        })
+    }
 }
 
 struct DemoPost {

@@ -10,6 +10,7 @@ pub mod db;
 pub mod demo;
 pub mod embed;
 pub mod error;
+pub mod generate;
 pub mod ingest;
 pub mod markdown;
 pub mod media;

@@ -13,6 +13,9 @@ pub trait MediaStore: Send + Sync + std::fmt::Debug {
     fn put(&self, key: &str, bytes: &[u8]) -> Result<()>;
     /// Moves the file at `src` (which the caller gives up) under `key`, atomically.
     fn put_file(&self, key: &str, src: &Path) -> Result<()>;
+    /// Makes `key` another name for the file under `existing`: a hard link where the store can,
+    /// else a copy. Generated archives use it to give many photos one set of real files.
+    fn link(&self, existing: &str, key: &str) -> Result<()>;
     /// True if `key` exists.
     fn exists(&self, key: &str) -> bool;
     /// Removes `key`; a missing file is not an error.
@@ -93,6 +96,35 @@ impl MediaStore for LocalMediaStore {
             .map_err(|e| Error::io(format!("cannot move {key} into place"), e.error))?;
         let _ = std::fs::remove_file(src);
         Ok(())
+    }
+
+    fn link(&self, existing: &str, key: &str) -> Result<()> {
+        let from = self.path(existing)?;
+        let path = self.path(key)?;
+        let dir = path.parent().unwrap_or(&self.root);
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        let mut linked = std::fs::hard_link(&from, &path);
+        if linked
+            .as_ref()
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::AlreadyExists)
+        {
+            // Left by an earlier run: replace it, so the name always means `existing`.
+            self.delete(key)?;
+            linked = std::fs::hard_link(&from, &path);
+        }
+        match linked {
+            Ok(()) => Ok(()),
+            Err(_) => {
+                let tmp = tempfile::NamedTempFile::new_in(dir)
+                    .map_err(|e| Error::io(format!("cannot write in {}", dir.display()), e))?;
+                std::fs::copy(&from, tmp.path())
+                    .map_err(|e| Error::io(format!("cannot copy {existing} to {key}"), e))?;
+                tmp.persist(&path)
+                    .map_err(|e| Error::io(format!("cannot move {key} into place"), e.error))?;
+                Ok(())
+            }
+        }
     }
 
     fn exists(&self, key: &str) -> bool {
@@ -196,5 +228,32 @@ mod tests {
         store.delete("photos/ab/x.jpg").expect("delete");
         store.delete("photos/ab/x.jpg").expect("delete twice");
         assert!(!store.exists("photos/ab/x.jpg"));
+    }
+
+    #[test]
+    fn link_gives_a_file_a_second_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = LocalMediaStore::open(dir.path()).expect("open");
+        store.put("photos/ab/a.jpg", b"one").expect("put");
+        store.put("photos/cd/b.jpg", b"old").expect("put");
+        store
+            .link("photos/ab/a.jpg", "photos/ef/c.jpg")
+            .expect("link");
+        store
+            .link("photos/ab/a.jpg", "photos/cd/b.jpg")
+            .expect("link over a file");
+        for key in ["photos/ef/c.jpg", "photos/cd/b.jpg"] {
+            assert_eq!(std::fs::read(dir.path().join(key)).expect("read"), b"one");
+        }
+        store.delete("photos/ab/a.jpg").expect("delete");
+        assert!(
+            store.exists("photos/ef/c.jpg"),
+            "other names outlive the first"
+        );
+        assert!(
+            store
+                .link("photos/zz/missing.jpg", "photos/zz/x.jpg")
+                .is_err()
+        );
     }
 }

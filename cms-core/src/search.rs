@@ -364,82 +364,144 @@ fn marked_html(s: &str) -> String {
     out
 }
 
-/// Searches the index: every word must match (the last also as a prefix), best first.
+/// Matches ranked by relevance. Ranking reads every ranked document's term positions, so on a
+/// large archive a common word (a show's name in half of 100,000 posts) would cost tens of
+/// milliseconds per search: only the newest `RANK_WINDOW` matches are ranked, best first, and
+/// older ones follow newest first. Below the window nothing changes.
+pub const RANK_WINDOW: i64 = 1_000;
+
+/// The SQL of a search on one backend. Each takes the engine query first; `floor` then the
+/// window's size less one; `ranked` and `older` the floor id, a limit and an offset.
+struct SearchSql {
+    count: &'static str,
+    floor: &'static str,
+    ranked: &'static str,
+    older: &'static str,
+}
+
+const SQLITE: SearchSql = SearchSql {
+    count: "SELECT count(*) AS n FROM search_fts WHERE search_fts MATCH ?",
+    floor: "SELECT rowid AS n FROM search_fts WHERE search_fts MATCH ?
+            ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+    ranked: "SELECT rowid AS doc_id, slug, title,
+                    highlight(search_fts, 0, char(2), char(3)) AS title_marked,
+                    snippet(search_fts, 1, char(2), char(3), '…', 24) AS snippet
+             FROM search_fts WHERE search_fts MATCH ? AND rowid >= ?
+             ORDER BY bm25(search_fts, 4.0, 1.0), rowid DESC LIMIT ? OFFSET ?",
+    older: "SELECT rowid AS doc_id, slug, title,
+                   highlight(search_fts, 0, char(2), char(3)) AS title_marked,
+                   snippet(search_fts, 1, char(2), char(3), '…', 24) AS snippet
+            FROM search_fts WHERE search_fts MATCH ? AND rowid < ?
+            ORDER BY rowid DESC LIMIT ? OFFSET ?",
+};
+
+const POSTGRES: SearchSql = SearchSql {
+    count: "SELECT count(*) AS n FROM search_documents WHERE tsv @@ to_tsquery('english', $1)",
+    floor: "SELECT doc_id AS n FROM search_documents WHERE tsv @@ to_tsquery('english', $1)
+            ORDER BY doc_id DESC OFFSET $2 LIMIT 1",
+    ranked: "SELECT d.doc_id, d.slug, d.title,
+                    ts_headline('english', d.title, q, 'StartSel=\"\u{2}\", StopSel=\"\u{3}\", HighlightAll=true') AS title_marked,
+                    ts_headline('english', d.body, q, 'StartSel=\"\u{2}\", StopSel=\"\u{3}\", MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=\" … \"') AS snippet
+             FROM (SELECT doc_id, slug, title, body, ts_rank_cd(tsv, q) AS rank, q
+                   FROM search_documents, to_tsquery('english', $1) q
+                   WHERE tsv @@ q AND doc_id >= $2
+                   ORDER BY rank DESC, doc_id DESC LIMIT $3 OFFSET $4) d
+             ORDER BY d.rank DESC, d.doc_id DESC",
+    older: "SELECT d.doc_id, d.slug, d.title,
+                   ts_headline('english', d.title, q, 'StartSel=\"\u{2}\", StopSel=\"\u{3}\", HighlightAll=true') AS title_marked,
+                   ts_headline('english', d.body, q, 'StartSel=\"\u{2}\", StopSel=\"\u{3}\", MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=\" … \"') AS snippet
+            FROM (SELECT doc_id, slug, title, body, q
+                  FROM search_documents, to_tsquery('english', $1) q
+                  WHERE tsv @@ q AND doc_id < $2
+                  ORDER BY doc_id DESC LIMIT $3 OFFSET $4) d
+            ORDER BY d.doc_id DESC",
+};
+
+/// Words as an engine query: each quoted, the last also as a prefix, joined by `sep`.
+fn engine_query(words: &[String], quote: &str, prefix: &str, sep: &str) -> String {
+    let last = words.len().saturating_sub(1);
+    words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let p = if i == last { prefix } else { "" };
+            format!("{quote}{w}{quote}{p}")
+        })
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+/// Which part of a result page comes from the ranked window and which from the older matches:
+/// `(offset, limit)` within each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Window {
+    ranked: Option<(i64, i64)>,
+    older: Option<(i64, i64)>,
+}
+
+impl Window {
+    fn of(total: i64, floor: Option<i64>, offset: i64, limit: i64) -> Window {
+        let ranked_len = if floor.is_some() { RANK_WINDOW } else { total };
+        let ranked = (offset < ranked_len).then(|| (offset, limit.min(ranked_len - offset)));
+        let taken = ranked.map_or(0, |r| r.1);
+        let older = (floor.is_some() && taken < limit)
+            .then(|| ((offset - RANK_WINDOW).max(0), limit - taken));
+        Window { ranked, older }
+    }
+}
+
+/// Searches the index: every word must match (the last also as a prefix), best first among
+/// the newest [`RANK_WINDOW`] matches, then older ones, newest first.
 pub fn search(conn: &mut DbConn, q: &str, offset: i64, limit: i64) -> QueryResult<Results> {
     let words = terms(q);
     if words.is_empty() {
         return Ok(Results::default());
     }
-    let (rows, total): (Vec<Row>, i64) = match conn {
-        DbConn::Sqlite(c) => {
-            let n = words.len();
-            let query = words
-                .iter()
-                .enumerate()
-                .map(|(i, w)| {
-                    if i + 1 == n {
-                        format!("\"{w}\"*")
-                    } else {
-                        format!("\"{w}\"")
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(" ");
-            let total =
-                diesel::sql_query("SELECT count(*) AS n FROM search_fts WHERE search_fts MATCH ?")
-                    .bind::<Text, _>(&query)
-                    .get_result::<Count>(c)?
-                    .n;
-            let rows = diesel::sql_query(
-                "SELECT rowid AS doc_id, slug, title,
-                        highlight(search_fts, 0, char(2), char(3)) AS title_marked,
-                        snippet(search_fts, 1, char(2), char(3), '…', 24) AS snippet
-                 FROM search_fts WHERE search_fts MATCH ?
-                 ORDER BY bm25(search_fts, 4.0, 1.0), rowid DESC LIMIT ? OFFSET ?",
-            )
-            .bind::<Text, _>(&query)
-            .bind::<BigInt, _>(limit)
-            .bind::<BigInt, _>(offset)
-            .load::<Row>(c)?;
-            (rows, total)
-        }
-        DbConn::Pg(c) => {
-            let n = words.len();
-            let query = words
-                .iter()
-                .enumerate()
-                .map(|(i, w)| {
-                    if i + 1 == n {
-                        format!("'{w}':*")
-                    } else {
-                        format!("'{w}'")
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(" & ");
-            let total = diesel::sql_query(
-                "SELECT count(*) AS n FROM search_documents WHERE tsv @@ to_tsquery('english', $1)",
-            )
+    let (sql, query) = match conn {
+        DbConn::Sqlite(_) => (&SQLITE, engine_query(&words, "\"", "*", " ")),
+        DbConn::Pg(_) => (&POSTGRES, engine_query(&words, "'", ":*", " & ")),
+    };
+    // The same steps on either backend, with its own SQL (compiled once per backend).
+    let (rows, total): (Vec<Row>, i64) = crate::per_backend!(conn, |c| {
+        let total = diesel::sql_query(sql.count)
             .bind::<Text, _>(&query)
             .get_result::<Count>(c)?
             .n;
-            let rows = diesel::sql_query(
-                "SELECT d.doc_id, d.slug, d.title,
-                        ts_headline('english', d.title, q, 'StartSel=\"\u{2}\", StopSel=\"\u{3}\", HighlightAll=true') AS title_marked,
-                        ts_headline('english', d.body, q, 'StartSel=\"\u{2}\", StopSel=\"\u{3}\", MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=\" … \"') AS snippet
-                 FROM (SELECT doc_id, slug, title, body, ts_rank_cd(tsv, q) AS rank, q
-                       FROM search_documents, to_tsquery('english', $1) q
-                       WHERE tsv @@ q
-                       ORDER BY rank DESC, doc_id DESC LIMIT $2 OFFSET $3) d
-                 ORDER BY d.rank DESC, d.doc_id DESC",
+        let floor = if total > RANK_WINDOW {
+            Some(
+                diesel::sql_query(sql.floor)
+                    .bind::<Text, _>(&query)
+                    .bind::<BigInt, _>(RANK_WINDOW - 1)
+                    .get_result::<Count>(c)?
+                    .n,
             )
-            .bind::<Text, _>(&query)
-            .bind::<BigInt, _>(limit)
-            .bind::<BigInt, _>(offset)
-            .load::<Row>(c)?;
-            (rows, total)
+        } else {
+            None
+        };
+        let window = Window::of(total, floor, offset, limit);
+        let mut rows = Vec::new();
+        for (part, from, (skip, take)) in [
+            (sql.ranked, floor.unwrap_or(i64::MIN), window.ranked),
+            (
+                sql.older,
+                floor.unwrap_or(i64::MIN),
+                window.older.filter(|_| floor.is_some()),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(p, f, w)| w.map(|w| (p, f, w)))
+        {
+            rows.extend(
+                diesel::sql_query(part)
+                    .bind::<Text, _>(&query)
+                    .bind::<BigInt, _>(from)
+                    .bind::<BigInt, _>(take)
+                    .bind::<BigInt, _>(skip)
+                    .load::<Row>(c)?,
+            );
         }
-    };
+        Ok::<_, diesel::result::Error>((rows, total))
+    })?;
     let hits = rows
         .into_iter()
         .filter_map(|r| {
@@ -467,6 +529,48 @@ pub fn search(conn: &mut DbConn, q: &str, offset: i64, limit: i64) -> QueryResul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn result_pages_run_from_the_ranked_window_into_older_matches() {
+        // Small result sets are ranked whole; past the end there is nothing to read.
+        assert_eq!(
+            Window::of(50, None, 40, 20),
+            Window {
+                ranked: Some((40, 10)),
+                older: None
+            }
+        );
+        assert_eq!(
+            Window::of(50, None, 60, 20),
+            Window {
+                ranked: None,
+                older: None
+            }
+        );
+        let f = Some(7);
+        assert_eq!(
+            Window::of(5_000, f, 0, 20),
+            Window {
+                ranked: Some((0, 20)),
+                older: None
+            }
+        );
+        // A page across the edge takes the window's last ten and the ten newest older ones.
+        assert_eq!(
+            Window::of(5_000, f, RANK_WINDOW - 10, 20),
+            Window {
+                ranked: Some((RANK_WINDOW - 10, 10)),
+                older: Some((0, 10))
+            }
+        );
+        assert_eq!(
+            Window::of(5_000, f, RANK_WINDOW + 40, 20),
+            Window {
+                ranked: None,
+                older: Some((40, 20))
+            }
+        );
+    }
 
     #[test]
     fn query_words_are_plain() {

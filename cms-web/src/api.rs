@@ -13,6 +13,7 @@ use cms_core::models::photo;
 use cms_core::models::post::{self, ListFilter, PostKind, PostStatus};
 use cms_core::models::tag;
 use cms_core::models::video;
+use cms_core::snapshot::Snapshot;
 use cms_core::{AppState, DbConn};
 use serde::Serialize;
 use utoipa::{IntoParams, OpenApi};
@@ -117,11 +118,11 @@ fn json<T: Serialize>(value: &T) -> Result<Rendered, ApiError> {
 /// Answers through the page cache (readers) or per request (drafts).
 async fn answer<F>(req: &HttpRequest, state: &AppState, aud: Audience, build: F) -> ApiResult
 where
-    F: FnOnce(&mut DbConn) -> Result<Rendered, ApiError> + Send + 'static,
+    F: FnOnce(&mut DbConn, &Snapshot) -> Result<Rendered, ApiError> + Send + 'static,
 {
     let mut resp = match aud {
-        Audience::Public => cache::respond(req, state, None, move |conn, _| build(conn)).await?,
-        Audience::Drafts => cache::respond_private(req, state, move |conn, _| build(conn)).await?,
+        Audience::Public => cache::respond(req, state, None, build).await?,
+        Audience::Drafts => cache::respond_private(req, state, build).await?,
     };
     resp.headers_mut().insert(
         header::VARY,
@@ -240,7 +241,7 @@ pub async fn posts(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
         req.path().to_string(),
         req.query_string().to_string(),
     );
-    answer(&req, &state, aud, move |conn| {
+    answer(&req, &state, aud, move |conn, snap| {
         let mut filter = ListFilter {
             kind,
             published_from: from,
@@ -263,7 +264,15 @@ pub async fn posts(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
                 .ok_or_else(|| ApiError(Problem::bad_field("tag", format!("no tag '{slug}'"))))?;
             filter.tag_id = Some(t.id);
         }
-        let (rows, total) = post::list_published(conn, &filter, paging.offset(), paging.limit())?;
+        let stats = snap.post_stats(conn)?;
+        let total = post::count_listed(conn, &filter, Some(stats))?;
+        let rows = post::list_page(
+            conn,
+            &filter,
+            paging.offset(),
+            paging.limit(),
+            Some((stats, total)),
+        )?;
         let items = views::post_summaries(conn, &rows, aud, Urls(&b))?;
         let body = views::PostList {
             items,
@@ -293,7 +302,7 @@ pub async fn post(
     Params::parse(req.query_string(), &[])?;
     let aud = audience(&req, &state).await?;
     let (b, slug) = (base(&state), slug.into_inner());
-    answer(&req, &state, aud, move |conn| {
+    answer(&req, &state, aud, move |conn, _| {
         let p = views::find_post(conn, &slug, aud)?.ok_or_else(|| not_found("post", &slug))?;
         json(&views::post_out(conn, &p, aud, Urls(&b))?)
     })
@@ -309,7 +318,7 @@ pub async fn post(
 pub async fn categories(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
     Params::parse(req.query_string(), &[])?;
     let b = base(&state);
-    answer(&req, &state, Audience::Public, move |conn| {
+    answer(&req, &state, Audience::Public, move |conn, _| {
         json(&views::categories_out(conn, Urls(&b))?)
     })
     .await
@@ -324,7 +333,7 @@ pub async fn categories(req: HttpRequest, state: web::Data<AppState>) -> ApiResu
 pub async fn tags(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
     Params::parse(req.query_string(), &[])?;
     let b = base(&state);
-    answer(&req, &state, Audience::Public, move |conn| {
+    answer(&req, &state, Audience::Public, move |conn, _| {
         json(&views::tags_out(conn, Urls(&b))?)
     })
     .await
@@ -341,7 +350,7 @@ pub async fn gallery(req: HttpRequest, state: web::Data<AppState>) -> ApiResult 
     Params::parse(req.query_string(), &[])?;
     let aud = audience(&req, &state).await?;
     let b = base(&state);
-    answer(&req, &state, aud, move |conn| {
+    answer(&req, &state, aud, move |conn, _| {
         json(&views::gallery_tree(conn, aud, Urls(&b))?)
     })
     .await
@@ -363,7 +372,7 @@ pub async fn album(
     Params::parse(req.query_string(), &[])?;
     let aud = audience(&req, &state).await?;
     let (b, slug) = (base(&state), slug.into_inner());
-    answer(&req, &state, aud, move |conn| {
+    answer(&req, &state, aud, move |conn, _| {
         let a = views::find_album(conn, &slug, aud)?.ok_or_else(|| not_found("album", &slug))?;
         json(&views::album_out(conn, &a, Urls(&b))?)
     })
@@ -388,7 +397,7 @@ pub async fn album_photos(
     let aud = audience(&req, &state).await?;
     let (b, slug) = (base(&state), slug.into_inner());
     let (path, query) = (req.path().to_string(), req.query_string().to_string());
-    answer(&req, &state, aud, move |conn| {
+    answer(&req, &state, aud, move |conn, _| {
         let a = views::find_album(conn, &slug, aud)?.ok_or_else(|| not_found("album", &slug))?;
         let rows = photo::page_in_album(conn, a.id, paging.offset(), paging.limit())?;
         let items = rows
@@ -424,7 +433,7 @@ pub async fn photo(
     let id = parse_id(&id)?;
     let aud = audience(&req, &state).await?;
     let b = base(&state);
-    answer(&req, &state, aud, move |conn| {
+    answer(&req, &state, aud, move |conn, _| {
         let found = if aud.drafts() {
             match photo::find(conn, id)? {
                 Some(p) => cms_core::models::album::find(conn, p.album_id)?.map(|a| (p, a)),
@@ -469,7 +478,7 @@ pub async fn videos(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
     let aud = audience(&req, &state).await?;
     let b = base(&state);
     let (path, query) = (req.path().to_string(), req.query_string().to_string());
-    answer(&req, &state, aud, move |conn| {
+    answer(&req, &state, aud, move |conn, _| {
         let (rows, total) = video::list(conn, !aud.drafts(), paging.offset(), paging.limit())?;
         let body = views::VideoList {
             items: rows
@@ -502,7 +511,7 @@ pub async fn video(
     Params::parse(req.query_string(), &[])?;
     let aud = audience(&req, &state).await?;
     let (b, slug) = (base(&state), slug.into_inner());
-    answer(&req, &state, aud, move |conn| {
+    answer(&req, &state, aud, move |conn, _| {
         let v = views::find_video(conn, &slug, aud)?.ok_or_else(|| not_found("video", &slug))?;
         json(&views::video_out(&v, Urls(&b)))
     })
@@ -525,7 +534,7 @@ pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
         .to_string();
     let b = base(&state);
     let (path, query) = (req.path().to_string(), req.query_string().to_string());
-    answer(&req, &state, Audience::Public, move |conn| {
+    answer(&req, &state, Audience::Public, move |conn, _| {
         let r = cms_core::search::search(conn, &q, paging.offset(), paging.limit())?;
         let items = r
             .hits

@@ -143,7 +143,10 @@ impl TestEnv {
         cms_core::demo::load(
             &self.state.db,
             self.state.media.as_ref(),
-            cms_core::demo::DemoOptions { photo_divisor: 400 },
+            cms_core::demo::DemoOptions {
+                photo_divisor: 400,
+                ..Default::default()
+            },
         )
         .expect("demo")
         .expect("an empty database")

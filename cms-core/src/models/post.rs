@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::category::Category;
@@ -565,6 +565,201 @@ pub struct ListFilter {
     pub status: Option<PostStatus>,
 }
 
+/// Counts of published posts (pages left out) as of one content version: in all, per month,
+/// per category (posts filed directly in it) and per tag. Lists take their totals from here, so
+/// a list page of a 100,000-post archive costs no count query; [`crate::snapshot::Snapshot`]
+/// computes them once per content version, on first use.
+#[derive(Debug, Clone, Default)]
+pub struct PostStats {
+    pub published: i64,
+    /// (year, month, posts), newest first.
+    pub months: Vec<(i32, u32, i64)>,
+    pub by_category: HashMap<i64, i64>,
+    pub by_tag: HashMap<i64, i64>,
+}
+
+/// Reads [`PostStats`]: three grouped counts over the published posts.
+pub fn stats(conn: &mut DbConn) -> QueryResult<PostStats> {
+    let months = archive_months(conn)?;
+    let listed = || {
+        posts::status
+            .eq(PostStatus::Published)
+            .and(posts::kind.ne(PostKind::Page))
+    };
+    let by_category = post_categories::table
+        .inner_join(posts::table)
+        .filter(listed())
+        .group_by(post_categories::category_id)
+        .select((post_categories::category_id, diesel::dsl::count_star()))
+        .load::<(i64, i64)>(conn)?
+        .into_iter()
+        .collect();
+    let by_tag = post_tags::table
+        .inner_join(posts::table)
+        .filter(listed())
+        .group_by(post_tags::tag_id)
+        .select((post_tags::tag_id, diesel::dsl::count_star()))
+        .load::<(i64, i64)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(PostStats {
+        published: months.iter().map(|m| m.2).sum(),
+        months,
+        by_category,
+        by_tag,
+    })
+}
+
+impl PostStats {
+    /// The number of posts `filter` matches, when these counts know it: no filter, one
+    /// category, one tag or one calendar month, published posts only.
+    pub fn total_for(&self, filter: &ListFilter) -> Option<i64> {
+        if filter.any_status || filter.kind.is_some() {
+            return None;
+        }
+        match (
+            filter.category_ids.as_deref(),
+            filter.tag_id,
+            filter.published_from,
+            filter.published_before,
+        ) {
+            (None, None, None, None) => Some(self.published),
+            (Some([id]), None, None, None) => Some(self.by_category.get(id).copied().unwrap_or(0)),
+            (None, Some(id), None, None) => Some(self.by_tag.get(&id).copied().unwrap_or(0)),
+            (None, None, Some(from), Some(before)) => {
+                let (y, m) = (from.year(), from.month());
+                let next = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+                let whole_month = from.day() == 1
+                    && from.time() == chrono::NaiveTime::MIN
+                    && before.time() == chrono::NaiveTime::MIN
+                    && before.day() == 1
+                    && (before.year(), before.month()) == next;
+                whole_month.then(|| {
+                    self.months
+                        .iter()
+                        .find(|(yy, mm, _)| (*yy, *mm) == (y, m))
+                        .map_or(0, |x| x.2)
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The number of posts `filter` matches: from `stats` when they know it, else counted.
+pub fn count_listed(
+    conn: &mut DbConn,
+    filter: &ListFilter,
+    stats: Option<&PostStats>,
+) -> QueryResult<i64> {
+    match stats.and_then(|s| s.total_for(filter)) {
+        Some(n) => Ok(n),
+        None => listed_query(filter, Membership::Collect)
+            .count()
+            .get_result(conn),
+    }
+}
+
+/// How a category or tag filter is written. SQLite plans `id IN (subquery)` by collecting
+/// every member and sorting them, which costs the size of the category; `EXISTS` walks the
+/// newest posts in index order and stops after a page, which costs the page divided by the
+/// category's share of all posts. [`list_page`] picks the cheaper from [`PostStats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Membership {
+    Collect,
+    Probe,
+}
+
+/// The posts a list filter selects, unordered (see [`list_published`]).
+fn listed_query(
+    filter: &ListFilter,
+    how: Membership,
+) -> posts::BoxedQuery<'static, <DbConn as diesel::Connection>::Backend> {
+    let mut q = posts::table.into_boxed();
+    q = match (filter.any_status, filter.status) {
+        (true, Some(s)) => q.filter(posts::status.eq(s)),
+        (true, None) => q,
+        (false, _) => q.filter(posts::status.eq(PostStatus::Published)),
+    };
+    q = match filter.kind {
+        Some(k) => q.filter(posts::kind.eq(k)),
+        None => q.filter(posts::kind.ne(PostKind::Page)),
+    };
+    if let Some(ids) = &filter.category_ids {
+        q = match how {
+            Membership::Collect => q.filter(
+                posts::id.eq_any(
+                    post_categories::table
+                        .filter(post_categories::category_id.eq_any(ids.clone()))
+                        .select(post_categories::post_id),
+                ),
+            ),
+            Membership::Probe => q.filter(diesel::dsl::exists(
+                post_categories::table
+                    .filter(post_categories::post_id.eq(posts::id))
+                    .filter(post_categories::category_id.eq_any(ids.clone())),
+            )),
+        };
+    }
+    if let Some(tid) = filter.tag_id {
+        q = match how {
+            Membership::Collect => q.filter(
+                posts::id.eq_any(
+                    post_tags::table
+                        .filter(post_tags::tag_id.eq(tid))
+                        .select(post_tags::post_id),
+                ),
+            ),
+            Membership::Probe => q.filter(diesel::dsl::exists(
+                post_tags::table
+                    .filter(post_tags::post_id.eq(posts::id))
+                    .filter(post_tags::tag_id.eq(tid)),
+            )),
+        };
+    }
+    if let Some(from) = filter.published_from {
+        q = q.filter(posts::published_at.ge(from));
+    }
+    if let Some(before) = filter.published_before {
+        q = q.filter(posts::published_at.lt(before));
+    }
+    q
+}
+
+/// One page of the posts `filter` selects, without the total (see [`count_listed`]). `stats`
+/// (with the total `filter` matches) choose how a category or tag filter is queried.
+pub fn list_page(
+    conn: &mut DbConn,
+    filter: &ListFilter,
+    offset: i64,
+    limit: i64,
+    stats: Option<(&PostStats, i64)>,
+) -> QueryResult<Vec<Post>> {
+    let how = match stats {
+        // Probing reads about (offset + limit) × published / matching rows; collecting reads
+        // all `matching` and sorts them.
+        Some((s, matching)) if !filter.any_status && matching > 0 => {
+            let probed = (offset + limit) as f64 * s.published as f64 / matching as f64;
+            if probed < matching as f64 {
+                Membership::Probe
+            } else {
+                Membership::Collect
+            }
+        }
+        _ => Membership::Collect,
+    };
+    let ordered = if filter.any_status {
+        listed_query(filter, how).order((posts::updated_at.desc(), posts::id.desc()))
+    } else {
+        listed_query(filter, how).order((posts::published_at.desc(), posts::id.desc()))
+    };
+    ordered
+        .offset(offset)
+        .limit(limit)
+        .select(Post::as_select())
+        .load(conn)
+}
+
 /// One page of published posts, newest first, and the total count. Pages (kind `page`) are left
 /// out unless asked for by kind. With `any_status`, drafts, scheduled and archived posts are
 /// listed too, most recently changed first.
@@ -574,55 +769,8 @@ pub fn list_published(
     offset: i64,
     limit: i64,
 ) -> QueryResult<(Vec<Post>, i64)> {
-    let build = || {
-        let mut q = posts::table.into_boxed();
-        q = match (filter.any_status, filter.status) {
-            (true, Some(s)) => q.filter(posts::status.eq(s)),
-            (true, None) => q,
-            (false, _) => q.filter(posts::status.eq(PostStatus::Published)),
-        };
-        q = match filter.kind {
-            Some(k) => q.filter(posts::kind.eq(k)),
-            None => q.filter(posts::kind.ne(PostKind::Page)),
-        };
-        if let Some(ids) = &filter.category_ids {
-            q = q.filter(
-                posts::id.eq_any(
-                    post_categories::table
-                        .filter(post_categories::category_id.eq_any(ids.clone()))
-                        .select(post_categories::post_id),
-                ),
-            );
-        }
-        if let Some(tid) = filter.tag_id {
-            q = q.filter(
-                posts::id.eq_any(
-                    post_tags::table
-                        .filter(post_tags::tag_id.eq(tid))
-                        .select(post_tags::post_id),
-                ),
-            );
-        }
-        if let Some(from) = filter.published_from {
-            q = q.filter(posts::published_at.ge(from));
-        }
-        if let Some(before) = filter.published_before {
-            q = q.filter(posts::published_at.lt(before));
-        }
-        q
-    };
-    let total: i64 = build().count().get_result(conn)?;
-    let ordered = if filter.any_status {
-        build().order((posts::updated_at.desc(), posts::id.desc()))
-    } else {
-        build().order((posts::published_at.desc(), posts::id.desc()))
-    };
-    let rows = ordered
-        .offset(offset)
-        .limit(limit)
-        .select(Post::as_select())
-        .load(conn)?;
-    Ok((rows, total))
+    let total = count_listed(conn, filter, None)?;
+    Ok((list_page(conn, filter, offset, limit, None)?, total))
 }
 
 /// Categories of each post in `post_ids`.
@@ -738,7 +886,7 @@ pub fn archive_months(conn: &mut DbConn) -> QueryResult<Vec<(i32, u32, i64)>> {
     }
     let rows: Vec<Month> = match conn {
         DbConn::Sqlite(c) => diesel::sql_query(
-            "SELECT strftime('%Y-%m', published_at) AS ym, count(*) AS n FROM posts
+            "SELECT substr(published_at, 1, 7) AS ym, count(*) AS n FROM posts
              WHERE status = 'published' AND kind != 'page' AND published_at IS NOT NULL
              GROUP BY ym ORDER BY ym DESC",
         )

@@ -89,7 +89,7 @@ fn load(
             ListFilter::default(),
         ),
     };
-    let (posts, _) = post::list_published(conn, &filter, 0, ITEMS)?;
+    let posts = post::list_page(conn, &filter, 0, ITEMS, None)?;
     let ids: Vec<i64> = posts.iter().map(|p| p.id).collect();
     let mut cats = post::categories_of(conn, &ids)?;
     let author_ids: Vec<i64> = posts.iter().filter_map(|p| p.author_id).collect();

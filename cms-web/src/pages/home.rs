@@ -25,7 +25,7 @@ pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     let base = state.config.server.base_url.clone();
     cache::respond(&req, &state, None, move |conn, snap| {
         let site = Site::of(snap);
-        let (posts, _) = post::list_published(conn, &ListFilter::default(), 0, 10)?;
+        let posts = post::list_page(conn, &ListFilter::default(), 0, 10, None)?;
         let posts = post_summaries(conn, &base, &posts)?;
         let albums = album::latest_published(conn, 6)?;
         let albums = album_cards(conn, &albums)?;

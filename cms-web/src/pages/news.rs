@@ -6,6 +6,7 @@ use chrono::{Datelike, NaiveDate};
 use cms_core::AppState;
 use cms_core::models::post::{self, ListFilter};
 use cms_core::models::{category, tag};
+use cms_core::snapshot::Snapshot;
 
 use super::lists::{PostSummary, post_summaries};
 use crate::cache::{self, html};
@@ -56,15 +57,16 @@ fn month_name(m: u32) -> &'static str {
     .unwrap_or("")
 }
 
-fn months(conn: &mut cms_core::DbConn) -> Result<Vec<MonthLink>, WebError> {
-    Ok(post::archive_months(conn)?
-        .into_iter()
-        .map(|(y, m, count)| MonthLink {
+fn months(stats: &post::PostStats) -> Vec<MonthLink> {
+    stats
+        .months
+        .iter()
+        .map(|&(y, m, count)| MonthLink {
             href: format!("/archive/{y}/{m:02}"),
             label: format!("{} {y}", month_name(m)),
             count,
         })
-        .collect())
+        .collect()
 }
 
 struct ListSpec {
@@ -78,17 +80,21 @@ struct ListSpec {
 async fn list(
     state: web::Data<AppState>,
     req: HttpRequest,
-    resolve: impl FnOnce(&mut cms_core::DbConn) -> Result<ListSpec, WebError> + Send + 'static,
+    resolve: impl FnOnce(&mut cms_core::DbConn, &Snapshot) -> Result<ListSpec, WebError>
+    + Send
+    + 'static,
 ) -> Result<HttpResponse, WebError> {
     let page_no = query::page(req.query_string())?;
     let base = state.config.server.base_url.clone();
     cache::respond(&req, &state, None, move |conn, snap| {
-        let spec = resolve(conn)?;
+        let spec = resolve(conn, snap)?;
         let site = Site::of(snap);
         let per = PER_PAGE as i64;
         let offset = (page_no as i64 - 1) * per;
-        let (posts, total) = post::list_published(conn, &spec.filter, offset, per)?;
+        let stats = snap.post_stats(conn)?;
+        let total = post::count_listed(conn, &spec.filter, Some(stats))?;
         query::offset_for(page_no, PER_PAGE, total)?;
+        let posts = post::list_page(conn, &spec.filter, offset, per, Some((stats, total)))?;
         let posts = post_summaries(conn, &base, &posts)?;
         let canonical = if page_no > 1 {
             format!("{}?page={page_no}", spec.path)
@@ -108,7 +114,7 @@ async fn list(
             intro: spec.intro,
             posts,
             pager: Pager::new(&spec.path, page_no, query::page_count(total, PER_PAGE)),
-            months: months(conn)?,
+            months: months(stats),
         })
     })
     .await
@@ -116,7 +122,7 @@ async fn list(
 
 /// `GET /posts`
 pub async fn all(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, WebError> {
-    list(state, req, |_| {
+    list(state, req, |_, _| {
         Ok(ListSpec {
             path: "/posts".into(),
             heading: "News".into(),
@@ -136,7 +142,7 @@ pub async fn by_category(
 ) -> Result<HttpResponse, WebError> {
     let slug = slug.into_inner();
     let base = state.config.server.base_url.clone();
-    list(state, req, move |conn| {
+    list(state, req, move |conn, _| {
         let c = category::find_by_slug(conn, &slug)?.ok_or(WebError::NotFound)?;
         let ids = category::subtree_ids(conn, c.id)?;
         Ok(ListSpec {
@@ -171,7 +177,7 @@ pub async fn by_tag(
     slug: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let slug = slug.into_inner();
-    list(state, req, move |conn| {
+    list(state, req, move |conn, _| {
         let t = tag::find_by_slug(conn, &slug)?.ok_or(WebError::NotFound)?;
         Ok(ListSpec {
             path: format!("/tag/{}", t.slug),
@@ -211,13 +217,14 @@ pub async fn by_month(
         NaiveDate::from_ymd_opt(year, month + 1, 1)
     }
     .ok_or_else(bad)?;
-    list(state, req, move |conn| {
+    list(state, req, move |conn, snap| {
         let filter = ListFilter {
             published_from: start.and_hms_opt(0, 0, 0),
             published_before: end.and_hms_opt(0, 0, 0),
             ..ListFilter::default()
         };
-        if post::list_published(conn, &filter, 0, 1)?.1 == 0 {
+        let stats = snap.post_stats(conn)?;
+        if post::count_listed(conn, &filter, Some(stats))? == 0 {
             return Err(WebError::NotFound);
         }
         Ok(ListSpec {

@@ -1,5 +1,6 @@
 mod content;
 mod gallery;
+mod generate;
 mod migrations;
 mod posts;
 mod queues;

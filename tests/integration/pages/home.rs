@@ -10,7 +10,10 @@ async fn home_shows_published_posts_albums_and_videos(backend: Backend) {
     let report = demo::load(
         &env.state.db,
         env.state.media.as_ref(),
-        DemoOptions { photo_divisor: 400 },
+        DemoOptions {
+            photo_divisor: 400,
+            ..Default::default()
+        },
     )
     .expect("demo")
     .expect("loaded into an empty database");
@@ -57,7 +60,10 @@ async fn home_shows_published_posts_albums_and_videos(backend: Backend) {
     let again = demo::load(
         &env.state.db,
         env.state.media.as_ref(),
-        DemoOptions { photo_divisor: 400 },
+        DemoOptions {
+            photo_divisor: 400,
+            ..Default::default()
+        },
     )
     .expect("demo");
     assert!(again.is_none());

@@ -136,8 +136,66 @@ async fn search_paginates(backend: Backend) {
     assert_eq!(second.texts(".result").len(), 3);
 }
 
+/// Past `RANK_WINDOW` matches, the newest window is ranked and older matches follow, newest
+/// first: every match still appears exactly once across the pages, and the total is exact.
+async fn large_result_sets_rank_the_newest_window(backend: Backend) {
+    use cms_core::search::{self, Document, Kind, RANK_WINDOW};
+    let env = TestEnv::new(backend);
+    let n = RANK_WINDOW + 130;
+    env.write(|c| {
+        for i in 1..=n {
+            // Item 1 (the oldest) and item n - 5 have the word in their titles too.
+            let title = if i == 1 || i == n - 5 {
+                "Premiere night"
+            } else {
+                "Gallery update"
+            };
+            search::upsert(
+                c,
+                &Document {
+                    kind: Kind::Post,
+                    item_id: i,
+                    slug: format!("post-{i}"),
+                    title: title.into(),
+                    body: format!("Photos from the premiere, set {i}."),
+                },
+            )?;
+        }
+        Ok(())
+    });
+    let first = search::search(&mut env.conn(), "premiere", 0, 20).expect("search");
+    assert_eq!(first.total, n);
+    assert_eq!(first.hits.len(), 20);
+    assert_eq!(
+        first.hits[0].item_id,
+        n - 5,
+        "a title match in the window ranks first"
+    );
+    let mut seen = std::collections::HashSet::new();
+    let mut offset = 0;
+    while offset < n {
+        let page = search::search(&mut env.conn(), "premiere", offset, 50).expect("search");
+        for h in &page.hits {
+            assert!(
+                seen.insert(h.item_id),
+                "item {} twice (page at {offset})",
+                h.item_id
+            );
+        }
+        offset += 50;
+    }
+    assert_eq!(seen.len() as i64, n, "every match appears once");
+    // The oldest item is outside the window: it comes last, after the newer older ones.
+    let last = search::search(&mut env.conn(), "premiere", n - 1, 20).expect("search");
+    assert_eq!(
+        last.hits.iter().map(|h| h.item_id).collect::<Vec<_>>(),
+        vec![1]
+    );
+}
+
 backend_tests!(
     search_finds_every_kind_and_no_drafts,
     search_input_is_never_a_500,
-    search_paginates
+    search_paginates,
+    large_result_sets_rank_the_newest_window,
 );
