@@ -127,9 +127,22 @@ pub fn generate(
     phase(&mut report, "reference site", started, line);
 
     let started = Instant::now();
-    let gallery = Gallery::build(db, &mut rng)?;
-    let made = gallery.fill(db, media, &pool, &mut rng, extra_albums, extra_photos)?;
-    report.gallery_categories = gallery.categories;
+    // Only a larger archive gets the wider tree: the reference size stays the reference site.
+    let made = if extra_albums > 0 {
+        let gallery = Gallery::build(db, &mut rng)?;
+        gallery.fill(db, media, &pool, &mut rng, extra_albums, extra_photos)?
+    } else {
+        Filled::default()
+    };
+    report.gallery_categories = crate::schema::gallery_categories::table
+        .count()
+        .get_result::<i64>(&mut *db.conn()?)? as u64;
+    // Albums (slug, cover photo) for posts to embed and feature.
+    let samples: Vec<(String, i64)> = albums::table
+        .filter(albums::cover_photo_id.is_not_null())
+        .select((albums::slug, albums::cover_photo_id.assume_not_null()))
+        .order(albums::id)
+        .load(&mut *db.conn()?)?;
     report.albums = demo.albums as u64 + made.albums;
     report.photos = demo.photos as u64 + made.photos;
     let line = format!(
@@ -141,7 +154,7 @@ pub fn generate(
     let started = Instant::now();
     let demo_posts = demo.posts as u64 + 1; // and its one draft
     let extra_posts = opts.posts.saturating_sub(demo_posts);
-    make_posts(db, &mut rng, extra_posts, &made.samples)?;
+    make_posts(db, &mut rng, extra_posts, &samples)?;
     report.posts = demo_posts + extra_posts;
     let line = format!("{} posts", report.posts);
     phase(&mut report, "posts", started, line);
@@ -329,14 +342,13 @@ struct Leaf {
 
 struct Gallery {
     leaves: Vec<Leaf>,
-    categories: u64,
 }
 
-/// What filling the gallery made, and albums (slug, cover photo) for posts to point at.
+/// What filling the gallery made.
+#[derive(Default)]
 struct Filled {
     albums: u64,
     photos: u64,
-    samples: Vec<(String, i64)>,
 }
 
 struct NewAlbumRow {
@@ -417,10 +429,7 @@ impl Gallery {
             }
             Ok(leaves)
         })?;
-        let categories = crate::schema::gallery_categories::table
-            .count()
-            .get_result::<i64>(&mut *db.conn()?)? as u64;
-        Ok(Gallery { leaves, categories })
+        Ok(Gallery { leaves })
     }
 
     fn album_title(&self, rng: &mut StdRng, leaf: &Leaf, k: u32) -> (String, NaiveDateTime) {
@@ -522,11 +531,7 @@ impl Gallery {
             });
         }
 
-        let mut filled = Filled {
-            albums: 0,
-            photos: 0,
-            samples: Vec::new(),
-        };
+        let mut filled = Filled::default();
         let mut batch: Vec<PhotoRow> = Vec::with_capacity(PHOTOS_PER_TX);
         let mut album_ids = Vec::with_capacity(rows.len());
         let mut start = 0;
@@ -605,11 +610,6 @@ impl Gallery {
             .execute(conn)?;
             Ok(())
         })?;
-        filled.samples = albums::table
-            .filter(albums::cover_photo_id.is_not_null())
-            .select((albums::slug, albums::cover_photo_id.assume_not_null()))
-            .order(albums::id)
-            .load::<(String, i64)>(&mut *db.conn()?)?;
         Ok(filled)
     }
 }
