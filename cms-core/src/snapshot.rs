@@ -9,6 +9,7 @@ use diesel::QueryResult;
 
 use crate::db::DbConn;
 use crate::models::gallery_category::{self, GalleryCategory, MAX_DEPTH};
+use crate::models::photo::{self, Photo, Place};
 use crate::models::post::{self, PostStats};
 use crate::models::site;
 
@@ -24,6 +25,18 @@ pub struct Snapshot {
     post_stats: OnceLock<PostStats>,
     /// Held while the counts are read, so concurrent first uses read them once.
     reading_stats: Mutex<()>,
+    /// Photo order of the albums whose photo pages were built in this version.
+    album_orders: Mutex<AlbumOrders>,
+}
+
+/// At most this many (position, id) pairs are held, about 8 MB; larger albums, or albums past
+/// the bound, are answered from the database.
+const ORDER_CACHE_PHOTOS: usize = 500_000;
+
+#[derive(Debug, Default)]
+struct AlbumOrders {
+    held: usize,
+    by_album: HashMap<i64, Arc<[(i64, i64)]>>,
 }
 
 impl Snapshot {
@@ -43,6 +56,7 @@ impl Snapshot {
             by_id,
             post_stats: OnceLock::new(),
             reading_stats: Mutex::new(()),
+            album_orders: Mutex::new(AlbumOrders::default()),
         })
     }
 
@@ -58,6 +72,50 @@ impl Snapshot {
         }
         let fresh = post::stats(conn)?;
         Ok(self.post_stats.get_or_init(|| fresh))
+    }
+
+    /// A photo's number and neighbours in its album: from the album's order, read once per
+    /// version (one index scan), instead of counting the photos before it on every page.
+    /// `album_photos` is the album's photo count: orders that would not fit are not read.
+    pub fn photo_place(
+        &self,
+        conn: &mut DbConn,
+        p: &Photo,
+        album_photos: i64,
+    ) -> QueryResult<Place> {
+        let cached = self
+            .album_orders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .by_album
+            .get(&p.album_id)
+            .cloned();
+        let order = match cached {
+            Some(o) => o,
+            None => {
+                let held = self
+                    .album_orders
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .held;
+                if usize::try_from(album_photos).map_or(true, |n| held + n > ORDER_CACHE_PHOTOS) {
+                    return photo::place(conn, p);
+                }
+                let o: Arc<[(i64, i64)]> = photo::album_order(conn, p.album_id)?.into();
+                let mut orders = self.album_orders.lock().unwrap_or_else(|e| e.into_inner());
+                if orders.held + o.len() <= ORDER_CACHE_PHOTOS
+                    && !orders.by_album.contains_key(&p.album_id)
+                {
+                    orders.held += o.len();
+                    orders.by_album.insert(p.album_id, o.clone());
+                }
+                o
+            }
+        };
+        match photo::place_in(&order, p) {
+            Some(place) => Ok(place),
+            None => photo::place(conn, p),
+        }
     }
 
     /// A category by id.

@@ -234,6 +234,43 @@ pub fn neighbours(conn: &mut DbConn, photo: &Photo) -> QueryResult<(Option<i64>,
     Ok((prev, next))
 }
 
+/// Where a photo stands in its album: its 0-based index and its neighbours' ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    pub index: i64,
+    pub prev: Option<i64>,
+    pub next: Option<i64>,
+}
+
+/// A photo's place read from the database: a count of the photos before it (which grows with
+/// its position) and two neighbour lookups. [`crate::snapshot::Snapshot::photo_place`] answers
+/// from the album's order held in memory instead.
+pub fn place(conn: &mut DbConn, photo: &Photo) -> QueryResult<Place> {
+    let index = index_in_album(conn, photo)?;
+    let (prev, next) = neighbours(conn, photo)?;
+    Ok(Place { index, prev, next })
+}
+
+/// An album's photos as (position, id), in display order: what [`place_in`] searches.
+pub fn album_order(conn: &mut DbConn, album_id: i64) -> QueryResult<Vec<(i64, i64)>> {
+    photos::table
+        .filter(photos::album_id.eq(album_id))
+        .order((photos::position.asc(), photos::id.asc()))
+        .select((photos::position, photos::id))
+        .load(conn)
+}
+
+/// A photo's place in an album order from [`album_order`], by binary search; `None` if the
+/// order does not hold it.
+pub fn place_in(order: &[(i64, i64)], photo: &Photo) -> Option<Place> {
+    let i = order.binary_search(&(photo.position, photo.id)).ok()?;
+    Some(Place {
+        index: i as i64,
+        prev: i.checked_sub(1).map(|j| order[j].1),
+        next: order.get(i + 1).map(|x| x.1),
+    })
+}
+
 /// The 0-based index of a photo within its album's order (to link back to its album page).
 pub fn index_in_album(conn: &mut DbConn, photo: &Photo) -> QueryResult<i64> {
     photos::table

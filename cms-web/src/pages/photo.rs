@@ -54,7 +54,8 @@ pub async fn show(
         let (p, a) = photo::find_published(conn, id)?.ok_or(WebError::NotFound)?;
         let site = Site::of(snap);
         let mut crumbs = gallery_crumbs(snap, a.category_id);
-        let index = photo::index_in_album(conn, &p)?;
+        let place = snap.photo_place(conn, &p, a.photo_count)?;
+        let index = place.index;
         let page = index / PER_PAGE as i64 + 1;
         let album_href = if page > 1 {
             format!("/albums/{}?page={page}", a.slug)
@@ -65,7 +66,7 @@ pub async fn show(
             href: album_href.clone(),
             name: a.title.clone(),
         });
-        let (prev, next) = photo::neighbours(conn, &p)?;
+        let (prev, next) = (place.prev, place.next);
         let widths = p.variant_widths();
         let shown = widths
             .iter()
