@@ -13,7 +13,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -24,15 +24,14 @@ use crate::error::{Error, Result};
 use crate::media::MediaStore;
 use crate::models::album::AlbumStatus;
 use crate::models::gallery_category::{self, adjust_counts};
+use crate::models::photo::{self, PlacedPhoto};
 use crate::models::post::{self, PostInput, PostKind, PostStatus};
 use crate::models::subscriber::{SubscriberStatus, Topic};
 use crate::models::video::{self, TranscriptFormat, VideoInput};
 use crate::models::{category, now, site};
-use crate::schema::{albums, jobs, photos, subscriber_topics, subscribers};
+use crate::schema::{albums, jobs, subscriber_topics, subscribers};
 use crate::{search, slug};
 
-/// Photo rows per INSERT: 14 columns × 2,000 stays under SQLite's 32,766 bound parameters.
-const PHOTO_BATCH: usize = 2_000;
 /// Rows per transaction for photos, and posts or videos per transaction.
 const PHOTOS_PER_TX: usize = 20_000;
 const ITEMS_PER_TX: usize = 500;
@@ -387,7 +386,8 @@ impl Gallery {
                     }
                     let mut path: Vec<String> = base.iter().map(|s| s.to_string()).collect();
                     path.push(leaf.into());
-                    plan.push((path, kind, show.to_string(), s, year + s as i32 - 1, w));
+                    let year = (year + s as i32 - 1).min(anchor().year());
+                    plan.push((path, kind, show.to_string(), s, year, w));
                 }
             }
         }
@@ -634,34 +634,17 @@ fn insert_photos(
     album_ids: &[i64],
     t: NaiveDateTime,
 ) -> Result<()> {
-    for chunk in rows.chunks(PHOTO_BATCH) {
-        let values: Vec<_> = chunk
-            .iter()
-            .map(|r| {
-                let p = &r.photo;
-                (
-                    photos::album_id.eq(album_ids[r.album]),
-                    photos::position.eq(r.position),
-                    photos::original_filename.eq(&p.original_filename),
-                    photos::caption.eq(&p.caption),
-                    photos::credit.eq(&p.credit),
-                    photos::source.eq(&p.source),
-                    photos::content_hash.eq(&p.content_hash),
-                    photos::mime.eq(&p.mime),
-                    photos::width.eq(p.width),
-                    photos::height.eq(p.height),
-                    photos::bytes.eq(p.bytes),
-                    photos::variants
-                        .eq(serde_json::to_string(&p.variants).unwrap_or_else(|_| "[]".into())),
-                    photos::views.eq(r.views),
-                    photos::created_at.eq(r.at.min(t)),
-                )
-            })
-            .collect();
-        crate::per_backend!(conn, |c| diesel::insert_into(photos::table)
-            .values(&values)
-            .execute(c))?;
-    }
+    let placed: Vec<PlacedPhoto> = rows
+        .iter()
+        .map(|r| PlacedPhoto {
+            album_id: album_ids[r.album],
+            position: r.position,
+            views: r.views,
+            created_at: r.at.min(t),
+            photo: &r.photo,
+        })
+        .collect();
+    photo::insert_rows(conn, &placed)?;
     Ok(())
 }
 

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::schema::{albums, photos};
 use crate::search;
 
-/// Rows per INSERT statement: well under SQLite's bound-parameter limit.
+/// Photos checked for duplicates (one `IN` of hashes) and inserted per step of `add_to_album`.
 const INSERT_CHUNK: usize = 500;
 
 /// A stored photo.
@@ -62,6 +62,57 @@ pub struct NewPhoto {
     pub variants: Vec<u32>,
 }
 
+/// A photo row to insert: the photo, where it goes, and its counters.
+pub(crate) struct PlacedPhoto<'a> {
+    pub album_id: i64,
+    pub position: i64,
+    pub views: i64,
+    pub created_at: NaiveDateTime,
+    pub photo: &'a NewPhoto,
+}
+
+/// Rows per INSERT in [`insert_rows`]: 14 columns × 2,000 stays under SQLite's 32,766 bound
+/// parameters.
+const ROWS_PER_INSERT: usize = 2_000;
+
+/// Inserts photo rows as given and returns their ids: no duplicate check and no counts, which
+/// the callers ([`add_to_album`], the archive generator) keep right themselves.
+pub(crate) fn insert_rows(conn: &mut DbConn, rows: &[PlacedPhoto<'_>]) -> QueryResult<Vec<i64>> {
+    let mut ids = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|r| {
+                let p = r.photo;
+                (
+                    photos::album_id.eq(r.album_id),
+                    photos::position.eq(r.position),
+                    photos::original_filename.eq(&p.original_filename),
+                    photos::caption.eq(&p.caption),
+                    photos::credit.eq(&p.credit),
+                    photos::source.eq(&p.source),
+                    photos::content_hash.eq(&p.content_hash),
+                    photos::mime.eq(&p.mime),
+                    photos::width.eq(p.width),
+                    photos::height.eq(p.height),
+                    photos::bytes.eq(p.bytes),
+                    photos::variants
+                        .eq(serde_json::to_string(&p.variants).unwrap_or_else(|_| "[]".into())),
+                    photos::views.eq(r.views),
+                    photos::created_at.eq(r.created_at),
+                )
+            })
+            .collect();
+        ids.extend(crate::per_backend!(conn, |c| diesel::insert_into(
+            photos::table
+        )
+        .values(&values)
+        .returning(photos::id)
+        .get_results::<i64>(c))?);
+    }
+    Ok(ids)
+}
+
 /// What [`add_to_album`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AddReport {
@@ -105,32 +156,18 @@ pub fn add_to_album(conn: &mut DbConn, album_id: i64, new: &[NewPhoto]) -> Resul
             .first(conn)?;
         let start = max_pos.map_or(0, |p| p + 1);
         let t = now();
-        let rows: Vec<_> = fresh
+        let rows: Vec<PlacedPhoto> = fresh
             .iter()
             .enumerate()
-            .map(|(i, p)| {
-                (
-                    photos::album_id.eq(album_id),
-                    photos::position.eq(start + i as i64),
-                    photos::original_filename.eq(&p.original_filename),
-                    photos::caption.eq(&p.caption),
-                    photos::credit.eq(&p.credit),
-                    photos::source.eq(&p.source),
-                    photos::content_hash.eq(&p.content_hash),
-                    photos::mime.eq(&p.mime),
-                    photos::width.eq(p.width),
-                    photos::height.eq(p.height),
-                    photos::bytes.eq(p.bytes),
-                    photos::variants
-                        .eq(serde_json::to_string(&p.variants).unwrap_or_else(|_| "[]".into())),
-                    photos::created_at.eq(t),
-                )
+            .map(|(i, p)| PlacedPhoto {
+                album_id,
+                position: start + i as i64,
+                views: 0,
+                created_at: t,
+                photo: p,
             })
             .collect();
-        let ids: Vec<i64> = crate::per_backend!(conn, |c| diesel::insert_into(photos::table)
-            .values(&rows)
-            .returning(photos::id)
-            .get_results(c))?;
+        let ids = insert_rows(conn, &rows)?;
         let n = ids.len() as i64;
         report.inserted.extend(ids);
         diesel::update(albums::table.find(album_id))
