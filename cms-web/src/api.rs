@@ -318,8 +318,9 @@ pub async fn post(
 pub async fn categories(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
     Params::parse(req.query_string(), &[])?;
     let b = base(&state);
-    answer(&req, &state, Audience::Public, move |conn, _| {
-        json(&views::categories_out(conn, Urls(&b))?)
+    answer(&req, &state, Audience::Public, move |conn, snap| {
+        let stats = snap.post_stats(conn)?;
+        json(&views::categories_out(conn, stats, Urls(&b))?)
     })
     .await
 }
@@ -333,8 +334,9 @@ pub async fn categories(req: HttpRequest, state: web::Data<AppState>) -> ApiResu
 pub async fn tags(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
     Params::parse(req.query_string(), &[])?;
     let b = base(&state);
-    answer(&req, &state, Audience::Public, move |conn, _| {
-        json(&views::tags_out(conn, Urls(&b))?)
+    answer(&req, &state, Audience::Public, move |conn, snap| {
+        let stats = snap.post_stats(conn)?;
+        json(&views::tags_out(conn, stats, Urls(&b))?)
     })
     .await
 }

@@ -422,9 +422,7 @@ fn category_json(
     id: i64,
     base: &str,
 ) -> Result<views::CategoryOut, ApiError> {
-    views::categories_out(conn, Urls(base))?
-        .into_iter()
-        .find(|c| c.id == id)
+    views::one_category_out(conn, id, Urls(base))?
         .ok_or_else(|| ApiError(Problem::not_found("category")))
 }
 
@@ -560,9 +558,7 @@ pub async fn create_tag(
             let t = tag::find_or_create(conn, &b.name)?;
             cms_core::models::site::bump_content_version(conn)?;
             audit::record(conn, &act, "tag.create", Some(("tag", t.id)), &t.name)?;
-            views::tags_out(conn, Urls(&base))?
-                .into_iter()
-                .find(|x| x.id == t.id)
+            views::one_tag_out(conn, t.id, Urls(&base))?
                 .ok_or_else(|| ApiError(Problem::not_found("tag")))
         })
         .await?;

@@ -21,7 +21,7 @@ use crate::models::photo::{self, Photo};
 use crate::models::post::{self, Post, PostKind, PostStatus};
 use crate::models::tag::Tag;
 use crate::models::video::{self, TranscriptFormat, Video, VideoStatus};
-use crate::schema::{categories, post_categories, post_tags, posts, tags, users};
+use crate::schema::{categories, tags, users};
 
 /// `2024-08-03T10:00:00Z`.
 pub fn iso(t: NaiveDateTime) -> String {
@@ -521,61 +521,105 @@ fn term(id: i64, slug: &str, name: &str, url: String) -> TermRef {
     }
 }
 
-/// Published posts per category and per tag.
-fn published_counts(conn: &mut DbConn) -> QueryResult<(HashMap<i64, i64>, HashMap<i64, i64>)> {
-    let by_cat: Vec<(i64, i64)> = post_categories::table
-        .inner_join(posts::table)
-        .filter(posts::status.eq(PostStatus::Published))
-        .group_by(post_categories::category_id)
-        .select((post_categories::category_id, diesel::dsl::count_star()))
-        .load(conn)?;
-    let by_tag: Vec<(i64, i64)> = post_tags::table
-        .inner_join(posts::table)
-        .filter(posts::status.eq(PostStatus::Published))
-        .group_by(post_tags::tag_id)
-        .select((post_tags::tag_id, diesel::dsl::count_star()))
-        .load(conn)?;
-    Ok((by_cat.into_iter().collect(), by_tag.into_iter().collect()))
+fn category_out(c: Category, post_count: i64, u: Urls<'_>) -> CategoryOut {
+    CategoryOut {
+        post_count,
+        url: u.abs(&format!("/category/{}", c.slug)),
+        id: c.id,
+        slug: c.slug,
+        name: c.name,
+        description: c.description,
+        parent_id: c.parent_id,
+    }
 }
 
-/// Every post category, by name, with published post counts.
-pub fn categories_out(conn: &mut DbConn, u: Urls<'_>) -> QueryResult<Vec<CategoryOut>> {
-    let (counts, _) = published_counts(conn)?;
+fn tag_out(t: Tag, post_count: i64, u: Urls<'_>) -> TagOut {
+    TagOut {
+        post_count,
+        url: u.abs(&format!("/tag/{}", t.slug)),
+        id: t.id,
+        slug: t.slug,
+        name: t.name,
+    }
+}
+
+/// Every post category, by name, with its listed posts (published, pages left out) from the
+/// per-version [`post::PostStats`].
+pub fn categories_out(
+    conn: &mut DbConn,
+    stats: &post::PostStats,
+    u: Urls<'_>,
+) -> QueryResult<Vec<CategoryOut>> {
     let rows: Vec<Category> = categories::table
         .order((categories::name.asc(), categories::id.asc()))
         .select(Category::as_select())
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|c| CategoryOut {
-            post_count: counts.get(&c.id).copied().unwrap_or(0),
-            url: u.abs(&format!("/category/{}", c.slug)),
-            id: c.id,
-            slug: c.slug,
-            name: c.name,
-            description: c.description,
-            parent_id: c.parent_id,
+        .map(|c| {
+            let n = stats.by_category.get(&c.id).copied().unwrap_or(0);
+            category_out(c, n, u)
         })
         .collect())
 }
 
-/// Every tag, by name, with published post counts.
-pub fn tags_out(conn: &mut DbConn, u: Urls<'_>) -> QueryResult<Vec<TagOut>> {
-    let (_, counts) = published_counts(conn)?;
+/// One post category with its listed posts counted (for write answers).
+pub fn one_category_out(
+    conn: &mut DbConn,
+    id: i64,
+    u: Urls<'_>,
+) -> QueryResult<Option<CategoryOut>> {
+    let Some(c) = categories::table
+        .find(id)
+        .select(Category::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let filter = post::ListFilter {
+        category_ids: Some(vec![id]),
+        ..post::ListFilter::default()
+    };
+    let n = post::count_listed(conn, &filter, None)?;
+    Ok(Some(category_out(c, n, u)))
+}
+
+/// Every tag, by name, with its listed posts from the per-version [`post::PostStats`].
+pub fn tags_out(
+    conn: &mut DbConn,
+    stats: &post::PostStats,
+    u: Urls<'_>,
+) -> QueryResult<Vec<TagOut>> {
     let rows: Vec<Tag> = tags::table
         .order((tags::name.asc(), tags::id.asc()))
         .select(Tag::as_select())
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|t| TagOut {
-            post_count: counts.get(&t.id).copied().unwrap_or(0),
-            url: u.abs(&format!("/tag/{}", t.slug)),
-            id: t.id,
-            slug: t.slug,
-            name: t.name,
+        .map(|t| {
+            let n = stats.by_tag.get(&t.id).copied().unwrap_or(0);
+            tag_out(t, n, u)
         })
         .collect())
+}
+
+/// One tag with its listed posts counted (for write answers).
+pub fn one_tag_out(conn: &mut DbConn, id: i64, u: Urls<'_>) -> QueryResult<Option<TagOut>> {
+    let Some(t) = tags::table
+        .find(id)
+        .select(Tag::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let filter = post::ListFilter {
+        tag_id: Some(id),
+        ..post::ListFilter::default()
+    };
+    let n = post::count_listed(conn, &filter, None)?;
+    Ok(Some(tag_out(t, n, u)))
 }
 
 /// List entries for `posts`, with authors, categories, tags and featured photos loaded in four

@@ -477,8 +477,55 @@ async fn answers_carry_validators_and_cors(backend: Backend) {
     );
 }
 
+/// Category and tag counts are the posts a reader can list there: no drafts, no pages, and
+/// a post published afterwards is counted (the counts follow the content version).
+async fn taxonomy_counts_are_what_readers_can_list(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let cat = env.write(|c| cms_core::models::category::ensure(c, "Stills & “Quotes” – 2024"));
+    let make = |title: &str, status: PostStatus, kind: post::PostKind| {
+        let mut p = PostInput::new(title, "Body.");
+        p.status = status;
+        p.kind = kind;
+        p.category_ids = vec![cat.id];
+        p.tags = vec!["Heartstopper’s Set".into()];
+        env.write(|c| post::create(c, &p));
+    };
+    make("One", PostStatus::Published, post::PostKind::News);
+    make("Two", PostStatus::Published, post::PostKind::Article);
+    make("Draft", PostStatus::Draft, post::PostKind::News);
+    make("About", PostStatus::Published, post::PostKind::Page);
+    let app = env.app().await;
+    let count = |v: serde_json::Value, slug: &str| {
+        v.as_array()
+            .expect("list")
+            .iter()
+            .find(|x| x["slug"] == slug)
+            .map(|x| x["post_count"].as_i64())
+    };
+    let tag_slug = cms_core::slug::slugify("Heartstopper’s Set");
+    assert_eq!(
+        count(json(&get(&app, "/api/v1/categories").await), &cat.slug),
+        Some(Some(2))
+    );
+    assert_eq!(
+        count(json(&get(&app, "/api/v1/tags").await), &tag_slug),
+        Some(Some(2))
+    );
+    let page = get(&app, &format!("/category/{}", cat.slug)).await;
+    assert_eq!(page.status, 200);
+    let mut listed = page.texts("article.post-summary h2");
+    listed.sort();
+    assert_eq!(listed, ["One", "Two"], "the page lists what the API counts");
+    make("Three", PostStatus::Published, post::PostKind::News);
+    assert_eq!(
+        count(json(&get(&app, "/api/v1/categories").await), &cat.slug),
+        Some(Some(3))
+    );
+}
+
 backend_tests!(
     every_read_route_answers_published_content,
+    taxonomy_counts_are_what_readers_can_list,
     drafts_need_a_token_that_may_read_them,
     bad_requests_are_problems,
     answers_carry_validators_and_cors,
