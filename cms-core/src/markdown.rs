@@ -11,7 +11,7 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
         let mut b = ammonia::Builder::default();
         b.link_rel(Some("noopener noreferrer nofollow"))
             .url_schemes(["http", "https", "mailto"].into_iter().collect())
-            .add_tag_attributes("img", ["loading", "width", "height"])
+            .add_tag_attributes("img", ["loading", "width", "height", "srcset", "sizes"])
             .add_tag_attributes("td", ["align"])
             .add_tag_attributes("th", ["align"]);
         b
@@ -34,9 +34,13 @@ pub fn render(markdown: &str) -> String {
 /// The plain text of some Markdown, whitespace collapsed (for the search index).
 pub fn plain_text(markdown: &str) -> String {
     let mut text = String::with_capacity(markdown.len());
+    let mut html = HtmlText::default();
     for event in Parser::new(markdown) {
         match event {
             pulldown_cmark::Event::Text(t) | pulldown_cmark::Event::Code(t) => text.push_str(&t),
+            pulldown_cmark::Event::Html(t) | pulldown_cmark::Event::InlineHtml(t) => {
+                html.push(&t, &mut text)
+            }
             pulldown_cmark::Event::SoftBreak
             | pulldown_cmark::Event::HardBreak
             | pulldown_cmark::Event::End(_) => text.push(' '),
@@ -47,6 +51,101 @@ pub fn plain_text(markdown: &str) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The words of raw HTML in a Markdown body (an imported WordPress post is HTML): tags are
+/// dropped, with the contents of `<script>` and `<style>`, and entities decoded. HTML comes in
+/// pieces (a line at a time), so the state carries over between them.
+#[derive(Default)]
+struct HtmlText {
+    in_tag: bool,
+    tag: String,
+    skipping: bool,
+}
+
+impl HtmlText {
+    fn push(&mut self, html: &str, out: &mut String) {
+        let mut chunk = String::new();
+        for c in html.chars() {
+            if self.in_tag {
+                if c == '>' {
+                    self.in_tag = false;
+                    let name = self
+                        .tag
+                        .trim_start_matches('/')
+                        .split(|c: char| c.is_whitespace() || c == '/')
+                        .next()
+                        .unwrap_or("")
+                        .to_ascii_lowercase();
+                    if name == "script" || name == "style" {
+                        self.skipping = !self.tag.starts_with('/');
+                    }
+                    chunk.push(' ');
+                } else if self.tag.len() < 64 {
+                    self.tag.push(c);
+                }
+            } else if c == '<' {
+                self.in_tag = true;
+                self.tag.clear();
+            } else if !self.skipping {
+                chunk.push(c);
+            }
+        }
+        out.push_str(&decode_entities(&chunk));
+    }
+}
+
+/// Decodes HTML character references: numeric ones and the named ones editors and WordPress
+/// write (`&amp;`, `&nbsp;`, `&rsquo;`, …). Anything else is left as it is.
+pub fn decode_entities(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let decoded = after.find(';').filter(|&e| e <= 10).and_then(|e| {
+            let name = &after[..e];
+            let c = if let Some(n) = name.strip_prefix("#x").or_else(|| name.strip_prefix("#X")) {
+                u32::from_str_radix(n, 16).ok().and_then(char::from_u32)
+            } else if let Some(n) = name.strip_prefix('#') {
+                n.parse::<u32>().ok().and_then(char::from_u32)
+            } else {
+                match name {
+                    "amp" => Some('&'),
+                    "lt" => Some('<'),
+                    "gt" => Some('>'),
+                    "quot" => Some('"'),
+                    "apos" => Some('\''),
+                    "nbsp" => Some('\u{a0}'),
+                    "ndash" => Some('–'),
+                    "mdash" => Some('—'),
+                    "hellip" => Some('…'),
+                    "lsquo" => Some('‘'),
+                    "rsquo" => Some('’'),
+                    "ldquo" => Some('“'),
+                    "rdquo" => Some('”'),
+                    "copy" => Some('©'),
+                    _ => None,
+                }
+            };
+            c.filter(|c| *c != '\0').map(|c| (c, e))
+        });
+        match decoded {
+            Some((c, e)) => {
+                out.push(c);
+                rest = &after[e + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Removes `[[album:slug]]` and `[[video:slug]]` markers from plain text: they are placeholders
@@ -86,9 +185,13 @@ fn strip_markers(text: &str) -> String {
 /// `max_chars` characters with an ellipsis: the automatic excerpt.
 pub fn plain_excerpt(markdown: &str, max_chars: usize) -> String {
     let mut text = String::new();
+    let mut html = HtmlText::default();
     for event in Parser::new(markdown) {
         match event {
             pulldown_cmark::Event::Text(t) | pulldown_cmark::Event::Code(t) => text.push_str(&t),
+            pulldown_cmark::Event::Html(t) | pulldown_cmark::Event::InlineHtml(t) => {
+                html.push(&t, &mut text)
+            }
             pulldown_cmark::Event::SoftBreak
             | pulldown_cmark::Event::HardBreak
             | pulldown_cmark::Event::End(_) => text.push(' '),

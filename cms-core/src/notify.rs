@@ -92,6 +92,36 @@ pub fn schedule(conn: &mut DbConn, item: &Item) -> Result<bool> {
     )?)
 }
 
+/// Marks `item` as announced without sending anything (its fan-out is recorded as done, so
+/// publishing it later schedules nothing): imported content that readers of the old site have
+/// already seen. Call it in the transaction that publishes the item, before or after: a fan-out
+/// already queued for it is withdrawn.
+pub fn mark_announced(conn: &mut DbConn, item: &Item) -> Result<()> {
+    use crate::schema::jobs;
+    use diesel::prelude::*;
+    let payload = serde_json::to_value(FanoutPayload { item: item.clone() })
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let key = format!("fanout:{}", item.key());
+    job::cancel(conn, &key)?;
+    let t = now();
+    let row = (
+        jobs::kind.eq(FANOUT_JOB),
+        jobs::payload.eq(payload.to_string()),
+        jobs::unique_key.eq(&key),
+        jobs::status.eq(job::JobStatus::Done),
+        jobs::run_at.eq(t),
+        jobs::created_at.eq(t),
+        jobs::updated_at.eq(t),
+        jobs::finished_at.eq(Some(t)),
+    );
+    crate::per_backend!(conn, |c| diesel::insert_into(jobs::table)
+        .values(row.clone())
+        .on_conflict(jobs::unique_key)
+        .do_nothing()
+        .execute(c))?;
+    Ok(())
+}
+
 /// Queues a confirmation email carrying a sign-up's one-time token.
 pub fn request_confirmation(
     conn: &mut DbConn,

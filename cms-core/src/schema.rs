@@ -142,6 +142,8 @@ diesel::table! {
         variants -> Text,
         views -> BigInt,
         created_at -> Timestamp,
+        title -> Text,
+        alt_text -> Text,
     }
 }
 
@@ -312,6 +314,28 @@ diesel::joinable!(api_tokens -> users (created_by));
 diesel::joinable!(albums -> gallery_categories (category_id));
 diesel::joinable!(photos -> albums (album_id));
 diesel::joinable!(posts -> users (author_id));
+diesel::table! {
+    import_items (source, kind, source_id) {
+        source -> Text,
+        kind -> Text,
+        source_id -> Text,
+        target_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    redirects (id) {
+        id -> BigInt,
+        old_path -> Text,
+        target_kind -> Text,
+        target_id -> Nullable<BigInt>,
+        target_path -> Nullable<Text>,
+        source -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(posts -> photos (featured_photo_id));
 diesel::joinable!(post_categories -> posts (post_id));
 diesel::joinable!(post_categories -> categories (category_id));
@@ -324,6 +348,8 @@ diesel::joinable!(email_outbox -> subscribers (subscriber_id));
 diesel::joinable!(audit_log -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    import_items,
+    redirects,
     site_state,
     settings,
     users,

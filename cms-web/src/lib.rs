@@ -9,6 +9,7 @@ pub mod error;
 mod layout;
 pub mod pages;
 mod query;
+pub mod redirects;
 mod views;
 
 use std::time::Duration;

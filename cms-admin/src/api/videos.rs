@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, web};
 use cms_core::AppState;
 use cms_core::api::views::{self, Urls};
 use cms_core::models::audit;
-use cms_core::models::video::{self, TranscriptFormat, Video, VideoInput, VideoStatus};
+use cms_core::models::video::{self, TranscriptFormat, VideoInput};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -70,26 +70,6 @@ pub struct VideoUpdate {
     pub transcript: Option<String>,
     pub transcript_format: Option<TranscriptFormat>,
     pub published: Option<bool>,
-}
-
-fn input_of(v: &Video) -> VideoInput {
-    VideoInput {
-        title: v.title.clone(),
-        slug: Some(v.slug.clone()),
-        description: v.description.clone(),
-        series: v.series.clone(),
-        source: v.source.clone(),
-        release_date: v.release_date,
-        credits: v.credits.clone(),
-        duration_seconds: v.duration_seconds,
-        embed_url: v.embed_url.clone(),
-        file_key: v.file_key.clone(),
-        file_mime: v.file_mime.clone(),
-        poster_key: v.poster_key.clone(),
-        transcript: v.transcript.clone(),
-        transcript_format: Some(v.transcript_format),
-        published: v.status == VideoStatus::Published,
-    }
 }
 
 /// Creates a video vault entry.
@@ -169,7 +149,7 @@ pub async fn update(
         .write(move |conn| {
             let id = super::lookup(conn, "video", &slug)?;
             let v = video::find(conn, id)?.ok_or(cms_core::Error::NotFound("video"))?;
-            let mut input = input_of(&v);
+            let mut input = cms_core::models::video::input_of(&v);
             macro_rules! set {
                 ($($field:ident),*) => { $( if let Some(x) = b.$field { input.$field = x; } )* };
             }

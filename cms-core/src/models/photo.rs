@@ -36,6 +36,10 @@ pub struct Photo {
     pub variants: String,
     pub views: i64,
     pub created_at: NaiveDateTime,
+    /// The photo's own title (imported media carry one; empty otherwise).
+    pub title: String,
+    /// Alternative text for readers who cannot see the image (empty: the caption is used).
+    pub alt_text: String,
 }
 
 impl Photo {

@@ -217,6 +217,11 @@ fn slug_taken(conn: &mut DbConn, s: &str, except: Option<i64>) -> Result<bool> {
     Ok(n + r > 0)
 }
 
+/// True when a new post could not take this slug (a post has it, or it redirects to one).
+pub fn slug_in_use(conn: &mut DbConn, s: &str) -> Result<bool> {
+    slug_taken(conn, s, None)
+}
+
 fn published_at_for(
     input: &PostInput,
     previous: Option<NaiveDateTime>,

@@ -191,6 +191,27 @@ pub fn create(conn: &mut DbConn, input: &VideoInput) -> Result<Video> {
     Ok(v)
 }
 
+/// The input that would store this entry as it is (to change one field and update).
+pub fn input_of(v: &Video) -> VideoInput {
+    VideoInput {
+        title: v.title.clone(),
+        slug: Some(v.slug.clone()),
+        description: v.description.clone(),
+        series: v.series.clone(),
+        source: v.source.clone(),
+        release_date: v.release_date,
+        credits: v.credits.clone(),
+        duration_seconds: v.duration_seconds,
+        embed_url: v.embed_url.clone(),
+        file_key: v.file_key.clone(),
+        file_mime: v.file_mime.clone(),
+        poster_key: v.poster_key.clone(),
+        transcript: v.transcript.clone(),
+        transcript_format: Some(v.transcript_format),
+        published: v.status == VideoStatus::Published,
+    }
+}
+
 /// Replaces an entry's fields.
 pub fn update(conn: &mut DbConn, id: i64, input: &VideoInput) -> Result<Video> {
     let (embed, format) = validate(input)?;

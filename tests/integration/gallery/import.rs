@@ -277,7 +277,8 @@ backend_tests!(
     imports_can_wait_to_be_published_and_be_announced
 );
 
-fn cms(dir: &Path, url: &str) -> Command {
+/// `cms` in `dir` on the database at `url`, with warnings only in its log.
+pub fn cms(dir: &Path, url: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cms"));
     c.current_dir(dir)
         .env("CMS_DATABASE_URL", url)

@@ -1,4 +1,4 @@
 //! Bulk ingest: the pipeline's rules, safe zips, resumable imports, the `cms import` command.
 
 pub mod files;
-mod import;
+pub mod import;

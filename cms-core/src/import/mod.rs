@@ -1,0 +1,10 @@
+//! Moving an existing site in: WordPress (WXR files). Each importer is keyed by the source's
+//! own ids (`models::import_item`), so it can be killed at any point and run again, and leaves
+//! a redirect from every old address (`models::redirect`).
+
+pub mod report;
+pub mod wordpress;
+pub mod wp_content;
+pub mod wxr;
+
+pub use report::Report;
