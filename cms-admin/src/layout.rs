@@ -22,6 +22,8 @@ pub enum Section {
     Users,
     Tokens,
     Audit,
+    Tools,
+    Redirects,
     Account,
 }
 

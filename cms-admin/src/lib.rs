@@ -24,7 +24,7 @@ use actix_web::{HttpResponse, middleware, web};
 
 pub use worker::spawn_workers;
 
-use pages::{dashboard, gallery, people, posts, subscribers, taxonomy, videos};
+use pages::{dashboard, gallery, people, posts, subscribers, taxonomy, tools, videos};
 
 /// `GET /admin/static/{name}`: the admin stylesheet and script under their hashed names.
 async fn asset(name: web::Path<String>) -> HttpResponse {
@@ -136,6 +136,13 @@ admin_routes! {
     post "/tokens" Admin => people::create_token,
     post "/tokens/{id}/revoke" Admin => people::revoke_token,
     get "/audit" Admin => people::audit_log,
+    get "/import" Admin => tools::import_form,
+    post "/import" Admin => tools::start_import,
+    post "/import/upload" Admin => tools::upload_export,
+    get "/import/{id}" Admin => tools::import_progress,
+    get "/redirects" Admin => tools::redirects,
+    post "/redirects" Admin => tools::add_redirect,
+    post "/redirects/{id}/delete" Admin => tools::delete_redirect,
 }
 
 /// Registers the admin routes under `/admin`.

@@ -23,7 +23,7 @@ pub fn node_name() -> String {
 /// How often the mail workers look for work when idle.
 pub const MAIL_TICK: Duration = Duration::from_millis(500);
 
-/// How often the import worker looks for queued server-side imports.
+/// How often the import worker looks for queued server-side imports (gallery and site).
 pub const IMPORT_TICK: Duration = Duration::from_secs(2);
 
 /// Starts the scheduler and the import worker. Abort the handle at shutdown; a job either held
@@ -39,13 +39,21 @@ pub fn spawn_workers(state: AppState) -> tokio::task::JoinHandle<()> {
             tick.tick().await;
             let (s, who) = (imports.clone(), owner.clone());
             let run = tokio::task::spawn_blocking(move || {
-                cms_core::ingest::job::run_next(
+                let gallery = cms_core::ingest::job::run_next(
                     &s.db,
                     s.media.as_ref(),
                     &s.config.storage.import_dir,
                     &s.config.images,
                     &who,
-                )
+                )?;
+                let site = cms_core::import::job::run_next(
+                    &s.db,
+                    s.media.as_ref(),
+                    &s.config.storage.import_dir,
+                    &s.config.images,
+                    &who,
+                )?;
+                Ok::<_, cms_core::Error>(gallery || site)
             });
             match run.await {
                 Ok(Ok(_)) => {}

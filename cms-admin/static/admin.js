@@ -126,6 +126,7 @@
         count();
       }
       running = false; count();
+      if (up.hasAttribute('data-reload') && queue.some(function (q) { return q.done; })) { location.reload(); }
     }
     document.getElementById('upload-start').addEventListener('click', function () {
       Array.prototype.forEach.call(input.files, function (f) { queue.push(item(f)); });
@@ -150,7 +151,7 @@
           status.textContent = j.status;
           if (p.total) { bar.value = (p.done || 0) / p.total; }
           if (p.error || j.error) { detail.textContent = p.error || j.error; return; }
-          detail.textContent = p.finished
+          detail.textContent = p.finished && p.summary ? p.summary : p.finished
             ? (p.imported + ' imported, ' + p.duplicates + ' already there' + (p.skipped && p.skipped.length ? ', ' + p.skipped.length + ' skipped: ' + p.skipped.join('; ') : ''))
             : ((p.done || 0) + ' of ' + (p.total || '?') + (p.album ? ' — ' + p.album : ''));
           if (!p.finished && j.status !== 'failed' && j.status !== 'done') setTimeout(poll, 1000);

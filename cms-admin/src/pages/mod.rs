@@ -10,6 +10,7 @@ pub mod people;
 pub mod posts;
 pub mod subscribers;
 pub mod taxonomy;
+pub mod tools;
 pub mod videos;
 
 /// "Delete this?" before anything is deleted.

@@ -55,10 +55,32 @@ impl Report {
         self.failures.push((what.into(), why.into()));
     }
 
+    /// The kinds in the order a reader wants them: content first, leftovers last.
+    fn ordered(&self) -> Vec<(&'static str, &Counts)> {
+        const ORDER: &[&str] = &[
+            "posts",
+            "pages",
+            "attachments",
+            "pictures",
+            "photos",
+            "albums",
+            "gallery categories",
+            "categories",
+            "tags",
+            "authors",
+            "users",
+        ];
+        let rank = |k: &str| ORDER.iter().position(|o| *o == k).unwrap_or(ORDER.len());
+        let mut kinds: Vec<(&'static str, &Counts)> =
+            self.kinds.iter().map(|(k, c)| (*k, c)).collect();
+        kinds.sort_by_key(|(k, _)| (rank(k), *k));
+        kinds
+    }
+
     /// The report as lines: one per kind, then the notes.
     pub fn lines(&self) -> Vec<String> {
         let mut out = Vec::new();
-        for (kind, c) in &self.kinds {
+        for (kind, c) in self.ordered() {
             let mut parts = vec![format!(
                 "{} {}",
                 c.imported,
@@ -85,8 +107,46 @@ impl Report {
         out
     }
 
+    /// One line for a list: what was imported per kind, and how many were already there,
+    /// skipped and failed in all.
+    pub fn summary(&self) -> String {
+        let verb = if self.dry_run {
+            "to import"
+        } else {
+            "imported"
+        };
+        let mut parts: Vec<String> = self
+            .ordered()
+            .into_iter()
+            .filter(|(_, c)| c.imported > 0)
+            .map(|(k, c)| format!("{} {k}", c.imported))
+            .collect();
+        if parts.is_empty() {
+            parts.push("nothing".into());
+        }
+        let mut line = format!("{} {verb}", parts.join(", "));
+        let already: u64 = self.kinds.values().map(|c| c.already).sum();
+        let skipped: u64 = self.kinds.values().flat_map(|c| c.skipped.values()).sum();
+        let failed: u64 = self.kinds.values().map(|c| c.failed).sum();
+        for (n, what) in [
+            (already, "already there"),
+            (skipped, "skipped"),
+            (failed, "failed"),
+        ] {
+            if n > 0 {
+                line.push_str(&format!("; {n} {what}"));
+            }
+        }
+        line
+    }
+
     /// Exit status of the command: 0 when everything was imported, 3 when some items failed.
     pub fn exit_code(&self) -> u8 {
         if self.failures.is_empty() { 0 } else { 3 }
     }
+}
+
+/// `1 post`, `2 posts`: a count with its noun in the right number.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -67,14 +67,30 @@ pub fn candidates(import_dir: &Path) -> Vec<String> {
     out
 }
 
-struct JobProgress<'a> {
+/// Progress of a job written to its row (at most twice a second), renewing its lease: what
+/// the admin's live view reads. Shared by every import that runs as a job.
+pub struct JobProgress<'a> {
     db: &'a Db,
     job_id: i64,
     owner: &'a str,
     state: Mutex<(u64, u64, String, Instant)>,
 }
 
-impl JobProgress<'_> {
+impl<'a> JobProgress<'a> {
+    pub fn new(db: &'a Db, job_id: i64, owner: &'a str) -> Self {
+        JobProgress {
+            db,
+            job_id,
+            owner,
+            state: Mutex::new((0, 0, String::new(), Instant::now())),
+        }
+    }
+
+    /// The total announced by `start`.
+    pub fn total(&self) -> u64 {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).1
+    }
+
     fn write(&self, finished: bool) {
         let (done, total, album) = {
             let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -141,12 +157,7 @@ pub fn run_next(
             }
             source::plan_folder(&path, &into)?
         };
-        let progress = JobProgress {
-            db,
-            job_id: j.id,
-            owner,
-            state: Mutex::new((0, 0, String::new(), Instant::now())),
-        };
+        let progress = JobProgress::new(db, j.id, owner);
         let actor = Actor {
             user_id: req.user_id,
             label: req.user_label.clone(),
@@ -159,7 +170,7 @@ pub fn run_next(
             batch: 0,
         };
         let report = super::run::run(db, media, plan, &opts, &progress, &actor)?;
-        let total = progress.state.lock().unwrap_or_else(|e| e.into_inner()).1;
+        let total = progress.total();
         Ok(serde_json::json!({
             "done": total, "total": total, "finished": true,
             "imported": report.imported,
@@ -169,8 +180,14 @@ pub fn run_next(
             "announcement": report.announcement,
         }))
     })();
+    finish(db, &j, owner, &outcome)?;
+    Ok(true)
+}
+
+/// Records how a job ended: its summary as the final progress, and done or failed.
+pub fn finish(db: &Db, j: &Job, owner: &str, outcome: &Result<serde_json::Value>) -> Result<()> {
     db.write_blocking(|c| -> Result<()> {
-        match &outcome {
+        match outcome {
             Ok(summary) => {
                 job::set_progress(c, j.id, owner, summary, LEASE)?;
                 job::complete(c, j.id, owner)?;
@@ -183,10 +200,9 @@ pub fn run_next(
                     &serde_json::json!({ "finished": true, "error": e.to_string() }),
                     LEASE,
                 )?;
-                job::fail(c, &j, owner, &e.to_string(), now())?;
+                job::fail(c, j, owner, &e.to_string(), now())?;
             }
         }
         Ok(())
-    })?;
-    Ok(true)
+    })
 }

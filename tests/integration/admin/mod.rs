@@ -6,3 +6,4 @@ mod content;
 mod gallery;
 mod security;
 mod subscribers;
+mod tools;
