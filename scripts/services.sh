@@ -37,6 +37,49 @@ ensure_postgres() {
   fi
 }
 
+# MariaDB on 127.0.0.1:3306 for the Coppermine and Piwigo importers' tests. Exports
+# KEEPSAKE_TEST_MYSQL, the admin URL tests create their databases with (root, no password, or
+# the password set here when the server asks for one over TCP).
+ensure_mariadb() {
+  export KEEPSAKE_TEST_MYSQL="${KEEPSAKE_TEST_MYSQL:-mysql://root@127.0.0.1:3306}"
+  if [ ! -x /usr/sbin/mariadbd ] || ! command -v mariadb >/dev/null; then
+    echo "installing MariaDB…" >&2
+    apt_install mariadb-server mariadb-client
+  fi
+  if ! mariadb-admin --protocol=tcp -h 127.0.0.1 -P 3306 -u root --connect-timeout=2 ping >/dev/null 2>&1 \
+    && ! mariadb-admin --protocol=socket -u root --connect-timeout=2 ping >/dev/null 2>&1; then
+    echo "starting MariaDB…" >&2
+    as_root install -d -o mysql -g mysql /run/mysqld
+    if [ ! -d /var/lib/mysql/mysql ]; then
+      as_root mariadb-install-db --user=mysql --datadir=/var/lib/mysql >/dev/null
+    fi
+    as_root start-stop-daemon --start --oknodo --background --chuid mysql \
+      --exec /usr/sbin/mariadbd -- --user=mysql --bind-address=127.0.0.1 --port=3306
+    for _ in $(seq 1 30); do
+      mariadb-admin --protocol=socket -u root --connect-timeout=2 ping >/dev/null 2>&1 && break
+      sleep 1
+    done
+  fi
+  mariadb-admin --protocol=socket -u root --connect-timeout=2 ping >/dev/null 2>&1 \
+    || mariadb-admin --protocol=tcp -h 127.0.0.1 -P 3306 -u root ping >/dev/null 2>&1 \
+    || { echo "MariaDB did not start" >&2; return 1; }
+  local plain="mysql://root@127.0.0.1:3306"
+  if [ "$KEEPSAKE_TEST_MYSQL" = "$plain" ] \
+    && ! mariadb --protocol=tcp -h 127.0.0.1 -P 3306 -u root -e 'SELECT 1' >/dev/null 2>&1; then
+    # Debian's root logs in by socket only: let it in over TCP from 127.0.0.1 with a password.
+    echo "letting root log in to MariaDB over TCP…" >&2
+    as_root mariadb --protocol=socket -u root -e \
+      "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket
+         OR mysql_native_password USING PASSWORD('keepsake');
+       CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY 'keepsake';
+       ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY 'keepsake';
+       GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;" >/dev/null
+    export KEEPSAKE_TEST_MYSQL="mysql://root:keepsake@127.0.0.1:3306"
+    mariadb --protocol=tcp -h 127.0.0.1 -P 3306 -u root -pkeepsake -e 'SELECT 1' >/dev/null \
+      || { echo "cannot log in to MariaDB at 127.0.0.1:3306 as root" >&2; return 1; }
+  fi
+}
+
 # Debian's Chromium for the browser checks.
 ensure_chromium() {
   export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"

@@ -109,11 +109,72 @@ enum ImportCommand {
         /// The export file (.xml).
         file: std::path::PathBuf,
         /// A copy of the site's wp-content/uploads folder, where attachments are read from.
-        #[arg(long, value_name = "DIR")]
+        #[arg(long, value_name = "DIR", conflicts_with = "fetch_media")]
         media_from: Option<std::path::PathBuf>,
+        /// Fetch attachments over HTTP(S) from their addresses in the export (public
+        /// addresses only).
+        #[arg(long)]
+        fetch_media: bool,
+        /// With --fetch-media: also fetch from loopback and private addresses (an old site on
+        /// this machine or network).
+        #[arg(long, requires = "fetch_media")]
+        allow_private_addresses: bool,
         /// Read the file and report what would be imported, writing nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Import a Coppermine gallery (1.4–1.6) from its MySQL/MariaDB database and its albums
+    /// folder: categories, albums (members' galleries under "Member galleries"), pictures with
+    /// their titles, captions, keywords, views and dates; unapproved pictures in draft albums.
+    /// Every old address redirects. Resumable: run it again after an interruption; nothing is
+    /// doubled. Exits with 3 if some pictures could not be imported.
+    Coppermine {
+        /// The gallery's database, mysql://USER:PASSWORD@HOST/DATABASE.
+        #[arg(long, value_name = "URL")]
+        db: String,
+        /// The prefix of the gallery's tables.
+        #[arg(long, default_value = "cpg_")]
+        prefix: String,
+        /// A copy of the gallery's albums folder.
+        #[arg(long, value_name = "DIR")]
+        albums: std::path::PathBuf,
+        /// The folder the gallery's addresses were under, e.g. /gallery (default: from the
+        /// gallery's settings; / for the root).
+        #[arg(long, value_name = "PATH")]
+        base_path: Option<String>,
+        /// Leave members' own galleries out.
+        #[arg(long)]
+        skip_user_galleries: bool,
+        /// Read the database and report what would be imported, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Pictures per transaction (tests).
+        #[arg(long, hide = true, default_value_t = 0)]
+        batch: usize,
+    },
+    /// Import a Piwigo gallery (2.x–16) from its MySQL/MariaDB database and its folder: the
+    /// album tree, photos with their names, descriptions, authors, views and dates (a photo in
+    /// several albums appears in each); private photos in draft albums. Every old address
+    /// redirects. Resumable; exits with 3 if some photos could not be imported.
+    Piwigo {
+        /// The gallery's database, mysql://USER:PASSWORD@HOST/DATABASE.
+        #[arg(long, value_name = "URL")]
+        db: String,
+        /// The prefix of the gallery's tables.
+        #[arg(long, default_value = "piwigo_")]
+        prefix: String,
+        /// A copy of the gallery's folder (the one holding upload/ and galleries/).
+        #[arg(long, value_name = "DIR")]
+        root: std::path::PathBuf,
+        /// The folder the gallery's addresses were under, e.g. /photos (default: the root).
+        #[arg(long, value_name = "PATH")]
+        base_path: Option<String>,
+        /// Read the database and report what would be imported, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Photos per transaction (tests).
+        #[arg(long, hide = true, default_value_t = 0)]
+        batch: usize,
     },
 }
 
@@ -360,8 +421,49 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Import(ImportCommand::Wordpress {
             file,
             media_from,
+            fetch_media,
+            allow_private_addresses,
             dry_run,
-        }) => import_wordpress(file, media_from, dry_run),
+        }) => import_wordpress(
+            file,
+            media_from,
+            (fetch_media, allow_private_addresses),
+            dry_run,
+        ),
+        Command::Import(ImportCommand::Coppermine {
+            db,
+            prefix,
+            albums,
+            base_path,
+            skip_user_galleries,
+            dry_run,
+            batch,
+        }) => import_coppermine(cms_core::import::coppermine::Options {
+            db_url: db,
+            prefix,
+            albums,
+            base_path,
+            skip_user_galleries,
+            dry_run,
+            batch,
+            ..Default::default()
+        }),
+        Command::Import(ImportCommand::Piwigo {
+            db,
+            prefix,
+            root,
+            base_path,
+            dry_run,
+            batch,
+        }) => import_piwigo(cms_core::import::piwigo::Options {
+            db_url: db,
+            prefix,
+            root,
+            base_path,
+            dry_run,
+            batch,
+            ..Default::default()
+        }),
         Command::Token(TokenCommand::Create { name, scopes }) => {
             let config = load_config(None)?;
             init_logging(&config.log);
@@ -533,6 +635,7 @@ fn import_gallery(
 fn import_wordpress(
     file: std::path::PathBuf,
     media_from: Option<std::path::PathBuf>,
+    (fetch_media, allow_private_addresses): (bool, bool),
     dry_run: bool,
 ) -> Result<(), Failure> {
     if !file.is_file() {
@@ -553,6 +656,8 @@ fn import_wordpress(
     state.migrate()?;
     let opts = cms_core::import::wordpress::Options {
         media_from,
+        fetch_media,
+        allow_private_addresses,
         dry_run,
         settings,
         batch: 0,
@@ -567,6 +672,16 @@ fn import_wordpress(
         &progress,
         &Actor::cli(),
     )?;
+    print_site_report(&report, dry_run, started)
+}
+
+/// What a site import said, printed: the report's lines, each failure on standard error, the
+/// time taken; exits with the report's code when some items were refused.
+fn print_site_report(
+    report: &cms_core::import::Report,
+    dry_run: bool,
+    started: std::time::Instant,
+) -> Result<(), Failure> {
     if dry_run {
         println!("dry run: nothing was written");
     }
@@ -588,6 +703,75 @@ fn import_wordpress(
             std::process::exit(i32::from(code));
         }
     }
+}
+
+/// A gallery's import (Coppermine, Piwigo) from the command line: its folder checked, our
+/// database opened and migrated, the import run with a progress bar, the report printed.
+fn import_gallery_site(
+    (flag, folder): (&str, &std::path::Path),
+    dry_run: bool,
+    unit: &str,
+    run: impl FnOnce(
+        &AppState,
+        cms_core::ingest::Settings,
+        &ImportProgress,
+    ) -> Result<cms_core::import::Report, cms_core::Error>,
+) -> Result<(), Failure> {
+    if !folder.is_dir() {
+        return Err(Failure(format!(
+            "{flag} {} is not a folder",
+            folder.display()
+        )));
+    }
+    let config = load_config(None)?;
+    init_logging(&config.log);
+    let settings = config.images.clone();
+    let state = AppState::open(config)?;
+    state.migrate()?;
+    let progress = ImportProgress::new(unit);
+    let started = std::time::Instant::now();
+    let report = run(&state, settings, &progress)?;
+    print_site_report(&report, dry_run, started)
+}
+
+fn import_coppermine(mut opts: cms_core::import::coppermine::Options) -> Result<(), Failure> {
+    let albums = opts.albums.clone();
+    let dry_run = opts.dry_run;
+    import_gallery_site(
+        ("--albums", &albums),
+        dry_run,
+        "pictures",
+        |state, settings, progress| {
+            opts.settings = settings;
+            cms_core::import::coppermine::run(
+                &state.db,
+                state.media.as_ref(),
+                &opts,
+                progress,
+                &Actor::cli(),
+            )
+        },
+    )
+}
+
+fn import_piwigo(mut opts: cms_core::import::piwigo::Options) -> Result<(), Failure> {
+    let root = opts.root.clone();
+    let dry_run = opts.dry_run;
+    import_gallery_site(
+        ("--root", &root),
+        dry_run,
+        "photos",
+        |state, settings, progress| {
+            opts.settings = settings;
+            cms_core::import::piwigo::run(
+                &state.db,
+                state.media.as_ref(),
+                &opts,
+                progress,
+                &Actor::cli(),
+            )
+        },
+    )
 }
 
 fn generate_password() -> String {

@@ -18,7 +18,11 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDateTime;
 use rayon::prelude::*;
 
-use super::report::Report;
+use super::common::{
+    is_image_name, new_album, photo_ids_by_hash, plain, put_redirect, set_photo_text,
+};
+use super::fetch::Fetcher;
+use super::report::{Report, count};
 use super::wp_content::{self, Hooks};
 use super::wxr::{self, Item, Record, WxrReader};
 use crate::db::{Db, DbConn};
@@ -27,7 +31,7 @@ use crate::error::{Error, Result};
 use crate::ingest::{self, Progress};
 use crate::markdown::decode_entities;
 use crate::media::{MediaStore, photo_original_key, photo_variant_key};
-use crate::models::album::{self, AlbumStatus, NewAlbum};
+use crate::models::album::{self, AlbumStatus};
 use crate::models::audit::{self, Actor};
 use crate::models::photo::{self, NewPhoto};
 use crate::models::post::{self, PostInput, PostKind, PostStatus};
@@ -42,6 +46,11 @@ use crate::{notify, slug};
 pub struct Options {
     /// A copy of `wp-content/uploads`.
     pub media_from: Option<PathBuf>,
+    /// Fetch attachments from their addresses in the export instead (`--fetch-media`).
+    pub fetch_media: bool,
+    /// With `fetch_media`: allow loopback and private addresses (an old site on the same
+    /// network). Off by default: an export names any address it likes.
+    pub allow_private_addresses: bool,
     /// Only read the file and say what would be imported.
     pub dry_run: bool,
     /// Image limits and derivative widths (the site's settings).
@@ -104,27 +113,6 @@ fn uploads_rel(url: &str) -> Option<String> {
     let rel = rel.split(['?', '#']).next().unwrap_or(rel);
     let rel = redirect::percent_decode(rel);
     (!rel.is_empty() && !rel.split('/').any(|p| p == ".." || p.is_empty())).then_some(rel)
-}
-
-/// Text with tags removed and entities decoded, whitespace collapsed.
-pub fn plain(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                out.push(' ');
-            }
-            _ if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    decode_entities(&out)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// First pass: everything later items refer to.
@@ -192,22 +180,6 @@ fn source_key(c: &wxr::Channel) -> String {
     format!("wordpress:{host}")
 }
 
-/// An address of the old site as a path (any URL on any host: sites move between hosts).
-fn old_path(link: &str) -> Option<String> {
-    let link = link.trim();
-    if link.is_empty() {
-        return None;
-    }
-    redirect::normalize(link)
-}
-
-fn put_redirect(conn: &mut DbConn, old: &str, target: &Target, source: &str) -> Result<()> {
-    match old_path(old) {
-        Some(p) if p != "/" => redirect::put(conn, &p, target, source),
-        _ => Ok(()),
-    }
-}
-
 /// What a post becomes, by WordPress status.
 enum Fate {
     Import(PostStatus, Option<NaiveDateTime>),
@@ -272,7 +244,7 @@ pub fn run(
             categories: &categories,
             tags: &tags,
             photos: &photos,
-            media_given: opts.media_from.is_some(),
+            media_given: opts.media_from.is_some() || opts.fetch_media,
             actor,
         },
         opts,
@@ -283,7 +255,8 @@ pub fn run(
         let n = relink(db, &scan.channel, &source)?;
         if n > 0 {
             report.notes.push(format!(
-                "links to the old site pointed at their new addresses in {n} posts"
+                "links to the old site pointed at their new addresses in {}",
+                count(n as u64, "post", "posts")
             ));
         }
     }
@@ -437,7 +410,17 @@ fn import_categories(
             };
             done_paths.insert(t.slug.clone(), path.clone());
             if opts.dry_run {
-                report.imported("categories");
+                let mut conn = db.conn()?;
+                let known = import_item::find(&mut conn, source, "category", &t.slug)?.is_some()
+                    || match keep_slug(&t.slug) {
+                        Some(s) => category::find_by_slug(&mut conn, &s)?.is_some(),
+                        None => false,
+                    };
+                if known {
+                    report.already("categories")
+                } else {
+                    report.imported("categories")
+                }
                 continue;
             }
             let parent_id = map.get(&t.parent).copied();
@@ -506,6 +489,7 @@ fn import_tags(
     report: &mut Report,
 ) -> Result<HashMap<String, String>> {
     let mut map = HashMap::new();
+    let mut dry_tags = std::collections::HashSet::new();
     for t in &scan.tags {
         let name = decode_entities(&t.name)
             .trim()
@@ -518,7 +502,14 @@ fn import_tags(
         }
         map.insert(t.slug.clone(), name.clone());
         if opts.dry_run {
-            report.imported("tags");
+            let known = import_item::find(&mut *db.conn()?, source, "tag", &t.slug)?.is_some()
+                || tag::find_by_slug(&mut *db.conn()?, &slug::slugify(&name))?.is_some()
+                || !dry_tags.insert(slug::slugify(&name));
+            if known {
+                report.already("tags")
+            } else {
+                report.imported("tags")
+            }
             continue;
         }
         let created = db.write_blocking(|conn| -> Result<bool> {
@@ -561,13 +552,6 @@ struct PhotoRef {
     widths: Vec<u32>,
     width: i32,
     height: i32,
-}
-
-const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "jpe", "png", "gif", "webp"];
-
-fn is_image_name(rel: &str) -> bool {
-    rel.rsplit_once('.')
-        .is_some_and(|(_, e)| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
 /// `2024/02/name-scaled.jpg` → `2024/02/name.jpg`.
@@ -630,6 +614,19 @@ fn import_media(
             continue;
         }
         match &opts.media_from {
+            None if opts.fetch_media => {
+                if a.url.is_empty() {
+                    report.failed(
+                        "attachments",
+                        format!("attachment {} ({})", a.id, a.rel),
+                        "no address to fetch it from in the export",
+                    );
+                } else if opts.dry_run {
+                    report.imported("attachments");
+                } else {
+                    todo.push(a);
+                }
+            }
             None => skipped_no_source += 1,
             Some(dir) => {
                 let file = dir.join(&a.rel);
@@ -653,23 +650,28 @@ fn import_media(
             .skipped
             .insert("no --media-from".into(), skipped_no_source);
         report.notes.push(format!(
-            "{skipped_no_source} attachments not imported: give --media-from with a copy of wp-content/uploads"
+            "{} not imported: give --media-from with a copy of wp-content/uploads, or --fetch-media",
+            count(skipped_no_source, "attachment", "attachments")
         ));
     }
     progress.advance((scan.attachments.len() - todo.len()) as u64, "attachments");
     let batch = rayon::current_num_threads().max(1) * 4;
+    let fetcher = (opts.fetch_media && opts.media_from.is_none())
+        .then(|| Fetcher::new(opts.allow_private_addresses, opts.settings.max_bytes));
     for chunk in todo.chunks(batch) {
         let dir = opts.media_from.as_deref().unwrap_or(Path::new("."));
         let results: Vec<(&Attachment, std::result::Result<NewPhoto, String>)> = chunk
             .par_iter()
             .map(|a| {
-                let r = std::fs::read(dir.join(&a.rel))
-                    .map_err(|e| e.to_string())
-                    .and_then(|bytes| {
-                        let name = a.rel.rsplit('/').next().unwrap_or(&a.rel);
-                        ingest::process::process(&bytes, name, &opts.settings, media)
-                            .map_err(|s| s.to_string())
-                    });
+                let read = match &fetcher {
+                    Some(f) => f.get(&a.url).map_err(|e| format!("{}: {e}", a.url)),
+                    None => std::fs::read(dir.join(&a.rel)).map_err(|e| e.to_string()),
+                };
+                let r = read.and_then(|bytes| {
+                    let name = a.rel.rsplit('/').next().unwrap_or(&a.rel);
+                    ingest::process::process(&bytes, name, &opts.settings, media)
+                        .map_err(|s| s.to_string())
+                });
                 (*a, r)
             })
             .collect();
@@ -744,55 +746,6 @@ fn import_media(
         progress.advance(chunk.len() as u64, "attachments");
     }
     load_photo_refs(db, source)
-}
-
-/// A new album, published without announcing it (imported content is not news).
-fn new_album(
-    conn: &mut DbConn,
-    category: Option<i64>,
-    title: &str,
-    description: &str,
-) -> Result<album::Album> {
-    let a = album::create(
-        conn,
-        &NewAlbum {
-            category_id: category,
-            title,
-            description,
-            credit: "",
-            status: AlbumStatus::Draft,
-        },
-    )?;
-    notify::mark_announced(conn, &notify::Item::Albums(vec![a.id]))?;
-    Ok(a)
-}
-
-fn photo_ids_by_hash(
-    conn: &mut DbConn,
-    album_id: i64,
-    hashes: &[&str],
-) -> Result<HashMap<String, i64>> {
-    use crate::schema::photos;
-    use diesel::prelude::*;
-    Ok(photos::table
-        .filter(photos::album_id.eq(album_id))
-        .filter(photos::content_hash.eq_any(hashes))
-        .select((photos::content_hash, photos::id))
-        .load::<(String, i64)>(conn)?
-        .into_iter()
-        .collect())
-}
-
-fn set_photo_text(conn: &mut DbConn, id: i64, title: &str, alt: &str) -> Result<()> {
-    use crate::schema::photos;
-    use diesel::prelude::*;
-    diesel::update(photos::table.find(id))
-        .set((
-            photos::title.eq(title.trim().chars().take(300).collect::<String>()),
-            photos::alt_text.eq(alt.trim().chars().take(1000).collect::<String>()),
-        ))
-        .execute(conn)?;
-    Ok(())
 }
 
 /// Every photo this source's attachments became (this run's and earlier runs').
@@ -990,22 +943,30 @@ fn import_posts(
     flush(&mut batch, report)?;
     if comments > 0 {
         report.notes.push(format!(
-            "{comments} comments seen and not imported (Keepsake has no comments)"
+            "{} seen and not imported (Keepsake has no comments)",
+            count(comments, "comment", "comments")
         ));
     }
     if sticky > 0 {
         report.notes.push(format!(
-            "{sticky} sticky posts imported as ordinary posts (Keepsake does not pin posts)"
+            "{} imported as ordinary posts (Keepsake does not pin posts)",
+            count(sticky, "sticky post", "sticky posts")
         ));
     }
     if private > 0 {
         report.notes.push(format!(
-            "{private} private posts imported as drafts (only editors see them)"
+            "{} imported as drafts (only editors see them)",
+            count(private, "private post", "private posts")
         ));
     }
     if protected > 0 {
         report.notes.push(format!(
-            "{protected} password-protected posts imported as drafts (Keepsake has no post passwords)"
+            "{} imported as drafts (Keepsake has no post passwords)",
+            count(
+                protected,
+                "password-protected post",
+                "password-protected posts"
+            )
         ));
     }
     Ok(())
@@ -1044,6 +1005,9 @@ impl PostHooks<'_, '_> {
             .map(|p| p.id)
             .collect();
         if photo_ids.is_empty() {
+            if !self.cx.media_given {
+                return Ok(None);
+            }
             self.notes.push(format!(
                 "post {} ({}): a gallery none of whose images were imported was left out",
                 self.post_id, self.title
@@ -1227,7 +1191,8 @@ fn write_post(
         .and_then(|v| v.trim().parse::<i64>().ok())
         .and_then(|wp| {
             let p = cx.photos.get(&wp).map(|p| p.id);
-            if p.is_none() {
+            // Without media nothing was imported: one note says so, not one per post.
+            if p.is_none() && cx.media_given {
                 notes.push(format!(
                     "post {} ({title}): featured image {wp} was not imported",
                     item.id
@@ -1289,6 +1254,14 @@ fn write_post(
         },
     };
     let p = post::create(conn, &input)?;
+    if let Some(d) = date.filter(|d| *d <= crate::models::now()) {
+        // Written then, not today: pages show no "updated" date for an imported post.
+        use crate::schema::posts;
+        use diesel::prelude::*;
+        diesel::update(posts::table.find(p.id))
+            .set((posts::created_at.eq(d), posts::updated_at.eq(d)))
+            .execute(conn)?;
+    }
     import_item::record(conn, cx.source, "post", &item.id.to_string(), p.id)?;
     let target = Target::Post(p.id);
     put_redirect(conn, &item.link, &target, cx.source)?;

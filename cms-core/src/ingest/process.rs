@@ -262,6 +262,28 @@ pub fn process(
     let mut widths: Vec<u32> = settings.widths.iter().map(|&x| x.min(ow)).collect();
     widths.sort_unstable();
     widths.dedup();
+    let original_key = photo_original_key(&hash, mime);
+    let row = |variants: Vec<u32>| NewPhoto {
+        original_filename: filename.to_string(),
+        caption: String::new(),
+        credit: String::new(),
+        source: String::new(),
+        content_hash: hash.clone(),
+        mime: mime.to_string(),
+        width: i32::try_from(ow).unwrap_or(i32::MAX),
+        height: i32::try_from(oh).unwrap_or(i32::MAX),
+        bytes: bytes.len() as i64,
+        variants,
+    };
+    // Files are content-addressed: when every one this would write is stored already (the
+    // same image in another album, an import run again), there is nothing to decode.
+    if media.exists(&original_key)
+        && widths
+            .iter()
+            .all(|w| media.exists(&photo_variant_key(&hash, *w)))
+    {
+        return Ok(row(widths));
+    }
     let largest = widths.last().copied().unwrap_or(ow);
     let decoded = orient(decode(bytes, mime, w, h, largest, rotated)?, o);
     let mut current = decoded;
@@ -279,23 +301,11 @@ pub fn process(
         }
         made.push(width);
     }
-    let original_key = photo_original_key(&hash, mime);
     if !media.exists(&original_key) {
         media
             .put(&original_key, &strip::strip(bytes, mime))
             .map_err(|e| Skip::Damaged(e.to_string()))?;
     }
     made.sort_unstable();
-    Ok(NewPhoto {
-        original_filename: filename.to_string(),
-        caption: String::new(),
-        credit: String::new(),
-        source: String::new(),
-        content_hash: hash,
-        mime: mime.to_string(),
-        width: i32::try_from(ow).unwrap_or(i32::MAX),
-        height: i32::try_from(oh).unwrap_or(i32::MAX),
-        bytes: bytes.len() as i64,
-        variants: made,
-    })
+    Ok(row(made))
 }

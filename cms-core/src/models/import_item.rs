@@ -63,3 +63,84 @@ pub fn record(
         .execute(conn)?;
     Ok(())
 }
+
+/// Rows per statement in the batch functions: 5 columns stay well under SQLite's 32,766 bound
+/// parameters.
+const BATCH_ROWS: usize = 1_000;
+
+/// Which of `source_ids` an earlier run imported: source id → our id. On SQLite one query per
+/// thousand ids; on PostgreSQL one lookup by key each, which always uses the key's index (an
+/// `= ANY` list over a table an import is filling gets planned from stale statistics as a scan
+/// of every item of the source).
+pub fn find_many(
+    conn: &mut DbConn,
+    source: &str,
+    kind: &str,
+    source_ids: &[String],
+) -> QueryResult<HashMap<String, i64>> {
+    let mut out = HashMap::with_capacity(source_ids.len());
+    if let DbConn::Pg(_) = conn {
+        for id in source_ids {
+            if let Some(target) = find(conn, source, kind, id)? {
+                out.insert(id.clone(), target);
+            }
+        }
+        return Ok(out);
+    }
+    for chunk in source_ids.chunks(BATCH_ROWS) {
+        out.extend(
+            import_items::table
+                .filter(import_items::source.eq(source))
+                .filter(import_items::kind.eq(kind))
+                .filter(import_items::source_id.eq_any(chunk))
+                .select((import_items::source_id, import_items::target_id))
+                .load::<(String, i64)>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+/// [`record`] for many items of one kind at once: one multi-row insert per thousand that
+/// replaces the target of an item already recorded.
+pub fn record_many(
+    conn: &mut DbConn,
+    source: &str,
+    kind: &str,
+    rows: &[(String, i64)],
+) -> QueryResult<()> {
+    use diesel::upsert::excluded;
+    let t = now();
+    for chunk in rows.chunks(BATCH_ROWS) {
+        // One row per item: the last word wins when an item appears twice in one call.
+        let mut unique: HashMap<&str, i64> = HashMap::with_capacity(chunk.len());
+        for (id, target) in chunk {
+            unique.insert(id.as_str(), *target);
+        }
+        let values: Vec<_> = unique
+            .iter()
+            .map(|(id, target)| {
+                (
+                    import_items::source.eq(source),
+                    import_items::kind.eq(kind),
+                    import_items::source_id.eq(*id),
+                    import_items::target_id.eq(*target),
+                    import_items::created_at.eq(t),
+                )
+            })
+            .collect();
+        crate::per_backend!(conn, |c| diesel::insert_into(import_items::table)
+            .values(&values)
+            .on_conflict((
+                import_items::source,
+                import_items::kind,
+                import_items::source_id
+            ))
+            .do_update()
+            .set((
+                import_items::target_id.eq(excluded(import_items::target_id)),
+                import_items::created_at.eq(excluded(import_items::created_at)),
+            ))
+            .execute(c))?;
+    }
+    Ok(())
+}

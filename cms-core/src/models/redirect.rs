@@ -157,17 +157,7 @@ pub fn normalize(address: &str) -> Option<String> {
 /// same address is replaced. Refuses to redirect an address to itself.
 pub fn put(conn: &mut DbConn, old: &str, target: &Target, source: &str) -> Result<()> {
     let old_path = normalize(old).ok_or_else(|| Error::invalid("old_path", "not an address"))?;
-    if let Target::Path(p) = target {
-        if !p.starts_with('/') || p.starts_with("//") {
-            return Err(Error::invalid(
-                "target",
-                "must be a path on this site, starting with /",
-            ));
-        }
-        if normalize(p).as_deref() == Some(old_path.as_str()) {
-            return Err(Error::invalid("target", "redirects to itself"));
-        }
-    }
+    check_target(&old_path, target)?;
     let (kind, id, path) = target.parts();
     diesel::delete(redirects::table.filter(redirects::old_path.eq(&old_path))).execute(conn)?;
     diesel::insert_into(redirects::table)
@@ -180,6 +170,70 @@ pub fn put(conn: &mut DbConn, old: &str, target: &Target, source: &str) -> Resul
             redirects::created_at.eq(now()),
         ))
         .execute(conn)?;
+    Ok(())
+}
+
+/// Rows per statement in [`put_many`]: 6 columns stay well under SQLite's bound parameters.
+const BATCH_ROWS: usize = 1_000;
+
+/// [`put`] for many redirects at once (an import's batch): one multi-row insert per thousand
+/// that replaces the target of an address already there. Addresses that do not normalise are
+/// left out; when one appears twice, the last target wins.
+pub fn put_many(conn: &mut DbConn, rows: &[(String, Target)], source: &str) -> Result<()> {
+    use diesel::upsert::excluded;
+    let mut unique: std::collections::BTreeMap<String, &Target> = Default::default();
+    for (old, target) in rows {
+        if let Some(p) = normalize(old) {
+            check_target(&p, target)?;
+            unique.insert(p, target);
+        }
+    }
+    let all: Vec<(String, &Target)> = unique.into_iter().collect();
+    let t = now();
+    for chunk in all.chunks(BATCH_ROWS) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|(old, target)| {
+                let (kind, id, path) = target.parts();
+                (
+                    redirects::old_path.eq(old.as_str()),
+                    redirects::target_kind.eq(kind),
+                    redirects::target_id.eq(id),
+                    redirects::target_path.eq(path),
+                    redirects::source.eq(source),
+                    redirects::created_at.eq(t),
+                )
+            })
+            .collect();
+        crate::per_backend!(conn, |c| diesel::insert_into(redirects::table)
+            .values(&values)
+            .on_conflict(redirects::old_path)
+            .do_update()
+            .set((
+                redirects::target_kind.eq(excluded(redirects::target_kind)),
+                redirects::target_id.eq(excluded(redirects::target_id)),
+                redirects::target_path.eq(excluded(redirects::target_path)),
+                redirects::source.eq(excluded(redirects::source)),
+                redirects::created_at.eq(excluded(redirects::created_at)),
+            ))
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// A fixed path must be on this site and not the old address itself.
+fn check_target(old_path: &str, target: &Target) -> Result<()> {
+    if let Target::Path(p) = target {
+        if !p.starts_with('/') || p.starts_with("//") {
+            return Err(Error::invalid(
+                "target",
+                "must be a path on this site, starting with /",
+            ));
+        }
+        if normalize(p).as_deref() == Some(old_path) {
+            return Err(Error::invalid("target", "redirects to itself"));
+        }
+    }
     Ok(())
 }
 
@@ -318,6 +372,114 @@ fn strip_size_suffix(path: &str) -> Option<String> {
     (digits(w) && digits(h)).then(|| format!("{base}.{ext}"))
 }
 
+/// The shorter forms of a query that is a path, as Piwigo's are
+/// (`index.php?/category/5-concerts/start-15`): each leading part of it, longest first, with
+/// the words Piwigo appends to an id (`5-concerts` → `5`) left out. Nothing for other queries.
+fn path_query_forms(pair: &str) -> impl Iterator<Item = String> + '_ {
+    let parts: Vec<&str> = if pair.starts_with('/') {
+        pair.trim_matches('/')
+            .split('/')
+            .take(8)
+            .map(|part| {
+                let digits = part.bytes().take_while(u8::is_ascii_digit).count();
+                if digits > 0 && part.as_bytes().get(digits) == Some(&b'-') {
+                    &part[..digits]
+                } else {
+                    part
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    (1..=parts.len())
+        .rev()
+        .map(move |n| format!("/{}", parts[..n].join("/")))
+        .filter(move |f| f != pair)
+}
+
+/// The width of a Piwigo derivative by its suffix (`-me` is "medium", 792 pixels wide).
+fn piwigo_derivative_width(suffix: &str) -> Option<u32> {
+    Some(match suffix {
+        "sq" => 120,
+        "th" => 144,
+        "2s" => 240,
+        "xs" => 432,
+        "sm" => 576,
+        "me" => 792,
+        "la" => 1008,
+        "xl" => 1224,
+        "xx" => 1656,
+        custom => {
+            let size = custom.strip_prefix("cu_")?;
+            let digits: String = size
+                .chars()
+                .skip_while(|c| c.is_ascii_alphabetic())
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse().unwrap_or(250)
+        }
+    })
+}
+
+/// A resized copy a gallery kept beside an original, as the original's address and about the
+/// width it was: Coppermine's `thumb_x.jpg` and `normal_x.jpg` beside `x.jpg`, Piwigo's
+/// derivatives (`i.php?/upload/…/x-me.jpg` and `_data/i/upload/…/x-me.jpg` of
+/// `upload/…/x.jpg`).
+fn resized_original(bare: &str, query: &str) -> Option<(String, u32)> {
+    let piwigo = |prefix: &str, rest: &str| -> Option<(String, u32)> {
+        let (stem, ext) = rest.rsplit_once('.')?;
+        let (base, suffix) = stem.rsplit_once('-')?;
+        let width = piwigo_derivative_width(suffix)?;
+        Some((
+            format!("{prefix}/{}.{ext}", base.trim_start_matches('/')),
+            width,
+        ))
+    };
+    if let Some(prefix) = bare.strip_suffix("/i.php") {
+        return query
+            .split('&')
+            .find(|p| p.starts_with('/'))
+            .and_then(|rest| piwigo(prefix, rest));
+    }
+    if let Some((prefix, rest)) = bare.split_once("/_data/i/") {
+        return piwigo(prefix, rest);
+    }
+    let (dir, name) = bare.rsplit_once('/')?;
+    for (prefix, width) in [("thumb_", 100), ("normal_", 400)] {
+        if let Some(orig) = name.strip_prefix(prefix).filter(|o| !o.is_empty()) {
+            return Some((format!("{dir}/{orig}"), width));
+        }
+    }
+    None
+}
+
+/// A published photo's file at the smallest stored width of at least `width` (else its
+/// largest, else the original).
+fn photo_file_near(conn: &mut DbConn, id: i64, width: u32) -> QueryResult<Option<String>> {
+    use crate::models::album::AlbumStatus;
+    let row: Option<(String, String, String)> = photos::table
+        .inner_join(albums::table)
+        .filter(photos::id.eq(id))
+        .filter(albums::status.eq(AlbumStatus::Published))
+        .select((photos::content_hash, photos::mime, photos::variants))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(hash, mime, variants)| {
+        let mut widths: Vec<u32> = serde_json::from_str(&variants).unwrap_or_default();
+        widths.sort_unstable();
+        let chosen = widths
+            .iter()
+            .copied()
+            .find(|w| *w >= width)
+            .or(widths.last().copied());
+        match chosen {
+            Some(w) => format!("/media/{}", crate::media::photo_variant_key(&hash, w)),
+            None => format!("/media/{}", crate::media::photo_original_key(&hash, &mime)),
+        }
+    }))
+}
+
 /// The addresses every WordPress site has, answered without a table: monthly and daily
 /// archives, feeds, list pages.
 fn builtin(path: &str) -> Option<String> {
@@ -362,7 +524,10 @@ pub fn lookup(conn: &mut DbConn, path: &str, query: &str) -> QueryResult<Option<
     let bare = key.split('?').next().unwrap_or("/").to_string();
     let mut candidates = vec![key.clone()];
     if let Some((p, q)) = key.split_once('?') {
-        candidates.extend(q.split('&').take(8).map(|pair| format!("{p}?{pair}")));
+        for pair in q.split('&').take(8) {
+            candidates.push(format!("{p}?{pair}"));
+            candidates.extend(path_query_forms(pair).map(|f| format!("{p}?{f}")));
+        }
         candidates.push(p.to_string());
     }
     let found: Vec<(String, String, Option<i64>, Option<String>)> = redirects::table
@@ -387,6 +552,11 @@ pub fn lookup(conn: &mut DbConn, path: &str, query: &str) -> QueryResult<Option<
         && let Some(t) = find(conn, &orig)?
     {
         return resolve(conn, &t);
+    }
+    if let Some((orig, width)) = resized_original(&bare, key.split_once('?').map_or("", |k| k.1))
+        && let Some(Target::PhotoFile(id)) = find(conn, &orig)?
+    {
+        return photo_file_near(conn, id, width);
     }
     if let Some(cat) = bare.strip_suffix("/feed")
         && cat.starts_with("/category/")
@@ -421,6 +591,67 @@ mod tests {
         );
         assert_eq!(normalize("/a%00b"), None);
         assert_eq!(normalize("/a%zzb/").as_deref(), Some("/a%zzb"));
+    }
+
+    #[test]
+    fn piwigo_queries_are_paths() {
+        // The query is a path: kept whole (nothing to sort), slashes and all.
+        assert_eq!(
+            normalize("/gallery/index.php?/category/5").as_deref(),
+            Some("/gallery/index.php?/category/5")
+        );
+        assert_eq!(
+            normalize("https://old.example/picture.php?/123/category/5-concerts").as_deref(),
+            Some("/picture.php?/123/category/5-concerts")
+        );
+        assert_eq!(
+            normalize("/i.php?/upload/2024/01/02/20240102-ab%20c-me.jpg").as_deref(),
+            Some("/i.php?/upload/2024/01/02/20240102-ab c-me.jpg")
+        );
+        let forms: Vec<String> = path_query_forms("/123/category/5-concerts/start-15").collect();
+        assert_eq!(
+            forms,
+            [
+                "/123/category/5/start-15",
+                "/123/category/5",
+                "/123/category",
+                "/123"
+            ]
+        );
+        let forms: Vec<String> = path_query_forms("/category/5").collect();
+        assert_eq!(forms, ["/category"]);
+        assert_eq!(path_query_forms("cat=5").count(), 0);
+        // A permalink that starts with a number keeps its words past the first form.
+        let forms: Vec<String> = path_query_forms("/category/2024-tour").collect();
+        assert_eq!(forms, ["/category/2024", "/category"]);
+    }
+
+    #[test]
+    fn resized_copies_lead_to_their_originals() {
+        assert_eq!(
+            resized_original("/gallery/albums/userpics/10001/thumb_a b.jpg", ""),
+            Some(("/gallery/albums/userpics/10001/a b.jpg".into(), 100))
+        );
+        assert_eq!(
+            resized_original("/albums/events/normal_x.jpg", ""),
+            Some(("/albums/events/x.jpg".into(), 400))
+        );
+        assert_eq!(resized_original("/albums/events/x.jpg", ""), None);
+        assert_eq!(resized_original("/albums/thumb_", ""), None);
+        assert_eq!(
+            resized_original("/photos/i.php", "/upload/2024/01/02/2024-abc-me.jpg"),
+            Some(("/photos/upload/2024/01/02/2024-abc.jpg".into(), 792))
+        );
+        assert_eq!(
+            resized_original("/i.php", "/galleries/tour/x-cu_e250.png"),
+            Some(("/galleries/tour/x.png".into(), 250))
+        );
+        assert_eq!(
+            resized_original("/_data/i/upload/2024/01/02/2024-abc-sq.jpg", ""),
+            Some(("/upload/2024/01/02/2024-abc.jpg".into(), 120))
+        );
+        assert_eq!(resized_original("/i.php", "/upload/x-huge.jpg"), None);
+        assert_eq!(resized_original("/i.php", "a=b"), None);
     }
 
     #[test]

@@ -2,4 +2,7 @@
 //! (`tests/fixtures/wordpress/EXPECTED.md` is its truth table), resumed after kill -9, and
 //! every old address answering with a redirect.
 
+mod coppermine;
+mod mysql;
+mod piwigo;
 mod wordpress;

@@ -824,3 +824,123 @@ async fn the_command_reports_and_refuses_bad_input(backend: Backend) {
 }
 
 backend_tests!(the_command_reports_and_refuses_bad_input);
+
+/// A small HTTP server on loopback serving `root`'s files (the old site), until dropped.
+struct OldSite {
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl OldSite {
+    fn serve(root: PathBuf) -> OldSite {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        std::thread::spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                let Ok((stream, _)) = listener.accept() else {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    continue;
+                };
+                let _ = stream.set_nonblocking(false);
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut line = String::new();
+                let _ = reader.read_line(&mut line);
+                let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) <= 2 {
+                        break;
+                    }
+                }
+                let file = root.join(path.trim_start_matches('/'));
+                let mut out = stream;
+                match std::fs::read(&file) {
+                    Ok(bytes) if !path.contains("..") => {
+                        let _ = write!(
+                            out,
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            bytes.len()
+                        );
+                        let _ = out.write_all(&bytes);
+                    }
+                    _ => {
+                        let _ = out.write_all(
+                            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                        );
+                    }
+                }
+            }
+        });
+        OldSite { port, stop }
+    }
+}
+
+impl Drop for OldSite {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// `--fetch-media` fetches from the addresses in the export, and refuses private addresses
+/// unless told otherwise.
+async fn media_are_fetched_only_from_allowed_addresses(backend: Backend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let uploads_root = uploads(dir.path());
+    let site = OldSite::serve(
+        uploads_root
+            .parent()
+            .and_then(|p| p.parent())
+            .expect("root")
+            .to_path_buf(),
+    );
+    let text = std::fs::read_to_string(fixture())
+        .expect("fixture")
+        .replace(
+            "https://joefanarchive.example/wp-content/uploads/",
+            &format!("http://127.0.0.1:{}/wp-content/uploads/", site.port),
+        );
+    let file = dir.path().join("export.xml");
+    std::fs::write(&file, text).expect("write");
+    let env = TestEnv::new(backend);
+    let run = |allow: bool| {
+        wordpress::run(
+            &env.state.db,
+            env.state.media.as_ref(),
+            &file,
+            &Options {
+                fetch_media: true,
+                allow_private_addresses: allow,
+                settings: env.state.config.images.clone(),
+                ..Options::default()
+            },
+            &Silent,
+            &Actor::cli(),
+        )
+        .expect("import")
+    };
+    let refused = run(false);
+    assert_eq!(refused.kinds["attachments"].imported, 0);
+    let why = format!("{:?}", refused.failures);
+    assert!(
+        why.contains("127.0.0.1 is a private or reserved address"),
+        "{why}"
+    );
+    let allowed = run(true);
+    assert_eq!(
+        allowed.kinds["attachments"].imported, 5,
+        "{:?}",
+        allowed.failures
+    );
+    // The missing file is a 404 from the old site, named with its address.
+    let why = format!("{:?}", allowed.failures);
+    assert!(
+        why.contains("stage-door-selfie.jpg") && why.contains("404"),
+        "{why}"
+    );
+}
+
+backend_tests!(media_are_fetched_only_from_allowed_addresses);

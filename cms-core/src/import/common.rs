@@ -1,0 +1,152 @@
+//! What the importers share: text from the old site's markup, new albums that announce
+//! nothing, photo details an import knows, and redirects from old addresses.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::error::Result;
+use crate::markdown::decode_entities;
+use crate::models::album::{self, AlbumStatus, NewAlbum};
+use crate::models::redirect::{self, Target};
+use crate::notify;
+use crate::schema::photos;
+
+/// Text with tags removed and entities decoded, whitespace collapsed.
+pub fn plain(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    decode_entities(&out)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// An address of the old site as a path (any URL on any host: sites move between hosts).
+pub(crate) fn old_path(link: &str) -> Option<String> {
+    let link = link.trim();
+    if link.is_empty() {
+        return None;
+    }
+    redirect::normalize(link)
+}
+
+/// A redirect from an old address, unless it is empty or the home page.
+pub(crate) fn put_redirect(
+    conn: &mut DbConn,
+    old: &str,
+    target: &Target,
+    source: &str,
+) -> Result<()> {
+    match old_path(old) {
+        Some(p) if p != "/" => redirect::put(conn, &p, target, source),
+        _ => Ok(()),
+    }
+}
+
+const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "jpe", "png", "gif", "webp"];
+
+/// Does the file name say image (the types the pipeline takes)?
+pub(crate) fn is_image_name(rel: &str) -> bool {
+    rel.rsplit_once('.')
+        .is_some_and(|(_, e)| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// A new album, published without announcing it (imported content is not news).
+pub(crate) fn new_album(
+    conn: &mut DbConn,
+    category: Option<i64>,
+    title: &str,
+    description: &str,
+) -> Result<album::Album> {
+    let a = album::create(
+        conn,
+        &NewAlbum {
+            category_id: category,
+            title,
+            description,
+            credit: "",
+            status: AlbumStatus::Draft,
+        },
+    )?;
+    notify::mark_announced(conn, &notify::Item::Albums(vec![a.id]))?;
+    Ok(a)
+}
+
+/// The ids of an album's photos with these contents.
+pub(crate) fn photo_ids_by_hash(
+    conn: &mut DbConn,
+    album_id: i64,
+    hashes: &[&str],
+) -> Result<HashMap<String, i64>> {
+    Ok(photos::table
+        .filter(photos::album_id.eq(album_id))
+        .filter(photos::content_hash.eq_any(hashes))
+        .select((photos::content_hash, photos::id))
+        .load::<(String, i64)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// What the old site knew of a photo beyond its file; `None` leaves the column as it is.
+#[derive(AsChangeset)]
+#[diesel(table_name = photos)]
+struct PhotoDetails {
+    title: String,
+    alt_text: String,
+    views: Option<i64>,
+    created_at: Option<NaiveDateTime>,
+}
+
+/// Sets an imported photo's title, alternative text, views and the date it was added.
+pub(crate) fn set_photo_details(
+    conn: &mut DbConn,
+    id: i64,
+    title: &str,
+    alt: &str,
+    views: Option<i64>,
+    added: Option<NaiveDateTime>,
+) -> Result<()> {
+    diesel::update(photos::table.find(id))
+        .set(&PhotoDetails {
+            title: title.trim().chars().take(300).collect(),
+            alt_text: alt.trim().chars().take(1000).collect(),
+            views,
+            created_at: added,
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Sets an imported photo's title and alternative text.
+pub(crate) fn set_photo_text(conn: &mut DbConn, id: i64, title: &str, alt: &str) -> Result<()> {
+    set_photo_details(conn, id, title, alt, None, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text() {
+        assert_eq!(
+            plain("<p>One <b>two</b></p>\n<p>three &amp; four</p>"),
+            "One two three & four"
+        );
+        assert!(is_image_name("a/b.JPG"));
+        assert!(!is_image_name("a/b.pdf"));
+    }
+}
