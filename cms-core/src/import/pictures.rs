@@ -365,9 +365,10 @@ impl<'a> Pipeline<'a> {
             .unwrap_or_default();
         let keys: Vec<String> = batch.iter().map(|p| p.key.clone()).collect();
         let (source, item) = (self.source, self.kinds.item);
-        let done = self.db.write_blocking(|conn| {
-            import_item::find_many(conn, source, item, &keys).map_err(crate::Error::from)
-        })?;
+        let done = {
+            let mut conn = self.db.conn()?;
+            import_item::find_many(&mut conn, source, item, &keys)?
+        };
         let todo: Vec<Picture> = batch
             .into_iter()
             .filter(|p| {
