@@ -18,6 +18,26 @@ fn is_own(path: &str) -> bool {
         .any(|p| path.starts_with(p))
 }
 
+/// The query keys of WordPress's own addresses on `/` (`/?p=12`, `/?cat=3`): only these make
+/// the home page look for a redirect, so `/?utm_source=…` costs no query.
+const LEGACY_KEYS: &[&str] = &[
+    "p",
+    "page_id",
+    "cat",
+    "tag",
+    "attachment_id",
+    "author",
+    "m",
+    "feed",
+    "post_type",
+];
+
+fn has_legacy_key(query: &str) -> bool {
+    query
+        .split('&')
+        .any(|pair| LEGACY_KEYS.contains(&pair.split('=').next().unwrap_or("")))
+}
+
 /// A `Location` value: non-ASCII and unsafe bytes percent-encoded.
 fn location(to: &str) -> String {
     let mut out = String::with_capacity(to.len());
@@ -65,7 +85,7 @@ pub async fn legacy_redirects(
     let state = req.app_data::<web::Data<AppState>>().cloned();
     // `/?p=12` and friends would otherwise be the home page.
     if (path == "/" || path == "/index.php")
-        && !query.is_empty()
+        && has_legacy_key(&query)
         && let Some(state) = &state
         && let Some(to) = find(state, path.clone(), query.clone()).await
     {

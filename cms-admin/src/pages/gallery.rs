@@ -937,12 +937,21 @@ pub async fn import_progress(
     _user: Editor,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AdminError> {
-    let id = id.into_inner();
+    job_progress(&state, IMPORT_JOB, id.into_inner()).await
+}
+
+/// A job of `kind` as the live views read it: status, progress, last error. 404 for another
+/// kind's job.
+pub(crate) async fn job_progress(
+    state: &AppState,
+    kind: &'static str,
+    id: i64,
+) -> Result<HttpResponse, AdminError> {
     let j = state
         .db
         .run(move |conn| {
             job::find(conn, id)?
-                .filter(|j| j.kind == IMPORT_JOB)
+                .filter(|j| j.kind == kind)
                 .ok_or(AdminError::NotFound)
         })
         .await?;

@@ -196,20 +196,7 @@ pub async fn import_progress(
     _user: AdminOnly,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AdminError> {
-    let id = id.into_inner();
-    let j = state
-        .db
-        .run(move |conn| {
-            job::find(conn, id)?
-                .filter(|j| j.kind == SITE_IMPORT_JOB)
-                .ok_or(AdminError::NotFound)
-        })
-        .await?;
-    let progress: serde_json::Value =
-        serde_json::from_str(&j.progress).unwrap_or(serde_json::Value::Null);
-    Ok(HttpResponse::Ok().json(
-        serde_json::json!({ "status": j.status.as_str(), "progress": progress, "error": j.last_error }),
-    ))
+    super::gallery::job_progress(&state, SITE_IMPORT_JOB, id.into_inner()).await
 }
 
 /// A file name safe to keep in the import folder: its last component, letters, digits, `.`,

@@ -548,7 +548,14 @@ async fn the_fixture_site_imports_as_expected(backend: Backend) {
         assert_eq!(target.status, want, "{old} → {new}");
     }
     // Drafts, skipped items and missing files have no redirect.
-    for old in ["/?p=23", "/?p=29", "/?page_id=3", "/?p=13", "/?p=7"] {
+    for old in [
+        "/?p=23",
+        "/?p=29",
+        "/?page_id=3",
+        "/?p=13",
+        "/?p=7",
+        "/?utm_source=news",
+    ] {
         assert_eq!(get(&app, old).await.status, 200, "{old} is the home page");
     }
     for old in [
