@@ -267,6 +267,7 @@ fn generate_photo(
         height: (DISPLAY_W * 9 / 16) as i32,
         bytes: display.len() as i64,
         variants: vec![THUMB_W, DISPLAY_W],
+        ..Default::default()
     })
 }
 

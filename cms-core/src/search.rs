@@ -94,6 +94,67 @@ pub fn upsert(conn: &mut DbConn, doc: &Document) -> QueryResult<()> {
     Ok(())
 }
 
+/// Documents per statement in [`upsert_many`]: 4 values each stays well under SQLite's 32,766
+/// bound parameters.
+const UPSERT_ROWS: usize = 500;
+
+/// [`upsert`] for many documents: one statement per few hundred (on SQLite a delete and an
+/// insert), so indexing a batch of imported photos is not a round trip each. The last of two
+/// documents for the same item wins.
+pub fn upsert_many(conn: &mut DbConn, docs: &[Document]) -> QueryResult<()> {
+    let mut seen = std::collections::HashSet::with_capacity(docs.len());
+    let mut unique: Vec<&Document> = docs
+        .iter()
+        .rev()
+        .filter(|d| seen.insert(doc_id(d.kind, d.item_id)))
+        .collect();
+    unique.reverse();
+    for chunk in unique.chunks(UPSERT_ROWS) {
+        let ids: Vec<i64> = chunk.iter().map(|d| doc_id(d.kind, d.item_id)).collect();
+        match conn {
+            DbConn::Sqlite(c) => {
+                let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+                // The ids are integers we computed: safe to inline.
+                diesel::sql_query(format!(
+                    "DELETE FROM search_fts WHERE rowid IN ({})",
+                    list.join(",")
+                ))
+                .execute(c)?;
+                let values = vec!["(?, ?, ?, ?)"; chunk.len()].join(", ");
+                let mut q = diesel::sql_query(format!(
+                    "INSERT INTO search_fts (rowid, title, body, slug) VALUES {values}"
+                ))
+                .into_boxed::<diesel::sqlite::Sqlite>();
+                for (d, id) in chunk.iter().zip(&ids) {
+                    q = q
+                        .bind::<BigInt, _>(*id)
+                        .bind::<Text, _>(&d.title)
+                        .bind::<Text, _>(&d.body)
+                        .bind::<Text, _>(&d.slug);
+                }
+                q.execute(c)?;
+            }
+            DbConn::Pg(c) => {
+                use diesel::sql_types::Array;
+                let titles: Vec<&str> = chunk.iter().map(|d| d.title.as_str()).collect();
+                let bodies: Vec<&str> = chunk.iter().map(|d| d.body.as_str()).collect();
+                let slugs: Vec<&str> = chunk.iter().map(|d| d.slug.as_str()).collect();
+                diesel::sql_query(
+                    "INSERT INTO search_documents (doc_id, title, body, slug)
+                     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])
+                     ON CONFLICT (doc_id) DO UPDATE SET title = excluded.title, body = excluded.body, slug = excluded.slug",
+                )
+                .bind::<Array<BigInt>, _>(&ids)
+                .bind::<Array<Text>, _>(&titles)
+                .bind::<Array<Text>, _>(&bodies)
+                .bind::<Array<Text>, _>(&slugs)
+                .execute(c)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Removes the documents of some items (missing ones are fine).
 pub fn remove(conn: &mut DbConn, kind: Kind, item_ids: &[i64]) -> QueryResult<()> {
     for chunk in item_ids.chunks(500) {
@@ -170,7 +231,12 @@ pub fn sync_post(conn: &mut DbConn, post_id: i64) -> QueryResult<()> {
 pub fn sync_album(conn: &mut DbConn, album_id: i64) -> crate::Result<()> {
     let photo_ids: Vec<i64> = photos::table
         .filter(photos::album_id.eq(album_id))
-        .filter(photos::caption.ne("").or(photos::credit.ne("")))
+        .filter(
+            photos::title
+                .ne("")
+                .or(photos::caption.ne(""))
+                .or(photos::credit.ne("")),
+        )
         .select(photos::id)
         .load(conn)?;
     match album::find(conn, album_id)? {
@@ -226,40 +292,54 @@ pub fn sync_albums_under(conn: &mut DbConn, category_id: i64) -> crate::Result<(
     Ok(())
 }
 
-/// Indexes photos that have a caption or credit and sit in a published album; removes the rest.
+/// Indexes photos that have a title, caption or credit and sit in a published album; removes
+/// the rest. A photo is found by its title, else its caption, else its album's title.
 pub fn sync_photos(conn: &mut DbConn, photo_ids: &[i64]) -> QueryResult<()> {
-    for chunk in photo_ids.chunks(500) {
+    for chunk in photo_ids.chunks(UPSERT_ROWS) {
         let rows = photos::table
             .inner_join(albums::table)
             .filter(photos::id.eq_any(chunk))
             .select((photo::Photo::as_select(), albums::title, albums::status))
             .load::<(photo::Photo, String, AlbumStatus)>(conn)?;
-        let mut gone: Vec<i64> = chunk.to_vec();
+        let mut docs = Vec::with_capacity(rows.len());
         for (p, album_title, status) in rows {
-            if status != AlbumStatus::Published || (p.caption.is_empty() && p.credit.is_empty()) {
+            if status != AlbumStatus::Published || !has_text(&p) {
                 continue;
             }
-            gone.retain(|id| *id != p.id);
-            let title = if p.caption.is_empty() {
-                album_title.clone()
-            } else {
-                p.caption.clone()
-            };
-            let body = format!("{}\n{}\n{}\n{}", p.caption, p.credit, p.source, album_title);
-            upsert(
-                conn,
-                &Document {
-                    kind: Kind::Photo,
-                    item_id: p.id,
-                    slug: p.id.to_string(),
-                    title,
-                    body,
-                },
-            )?;
+            let title = [&p.title, &p.caption, &album_title]
+                .into_iter()
+                .find(|t| !t.is_empty())
+                .cloned()
+                .unwrap_or_default();
+            let body = format!(
+                "{}\n{}\n{}\n{}\n{}",
+                p.title, p.caption, p.credit, p.source, album_title
+            );
+            docs.push(Document {
+                kind: Kind::Photo,
+                item_id: p.id,
+                slug: p.id.to_string(),
+                title,
+                body,
+            });
         }
+        let gone: Vec<i64> = {
+            let kept: std::collections::HashSet<i64> = docs.iter().map(|d| d.item_id).collect();
+            chunk
+                .iter()
+                .copied()
+                .filter(|id| !kept.contains(id))
+                .collect()
+        };
+        upsert_many(conn, &docs)?;
         remove(conn, Kind::Photo, &gone)?;
     }
     Ok(())
+}
+
+/// Whether a photo says anything of its own to be found by (a title, caption or credit).
+fn has_text(p: &photo::Photo) -> bool {
+    !(p.title.is_empty() && p.caption.is_empty() && p.credit.is_empty())
 }
 
 /// Indexes a video (with its transcript text) if published, else removes it.

@@ -172,6 +172,16 @@ impl TestEnv {
     }
 }
 
+/// The `cms` binary the tests run as a user would: the release build `scripts/test` makes
+/// and names in `KEEPSAKE_CMS_BIN`, else (a bare `cargo test`) the one Cargo built for the
+/// tests.
+pub fn cms_bin() -> std::path::PathBuf {
+    match std::env::var_os("KEEPSAKE_CMS_BIN") {
+        Some(p) if !p.is_empty() => std::path::PathBuf::from(p),
+        _ => std::path::PathBuf::from(env!("CARGO_BIN_EXE_cms")),
+    }
+}
+
 /// `n` photo rows with distinct fake content hashes (no files; enough for model tests).
 pub fn fake_photos(prefix: &str, n: usize) -> Vec<NewPhoto> {
     (0..n)
@@ -186,6 +196,7 @@ pub fn fake_photos(prefix: &str, n: usize) -> Vec<NewPhoto> {
             height: 1080,
             bytes: 1000,
             variants: vec![320, 1280],
+            ..Default::default()
         })
         .collect()
 }

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConn;
@@ -101,39 +100,9 @@ pub(crate) fn photo_ids_by_hash(
         .collect())
 }
 
-/// What the old site knew of a photo beyond its file; `None` leaves the column as it is.
-#[derive(AsChangeset)]
-#[diesel(table_name = photos)]
-struct PhotoDetails {
-    title: String,
-    alt_text: String,
-    views: Option<i64>,
-    created_at: Option<NaiveDateTime>,
-}
-
-/// Sets an imported photo's title, alternative text, views and the date it was added.
-pub(crate) fn set_photo_details(
-    conn: &mut DbConn,
-    id: i64,
-    title: &str,
-    alt: &str,
-    views: Option<i64>,
-    added: Option<NaiveDateTime>,
-) -> Result<()> {
-    diesel::update(photos::table.find(id))
-        .set(&PhotoDetails {
-            title: title.trim().chars().take(300).collect(),
-            alt_text: alt.trim().chars().take(1000).collect(),
-            views,
-            created_at: added,
-        })
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Sets an imported photo's title and alternative text.
-pub(crate) fn set_photo_text(conn: &mut DbConn, id: i64, title: &str, alt: &str) -> Result<()> {
-    set_photo_details(conn, id, title, alt, None, None)
+/// Text from an old site for a photo's column: trimmed and cut to `max` characters.
+pub(crate) fn text_of(text: &str, max: usize) -> String {
+    text.trim().chars().take(max).collect()
 }
 
 #[cfg(test)]

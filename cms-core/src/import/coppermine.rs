@@ -20,7 +20,7 @@ use std::path::{Component, Path, PathBuf};
 use super::common::plain;
 use super::mysql::{self, Source, id_list, int, text};
 use super::pictures::{self, AlbumSpec, CategorySpec, Kinds, Old, Picture, Pipeline};
-use super::report::Report;
+use super::report::{Report, count};
 use crate::db::Db;
 use crate::error::Result;
 use crate::ingest::{self, Progress};
@@ -420,13 +420,16 @@ pub fn run(
     }
     if orphans > 0 {
         report.notes.push(format!(
-            "{orphans} albums whose category no longer exists were put at the top of the gallery"
+            "{} whose category no longer exists {} put at the top of the gallery",
+            count(orphans, "album", "albums"),
+            if orphans == 1 { "was" } else { "were" }
         ));
     }
     if linked_keywords > 0 {
         report.notes.push(format!(
-            "{linked_keywords} albums also showed pictures of other albums by keyword; those \
-             pictures stay in their own albums"
+            "{} also showed pictures of other albums by keyword; those pictures stay in their \
+             own albums",
+            count(linked_keywords, "album", "albums")
         ));
     }
 
@@ -546,7 +549,10 @@ pub fn run(
         &mut src,
         &pictures::Ending {
             in_no_album,
-            waiting: "unapproved pictures are in draft albums \"… (unapproved)\": review them in the admin",
+            waiting: [
+                "unapproved picture is in a draft album \"… (unapproved)\": review it in the admin",
+                "unapproved pictures are in draft albums \"… (unapproved)\": review them in the admin",
+            ],
             base: &base,
             action: "import.coppermine",
         },

@@ -20,26 +20,26 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use rayon::prelude::*;
 
-use super::common::{is_image_name, new_album, photo_ids_by_hash, set_photo_details};
+use super::common::{is_image_name, new_album, photo_ids_by_hash, text_of};
 use super::mysql::Source;
 use super::report::Report;
 use crate::db::{Db, DbConn};
 use crate::error::Result;
 use crate::ingest::{self, Progress};
 use crate::media::MediaStore;
-use crate::models::album::{self, AlbumStatus};
+use crate::models::album;
 use crate::models::audit::{self, Actor};
 use crate::models::photo::{self, NewPhoto};
 use crate::models::redirect::{self, Target};
 use crate::models::{import_item, site};
-use crate::schema::{albums, gallery_categories, photos};
+use crate::schema::{albums, gallery_categories};
 
 /// Photos per page of a Keepsake album (`cms_web::pages::album::PER_PAGE`; a test holds the
 /// two together): an old album page is sent to the page showing the same pictures.
 pub const KEEPSAKE_ALBUM_PAGE: u64 = 60;
 
 /// Pictures written per transaction when the caller gives 0.
-const DEFAULT_BATCH: usize = 250;
+const DEFAULT_BATCH: usize = 500;
 
 /// The `import_items` kind of albums.
 pub const ALBUM: &str = "album";
@@ -51,7 +51,7 @@ pub struct Options {
     pub dry_run: bool,
     /// Image limits and derivative widths (the site's settings).
     pub settings: ingest::Settings,
-    /// Pictures per transaction; 0 picks 250.
+    /// Pictures per transaction; 0 picks 500.
     pub batch: usize,
 }
 
@@ -129,8 +129,8 @@ pub struct Picture {
 pub struct Ending<'s> {
     /// Pictures in no album (left out).
     pub in_no_album: u64,
-    /// The note for pictures waiting in draft albums, after their number.
-    pub waiting: &'s str,
+    /// The note for pictures waiting in draft albums, after their number: for one, for more.
+    pub waiting: [&'s str; 2],
     /// The folder the old addresses are under.
     pub base: &'s str,
     /// The audit log's action (`import.coppermine`).
@@ -324,11 +324,13 @@ impl<'a> Pipeline<'a> {
         }
         let hidden = report.kinds.get(kinds.hidden).map_or(0, |c| c.imported);
         if hidden > 0 {
-            report.notes.push(format!("{hidden} {}", ending.waiting));
+            let [one, many] = ending.waiting;
+            report.notes.push(format!("{hidden} {}", if hidden == 1 { one } else { many }));
         }
         if comments > 0 {
             report.notes.push(format!(
-                "{comments} comments seen and not imported (Keepsake has no comments)"
+                "{} seen and not imported (Keepsake has no comments)",
+                super::report::count(comments, "comment", "comments")
             ));
         }
         report.notes.push(format!(
@@ -441,6 +443,9 @@ impl<'a> Pipeline<'a> {
                 Ok(mut row) => {
                     row.caption = p.caption.chars().take(2000).collect();
                     row.credit = p.credit.chars().take(300).collect();
+                    row.title = text_of(&p.title, 300);
+                    row.views = p.views.max(0);
+                    row.added_at = p.added;
                     let dest = Dest {
                         album: p.album.clone(),
                         hidden: !p.public,
@@ -616,9 +621,7 @@ fn write_group(
             continue;
         };
         // The first picture of a content is the photo; a later one is the same photo again.
-        if fresh.remove(&id) {
-            set_photo_details(conn, id, &p.title, "", Some(p.views.max(0)), p.added)?;
-        } else {
+        if !fresh.remove(&id) {
             duplicates += 1;
         }
         keys.push((p.key.clone(), id));
@@ -659,28 +662,21 @@ fn settle_dates(db: &Db, source: &str) -> Result<()> {
     };
     refresh_statistics(db)?;
     for chunk in ids.chunks(500) {
+        // Our own integer ids: safe to inline; one statement a chunk on either backend.
+        let list = chunk
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
         db.write_blocking(|conn| -> Result<()> {
-            let dates: Vec<(i64, Option<NaiveDateTime>, Option<NaiveDateTime>)> = photos::table
-                .filter(photos::album_id.eq_any(chunk))
-                .group_by(photos::album_id)
-                .select((
-                    photos::album_id,
-                    diesel::dsl::max(photos::created_at),
-                    diesel::dsl::min(photos::created_at),
-                ))
-                .load(conn)?;
-            for (id, newest, oldest) in dates {
-                diesel::update(albums::table.find(id))
-                    .set(albums::last_added_at.eq(newest))
-                    .execute(conn)?;
-                diesel::update(
-                    albums::table
-                        .find(id)
-                        .filter(albums::status.eq(AlbumStatus::Published)),
-                )
-                .set(albums::published_at.eq(oldest))
-                .execute(conn)?;
-            }
+            crate::per_backend!(conn, |c| diesel::sql_query(format!(
+                "UPDATE albums SET last_added_at = d.newest, published_at = CASE \
+                 WHEN albums.status = 'published' THEN d.oldest ELSE albums.published_at END \
+                 FROM (SELECT album_id, max(created_at) AS newest, min(created_at) AS oldest \
+                 FROM photos WHERE album_id IN ({list}) GROUP BY album_id) AS d \
+                 WHERE albums.id = d.album_id"
+            ))
+            .execute(c))?;
             Ok(())
         })?;
     }

@@ -502,7 +502,10 @@ pub fn run(
         &mut src,
         &pictures::Ending {
             in_no_album,
-            waiting: "photos only some members could see are in draft albums \"… (private)\": review them in the admin",
+            waiting: [
+                "photo only some members could see is in a draft album \"… (private)\": review it in the admin",
+                "photos only some members could see are in draft albums \"… (private)\": review them in the admin",
+            ],
             base: &base,
             action: "import.piwigo",
         },

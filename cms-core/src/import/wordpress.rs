@@ -18,9 +18,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDateTime;
 use rayon::prelude::*;
 
-use super::common::{
-    is_image_name, new_album, photo_ids_by_hash, plain, put_redirect, set_photo_text,
-};
+use super::common::{is_image_name, new_album, photo_ids_by_hash, plain, put_redirect, text_of};
 use super::fetch::Fetcher;
 use super::report::{Report, count};
 use super::wp_content::{self, Hooks};
@@ -648,9 +646,10 @@ fn import_media(
         report
             .counts("attachments")
             .skipped
-            .insert("no --media-from".into(), skipped_no_source);
+            .insert("no uploads folder given".into(), skipped_no_source);
         report.notes.push(format!(
-            "{} not imported: give --media-from with a copy of wp-content/uploads, or --fetch-media",
+            "{} not imported: give a copy of wp-content/uploads (--media-from, or the uploads \
+             folder in the admin) or fetch them from the old site (--fetch-media)",
             count(skipped_no_source, "attachment", "attachments")
         ));
     }
@@ -698,7 +697,14 @@ fn import_media(
                     Some(a) => a,
                     None => new_album(conn, cat, month, "Imported from WordPress.")?,
                 };
-                let rows: Vec<NewPhoto> = items.iter().map(|(_, p)| p.clone()).collect();
+                let rows: Vec<NewPhoto> = items
+                    .iter()
+                    .map(|(a, p)| NewPhoto {
+                        title: text_of(&a.title, 300),
+                        alt_text: text_of(&a.alt, 1000),
+                        ..p.clone()
+                    })
+                    .collect();
                 photo::add_to_album(conn, album.id, &rows)?;
                 let hashes: Vec<&str> = rows.iter().map(|p| p.content_hash.as_str()).collect();
                 let ids = photo_ids_by_hash(conn, album.id, &hashes)?;
@@ -706,7 +712,6 @@ fn import_media(
                     let Some(&id) = ids.get(&p.content_hash) else {
                         continue;
                     };
-                    set_photo_text(conn, id, &a.title, &a.alt)?;
                     import_item::record(conn, source, "attachment", &a.id.to_string(), id)?;
                     put_redirect(
                         conn,
@@ -987,7 +992,7 @@ struct PostHooks<'a, 'c> {
 
 impl PostHooks<'_, '_> {
     fn gallery_album(&mut self, ids: &[i64]) -> Result<Option<String>> {
-        use crate::schema::{albums, photos};
+        use crate::schema::albums;
         use diesel::prelude::*;
         self.galleries += 1;
         let key = format!("{}:{}", self.post_id, self.galleries);
@@ -1030,6 +1035,9 @@ impl PostHooks<'_, '_> {
                 height: p.height,
                 bytes: p.bytes,
                 variants: p.variant_widths(),
+                title: p.title.clone(),
+                alt_text: p.alt_text.clone(),
+                ..Default::default()
             })
             .collect();
         let cat = gallery_category::ensure_path(self.conn, &[UPLOADS_CATEGORY, "Galleries"])?;
@@ -1044,16 +1052,6 @@ impl PostHooks<'_, '_> {
             "A gallery from a post of the WordPress site.",
         )?;
         photo::add_to_album(self.conn, a.id, &rows)?;
-        for p in &found {
-            let ids = photos::table
-                .filter(photos::album_id.eq(a.id))
-                .filter(photos::content_hash.eq(&p.content_hash))
-                .select(photos::id)
-                .load::<i64>(self.conn)?;
-            for id in ids {
-                set_photo_text(self.conn, id, &p.title, &p.alt_text)?;
-            }
-        }
         if self.published {
             album::publish_together(self.conn, &[a.id])?;
         }

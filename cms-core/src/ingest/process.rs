@@ -274,6 +274,7 @@ pub fn process(
         height: i32::try_from(oh).unwrap_or(i32::MAX),
         bytes: bytes.len() as i64,
         variants,
+        ..Default::default()
     };
     // Files are content-addressed: when every one this would write is stored already (the
     // same image in another album, an import run again), there is nothing to decode.

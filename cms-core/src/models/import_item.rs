@@ -68,10 +68,10 @@ pub fn record(
 /// parameters.
 const BATCH_ROWS: usize = 1_000;
 
-/// Which of `source_ids` an earlier run imported: source id → our id. On SQLite one query per
-/// thousand ids; on PostgreSQL one lookup by key each, which always uses the key's index (an
-/// `= ANY` list over a table an import is filling gets planned from stale statistics as a scan
-/// of every item of the source).
+/// Which of `source_ids` an earlier run imported: source id → our id, one query per thousand
+/// ids. On PostgreSQL each id is looked up by the key in a subquery over the list, which
+/// always uses the key's index (an `= ANY` list over a table an import is filling gets planned
+/// from stale statistics as a scan of every item of the source).
 pub fn find_many(
     conn: &mut DbConn,
     source: &str,
@@ -79,11 +79,26 @@ pub fn find_many(
     source_ids: &[String],
 ) -> QueryResult<HashMap<String, i64>> {
     let mut out = HashMap::with_capacity(source_ids.len());
-    if let DbConn::Pg(_) = conn {
-        for id in source_ids {
-            if let Some(target) = find(conn, source, kind, id)? {
-                out.insert(id.clone(), target);
-            }
+    if let DbConn::Pg(c) = conn {
+        #[derive(QueryableByName)]
+        struct Found {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            id: String,
+            #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+            target: Option<i64>,
+        }
+        use diesel::sql_types::{Array, Text};
+        for chunk in source_ids.chunks(BATCH_ROWS) {
+            let found: Vec<Found> = diesel::sql_query(
+                "SELECT k.id, (SELECT i.target_id FROM import_items i
+                               WHERE i.source = $1 AND i.kind = $2 AND i.source_id = k.id) AS target
+                 FROM unnest($3::text[]) AS k(id)",
+            )
+            .bind::<Text, _>(source)
+            .bind::<Text, _>(kind)
+            .bind::<Array<Text>, _>(chunk)
+            .load(c)?;
+            out.extend(found.into_iter().filter_map(|f| Some((f.id, f.target?))));
         }
         return Ok(out);
     }

@@ -219,6 +219,14 @@ pub fn set_progress(
         .map(|n| n > 0)
 }
 
+/// Replaces a job's payload, if `owner` still holds it (e.g. a secret removed at the end).
+pub fn set_payload(conn: &mut DbConn, id: i64, owner: &str, payload: &str) -> QueryResult<bool> {
+    diesel::update(jobs::table.find(id).filter(jobs::lease_owner.eq(owner)))
+        .set((jobs::payload.eq(payload), jobs::updated_at.eq(now())))
+        .execute(conn)
+        .map(|n| n > 0)
+}
+
 /// A job by id.
 pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<Job>> {
     jobs::table

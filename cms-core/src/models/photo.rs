@@ -52,7 +52,7 @@ impl Photo {
 }
 
 /// A photo to insert: its files are already in the media store.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NewPhoto {
     pub original_filename: String,
     pub caption: String,
@@ -64,6 +64,13 @@ pub struct NewPhoto {
     pub height: i32,
     pub bytes: i64,
     pub variants: Vec<u32>,
+    /// Its own title and alternative text (imports carry them; empty otherwise).
+    pub title: String,
+    pub alt_text: String,
+    /// What an imported photo brings from the old site: its views and the date it was added
+    /// there (`None`: added now).
+    pub views: i64,
+    pub added_at: Option<NaiveDateTime>,
 }
 
 /// A photo row to insert: the photo, where it goes, and its counters.
@@ -75,7 +82,7 @@ pub(crate) struct PlacedPhoto<'a> {
     pub photo: &'a NewPhoto,
 }
 
-/// Rows per INSERT in [`insert_rows`]: 14 columns × 2,000 stays under SQLite's 32,766 bound
+/// Rows per INSERT in [`insert_rows`]: 16 columns × 2,000 stays under SQLite's 32,766 bound
 /// parameters.
 const ROWS_PER_INSERT: usize = 2_000;
 
@@ -104,6 +111,8 @@ pub(crate) fn insert_rows(conn: &mut DbConn, rows: &[PlacedPhoto<'_>]) -> QueryR
                         .eq(serde_json::to_string(&p.variants).unwrap_or_else(|_| "[]".into())),
                     photos::views.eq(r.views),
                     photos::created_at.eq(r.created_at),
+                    photos::title.eq(&p.title),
+                    photos::alt_text.eq(&p.alt_text),
                 )
             })
             .collect();
@@ -166,8 +175,8 @@ pub fn add_to_album(conn: &mut DbConn, album_id: i64, new: &[NewPhoto]) -> Resul
             .map(|(i, p)| PlacedPhoto {
                 album_id,
                 position: start + i as i64,
-                views: 0,
-                created_at: t,
+                views: p.views.max(0),
+                created_at: p.added_at.unwrap_or(t),
                 photo: p,
             })
             .collect();
@@ -186,9 +195,11 @@ pub fn add_to_album(conn: &mut DbConn, album_id: i64, new: &[NewPhoto]) -> Resul
         }
     }
     if !report.inserted.is_empty() {
-        if new
-            .iter()
-            .any(|p| !p.caption.is_empty() || !p.credit.is_empty())
+        // A draft album's photos are indexed when it is published.
+        if album.status == AlbumStatus::Published
+            && new
+                .iter()
+                .any(|p| !(p.title.is_empty() && p.caption.is_empty() && p.credit.is_empty()))
         {
             search::sync_photos(conn, &report.inserted)?;
         }

@@ -195,8 +195,8 @@ fn fill_pictures(db: &MySqlDatabase, albums: &Path, pics: &[Pic]) {
     }
 }
 
-/// The fixture gallery: its database and albums folder.
-fn fixture(dir: &Path) -> (MySqlDatabase, PathBuf) {
+/// The fixture gallery: its database and albums folder (`dir/albums`).
+pub fn fixture(dir: &Path) -> (MySqlDatabase, PathBuf) {
     let db = MySqlDatabase::with_schema(&schema());
     let albums = dir.join("albums");
     fill_site(
@@ -477,6 +477,18 @@ async fn the_gallery_imports_as_expected(backend: Backend) {
     assert_eq!(p1.created_at.to_string(), "2023-07-22 04:26:40");
     assert_eq!((p1.width, p1.height), (64, 48));
     assert_eq!(photo(&env, 3).title, "Kit & Joe 💚 \"together\"");
+    // A photo is found by its title (this one has no caption), under that title.
+    {
+        let want = photo(&env, 3).id;
+        let mut conn = env.conn();
+        let found = cms_core::search::search(&mut conn, "together", 0, 10).expect("search");
+        let hit = found
+            .hits
+            .iter()
+            .find(|h| h.kind == cms_core::search::Kind::Photo && h.item_id == want)
+            .unwrap_or_else(|| panic!("photo 3 found by its title: {:?}", found.hits));
+        assert_eq!(hit.title, "Kit & Joe 💚 \"together\"");
+    }
     // The unapproved picture waits in a draft album of its own; the private album is a draft.
     let unapproved = album(&env, photo(&env, 2).album_id);
     assert_eq!(unapproved.title, "Premiere night – London (unapproved)");
