@@ -8,7 +8,7 @@ mod admin;
 mod api;
 mod cli;
 pub mod gallery;
-mod import;
+pub mod import;
 mod mail;
 mod models;
 mod pages;

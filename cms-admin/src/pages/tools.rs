@@ -1,12 +1,14 @@
 //! Admin tools: moving a site in (Tools → Import: a WordPress export uploaded here or copied
-//! into the import folder, checked with a dry run, imported by a background job with live
-//! progress and a report) and the redirects from old addresses (list, search, add, remove).
+//! into the import folder, or a Coppermine or Piwigo gallery by its database and a copy of its
+//! files; checked with a dry run, imported by a background job with live progress and a
+//! report) and the redirects from old addresses (list, search, add, remove).
 
 use actix_multipart::Multipart;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use cms_core::AppState;
 use cms_core::import::job::{self as site_job, SITE_IMPORT_JOB, SiteImportRequest};
+use cms_core::import::mysql;
 use cms_core::models::audit;
 use cms_core::models::job;
 use cms_core::models::redirect::{self, Target};
@@ -42,6 +44,8 @@ struct ImportPage {
     files: Vec<String>,
     folders: Vec<String>,
     imports: Vec<ImportLine>,
+    /// The gallery form as sent (its password never sent back).
+    form: ImportForm,
     errors: Errors,
 }
 
@@ -70,7 +74,7 @@ fn line_of(j: job::Job, tz: chrono_tz::Tz) -> ImportLine {
     }
     ImportLine {
         id: j.id,
-        file: req.as_ref().map(|r| r.file.clone()).unwrap_or_default(),
+        file: req.as_ref().map(|r| r.label()).unwrap_or_default(),
         dry_run: req.as_ref().is_some_and(|r| r.dry_run),
         status: j.status.to_string(),
         when: time::display(j.created_at, tz),
@@ -89,6 +93,7 @@ async fn import_page(
     state: &AppState,
     req: &HttpRequest,
     user: &AdminOnly,
+    form: ImportForm,
     errors: Errors,
 ) -> Result<HttpResponse, AdminError> {
     let jobs = state
@@ -116,6 +121,10 @@ async fn import_page(
             files,
             folders,
             imports,
+            form: ImportForm {
+                password: String::new(),
+                ..form
+            },
             errors,
         },
     )
@@ -127,17 +136,92 @@ pub async fn import_form(
     req: HttpRequest,
     user: AdminOnly,
 ) -> Result<HttpResponse, AdminError> {
-    import_page(&state, &req, &user, Errors::default()).await
+    import_page(
+        &state,
+        &req,
+        &user,
+        ImportForm::default(),
+        Errors::default(),
+    )
+    .await
 }
 
-/// The import form.
-#[derive(Debug, Default, serde::Deserialize)]
+/// The import forms (one per source; the gallery ones give their database in parts).
+/// No `Debug`: it holds a password.
+#[derive(Clone, Default, serde::Deserialize)]
 #[serde(default)]
 pub struct ImportForm {
+    /// `wordpress` (the default), `coppermine` or `piwigo`.
+    source: String,
     file: String,
     media: String,
+    fetch_media: Option<String>,
+    host: String,
+    port: String,
+    database: String,
+    user: String,
+    password: String,
+    prefix: String,
+    base_path: String,
+    skip_user_galleries: Option<String>,
     /// `check` (a dry run) or `import`.
     action: String,
+}
+
+impl ImportForm {
+    /// The gallery database's address from the form's parts.
+    fn db_url(&self) -> Result<String, cms_core::Error> {
+        let port = match self.port.trim() {
+            "" => 3306,
+            p => p
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| cms_core::Error::invalid("port", "give a port number"))?,
+        };
+        let host = match self.host.trim() {
+            "" => "127.0.0.1",
+            h => h,
+        };
+        if self.database.trim().is_empty() {
+            return Err(cms_core::Error::invalid(
+                "database",
+                "give the gallery's database name",
+            ));
+        }
+        if self.user.trim().is_empty() {
+            return Err(cms_core::Error::invalid(
+                "user",
+                "give a database user that can read it",
+            ));
+        }
+        mysql::url_of(host, port, &self.user, &self.password, &self.database)
+    }
+
+    fn request(self, user: &AdminOnly) -> Result<SiteImportRequest, cms_core::Error> {
+        let source = match self.source.as_str() {
+            "" => "wordpress".to_string(),
+            s => s.to_string(),
+        };
+        let gallery = source != "wordpress";
+        Ok(SiteImportRequest {
+            db_url: if gallery {
+                self.db_url()?
+            } else {
+                String::new()
+            },
+            source,
+            media: Some(self.media).filter(|m| !m.trim().is_empty()),
+            fetch_media: !gallery && self.fetch_media.is_some(),
+            prefix: self.prefix.trim().to_string(),
+            base_path: self.base_path.trim().to_string(),
+            skip_user_galleries: self.skip_user_galleries.is_some(),
+            file: if gallery { String::new() } else { self.file },
+            dry_run: self.action != "import",
+            user_id: Some(user.0.user.id),
+            user_label: user.0.user.email.clone(),
+        })
+    }
 }
 
 /// `POST /admin/import`: queues a dry run or an import; the worker runs it.
@@ -147,14 +231,10 @@ pub async fn start_import(
     user: AdminOnly,
     form: Form<ImportForm>,
 ) -> Result<HttpResponse, AdminError> {
-    let f = form.into_inner();
-    let request = SiteImportRequest {
-        source: "wordpress".into(),
-        file: f.file,
-        media: Some(f.media).filter(|m| !m.trim().is_empty()),
-        dry_run: f.action != "import",
-        user_id: Some(user.0.user.id),
-        user_label: user.0.user.email.clone(),
+    let sent = form.into_inner();
+    let request = match sent.clone().request(&user) {
+        Ok(r) => r,
+        Err(e) => return import_page(&state, &req, &user, sent, Errors::from_core(e)?).await,
     };
     let dir = state.config.storage.import_dir.clone();
     let checked = request.clone();
@@ -162,7 +242,7 @@ pub async fn start_import(
         .await
         .map_err(|e| AdminError::Internal(e.to_string()))?;
     if let Err(e) = ok {
-        return import_page(&state, &req, &user, Errors::from_core(e)?).await;
+        return import_page(&state, &req, &user, sent, Errors::from_core(e)?).await;
     }
     let act = actor(&user.0.user, &req);
     let id = state
@@ -180,7 +260,7 @@ pub async fn start_import(
                     "import.start"
                 },
                 Some(("job", id)),
-                &request.file,
+                &request.label(),
             )?;
             Ok::<_, cms_core::Error>(id)
         })

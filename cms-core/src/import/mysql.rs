@@ -62,18 +62,9 @@ fn redacted(url: &url::Url) -> String {
     u.to_string()
 }
 
-/// Opens the database named by `url` (`mysql://USER:PASS@HOST[:PORT]/DB`; `mariadb://` is
-/// taken as the same) whose tables start with `prefix`.
-pub fn connect(url: &str, prefix: &str) -> Result<Source> {
-    if !prefix
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-    {
-        return Err(Error::invalid(
-            "--prefix",
-            "may hold only letters, digits and underscores",
-        ));
-    }
+/// Checks a database URL without connecting: `mysql://` (or `mariadb://`) with a host. Gives
+/// the URL as the driver takes it and its label without the password.
+pub fn check_url(url: &str) -> Result<(String, String)> {
     let url = match url.strip_prefix("mariadb://") {
         Some(rest) => format!("mysql://{rest}"),
         None => url.to_string(),
@@ -88,6 +79,48 @@ pub fn connect(url: &str, prefix: &str) -> Result<Source> {
             )
         })?;
     let label = redacted(&parsed);
+    Ok((url, label))
+}
+
+/// A `mysql://` URL from its parts, each percent-encoded as needed (the admin's form).
+pub fn url_of(host: &str, port: u16, user: &str, password: &str, database: &str) -> Result<String> {
+    let bad = |what: &str| Error::invalid("db", format!("{what} is not usable in an address"));
+    let mut u =
+        url::Url::parse("mysql://localhost/").map_err(|e| Error::Internal(e.to_string()))?;
+    u.set_host(Some(host.trim())).map_err(|_| bad("the host"))?;
+    u.set_port(Some(port)).map_err(|_| bad("the port"))?;
+    u.set_username(user.trim()).map_err(|_| bad("the user"))?;
+    if !password.is_empty() {
+        u.set_password(Some(password))
+            .map_err(|_| bad("the password"))?;
+    }
+    u.path_segments_mut()
+        .map_err(|_| bad("the database"))?
+        .clear()
+        .push(database.trim());
+    Ok(u.to_string())
+}
+
+/// The label of a URL without its password, for lists, logs and the record an import keeps.
+pub fn label_of(url: &str) -> String {
+    check_url(url)
+        .map(|(_, l)| l)
+        .unwrap_or_else(|_| "(not a database address)".to_string())
+}
+
+/// Opens the database named by `url` (`mysql://USER:PASS@HOST[:PORT]/DB`; `mariadb://` is
+/// taken as the same) whose tables start with `prefix`.
+pub fn connect(url: &str, prefix: &str) -> Result<Source> {
+    if !prefix
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return Err(Error::invalid(
+            "--prefix",
+            "may hold only letters, digits and underscores",
+        ));
+    }
+    let (url, label) = check_url(url)?;
     let opts = Opts::from_url(&url)
         .map_err(|e| Error::invalid("--db", format!("{label}: {}", describe(&e.into()))))?;
     let database = opts

@@ -325,7 +325,9 @@ impl<'a> Pipeline<'a> {
         let hidden = report.kinds.get(kinds.hidden).map_or(0, |c| c.imported);
         if hidden > 0 {
             let [one, many] = ending.waiting;
-            report.notes.push(format!("{hidden} {}", if hidden == 1 { one } else { many }));
+            report
+                .notes
+                .push(format!("{hidden} {}", if hidden == 1 { one } else { many }));
         }
         if comments > 0 {
             report.notes.push(format!(

@@ -180,13 +180,23 @@ pub fn run_next(
             "announcement": report.announcement,
         }))
     })();
-    finish(db, &j, owner, &outcome)?;
+    finish(db, &j, owner, &outcome, None)?;
     Ok(true)
 }
 
-/// Records how a job ended: its summary as the final progress, and done or failed.
-pub fn finish(db: &Db, j: &Job, owner: &str, outcome: &Result<serde_json::Value>) -> Result<()> {
+/// Records how a job ended: its summary as the final progress, and done or failed; with
+/// `payload`, the job's payload is replaced in the same transaction (a secret it held removed).
+pub fn finish(
+    db: &Db,
+    j: &Job,
+    owner: &str,
+    outcome: &Result<serde_json::Value>,
+    payload: Option<&str>,
+) -> Result<()> {
     db.write_blocking(|c| -> Result<()> {
+        if let Some(p) = payload {
+            job::set_payload(c, j.id, owner, p)?;
+        }
         match outcome {
             Ok(summary) => {
                 job::set_progress(c, j.id, owner, summary, LEASE)?;

@@ -1,5 +1,6 @@
 //! Admin tools over HTTP: a WordPress export uploaded, checked and imported as a background job
-//! with its report; redirects listed, added and removed.
+//! with its report; a Coppermine gallery imported by its database address, the password not
+//! kept; redirects listed, added and removed.
 
 use actix_web::test;
 use cms_core::import::job as site_job;
@@ -160,6 +161,135 @@ async fn a_wordpress_site_is_imported_from_the_admin(backend: Backend) {
     assert_eq!(admin.get(&app, "/admin/import/999999").await.status, 404);
 }
 
+async fn a_gallery_is_imported_from_the_admin(backend: Backend) {
+    let env = TestEnv::new(backend);
+    make_user(&env, "admin@example.org", Role::Admin);
+    let app = env.app().await;
+    let mut admin = Client::new();
+    admin.login(&app, "admin@example.org", PASSWORD).await;
+    let dropbox = env.state.config.storage.import_dir.clone();
+    std::fs::create_dir_all(&dropbox).expect("import folder");
+    let (mut db, _albums) = crate::import::coppermine::fixture(&dropbox);
+    // A read-only account whose password needs escaping in an address.
+    let password = "p@ss/w:rd ü#1";
+    let user = db.reader(password);
+    let server = url::Url::parse(&crate::import::mysql::admin_url()).expect("url");
+    let host = server.host_str().expect("host").to_string();
+    let port = server.port().unwrap_or(3306).to_string();
+    let page = admin.get(&app, "/admin/import").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.attrs("form select[name=media] option", "value")
+            .contains(&"albums".to_string())
+    );
+    let form = |action: &'static str, pw: &'static str| {
+        vec![
+            ("source", "coppermine".to_string()),
+            ("host", host.clone()),
+            ("port", port.clone()),
+            ("database", db.name.clone()),
+            ("user", user.clone()),
+            ("password", pw.to_string()),
+            ("prefix", "cpg_".to_string()),
+            ("media", "albums".to_string()),
+            ("action", action.to_string()),
+        ]
+    };
+    // Bad input: a clear 422 each, the form kept without its password, nothing queued.
+    let bad: [(&str, &str); 5] = [
+        ("database", ""),
+        ("port", "99999"),
+        ("media", ""),
+        ("media", "../"),
+        ("prefix", "cpg_; DROP"),
+    ];
+    for (field, value) in bad {
+        let mut fields = form("check", password);
+        for f in fields.iter_mut().filter(|f| f.0 == field) {
+            f.1 = value.to_string();
+        }
+        let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = admin
+            .post_form(&app, "/admin/import", "/admin/import", &borrowed)
+            .await;
+        assert_eq!(r.status, 422, "{field}={value}: {}", r.body);
+        assert!(!r.body.contains(password), "the password is not sent back");
+        assert_eq!(r.attrs("input[name=user]", "value"), vec![user.clone()]);
+    }
+    let run = || {
+        site_job::run_next(
+            &env.state.db,
+            env.state.media.as_ref(),
+            &dropbox,
+            &env.state.config.images,
+            "test-node",
+        )
+        .expect("run")
+    };
+    assert!(!run(), "nothing was queued by bad input");
+    let send = async |admin: &mut Client, fields: Vec<(&'static str, String)>| {
+        let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = admin
+            .post_form(&app, "/admin/import", "/admin/import", &borrowed)
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        job_id(&r.header("location").expect("location"))
+    };
+    let progress = async |admin: &mut Client, id: i64| -> serde_json::Value {
+        serde_json::from_str(&admin.get(&app, &format!("/admin/import/{id}")).await.body)
+            .expect("json")
+    };
+    // A wrong password: the job fails with a readable line and keeps no password.
+    let id = send(&mut admin, form("check", "not-the-password")).await;
+    assert!(run());
+    let failed = progress(&mut admin, id).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    let error = failed["progress"]["error"].as_str().expect("error");
+    assert!(error.contains("cannot connect"), "{error}");
+    assert!(!error.contains("not-the-password"), "{error}");
+    // Check, then import: the report, the gallery public, the old addresses redirected.
+    let id = send(&mut admin, form("check", password)).await;
+    assert!(run());
+    let checked = progress(&mut admin, id).await;
+    assert_eq!(checked["status"], "done", "{checked}");
+    assert_eq!(checked["progress"]["dry_run"], true);
+    let lines = checked["progress"]["lines"].to_string();
+    assert!(lines.contains("pictures: 90 to import"), "{lines}");
+    let id = send(&mut admin, form("import", password)).await;
+    assert!(run());
+    let done = progress(&mut admin, id).await;
+    assert_eq!(done["status"], "done", "{done}");
+    let lines = done["progress"]["lines"].to_string();
+    assert!(lines.contains("pictures: 89 imported"), "{lines}");
+    assert!(lines.contains("albums: 6 imported"), "{lines}");
+    let old = get(&app, "/gallery/index.php?cat=2").await;
+    assert_eq!(old.status, 301, "{}", old.body);
+    // The password is kept nowhere once the jobs have ended: not in the job rows, not on the
+    // page, not in the audit log; the page names the source without it.
+    {
+        let mut conn = env.conn();
+        for j in
+            cms_core::models::job::recent(&mut conn, site_job::SITE_IMPORT_JOB, 10).expect("jobs")
+        {
+            assert!(!j.payload.contains("w:rd"), "{}", j.payload);
+            assert!(!j.payload.contains("p%40ss"), "{}", j.payload);
+            assert!(j.payload.contains(&user), "{}", j.payload);
+        }
+    }
+    let listed = admin.get(&app, "/admin/import").await;
+    assert!(!listed.body.contains("p%40ss"), "no password on the page");
+    assert!(
+        listed
+            .texts(".imports > li > strong")
+            .iter()
+            .any(|t| t.starts_with("Coppermine mysql://") && t.contains(&db.name)),
+        "{}",
+        listed.body
+    );
+    let audit = admin.get(&app, "/admin/audit").await;
+    assert!(!audit.body.contains("p%40ss") && !audit.body.contains("w:rd"));
+}
+
 async fn redirects_are_listed_added_and_removed(backend: Backend) {
     let env = TestEnv::new(backend);
     env.demo();
@@ -218,5 +348,6 @@ async fn redirects_are_listed_added_and_removed(backend: Backend) {
 
 backend_tests!(
     a_wordpress_site_is_imported_from_the_admin,
+    a_gallery_is_imported_from_the_admin,
     redirects_are_listed_added_and_removed
 );

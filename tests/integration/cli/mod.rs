@@ -9,7 +9,7 @@ use crate::common::{Backend, PgDatabase};
 
 /// A `cms` command in `dir`, with no CMS_* settings but those given.
 fn cms(dir: &std::path::Path, env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cms"));
+    let mut cmd = Command::new(crate::common::cms_bin());
     cmd.current_dir(dir);
     for (k, _) in std::env::vars() {
         if k.starts_with("CMS_") {

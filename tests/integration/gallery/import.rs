@@ -279,7 +279,7 @@ backend_tests!(
 
 /// `cms` in `dir` on the database at `url`, with warnings only in its log.
 pub fn cms(dir: &Path, url: &str) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_cms"));
+    let mut c = Command::new(crate::common::cms_bin());
     c.current_dir(dir)
         .env("CMS_DATABASE_URL", url)
         .env("CMS_DATA_DIR", dir.join("data"))

@@ -2,7 +2,7 @@
 //! (`tests/fixtures/wordpress/EXPECTED.md` is its truth table), resumed after kill -9, and
 //! every old address answering with a redirect.
 
-mod coppermine;
-mod mysql;
+pub mod coppermine;
+pub mod mysql;
 mod piwigo;
 mod wordpress;

@@ -24,6 +24,8 @@ pub struct MySqlDatabase {
     pub name: String,
     /// `mysql://…/name`, what the importer is given.
     pub url: String,
+    /// Accounts made by [`MySqlDatabase::reader`], dropped with the database.
+    readers: Vec<String>,
 }
 
 impl MySqlDatabase {
@@ -44,6 +46,7 @@ impl MySqlDatabase {
         MySqlDatabase {
             url: format!("{}/{name}", admin_url().trim_end_matches('/')),
             name,
+            readers: Vec::new(),
         }
     }
 
@@ -67,6 +70,23 @@ impl MySqlDatabase {
         db
     }
 
+    /// A new account with a password that may only read this database, as a site owner would
+    /// give the importer. Returns its name.
+    pub fn reader(&mut self, password: &str) -> String {
+        let user = format!("{}_r{}", self.name, self.readers.len());
+        let mut admin = admin();
+        // CREATE USER takes no placeholders: the password is quoted here.
+        let quoted = password.replace('\\', "\\\\").replace('\'', "''");
+        admin
+            .query_drop(format!("CREATE USER '{user}'@'%' IDENTIFIED BY '{quoted}'"))
+            .expect("create reader");
+        admin
+            .query_drop(format!("GRANT SELECT ON {}.* TO '{user}'@'%'", self.name))
+            .expect("grant");
+        self.readers.push(user.clone());
+        user
+    }
+
     pub fn conn(&self) -> Conn {
         Conn::new(Opts::from_url(&self.url).expect("url")).expect("connect to the test database")
     }
@@ -74,7 +94,11 @@ impl MySqlDatabase {
 
 impl Drop for MySqlDatabase {
     fn drop(&mut self) {
-        let _ = admin().query_drop(format!("DROP DATABASE IF EXISTS {}", self.name));
+        let mut admin = admin();
+        for user in &self.readers {
+            let _ = admin.query_drop(format!("DROP USER IF EXISTS '{user}'@'%'"));
+        }
+        let _ = admin.query_drop(format!("DROP DATABASE IF EXISTS {}", self.name));
     }
 }
 

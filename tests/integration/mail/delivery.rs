@@ -203,7 +203,7 @@ fn cms_mail(env: &TestEnv, sub: &str) -> String {
         cms_core::config::DatabaseUrl::Sqlite { path } => format!("sqlite://{}", path.display()),
         cms_core::config::DatabaseUrl::Postgres { url } => url.clone(),
     };
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cms"));
+    let mut cmd = std::process::Command::new(crate::common::cms_bin());
     for (k, _) in std::env::vars() {
         if k.starts_with("CMS_") {
             cmd.env_remove(k);
