@@ -22,6 +22,7 @@ pub fn app(
     App::new()
         .app_data(web::Data::new(state))
         .wrap(middleware::from_fn(cms_web::redirects::legacy_redirects))
+        .wrap(middleware::from_fn(cms_web::edge::edge))
         .wrap(middleware::Compress::default())
         .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms").log_target("cms::http"))
         .route("/healthz", web::get().to(healthz))

@@ -561,6 +561,18 @@ impl cms_core::ingest::Progress for ImportProgress {
     }
 }
 
+/// Removes temporary media files a killed process left (never fatal: logged).
+fn sweep_media(state: &AppState) {
+    match state.media.sweep_temporary() {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            files = n,
+            "removed temporary media files left by a stopped process"
+        ),
+        Err(e) => tracing::warn!(error = %e, "cannot sweep temporary media files"),
+    }
+}
+
 /// The exit code of an import that finished but refused some files.
 const EXIT_SKIPPED: u8 = 3;
 
@@ -575,6 +587,7 @@ fn import_gallery(
     let settings = config.images.clone();
     let state = AppState::open(config)?;
     state.migrate()?;
+    sweep_media(&state);
     let into = into
         .as_deref()
         .map(cms_core::ingest::source::parse_into)
@@ -789,6 +802,7 @@ fn serve(args: ServeArgs) -> Result<(), Failure> {
     if !report.applied.is_empty() {
         tracing::info!(migrations = ?report.applied, "applied migrations");
     }
+    sweep_media(&state);
     if args.demo {
         let loaded = demo::load(
             &state.db,

@@ -13,7 +13,8 @@ use crate::error::AdminError;
 use crate::guard::FORM_LIMIT;
 
 /// A urlencoded form body, parsed with `serde_html_form` so that `tags=a&tags=b` fills a
-/// `Vec`. Unknown fields (such as `_csrf`) are ignored; a malformed body is a 400.
+/// `Vec`. Unknown fields (such as `_csrf`) are ignored; a malformed body, or one holding a
+/// control character (`cms_core::input`), is a 400.
 #[derive(Debug)]
 pub struct Form<T>(pub T);
 
@@ -34,6 +35,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for Form<T> {
             let body = bytes.await.map_err(|_| {
                 AdminError::TooLarge(format!("a form may be at most {} MB", FORM_LIMIT >> 20))
             })?;
+            if cms_core::input::form_has_refused(&body) {
+                return Err(AdminError::BadRequest(
+                    "The form holds a control character.".into(),
+                ));
+            }
             serde_html_form::from_bytes(&body)
                 .map(Form)
                 .map_err(|e| AdminError::BadRequest(format!("The form could not be read: {e}")))

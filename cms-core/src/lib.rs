@@ -13,6 +13,7 @@ pub mod error;
 pub mod generate;
 pub mod import;
 pub mod ingest;
+pub mod input;
 pub mod markdown;
 pub mod media;
 pub mod models;

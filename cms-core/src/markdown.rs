@@ -95,6 +95,23 @@ impl HtmlText {
     }
 }
 
+/// Escapes text for HTML or XML, in element content and in quoted attributes alike: a plain
+/// text put where markup is read (an RSS description, an attribute, a sitemap) stays text.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Decodes HTML character references: numeric ones and the named ones editors and WordPress
 /// write (`&amp;`, `&nbsp;`, `&rsquo;`, …). Anything else is left as it is.
 pub fn decode_entities(s: &str) -> String {

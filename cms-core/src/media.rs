@@ -1,6 +1,8 @@
 //! The media store: where originals and derivatives live, under content-addressed keys.
 //! The local-folder backend writes through a temporary file and a rename, so a reader (or a
-//! crash) never sees half a file.
+//! crash) never sees half a file. Temporary files live in one folder, `.tmp/`, named after the
+//! process writing them: what a killed process left is found without walking the archive and
+//! swept ([`MediaStore::sweep_temporary`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -22,6 +24,24 @@ pub trait MediaStore: Send + Sync + std::fmt::Debug {
     fn delete(&self, key: &str) -> Result<()>;
     /// The folder behind the store when it is local, for serving files directly.
     fn local_root(&self) -> Option<&Path>;
+    /// Removes temporary files left by writers that died (kill -9, power loss); returns how
+    /// many. Files of a live writer are kept.
+    fn sweep_temporary(&self) -> Result<usize> {
+        Ok(0)
+    }
+}
+
+/// The folder of temporary files under a local store's root.
+const TEMP_DIR: &str = ".tmp";
+
+/// A temporary file older than this is swept whoever wrote it (no write takes a day).
+const TEMP_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// True when the process `pid` is alive on this machine (`/proc`); elsewhere, assumed alive
+/// (the age limit then decides).
+fn process_alive(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    !proc.is_dir() || proc.join(pid.to_string()).exists()
 }
 
 /// Checks that a key is relative, has no `..` or empty segment, and uses safe characters.
@@ -31,7 +51,7 @@ pub fn validate_key(key: &str) -> Result<()> {
         && !key.starts_with('/')
         && key
             .split('/')
-            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+            .all(|seg| !seg.is_empty() && !seg.starts_with('.'))
         && key
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'));
@@ -61,6 +81,18 @@ impl LocalMediaStore {
         validate_key(key)?;
         Ok(self.root.join(key))
     }
+
+    /// A new temporary file in `.tmp/` (same filesystem as every key: moved in by a rename),
+    /// named `PID-…` after this process.
+    fn temp(&self) -> Result<tempfile::NamedTempFile> {
+        let dir = self.root.join(TEMP_DIR);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        tempfile::Builder::new()
+            .prefix(&format!("{}-", std::process::id()))
+            .tempfile_in(&dir)
+            .map_err(|e| Error::io(format!("cannot write in {}", dir.display()), e))
+    }
 }
 
 impl MediaStore for LocalMediaStore {
@@ -69,8 +101,7 @@ impl MediaStore for LocalMediaStore {
         let dir = path.parent().unwrap_or(&self.root);
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)
-            .map_err(|e| Error::io(format!("cannot write in {}", dir.display()), e))?;
+        let mut tmp = self.temp()?;
         tmp.write_all(bytes)
             .and_then(|_| tmp.as_file().sync_data())
             .map_err(|e| Error::io(format!("cannot write {key}"), e))?;
@@ -88,8 +119,7 @@ impl MediaStore for LocalMediaStore {
             return Ok(());
         }
         // Another filesystem: copy next to the target, then rename into place.
-        let tmp = tempfile::NamedTempFile::new_in(dir)
-            .map_err(|e| Error::io(format!("cannot write in {}", dir.display()), e))?;
+        let tmp = self.temp()?;
         std::fs::copy(src, tmp.path())
             .map_err(|e| Error::io(format!("cannot copy into {key}"), e))?;
         tmp.persist(&path)
@@ -116,8 +146,7 @@ impl MediaStore for LocalMediaStore {
         match linked {
             Ok(()) => Ok(()),
             Err(_) => {
-                let tmp = tempfile::NamedTempFile::new_in(dir)
-                    .map_err(|e| Error::io(format!("cannot write in {}", dir.display()), e))?;
+                let tmp = self.temp()?;
                 std::fs::copy(&from, tmp.path())
                     .map_err(|e| Error::io(format!("cannot copy {existing} to {key}"), e))?;
                 tmp.persist(&path)
@@ -142,6 +171,37 @@ impl MediaStore for LocalMediaStore {
 
     fn local_root(&self) -> Option<&Path> {
         Some(&self.root)
+    }
+
+    fn sweep_temporary(&self) -> Result<usize> {
+        let dir = self.root.join(TEMP_DIR);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(Error::io(format!("cannot read {}", dir.display()), e)),
+        };
+        let me = std::process::id();
+        let mut swept = 0;
+        for entry in entries.filter_map(|e| e.ok()) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let writer = name
+                .split_once('-')
+                .and_then(|(pid, _)| pid.parse::<u32>().ok());
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > TEMP_MAX_AGE);
+            let orphan = match writer {
+                Some(pid) => pid != me && !process_alive(pid),
+                None => true,
+            };
+            if (orphan || old) && std::fs::remove_file(entry.path()).is_ok() {
+                swept += 1;
+            }
+        }
+        Ok(swept)
     }
 }
 
@@ -228,6 +288,30 @@ mod tests {
         store.delete("photos/ab/x.jpg").expect("delete");
         store.delete("photos/ab/x.jpg").expect("delete twice");
         assert!(!store.exists("photos/ab/x.jpg"));
+    }
+
+    #[test]
+    fn temporary_files_of_dead_writers_are_swept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = LocalMediaStore::open(dir.path()).expect("open");
+        store.put("photos/ab/x.jpg", b"hello").expect("put");
+        let tmp = dir.path().join(TEMP_DIR);
+        assert_eq!(
+            std::fs::read_dir(&tmp).expect("tmp dir").count(),
+            0,
+            "a finished write leaves nothing behind"
+        );
+        let mine = tmp.join(format!("{}-live", std::process::id()));
+        std::fs::write(&mine, b"being written").expect("write");
+        std::fs::write(tmp.join("999999999-dead"), b"half").expect("write");
+        std::fs::write(tmp.join(".tmpAbC123"), b"old style").expect("write");
+        assert_eq!(store.sweep_temporary().expect("sweep"), 2);
+        assert!(mine.is_file(), "a live writer's file stays");
+        assert!(
+            validate_key(".tmp/1-x").is_err(),
+            "temporary files are not media"
+        );
+        assert!(!store.exists(".tmp/1-x"));
     }
 
     #[test]

@@ -43,6 +43,7 @@ impl From<diesel::result::Error> for WebError {
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
     icon_href: &'a str,
+    css_href: &'a str,
     status: u16,
     heading: &'a str,
     message: &'a str,
@@ -84,6 +85,7 @@ impl ResponseError for WebError {
         };
         let page = ErrorPage {
             icon_href: crate::layout::ICON.href(),
+            css_href: crate::layout::STYLESHEET.href(),
             status: status.as_u16(),
             heading,
             message: &message,

@@ -4,6 +4,7 @@
 
 pub mod api;
 mod cache;
+pub mod edge;
 mod embeds;
 pub mod error;
 mod layout;

@@ -276,6 +276,15 @@ where
     for (k, v) in headers {
         req = req.insert_header((*k, *v));
     }
+    send(app, req).await
+}
+
+/// Sends any request to the app: its status, headers and body.
+pub async fn send<S, B>(app: &S, req: test::TestRequest) -> Page
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
     let req = req.to_request();
     let resp = test::call_service(app, req).await;
     let status = resp.status().as_u16();

@@ -122,8 +122,9 @@ pub async fn authorize(
     Ok(Caller { token, actor })
 }
 
-/// Reads a JSON body of type `T`: `application/json`, at most [`JSON_LIMIT`] bytes, unknown
-/// fields refused; a problem naming the field otherwise.
+/// Reads a JSON body of type `T`: `application/json`, at most [`JSON_LIMIT`] bytes, one
+/// object with nothing after it, no control characters in its strings, unknown fields
+/// refused; a problem naming the field otherwise.
 pub async fn read_json<T: DeserializeOwned>(
     req: &HttpRequest,
     mut payload: web::Payload,
@@ -175,8 +176,23 @@ pub async fn read_json<T: DeserializeOwned>(
             "the body is empty; send a JSON object",
         )));
     }
-    let de = &mut serde_json::Deserializer::from_slice(&body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    // One JSON object and nothing after it; no control characters in its strings.
+    let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError(Problem::bad_request(format!(
+            "the body is not valid JSON: {e}"
+        )))
+    })?;
+    if !value.is_object() {
+        return Err(ApiError(Problem::bad_request(
+            "the body must be a JSON object",
+        )));
+    }
+    if cms_core::input::json_has_refused(&value) {
+        return Err(ApiError(Problem::bad_request(
+            "the body holds a control character in a string",
+        )));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let message = inner.to_string();

@@ -716,13 +716,6 @@ pub fn post_summaries(
         .collect())
 }
 
-fn escape_attr(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
 /// A whole post: its HTML with embeds as `<figure>` links (unpublished targets vanish for
 /// readers), the Markdown source, and the embeds described.
 pub fn post_out(conn: &mut DbConn, p: &Post, aud: Audience, u: Urls<'_>) -> Result<PostOut> {
@@ -779,8 +772,8 @@ pub fn post_out(conn: &mut DbConn, p: &Post, aud: Audience, u: Urls<'_>) -> Resu
         let url = u.abs(&format!("/{kind}s/{slug}"));
         html.push_str(&format!(
             "<figure class=\"keepsake-embed\" data-kind=\"{kind}\" data-slug=\"{slug}\"><a href=\"{}\">{}</a></figure>",
-            escape_attr(&url),
-            escape_attr(&title)
+            crate::markdown::escape_html(&url),
+            crate::markdown::escape_html(&title)
         ));
         embeds.push(EmbedOut {
             kind: kind.to_string(),

@@ -6,6 +6,12 @@
 //! just twice) adds exactly what is missing. Files land under content-addressed names through a
 //! temporary file and a rename before their rows commit, so no row ever points at a missing or
 //! half-written file.
+//!
+//! An album (and its categories) is created in the transaction that adds its first photos, so
+//! a folder or archive whose files are all refused creates nothing. An album an import creates
+//! is marked pending (an `import_items` row written with it) until the import ends: a run killed
+//! before the end leaves its albums as drafts, and the run that resumes it takes them as its
+//! own, publishing and announcing them with the rest.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -21,7 +27,7 @@ use crate::media::MediaStore;
 use crate::models::album::{self, AlbumStatus, NewAlbum};
 use crate::models::audit::{self, Actor};
 use crate::models::post::{self, PostInput};
-use crate::models::{gallery_category, photo};
+use crate::models::{gallery_category, import_item, photo};
 use crate::schema::photos;
 
 /// How an import behaves.
@@ -56,7 +62,7 @@ pub struct Report {
     pub duplicates: Vec<String>,
     /// Files refused, with the reason.
     pub skipped: Vec<(String, String)>,
-    /// Albums created by this import.
+    /// Albums created by this import (or by a run of it that was killed before the end).
     pub albums_created: Vec<(i64, String)>,
     /// Albums that received photos: id, slug, title, how many.
     pub albums_filled: Vec<(i64, String, String, usize)>,
@@ -99,36 +105,26 @@ pub fn run(
     };
     progress.start(plan.file_count() as u64);
     for source in plan.albums {
-        let (album_id, created) = db.write_blocking(|conn| -> Result<(i64, bool)> {
-            let names: Vec<&str> = source.categories.iter().map(String::as_str).collect();
-            let category = gallery_category::ensure_path(conn, &names)?;
-            if let Some(a) = album::find_in_category_by_title(conn, category, &source.title)? {
-                return Ok((a.id, false));
-            }
-            let a = album::create(
-                conn,
-                &NewAlbum {
-                    category_id: category,
-                    title: &source.title,
-                    description: &source.description,
-                    credit: &source.credit,
-                    status: AlbumStatus::Draft,
-                },
-            )?;
-            audit::record(conn, actor, "album.create", Some(("album", a.id)), &a.title)?;
-            Ok((a.id, true))
-        })?;
-        if created {
-            report.albums_created.push((album_id, source.title.clone()));
-        }
-        let mut known: HashSet<String> = {
+        let names: Vec<&str> = source.categories.iter().map(String::as_str).collect();
+        // What is there already; nothing is created before a photo is ready for it.
+        let mut album_id = {
             let mut conn = db.conn()?;
-            photos::table
-                .filter(photos::album_id.eq(album_id))
-                .select(photos::content_hash)
-                .load::<String>(&mut *conn)?
-                .into_iter()
-                .collect()
+            existing_album(&mut conn, &names, &source.title)?
+        };
+        if let Some((id, true)) = album_id {
+            report.albums_created.push((id, source.title.clone()));
+        }
+        let mut known: HashSet<String> = match album_id {
+            Some((id, _)) => {
+                let mut conn = db.conn()?;
+                photos::table
+                    .filter(photos::album_id.eq(id))
+                    .select(photos::content_hash)
+                    .load::<String>(&mut *conn)?
+                    .into_iter()
+                    .collect()
+            }
+            None => HashSet::new(),
         };
         let mut added_here = 0usize;
         for chunk in source.files.chunks(batch) {
@@ -198,30 +194,52 @@ pub fn run(
                 .skipped
                 .extend(skipped.into_inner().unwrap_or_else(|e| e.into_inner()));
             if !done.is_empty() {
-                let added = db.write_blocking(|conn| photo::add_to_album(conn, album_id, &done))?;
+                let (id, created, added) = db.write_blocking(|conn| -> Result<_> {
+                    let (id, created) = match album_id {
+                        Some((id, _)) => (id, false),
+                        None => (create_album(conn, &names, &source, actor)?, true),
+                    };
+                    Ok((id, created, photo::add_to_album(conn, id, &done)?))
+                })?;
+                if created {
+                    report.albums_created.push((id, source.title.clone()));
+                    album_id = Some((id, true));
+                }
                 added_here += added.inserted.len();
                 report.imported += added.inserted.len();
                 report.duplicates.extend(added.duplicates);
             }
             progress.advance(chunk.len() as u64, &source.title);
         }
-        if added_here > 0 {
-            let a = album::find(&mut *db.conn()?, album_id)?.ok_or(Error::NotFound("album"))?;
-            report
-                .albums_filled
-                .push((album_id, a.slug, a.title, added_here));
+        // An album this import created is new from its first photo to its last (a resumed
+        // run counts what the killed one added); any other counts what this run added.
+        if let Some((id, pending)) = album_id
+            && (pending || added_here > 0)
+        {
+            let a = album::find(&mut *db.conn()?, id)?.ok_or(Error::NotFound("album"))?;
+            let new = if pending {
+                a.photo_count.max(0) as usize
+            } else {
+                added_here
+            };
+            if new > 0 {
+                report.albums_filled.push((id, a.slug, a.title, new));
+            }
         }
     }
     progress.finish();
     // One event: every album this import created goes live together, then the announcement.
     db.write_blocking(|conn| -> Result<()> {
-        if !opts.leave_unpublished && !report.albums_created.is_empty() {
-            let ids: Vec<i64> = report.albums_created.iter().map(|a| a.0).collect();
+        let ids: Vec<i64> = report.albums_created.iter().map(|a| a.0).collect();
+        if !opts.leave_unpublished && !ids.is_empty() {
             album::publish_together(conn, &ids)?;
             for (id, title) in &report.albums_created {
                 audit::record(conn, actor, "album.publish", Some(("album", *id)), title)?;
             }
         }
+        // The import has ended: its albums are no longer pending, published or (--draft) not.
+        let keys: Vec<String> = ids.iter().map(i64::to_string).collect();
+        import_item::forget(conn, PENDING.0, PENDING.1, &keys)?;
         if opts.announce && !report.albums_filled.is_empty() {
             let mut body = String::from("New photos in the gallery:\n\n");
             for (_, slug, _, _) in &report.albums_filled {
@@ -251,4 +269,54 @@ pub fn run(
         Ok(())
     })?;
     Ok(report)
+}
+
+/// The `import_items` (source, kind) marking an album a gallery import created and has not
+/// finished; its id is the source id.
+const PENDING: (&str, &str) = ("gallery-import", "pending-album");
+
+/// The album an import of `title` under `categories` would fill, if it exists: its id, and
+/// whether a gallery import created it and did not finish (a killed run).
+fn existing_album(
+    conn: &mut crate::db::DbConn,
+    categories: &[&str],
+    title: &str,
+) -> Result<Option<(i64, bool)>> {
+    let mut parent = None;
+    for name in categories {
+        match gallery_category::find_child_by_name(conn, parent, name)? {
+            Some(c) => parent = Some(c.id),
+            None => return Ok(None),
+        }
+    }
+    let Some(a) = album::find_in_category_by_title(conn, parent, title)? else {
+        return Ok(None);
+    };
+    let pending = a.status == AlbumStatus::Draft
+        && import_item::find(conn, PENDING.0, PENDING.1, &a.id.to_string())?.is_some();
+    Ok(Some((a.id, pending)))
+}
+
+/// Creates an album (and its categories) for its first photos, marked pending until the
+/// import ends.
+fn create_album(
+    conn: &mut crate::db::DbConn,
+    categories: &[&str],
+    source: &source::AlbumSource,
+    actor: &Actor,
+) -> Result<i64> {
+    let category = gallery_category::ensure_path(conn, categories)?;
+    let a = album::create(
+        conn,
+        &NewAlbum {
+            category_id: category,
+            title: &source.title,
+            description: &source.description,
+            credit: &source.credit,
+            status: AlbumStatus::Draft,
+        },
+    )?;
+    audit::record(conn, actor, "album.create", Some(("album", a.id)), &a.title)?;
+    import_item::record(conn, PENDING.0, PENDING.1, &a.id.to_string(), a.id)?;
+    Ok(a.id)
 }

@@ -37,6 +37,26 @@ pub fn all_of(conn: &mut DbConn, source: &str, kind: &str) -> QueryResult<HashMa
         .collect())
 }
 
+/// Forgets some items of one kind from a source (missing ones are fine).
+pub fn forget(
+    conn: &mut DbConn,
+    source: &str,
+    kind: &str,
+    source_ids: &[String],
+) -> QueryResult<usize> {
+    let mut n = 0;
+    for chunk in source_ids.chunks(BATCH_ROWS) {
+        n += diesel::delete(
+            import_items::table
+                .filter(import_items::source.eq(source))
+                .filter(import_items::kind.eq(kind))
+                .filter(import_items::source_id.eq_any(chunk)),
+        )
+        .execute(conn)?;
+    }
+    Ok(n)
+}
+
 /// Records what a source item became (replacing an earlier record of the same item).
 pub fn record(
     conn: &mut DbConn,

@@ -5,6 +5,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDateTime;
 use cms_core::AppState;
+use cms_core::markdown::escape_html;
 use cms_core::models::{album, photo, post, video};
 
 use crate::cache::{self, Rendered};
@@ -13,28 +14,13 @@ use crate::error::WebError;
 /// URLs per sitemap, the protocol's limit.
 pub const SITEMAP_MAX: i64 = 50_000;
 
-fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn urlset(urls: impl Iterator<Item = (String, Option<NaiveDateTime>)>) -> String {
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );
     for (loc, lastmod) in urls {
         out.push_str("<url><loc>");
-        out.push_str(&xml_escape(&loc));
+        out.push_str(&escape_html(&loc));
         out.push_str("</loc>");
         if let Some(t) = lastmod {
             out.push_str(&format!(
@@ -71,7 +57,7 @@ pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
         }
         let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
         for m in maps {
-            out.push_str(&format!("<sitemap><loc>{}/sitemaps/{m}.xml</loc></sitemap>\n", xml_escape(&base)));
+            out.push_str(&format!("<sitemap><loc>{}/sitemaps/{m}.xml</loc></sitemap>\n", escape_html(&base)));
         }
         out.push_str("</sitemapindex>\n");
         Ok(Rendered::typed("application/xml; charset=utf-8", out))

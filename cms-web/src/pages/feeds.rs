@@ -218,7 +218,9 @@ fn rss(data: FeedData, base: &str) -> Result<String, WebError> {
                 permalink: true,
             });
             item.set_pub_date(utc(published).to_rfc2822());
-            item.set_description(i.post.summary());
+            // RSS descriptions are HTML (the crate writes them as CDATA): the summary is plain
+            // text, so it is escaped to stay text in every reader.
+            item.set_description(cms_core::markdown::escape_html(&i.post.summary()));
             item.set_content(i.html);
             item.set_categories(
                 i.categories

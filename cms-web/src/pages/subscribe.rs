@@ -118,7 +118,13 @@ pub struct SignUpForm {
     website: String,
 }
 
-fn parse_form(body: &[u8]) -> Result<SignUpForm, WebError> {
+/// A urlencoded form: a 400 when it cannot be read or holds a control character.
+fn parse_form<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, WebError> {
+    if cms_core::input::form_has_refused(body) {
+        return Err(WebError::BadRequest(
+            "The form holds a control character.".into(),
+        ));
+    }
     serde_html_form::from_bytes(body)
         .map_err(|e| WebError::BadRequest(format!("The form could not be read: {e}")))
 }
@@ -129,7 +135,7 @@ pub async fn sign_up(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let f = parse_form(&body)?;
+    let f: SignUpForm = parse_form(&body)?;
     let site = site(&state).await?;
     let ip = req
         .peer_addr()
@@ -386,8 +392,7 @@ pub async fn manage(
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
     let token = token.into_inner();
-    let f: ManageForm = serde_html_form::from_bytes(&body)
-        .map_err(|e| WebError::BadRequest(format!("The form could not be read: {e}")))?;
+    let f: ManageForm = parse_form(&body)?;
     let one_click = f.list_unsubscribe == "One-Click";
     let unsubscribe = one_click || f.action == "unsubscribe";
     let mut topics = Vec::new();

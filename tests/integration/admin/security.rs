@@ -242,7 +242,134 @@ async fn admin_pages_carry_security_headers(backend: Backend) {
     assert_eq!(admin.get(&app, "/admin/nope").await.status, 404);
 }
 
+async fn control_characters_are_refused_on_every_surface(backend: Backend) {
+    let env = TestEnv::new(backend);
+    seed(&env);
+    let app = env.app().await;
+    // Addresses and queries, public and API: 400, never a 500 (PostgreSQL refuses a NUL).
+    for path in [
+        "/posts/a%00b",
+        "/tag/a%00b",
+        "/albums/x%00",
+        "/search?q=a%00b",
+        "/api/v1/posts?tag=a%00b",
+        "/api/v1/posts/a%1Bb",
+        "/admin/login?next=%00",
+    ] {
+        let page = crate::common::get(&app, path).await;
+        assert_eq!(page.status, 400, "{path}: {}", page.body);
+    }
+    let api = crate::common::get(&app, "/api/v1/posts?tag=a%00b").await;
+    assert_eq!(
+        api.header("content-type").as_deref(),
+        Some("application/problem+json")
+    );
+    // Forms: the login and the sign-up form.
+    let mut c = Client::new();
+    let r = c
+        .post_form(
+            &app,
+            "/admin/login",
+            "/admin/login",
+            &[("email", "admin@example.org\0"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = crate::common::send(
+        &app,
+        test::TestRequest::post()
+            .uri("/subscribe")
+            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+            .set_payload("email=fan%00%40example.org&topics=news"),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    // Text with tabs and line breaks is text.
+    let ok = crate::common::get(&app, "/search?q=a%09b%0D%0Ac").await;
+    assert_eq!(ok.status, 200);
+}
+
+async fn public_answers_carry_security_headers(backend: Backend) {
+    let env = TestEnv::new(backend);
+    seed(&env);
+    let app = env.app().await;
+    for path in [
+        "/",
+        "/gallery",
+        "/feed.atom",
+        "/api/v1/posts",
+        "/no/such/page",
+        "/healthz",
+    ] {
+        let page = crate::common::get(&app, path).await;
+        assert_eq!(
+            page.header("x-content-type-options").as_deref(),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert!(page.header("referrer-policy").is_some(), "{path}");
+        let csp = page.header("content-security-policy").expect("CSP");
+        assert!(csp.contains("frame-ancestors"), "{path}: {csp}");
+        assert!(
+            page.header("strict-transport-security").is_none(),
+            "{path}: http site"
+        );
+    }
+    let home = crate::common::get(&app, "/").await;
+    let csp = home.header("content-security-policy").expect("CSP");
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'self'"));
+    // HSTS once the site says it is served over https.
+    let https = TestEnv::with(backend, &[("base_url", "https://keepsake.test")]);
+    let app = https.app().await;
+    let home = crate::common::get(&app, "/").await;
+    assert_eq!(
+        home.header("strict-transport-security").as_deref(),
+        Some("max-age=31536000")
+    );
+}
+
+async fn head_answers_wherever_get_does(backend: Backend) {
+    let env = TestEnv::new(backend);
+    seed(&env);
+    let app = env.app().await;
+    for path in [
+        "/healthz",
+        "/api/openapi.json",
+        "/admin/login",
+        "/",
+        "/feed.rss",
+    ] {
+        let get = crate::common::send(&app, test::TestRequest::get().uri(path)).await;
+        let head = crate::common::send(
+            &app,
+            test::TestRequest::default()
+                .method(actix_web::http::Method::HEAD)
+                .uri(path),
+        )
+        .await;
+        assert_eq!(head.status, get.status, "HEAD {path}");
+        assert_eq!(head.status, 200, "HEAD {path}");
+        assert_eq!(
+            head.header("content-type"),
+            get.header("content-type"),
+            "HEAD {path}"
+        );
+    }
+    // Admin pages behind a login answer HEAD as GET does: a redirect to the login.
+    let head = crate::common::send(
+        &app,
+        test::TestRequest::default()
+            .method(actix_web::http::Method::HEAD)
+            .uri("/admin/posts"),
+    )
+    .await;
+    assert_eq!(head.status, 303, "{}", head.body);
+}
+
 backend_tests!(
+    control_characters_are_refused_on_every_surface,
+    public_answers_carry_security_headers,
+    head_answers_wherever_get_does,
     every_route_requires_login,
     editors_cannot_use_admin_routes,
     every_unsafe_route_checks_csrf,

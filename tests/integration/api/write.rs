@@ -317,9 +317,49 @@ async fn bad_bodies_are_problems_naming_the_field(backend: Backend) {
     let huge = serde_json::json!({"title": "x", "body": "a".repeat(3 << 20)});
     problem(&post(body(huge)).await, 413);
     problem(&post(body(serde_json::json!([1, 2]))).await, 400);
+    // One JSON object and nothing else: trailing bytes, an array in the object's place, a
+    // NUL or other control character in a string are refused alike on both backends.
+    let p = problem(
+        &post(Some(("application/json", br#"{"title":"x"} xxx"#.to_vec()))).await,
+        400,
+    );
+    assert!(
+        p["detail"].as_str().is_some_and(|d| d.contains("trailing")),
+        "{p}"
+    );
+    problem(&post(body(serde_json::json!(["Array title"]))).await, 400);
+    problem(
+        &post(body(serde_json::json!({"title": "a\u{0}b"}))).await,
+        400,
+    );
+    problem(
+        &post(body(
+            serde_json::json!({"title": "x", "body": "bell \u{7}"}),
+        ))
+        .await,
+        400,
+    );
+    let tags = token(&env, "tags", &["posts:write"]);
+    problem(
+        &call(
+            &app,
+            "POST",
+            "/api/v1/tags",
+            Some(&tags),
+            body(serde_json::json!(["Array Tag"])),
+        )
+        .await,
+        400,
+    );
     // Nothing was written by any of these.
     assert_eq!(
         cms_core::models::post::count(&mut env.conn()).expect("q"),
+        0
+    );
+    assert_eq!(
+        cms_core::models::tag::all(&mut env.conn())
+            .expect("tags")
+            .len(),
         0
     );
 }

@@ -70,6 +70,41 @@ async fn migrate_twice_is_a_no_op(backend: Backend) {
     );
 }
 
+async fn a_database_from_a_newer_version_is_refused(backend: Backend) {
+    use diesel::{Connection, RunQueryDsl};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (url, _pg) = db_url(backend, dir.path());
+    assert!(
+        run(cms(dir.path(), &[("CMS_DATABASE_URL", &url)]).arg("migrate"))
+            .status
+            .success()
+    );
+    // What a newer release's migration leaves behind.
+    let newer = "INSERT INTO __diesel_schema_migrations (version) VALUES ('99991231000000')";
+    match backend {
+        Backend::Sqlite => {
+            let mut c = diesel::SqliteConnection::establish(url.trim_start_matches("sqlite://"))
+                .expect("open");
+            diesel::sql_query(newer).execute(&mut c).expect("insert");
+        }
+        Backend::Postgres => {
+            let mut c = diesel::PgConnection::establish(&url).expect("open");
+            diesel::sql_query(newer).execute(&mut c).expect("insert");
+        }
+    }
+    for args in [&["migrate"][..], &["serve", "--bind", "127.0.0.1:0"][..]] {
+        let out = run(cms(dir.path(), &[("CMS_DATABASE_URL", &url)]).args(args));
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let lines = stderr_lines(&out);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].contains("upgraded by a newer version of Keepsake")
+                && lines[0].contains("99991231000000"),
+            "{lines:?}"
+        );
+    }
+}
+
 async fn user_add_refuses_a_duplicate_email(backend: Backend) {
     let dir = tempfile::tempdir().expect("tempdir");
     let (url, _pg) = db_url(backend, dir.path());
@@ -115,7 +150,11 @@ async fn user_add_refuses_a_duplicate_email(backend: Backend) {
     assert!(stderr_lines(&short)[0].contains("at least 10 characters"));
 }
 
-crate::backend_tests!(migrate_twice_is_a_no_op, user_add_refuses_a_duplicate_email);
+crate::backend_tests!(
+    migrate_twice_is_a_no_op,
+    user_add_refuses_a_duplicate_email,
+    a_database_from_a_newer_version_is_refused
+);
 
 #[test]
 fn bad_configuration_is_one_line_per_problem() {
@@ -201,12 +240,13 @@ fn token_create_prints_the_secret_once() {
     assert!(stderr_lines(&out)[0].contains("'everything' is not a scope"));
 }
 
-/// GETs a path over a plain TCP connection (HTTP/1.0, so the server closes when done).
-fn http_get(addr: &str, path: &str) -> (u16, String) {
+/// One request over a plain TCP connection (HTTP/1.0, so the server closes when done): the
+/// status, the header block (lower-cased) and the body.
+fn http(addr: &str, method: &str, path: &str) -> (u16, String, String) {
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(30)))
         .expect("timeout");
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("write");
+    write!(s, "{method} {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("write");
     let mut resp = String::new();
     s.read_to_string(&mut resp).expect("read");
     let status = resp
@@ -214,10 +254,13 @@ fn http_get(addr: &str, path: &str) -> (u16, String) {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = resp
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
+    let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
+    (status, head.to_ascii_lowercase(), body.to_string())
+}
+
+/// GETs a path: its status and body.
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    let (status, _, body) = http(addr, "GET", path);
     (status, body)
 }
 
@@ -266,6 +309,34 @@ async fn serve_demo_end_to_end(backend: Backend) {
     assert_eq!(status, 200);
     assert!(body.contains("Heartstopper Season 2 Captures"));
     assert_eq!(http_get(&addr, "/no/such/page").0, 404);
+    // HEAD answers wherever GET does, with the headers and no body.
+    for path in [
+        "/healthz",
+        "/",
+        "/api/openapi.json",
+        "/admin/login",
+        "/feed.atom",
+    ] {
+        let (status, head, body) = http(&addr, "HEAD", path);
+        assert_eq!(status, 200, "HEAD {path}: {head}");
+        assert!(body.is_empty(), "HEAD {path} sent a body");
+        assert!(head.contains("content-length: "), "HEAD {path}: {head}");
+    }
+    // Control characters in an address or query: a 400 from anyone, never a 500.
+    for path in ["/posts/a%00b", "/api/v1/posts?tag=a%00b", "/search?q=%01"] {
+        assert_eq!(http_get(&addr, path).0, 400, "{path}");
+    }
+    // Public answers carry the security headers.
+    let (_, head, _) = http(&addr, "GET", "/");
+    for h in [
+        "x-content-type-options: nosniff",
+        "referrer-policy: strict-origin-when-cross-origin",
+        "content-security-policy: default-src 'self'",
+        "x-frame-options: sameorigin",
+    ] {
+        assert!(head.contains(h), "{h} in {head}");
+    }
+    assert!(!head.contains("strict-transport-security"), "not over http");
     // SIGTERM: a graceful stop with exit code 0.
     let pid = child.id().to_string();
     assert!(

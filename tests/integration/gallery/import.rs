@@ -226,6 +226,76 @@ async fn zips_are_read_safely(backend: Backend) {
     assert_eq!(al.photo_count, 2);
 }
 
+async fn nothing_importable_creates_nothing(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let work = tempfile::tempdir().expect("tempdir");
+    // A folder tree of nothing but non-images, and a zip whose only entry is refused.
+    let folder = work.path().join("etc");
+    write(&folder, "Config/hosts.jpg", b"127.0.0.1 localhost");
+    write(&folder, "Config/Deeper/passwd", b"root:x:0:0");
+    write(&folder, "notes.txt", b"notes");
+    let report = import(
+        &env,
+        &folder,
+        &Options {
+            announce: true,
+            ..Options::default()
+        },
+    );
+    assert_eq!(report.imported, 0);
+    assert!(report.albums_created.is_empty(), "{report:#?}");
+    let zip = work.path().join("refused.zip");
+    std::fs::write(
+        &zip,
+        files::zip(
+            &[("Events/Party/readme.jpg", b"text, not a photo".to_vec())],
+            None,
+            None,
+        ),
+    )
+    .expect("zip");
+    let plan = ingest::source::plan_zip(&zip, &[], 64 << 20).expect("plan");
+    let report = ingest::run::run(
+        &env.state.db,
+        env.state.media.as_ref(),
+        plan,
+        &Options {
+            announce: true,
+            ..Options::default()
+        },
+        &Silent,
+        &Actor::cli(),
+    )
+    .expect("import");
+    assert_eq!(report.imported, 0);
+    assert_eq!(report.skipped.len(), 1, "{report:#?}");
+    // No album, no category, no announcement, no email queued.
+    use diesel::prelude::*;
+    let mut conn = env.conn();
+    let count = |conn: &mut cms_core::DbConn, table: &str| -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        cms_core::per_backend!(conn, |c| diesel::sql_query(format!(
+            "SELECT COUNT(*) AS n FROM {table}"
+        ))
+        .get_result::<N>(c))
+        .expect("count")
+        .n
+    };
+    for table in [
+        "albums",
+        "gallery_categories",
+        "posts",
+        "jobs",
+        "email_outbox",
+    ] {
+        assert_eq!(count(&mut conn, table), 0, "{table}");
+    }
+}
+
 async fn imports_can_wait_to_be_published_and_be_announced(backend: Backend) {
     let env = TestEnv::new(backend);
     let src = tempfile::tempdir().expect("tempdir");
@@ -274,6 +344,7 @@ async fn imports_can_wait_to_be_published_and_be_announced(backend: Backend) {
 backend_tests!(
     every_rule_of_the_pipeline_holds,
     zips_are_read_safely,
+    nothing_importable_creates_nothing,
     imports_can_wait_to_be_published_and_be_announced
 );
 
@@ -319,7 +390,7 @@ async fn killed_imports_resume_without_duplicates(backend: Backend) {
     );
     // Start, wait until some photos are in, kill it hard.
     let mut child = cms(dir.path(), &url)
-        .args(["import", "gallery"])
+        .args(["import", "gallery", "--announce"])
         .arg(&src)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -350,9 +421,13 @@ async fn killed_imports_resume_without_duplicates(backend: Backend) {
     let _ = child.kill();
     let _ = child.wait();
     assert!(at_kill < N as i64, "killed part-way ({at_kill} of {N})");
+    // A temporary file like one a killed writer leaves (the kill may or may not have left one).
+    let tmp = dir.path().join("data/media/.tmp");
+    std::fs::create_dir_all(&tmp).expect("tmp");
+    std::fs::write(tmp.join("999999999-orphan"), b"half a file").expect("orphan");
     // Run again: it completes, adds nothing twice, and reports the bad file with exit code 3.
     let out = cms(dir.path(), &url)
-        .args(["import", "gallery"])
+        .args(["import", "gallery", "--announce"])
         .arg(&src)
         .output()
         .expect("rerun");
@@ -368,6 +443,40 @@ async fn killed_imports_resume_without_duplicates(backend: Backend) {
     let mut conn = state.db.conn().expect("conn");
     assert_eq!(count(&url), N as i64);
     assert!(gc::verify_counts(&mut conn).expect("verify").is_empty());
+    // The killed run's albums were finished too: all published, all in the announcement.
+    let albums: Vec<album::Album> = cms_core::schema::albums::table
+        .select(album::Album::as_select())
+        .load(&mut *conn)
+        .expect("albums");
+    assert_eq!(albums.len(), 3);
+    for a in &albums {
+        assert_eq!(a.status, AlbumStatus::Published, "{}", a.title);
+    }
+    let announced: Vec<post::Post> = cms_core::schema::posts::table
+        .select(post::Post::as_select())
+        .load(&mut *conn)
+        .expect("posts");
+    let last = announced.last().expect("an announcement");
+    for a in &albums {
+        assert!(
+            last.body_markdown
+                .contains(&format!("[[album:{}]]", a.slug)),
+            "{} in {}",
+            a.slug,
+            last.body_markdown
+        );
+    }
+    assert_eq!(last.title, format!("{N} new photos in 3 albums"));
+    assert_eq!(
+        std::fs::read_dir(&tmp).map(|d| d.count()).unwrap_or(0),
+        0,
+        "temporary files of the killed run are swept"
+    );
+    assert!(
+        cms_core::models::import_item::all_of(&mut conn, "gallery-import", "pending-album")
+            .expect("pending")
+            .is_empty()
+    );
     // Every row's files are there and whole.
     use diesel::prelude::*;
     let all: Vec<photo::Photo> = cms_core::schema::photos::table

@@ -90,7 +90,37 @@ async fn category_feeds_filter_and_unknown_ones_404(backend: Backend) {
     assert_eq!(get(&app, "/category/nope/feed.atom").await.status, 404);
 }
 
+async fn feed_summaries_stay_text(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let c = env.write(|conn| category::create(conn, None, "Interviews", None, ""));
+    let mut p = PostInput::new("Tricky", "Body.");
+    p.excerpt = "<img src=x onerror=alert(1)> 5 < 6 & \"Kit\"".into();
+    p.status = PostStatus::Published;
+    p.category_ids = vec![c.id];
+    env.write(|conn| post::create(conn, &p));
+    let app = env.app().await;
+    for path in ["/feed.rss", "/category/interviews/feed.rss"] {
+        let rss = get(&app, path).await;
+        assert!(!rss.body.contains("<img src=x"), "{path}: {}", rss.body);
+        let feed = feed_rs::parser::parse(rss.body.as_bytes()).expect("parses");
+        let summary = feed.entries[0].summary.as_ref().expect("summary");
+        // The description is HTML, so the text arrives escaped and shows as typed.
+        assert_eq!(
+            summary.content, "&lt;img src=x onerror=alert(1)&gt; 5 &lt; 6 &amp; &quot;Kit&quot;",
+            "{path}"
+        );
+    }
+    let atom = get(&app, "/feed.atom").await;
+    assert!(!atom.body.contains("<img src=x"), "{}", atom.body);
+    let feed = feed_rs::parser::parse(atom.body.as_bytes()).expect("parses");
+    assert_eq!(
+        feed.entries[0].summary.as_ref().expect("summary").content,
+        "<img src=x onerror=alert(1)> 5 < 6 & \"Kit\""
+    );
+}
+
 backend_tests!(
     feeds_parse_and_hold_published_posts_only,
-    category_feeds_filter_and_unknown_ones_404
+    category_feeds_filter_and_unknown_ones_404,
+    feed_summaries_stay_text
 );
