@@ -14,11 +14,7 @@ use cms_core::{AppState, Config, demo, password};
 #[command(
     name = "cms",
     version,
-    about = "Keepsake: a content management system for fan archives",
-    after_help = concat!(
-        "Configuration comes from CMS_* environment variables and an optional cms.toml in the\n",
-        "working directory (the environment wins). See README.md for every setting."
-    )
+    about = "Keepsake: a content management system for fan archives"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -230,7 +226,18 @@ impl<E: std::fmt::Display> From<E> for Failure {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let help = format!(
+        "Configuration comes from CMS_* environment variables and an optional cms.toml in the\n\
+         working directory with the same keys in lower case (the environment wins):\n\n{}\n\n\
+         README.md describes each with its default.",
+        cms_core::Config::settings_help()
+    );
+    let matches = Cli::command().after_help(help).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure(msg)) => {

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 /// Every setting: its `cms.toml` key, the environment variable is `CMS_` + the key in capitals.
+/// The one list: the environment, `cms.toml`, `--help` and [`RawSettings::resolve`] all read
+/// it, and reading or setting a key missing here is a programming error that panics.
 const KEYS: &[(&str, &str)] = &[
     (
         "database_url",
@@ -45,6 +47,15 @@ const KEYS: &[(&str, &str)] = &[
     (
         "api_rate",
         "requests per minute one API token may make (0: no limit)",
+    ),
+    (
+        "image_widths",
+        "derivative widths made for every photo, e.g. 320,640,1280",
+    ),
+    ("max_upload_mb", "largest image file accepted, in MiB"),
+    (
+        "timezone",
+        "the site's time zone, e.g. Europe/London (schedules and dates)",
     ),
     ("log", "log filter, e.g. info or cms=debug"),
 ];
@@ -317,16 +328,18 @@ impl RawSettings {
     }
 
     /// Sets one setting by its `cms.toml` key (tests and command-line overrides).
+    ///
+    /// # Panics
+    /// On a key that is not a setting: a typo in code must not be a setting silently ignored.
     pub fn set(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
-        if let Some(&(k, _)) = KEYS.iter().find(|(name, _)| *name == key) {
-            self.0.insert(k, value.into());
-        }
+        let k = known(key);
+        self.0.insert(k, value.into());
         self
     }
 
     fn get(&self, key: &str) -> Option<&str> {
         self.0
-            .get(key)
+            .get(known(key))
             .map(String::as_str)
             .filter(|s| !s.is_empty())
     }
@@ -399,21 +412,22 @@ impl RawSettings {
             .get("mail_from")
             .map(str::to_string)
             .unwrap_or_else(|| format!("Keepsake <noreply@{host}>"));
-        if from.contains(['\r', '\n']) {
+        if from.contains(['\r', '\n']) || from.parse::<lettre::message::Mailbox>().is_err() {
             problems.push(format!(
-                "{}: must be one line, e.g. Site <noreply@example.org>",
-                env_name("mail_from")
+                "{}: '{}' is not a sender, e.g. Site <noreply@example.org>",
+                env_name("mail_from"),
+                from.replace(['\r', '\n'], " ")
             ));
         }
 
-        let mut number = |key: &str, default: u64, max: u64| -> u64 {
+        let mut number = |key: &str, default: u64, min: u64, max: u64| -> u64 {
             match self.get(key) {
                 None => default,
                 Some(v) => match v.parse::<u64>() {
-                    Ok(n) if n <= max => n,
+                    Ok(n) if (min..=max).contains(&n) => n,
                     _ => {
                         problems.push(format!(
-                            "{}: '{v}' is not a number from 0 to {max}",
+                            "{}: '{v}' is not a number from {min} to {max}",
                             env_name(key)
                         ));
                         default
@@ -421,10 +435,10 @@ impl RawSettings {
                 },
             }
         };
-        let connections = number("smtp_connections", 8, 256).max(1) as usize;
-        let rate = number("mail_rate", 0, 100_000) as u32;
-        let retry_seconds = number("mail_retry_seconds", 30, 86_400).max(1);
-        let api_rate_per_minute = number("api_rate", 600, 1_000_000) as u32;
+        let connections = number("smtp_connections", 8, 1, 256) as usize;
+        let rate = number("mail_rate", 0, 0, 100_000) as u32;
+        let retry_seconds = number("mail_retry_seconds", 30, 1, 86_400);
+        let api_rate_per_minute = number("api_rate", 600, 0, 1_000_000) as u32;
         let secret = match self.get("secret_key") {
             Some(s) if s.chars().count() >= 32 => Some(SecretKey::from_passphrase(s)),
             Some(_) => {
@@ -552,6 +566,15 @@ impl Config {
             .map(|(k, what)| format!("  CMS_{:<20} {what}", k.to_ascii_uppercase()))
             .collect::<Vec<_>>()
             .join("\n")
+    }
+}
+
+/// The static name of a setting's key; panics on a key that is not one (a programming error,
+/// caught by every test that touches the configuration).
+fn known(key: &str) -> &'static str {
+    match KEYS.iter().find(|(name, _)| *name == key) {
+        Some((k, _)) => k,
+        None => panic!("'{key}' is not a setting: add it to config::KEYS"),
     }
 }
 

@@ -9,6 +9,6 @@ mod api;
 mod cli;
 pub mod gallery;
 pub mod import;
-mod mail;
+pub mod mail;
 mod models;
 mod pages;

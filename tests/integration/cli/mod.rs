@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use crate::common::{Backend, PgDatabase};
 
+mod settings;
+
 /// A `cms` command in `dir`, with no CMS_* settings but those given.
 fn cms(dir: &std::path::Path, env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(crate::common::cms_bin());

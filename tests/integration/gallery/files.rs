@@ -19,6 +19,15 @@ pub fn jpeg(w: u32, h: u32, seed: u8) -> Vec<u8> {
     out
 }
 
+/// A PNG of random noise (it does not compress: about 3 bytes a pixel on disk).
+pub fn noise_png(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |_, _| image::Rgb(rand::random::<[u8; 3]>()));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .expect("encode");
+    out.into_inner()
+}
+
 /// A PNG with transparency.
 pub fn png(w: u32, h: u32, seed: u8) -> Vec<u8> {
     let img = image::RgbaImage::from_fn(w, h, |x, y| {

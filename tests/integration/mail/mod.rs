@@ -1,7 +1,7 @@
 //! Subscriptions and update emails against a real SMTP server on loopback.
 
 mod delivery;
-mod sink;
+pub mod sink;
 mod subscribe;
 
 use cms_admin::mail::deliver::{Deliverer, drain};
