@@ -24,7 +24,12 @@ pub fn app(
         .wrap(middleware::from_fn(cms_web::redirects::legacy_redirects))
         .wrap(middleware::from_fn(cms_web::edge::edge))
         .wrap(middleware::Compress::default())
-        .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms").log_target("cms::http"))
+        .wrap(
+            // The request line with its secrets replaced (`edge::log_line`), never `%r`.
+            middleware::Logger::new("%a \"%{request}xi\" %s %b %Dms")
+                .custom_request_replace("request", cms_web::edge::log_line)
+                .log_target("cms::http"),
+        )
         .route("/healthz", web::get().to(healthz))
         .route("/api/openapi.json", web::get().to(openapi_json))
         .configure(cms_web::configure)

@@ -1,8 +1,11 @@
 //! The admin scope's middleware, so that no admin route can forget it:
 //! - loads the session (once per request) into the request's extensions;
 //! - refuses every unsafe method (POST, PUT, PATCH, DELETE) that comes from another site or
-//!   lacks the right CSRF token — from the `X-CSRF-Token` header, the `_csrf` field of a
-//!   urlencoded form (the body is read and put back), or the `_csrf` query parameter (uploads);
+//!   lacks the right CSRF token — from the `X-CSRF-Token` header (scripts), the `_csrf` field
+//!   of a urlencoded form (the body is read and put back), or the `_csrf` field that a
+//!   multipart form sends first (only that first part is read; the bytes are put back in front
+//!   of the rest of the stream, so uploads are never buffered). Never from the URL: a token in
+//!   an address ends up in logs and histories;
 //! - sets the security headers on every admin response.
 
 use actix_web::body::MessageBody;
@@ -48,14 +51,12 @@ async fn presented_token(req: &mut ServiceRequest) -> Result<Option<String>, Adm
     {
         return Ok(Some(h.to_string()));
     }
-    let from_query = url::form_urlencoded::parse(req.query_string().as_bytes())
-        .find(|(k, _)| k == csrf::FIELD)
-        .map(|(_, v)| v.into_owned());
-    let is_form = req
-        .content_type()
-        .eq_ignore_ascii_case("application/x-www-form-urlencoded");
-    if !is_form {
-        return Ok(from_query);
+    let content_type = req.content_type().to_ascii_lowercase();
+    if content_type == "multipart/form-data" {
+        return Ok(multipart_token(req).await);
+    }
+    if content_type != "application/x-www-form-urlencoded" {
+        return Ok(None);
     }
     let body = req.extract::<web::Bytes>().await.map_err(|_| {
         AdminError::TooLarge(format!("a form may be at most {} MB", FORM_LIMIT >> 20))
@@ -64,7 +65,84 @@ async fn presented_token(req: &mut ServiceRequest) -> Result<Option<String>, Adm
         .find(|(k, _)| k == csrf::FIELD)
         .map(|(_, v)| v.into_owned());
     req.set_payload(Payload::from(body));
-    Ok(token.or(from_query))
+    Ok(token)
+}
+
+/// Bytes of a multipart body read to find its first part: the forms send their hidden
+/// `_csrf` field first, a few hundred bytes.
+const MULTIPART_PEEK: usize = 16 * 1024;
+
+/// The `_csrf` field of a multipart body when it is the first part. What was read is put back
+/// in front of the rest, so the handler reads the whole body as sent.
+async fn multipart_token(req: &mut ServiceRequest) -> Option<String> {
+    use futures_util::StreamExt;
+    let boundary = req
+        .mime_type()
+        .ok()
+        .flatten()
+        .and_then(|m| m.get_param("boundary").map(|b| b.as_str().to_string()))?;
+    let mut payload = req.take_payload();
+    let mut buf = web::BytesMut::new();
+    let token = loop {
+        match first_field(&buf, &boundary, csrf::FIELD) {
+            Found::Value(v) => break Some(v),
+            Found::Other => break None,
+            Found::NeedMore if buf.len() > MULTIPART_PEEK => break None,
+            Found::NeedMore => match payload.next().await {
+                Some(Ok(chunk)) => buf.extend_from_slice(&chunk),
+                _ => break None,
+            },
+        }
+    };
+    let head = buf.freeze();
+    let rest = futures_util::stream::once(async move { Ok(head) }).chain(payload);
+    req.set_payload(Payload::Stream {
+        payload: Box::pin(rest),
+    });
+    token
+}
+
+/// What the start of a multipart body says of its first part.
+#[derive(Debug, PartialEq, Eq)]
+enum Found {
+    /// It is the field asked for, with this value.
+    Value(String),
+    /// It is another part.
+    Other,
+    /// Not enough bytes yet.
+    NeedMore,
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Reads the first part of a multipart body (`--BOUNDARY`, headers, a blank line, the value,
+/// `\r\n--BOUNDARY`) and says whether it is the text field `name`.
+fn first_field(body: &[u8], boundary: &str, name: &str) -> Found {
+    let opening = format!("--{boundary}\r\n");
+    let Some(start) = find(body, opening.as_bytes()) else {
+        return Found::NeedMore;
+    };
+    let rest = &body[start + opening.len()..];
+    let Some(end_of_headers) = find(rest, b"\r\n\r\n") else {
+        return Found::NeedMore;
+    };
+    let headers = String::from_utf8_lossy(&rest[..end_of_headers]).to_ascii_lowercase();
+    let wanted = format!("name=\"{name}\"");
+    let is_field = headers.lines().any(|l| {
+        l.starts_with("content-disposition:")
+            && l.split(';').any(|p| p.trim() == wanted)
+            && !l.contains("filename")
+    });
+    if !is_field {
+        return Found::Other;
+    }
+    let value = &rest[end_of_headers + 4..];
+    match find(value, format!("\r\n--{boundary}").as_bytes()) {
+        Some(end) => Found::Value(String::from_utf8_lossy(&value[..end]).into_owned()),
+        None => Found::NeedMore,
+    }
 }
 
 /// The middleware function (`middleware::from_fn(guard::guard)`).
@@ -128,4 +206,25 @@ fn reject<B>(
     let mut resp = e.error_response();
     security_headers(&mut resp);
     req.into_response(resp).map_into_right_body()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_part_of_a_multipart_body() {
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\ntok123\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\nemail\r\n--XyZ--\r\n";
+        assert_eq!(
+            first_field(body, "XyZ", "_csrf"),
+            Found::Value("tok123".into())
+        );
+        assert_eq!(first_field(&body[..40], "XyZ", "_csrf"), Found::NeedMore);
+        assert_eq!(first_field(&body[..60], "XyZ", "_csrf"), Found::NeedMore);
+        let file_first = b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"_csrf\"\r\n\r\nx\r\n--XyZ--";
+        assert_eq!(first_field(file_first, "XyZ", "_csrf"), Found::Other);
+        let lookalike =
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"_csrf2\"\r\n\r\nx\r\n--XyZ--";
+        assert_eq!(first_field(lookalike, "XyZ", "_csrf"), Found::Other);
+    }
 }

@@ -130,6 +130,11 @@ pub async fn read(
                 }
                 let text = String::from_utf8(buf)
                     .map_err(|_| AdminError::BadRequest(format!("{name} is not UTF-8 text")))?;
+                if cms_core::input::has_refused(&text) {
+                    return Err(AdminError::BadRequest(format!(
+                        "{name} holds a control character"
+                    )));
+                }
                 up.fields.insert(name, text);
             }
         }

@@ -336,13 +336,16 @@ async fn video_vault_entries_are_edited_with_uploads(backend: Backend) {
             .iter()
             .map(|(a, b, c)| (*a, *b, c.as_slice()))
             .collect();
+        // The form's hidden CSRF field comes first, as the page sends it.
+        let mut all: Vec<(&str, &str)> = vec![("_csrf", token.as_str())];
+        all.extend(fields.iter().copied());
         test::TestRequest::post()
-            .uri(&format!("/admin/videos?_csrf={token}"))
+            .uri("/admin/videos")
             .insert_header((
                 "Content-Type",
                 format!("multipart/form-data; boundary={boundary}"),
             ))
-            .set_payload(multipart(boundary, &fields, &files_ref))
+            .set_payload(multipart(boundary, &all, &files_ref))
     };
     let bad = ed
         .send(

@@ -213,6 +213,38 @@ async fn every_unsafe_route_checks_csrf(backend: Backend) {
         .await;
     assert_eq!(ok.status, 200);
     assert_eq!(ok.body, "<p><em>hi</em></p>\n");
+    // Never from the address: a token in a URL ends up in logs and histories.
+    let in_url = admin
+        .send(
+            &app,
+            test::TestRequest::post()
+                .uri(&format!("/admin/preview?_csrf={good}"))
+                .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+                .set_payload("body=x"),
+        )
+        .await;
+    assert_eq!(in_url.status, 403);
+    // A multipart form (uploads without script): its first part, and only that.
+    let b = "XcsrfX";
+    let csv: &[u8] = b"email\nfan@example.org\n";
+    let mp = |fields: &[(&str, &str)]| {
+        test::TestRequest::post()
+            .uri("/admin/subscribers/import")
+            .insert_header(("Content-Type", format!("multipart/form-data; boundary={b}")))
+            .set_payload(crate::common::multipart(
+                b,
+                fields,
+                &[("file", "a.csv", csv)],
+            ))
+    };
+    let first = admin
+        .send(&app, mp(&[("_csrf", &good), ("source", "")]))
+        .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let later = admin
+        .send(&app, mp(&[("source", ""), ("_csrf", &good)]))
+        .await;
+    assert_eq!(later.status, 403);
 }
 
 async fn admin_pages_carry_security_headers(backend: Backend) {

@@ -12,7 +12,9 @@ use crate::common::{Backend, TestEnv};
 
 fn csv_upload(token: &str, csv: &str, confirmed: bool, source: &str) -> test::TestRequest {
     let b = "XcsvX";
-    let mut body = String::new();
+    // The form's hidden CSRF field comes first, as the page sends it.
+    let mut body =
+        format!("--{b}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{token}\r\n");
     body.push_str(&format!("--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"list.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n"));
     if confirmed {
         body.push_str(&format!(
@@ -23,7 +25,7 @@ fn csv_upload(token: &str, csv: &str, confirmed: bool, source: &str) -> test::Te
         "--{b}\r\nContent-Disposition: form-data; name=\"source\"\r\n\r\n{source}\r\n--{b}--\r\n"
     ));
     test::TestRequest::post()
-        .uri(&format!("/admin/subscribers/import?_csrf={token}"))
+        .uri("/admin/subscribers/import")
         .insert_header(("Content-Type", format!("multipart/form-data; boundary={b}")))
         .set_payload(body)
 }

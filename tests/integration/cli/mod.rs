@@ -271,7 +271,7 @@ async fn serve_demo_end_to_end(backend: Backend) {
     let (url, _pg) = db_url(backend, dir.path());
     let mut child = cms(
         dir.path(),
-        &[("CMS_DATABASE_URL", &url), ("CMS_LOG", "warn")],
+        &[("CMS_DATABASE_URL", &url), ("CMS_LOG", "info")],
     )
     .args([
         "serve",
@@ -282,7 +282,9 @@ async fn serve_demo_end_to_end(backend: Backend) {
         "500",
     ])
     .stdout(Stdio::piped())
-    .stderr(Stdio::inherit())
+    .stderr(Stdio::from(
+        std::fs::File::create(dir.path().join("serve.log")).expect("log file"),
+    ))
     .spawn()
     .expect("spawn");
     let stdout = child.stdout.take().expect("stdout");
@@ -339,6 +341,10 @@ async fn serve_demo_end_to_end(backend: Backend) {
         assert!(head.contains(h), "{h} in {head}");
     }
     assert!(!head.contains("strict-transport-security"), "not over http");
+    // Secrets in addresses stay out of the access log.
+    http_get(&addr, "/unsubscribe/SECRETTOKEN123");
+    http_get(&addr, "/subscribe/confirm/SECRETTOKEN456");
+    http_get(&addr, "/admin/login?_csrf=SECRETCSRF789&next=/admin");
     // SIGTERM: a graceful stop with exit code 0.
     let pid = child.id().to_string();
     assert!(
@@ -350,6 +356,12 @@ async fn serve_demo_end_to_end(backend: Backend) {
     );
     let status = child.wait().expect("wait");
     assert!(status.success(), "{status:?}");
+    let log = std::fs::read_to_string(dir.path().join("serve.log")).expect("log");
+    assert!(log.contains("GET /unsubscribe/[token]"), "{log}");
+    assert!(log.contains("_csrf=[redacted]&next=/admin"), "{log}");
+    for secret in ["SECRETTOKEN123", "SECRETTOKEN456", "SECRETCSRF789"] {
+        assert!(!log.contains(secret), "{secret} in the log");
+    }
     // A second --demo leaves the content alone.
     let out = run(cms(dir.path(), &[("CMS_DATABASE_URL", &url)])
         .args(["serve", "--bind", "nonsense", "--demo"]));
