@@ -77,3 +77,85 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<MigrationReport> {
     };
     Ok(MigrationReport { applied })
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+    use diesel::sql_types::{BigInt, Text};
+    use diesel_migrations::MigrationHarness;
+
+    use super::SQLITE;
+
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+
+    #[derive(QueryableByName)]
+    struct Sql {
+        #[diesel(sql_type = Text)]
+        sql: String,
+    }
+
+    /// A database made by the version before ids were kept unique (migrations 1–6), with rows
+    /// pointing at each other, is rebuilt by the next: every row kept, every reference intact,
+    /// and the newest id, once deleted, never handed out again.
+    #[test]
+    fn an_existing_sqlite_database_stops_reusing_ids() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("old.db");
+        let mut c = SqliteConnection::establish(&path.display().to_string()).expect("open");
+        c.batch_execute("PRAGMA foreign_keys = ON").expect("fk");
+        for _ in 0..6 {
+            c.run_next_migration(SQLITE).expect("an older migration");
+        }
+        c.batch_execute(
+            "INSERT INTO users (id, email, name, role, password_hash, created_at, updated_at)
+               VALUES (1, 'a@example.org', 'A', 'admin', 'x', '2024-01-01', '2024-01-01');
+             INSERT INTO posts (id, slug, title, body_markdown, body_html, excerpt, kind, status,
+               author_id, created_at, updated_at)
+               VALUES (1, 'one', 'One', '', '', '', 'news', 'draft', 1, '2024-01-01', '2024-01-01'),
+                      (2, 'two', 'Two', '', '', '', 'news', 'draft', 1, '2024-01-01', '2024-01-01');
+             INSERT INTO post_revisions (post_id, title, body_markdown, excerpt, author_id,
+               created_at) VALUES (2, 'Two', '', '', 1, '2024-01-01');",
+        )
+        .expect("rows of the older version");
+        let applied = c.run_pending_migrations(SQLITE).expect("the rebuild");
+        assert!(!applied.is_empty());
+        c.batch_execute("PRAGMA foreign_keys = ON").expect("fk");
+        let sql: Vec<Sql> =
+            diesel::sql_query("SELECT sql FROM sqlite_master WHERE name IN ('posts', 'photos')")
+                .load(&mut c)
+                .expect("schema");
+        assert!(sql.iter().all(|s| s.sql.contains("AUTOINCREMENT")));
+        let ids: Vec<Id> = diesel::sql_query("SELECT id FROM posts ORDER BY id")
+            .load(&mut c)
+            .expect("posts");
+        assert_eq!(ids.iter().map(|i| i.id).collect::<Vec<_>>(), [1, 2]);
+        let broken: Vec<Id> =
+            diesel::sql_query("SELECT count(*) AS id FROM pragma_foreign_key_check")
+                .load(&mut c)
+                .expect("fk check");
+        assert_eq!(broken[0].id, 0);
+        // The revision still belongs to post 2; deleting post 2 takes it along (the foreign
+        // key's cascade survived the rebuild), and the next post is 3, not 2.
+        c.batch_execute("DELETE FROM posts WHERE id = 2")
+            .expect("delete");
+        let left: Vec<Id> = diesel::sql_query("SELECT count(*) AS id FROM post_revisions")
+            .load(&mut c)
+            .expect("revisions");
+        assert_eq!(left[0].id, 0);
+        c.batch_execute(
+            "INSERT INTO posts (slug, title, body_markdown, body_html, excerpt, kind, status,
+               author_id, created_at, updated_at)
+               VALUES ('three', 'Three', '', '', '', 'news', 'draft', 1, '2024-01-01', '2024-01-01')",
+        )
+        .expect("insert");
+        let newest: Vec<Id> = diesel::sql_query("SELECT max(id) AS id FROM posts")
+            .load(&mut c)
+            .expect("max");
+        assert_eq!(newest[0].id, 3);
+    }
+}

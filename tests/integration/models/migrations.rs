@@ -53,10 +53,51 @@ async fn both_backends_have_the_same_tables_and_columns() {
     assert_eq!(a, b);
 }
 
+async fn ids_are_never_reused(backend: Backend) {
+    use cms_core::models::post::{self, PostInput};
+    use cms_core::models::{photo, subscriber};
+    let env = TestEnv::new(backend);
+    // Posts: delete the newest, write another: it gets a new id.
+    let a = env.write(|c| post::create(c, &PostInput::new("First", "x")));
+    let b = env.write(|c| post::create(c, &PostInput::new("Second", "x")));
+    env.write(|c| post::delete(c, b.id));
+    let c = env.write(|c| post::create(c, &PostInput::new("Third", "x")));
+    assert!(c.id > b.id && b.id > a.id, "{} {} {}", a.id, b.id, c.id);
+    // Photos: the same.
+    let al = env.album_with_photos(&["Gallery"], "Album", 2).id;
+    let ids: Vec<i64> = {
+        use diesel::prelude::*;
+        cms_core::schema::photos::table
+            .filter(cms_core::schema::photos::album_id.eq(al))
+            .order(cms_core::schema::photos::id)
+            .select(cms_core::schema::photos::id)
+            .load(&mut *env.conn())
+            .expect("ids")
+    };
+    let newest = *ids.last().expect("photos");
+    env.write(|c| photo::delete(c, &[newest]).map(drop));
+    let again = env.write(|c| photo::add_to_album(c, al, &crate::common::fake_photos("again", 1)));
+    assert!(
+        again.inserted[0] > newest,
+        "{:?} after {newest}",
+        again.inserted
+    );
+    // Subscribers: the same.
+    let id_of = |s: subscriber::SignUp| match s {
+        subscriber::SignUp::SendConfirmation { subscriber_id, .. } => subscriber_id,
+        other => panic!("{other:?}"),
+    };
+    let topics = [subscriber::Topic::News];
+    let s1 = id_of(env.write(|c| subscriber::sign_up(c, "one@example.org", &topics, "test")));
+    env.write(|c| subscriber::delete(c, s1));
+    let s2 = id_of(env.write(|c| subscriber::sign_up(c, "two@example.org", &topics, "test")));
+    assert!(s2 > s1, "{s2} after {s1}");
+}
+
 async fn migrating_twice_is_a_no_op(backend: Backend) {
     let env = TestEnv::new(backend);
     let report = run_migrations(&mut env.conn()).expect("second run");
     assert!(report.applied.is_empty(), "{:?}", report.applied);
 }
 
-crate::backend_tests!(migrating_twice_is_a_no_op);
+crate::backend_tests!(migrating_twice_is_a_no_op, ids_are_never_reused);
