@@ -202,6 +202,12 @@ enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Lift the login throttle on an account (after failed attempts from anywhere), so its
+    /// owner can log in now rather than when the window ends.
+    Unlock {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -333,6 +339,29 @@ fn run(cli: Cli) -> Result<(), Failure> {
             if generated {
                 println!("temporary password (change it at first login): {password}");
             }
+            Ok(())
+        }
+        Command::User(UserCommand::Unlock { email }) => {
+            let config = load_config(None)?;
+            init_logging(&config.log);
+            let state = AppState::open(config)?;
+            state.migrate()?;
+            let account = user::normalize_email(&email);
+            let cleared = state.db.write_blocking(|conn| {
+                let u = user::find_by_email(conn, &account)?.ok_or_else(|| {
+                    cms_core::Error::invalid("--email", format!("no user {account}"))
+                })?;
+                let n = cms_core::models::rate_limit::clear(conn, "login-account", &account)?;
+                audit::record(
+                    conn,
+                    &Actor::cli(),
+                    "user.unlock",
+                    Some(("user", u.id)),
+                    &u.email,
+                )?;
+                Ok::<_, cms_core::Error>(n)
+            })?;
+            println!("unlocked {account} ({cleared} failed attempts forgotten)");
             Ok(())
         }
         Command::Generate(args) => {
@@ -809,7 +838,6 @@ fn serve(args: ServeArgs) -> Result<(), Failure> {
     if !report.applied.is_empty() {
         tracing::info!(migrations = ?report.applied, "applied migrations");
     }
-    sweep_media(&state);
     if args.demo {
         let loaded = demo::load(
             &state.db,

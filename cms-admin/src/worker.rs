@@ -26,10 +26,33 @@ pub const MAIL_TICK: Duration = Duration::from_millis(500);
 /// How often the import worker looks for queued server-side imports (gallery and site).
 pub const IMPORT_TICK: Duration = Duration::from_secs(2);
 
-/// Starts the scheduler and the import worker. Abort the handle at shutdown; a job either held
-/// is taken over by the next worker when its lease runs out.
+/// Runs housekeeping (`cms_core::housekeeping`) at start and then once a day.
+fn spawn_housekeeping(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(cms_core::housekeeping::EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let s = state.clone();
+            match tokio::task::spawn_blocking(move || {
+                cms_core::housekeeping::run(&s.db, s.media.as_ref())
+            })
+            .await
+            {
+                Ok(Ok(swept)) => tracing::info!(?swept, "housekeeping done"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "housekeeping failed; will try again"),
+                Err(e) => tracing::warn!(error = %e, "housekeeping task failed"),
+            }
+        }
+    });
+}
+
+/// Starts the scheduler, the import worker, the mail workers and housekeeping. Abort the
+/// handle at shutdown; a job either held is taken over by the next worker when its lease runs
+/// out.
 pub fn spawn_workers(state: AppState) -> tokio::task::JoinHandle<()> {
     spawn_mail(state.clone());
+    spawn_housekeeping(state.clone());
     let imports = state.clone();
     tokio::spawn(async move {
         let owner = node_name();

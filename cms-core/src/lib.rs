@@ -11,6 +11,7 @@ pub mod demo;
 pub mod embed;
 pub mod error;
 pub mod generate;
+pub mod housekeeping;
 pub mod import;
 pub mod ingest;
 pub mod input;

@@ -1,6 +1,7 @@
 mod content;
 mod gallery;
 mod generate;
+mod housekeeping;
 mod migrations;
 mod posts;
 mod queues;
