@@ -106,17 +106,18 @@ impl ResponseError for AdminError {
             ),
             AdminError::TooLarge(m) => ("Too large", m.clone()),
             AdminError::Unavailable(m) => {
-                tracing::warn!(error = %m, "admin: unavailable");
+                let id = cms_core::error::incident(tracing::Level::WARN, "admin: unavailable", m);
                 (
                     "Temporarily unavailable",
-                    "The database is busy. Please try again in a moment.".into(),
+                    format!("The database is busy. Please try again in a moment. (Error {id})"),
                 )
             }
             AdminError::Internal(m) => {
-                tracing::error!(error = %m, "admin: internal error");
+                let id =
+                    cms_core::error::incident(tracing::Level::ERROR, "admin: internal error", m);
                 (
                     "Something went wrong",
-                    "An error on our side stopped this. It has been logged.".into(),
+                    format!("An error on our side stopped this. It has been logged as error {id}."),
                 )
             }
             AdminError::LoginRequired { .. } | AdminError::PasswordChangeRequired => {

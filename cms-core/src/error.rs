@@ -96,3 +96,19 @@ impl<T> OptionalExt<T> for Result<T> {
         }
     }
 }
+
+/// Logs a failure that is ours (a 5xx answer) with a short id, and returns the id: the answer
+/// shows it, so a reader's report ("error 3f9a2c1d") finds the log line with the cause.
+pub fn incident(level: tracing::Level, what: &str, cause: &dyn fmt::Display) -> String {
+    let id = crate::tokens::random_token()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(10)
+        .collect::<String>();
+    if level == tracing::Level::ERROR {
+        tracing::error!(error_id = %id, error = %cause, "{what}");
+    } else {
+        tracing::warn!(error_id = %id, error = %cause, "{what}");
+    }
+    id
+}

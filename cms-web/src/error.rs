@@ -69,17 +69,19 @@ impl ResponseError for WebError {
             ),
             WebError::BadRequest(m) => ("Bad request", m.clone()),
             WebError::Unavailable(m) => {
-                tracing::warn!(error = %m, "service unavailable");
+                let id = cms_core::error::incident(tracing::Level::WARN, "service unavailable", m);
                 (
                     "Temporarily unavailable",
-                    "The archive is busy. Please try again in a moment.".into(),
+                    format!("The archive is busy. Please try again in a moment. (Error {id})"),
                 )
             }
             WebError::Internal(m) => {
-                tracing::error!(error = %m, "internal error");
+                let id = cms_core::error::incident(tracing::Level::ERROR, "internal error", m);
                 (
                     "Something went wrong",
-                    "An error on our side stopped this page. It has been logged.".into(),
+                    format!(
+                        "An error on our side stopped this page. It has been logged as error {id}."
+                    ),
                 )
             }
         };

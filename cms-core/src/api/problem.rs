@@ -14,12 +14,24 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// The `type` of every problem: `about:blank` (the status and title say what kind it is).
+/// A type of no size, so a problem stays small enough to return by value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AboutBlank;
+
+impl Serialize for AboutBlank {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("about:blank")
+    }
+}
+
 /// An error answer (`application/problem+json`).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Problem {
     /// Always `about:blank`: the status and title say what kind of problem it is.
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    #[schema(value_type = String, example = "about:blank")]
+    pub kind: AboutBlank,
     /// The HTTP status's reason phrase.
     pub title: &'static str,
     pub status: u16,
@@ -34,6 +46,10 @@ pub struct Problem {
     /// Seconds to wait before trying again (429, 503); sent as `Retry-After`.
     #[serde(skip)]
     pub retry_after: Option<u32>,
+    /// For a failure on our side (5xx): the id of the log line that holds its cause.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub error_id: Option<Box<str>>,
 }
 
 fn title_of(status: u16) -> &'static str {
@@ -57,13 +73,14 @@ impl Problem {
     /// A problem with a status and a detail.
     pub fn new(status: u16, detail: impl Into<String>) -> Problem {
         Problem {
-            kind: "about:blank",
+            kind: AboutBlank,
             title: title_of(status),
             status,
             detail: detail.into(),
             field: None,
             errors: Vec::new(),
             retry_after: None,
+            error_id: None,
         }
     }
 
@@ -133,12 +150,19 @@ impl Problem {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// 500 without internals (the cause is logged by the caller).
-    pub fn internal() -> Problem {
-        Problem::new(
-            500,
-            "an error on our side stopped this request; it has been logged",
-        )
+    /// 500 without internals: the cause is logged with an id ([`crate::error::incident`]),
+    /// which the answer gives.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Problem {
+        let id = crate::error::incident(tracing::Level::ERROR, "api: internal error", cause);
+        Problem {
+            error_id: Some(id.clone().into()),
+            ..Problem::new(
+                500,
+                format!(
+                    "an error on our side stopped this request; it has been logged as error {id}"
+                ),
+            )
+        }
     }
 }
 
@@ -171,16 +195,18 @@ impl From<Error> for Problem {
                 }
             }
             Error::Unavailable(m) => {
-                tracing::warn!(error = %m, "api: service unavailable");
+                let id =
+                    crate::error::incident(tracing::Level::WARN, "api: service unavailable", &m);
                 Problem {
                     retry_after: Some(5),
-                    ..Problem::new(503, "the archive is busy; try again in a moment")
+                    error_id: Some(id.clone().into()),
+                    ..Problem::new(
+                        503,
+                        format!("the archive is busy; try again in a moment (error {id})"),
+                    )
                 }
             }
-            other => {
-                tracing::error!(error = %other, "api: internal error");
-                Problem::internal()
-            }
+            other => Problem::internal(&other),
         }
     }
 }

@@ -1,6 +1,7 @@
 mod album;
 mod cache;
 mod discovery;
+mod errors;
 mod feeds;
 mod gallery;
 mod home;
