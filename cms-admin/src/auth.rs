@@ -24,8 +24,42 @@ use crate::forms::{self, Form};
 use crate::layout::{Chrome, Section};
 use crate::session::{self, Current};
 
-/// Failed logins allowed per window, per peer address and per account.
+/// Failed logins allowed per window, per peer address and per account (and per known device).
 pub const MAX_FAILURES: i64 = 5;
+
+/// The cookie that marks a browser an account has logged in from (`nonce.signature`, the
+/// signature over the account and the nonce). Failures from elsewhere never lock such a
+/// device out: it is throttled on its own (OWASP's "device cookies"), so an attacker guessing
+/// passwords cannot keep the owner out of their archive.
+pub const DEVICE_COOKIE: &str = "ks_device";
+
+/// How long a browser stays known.
+const DEVICE_DAYS: i64 = 365;
+
+fn device_message(account: &str, nonce: &str) -> String {
+    format!("login-device:{account}:{nonce}")
+}
+
+/// A new device cookie for `account`.
+fn device_cookie(state: &AppState, account: &str) -> actix_web::cookie::Cookie<'static> {
+    let nonce = cms_core::tokens::random_token()[..32].to_string();
+    let sig = cms_core::tokens::sign(&state.config.secret, &device_message(account, &nonce));
+    actix_web::cookie::Cookie::build(DEVICE_COOKIE, format!("{nonce}.{sig}"))
+        .path("/admin")
+        .http_only(true)
+        .secure(state.config.server.https)
+        .same_site(actix_web::cookie::SameSite::Strict)
+        .max_age(actix_web::cookie::time::Duration::days(DEVICE_DAYS))
+        .finish()
+}
+
+/// The nonce of this browser's device cookie when it was given to `account`.
+fn known_device(state: &AppState, req: &HttpRequest, account: &str) -> Option<String> {
+    let c = req.cookie(DEVICE_COOKIE)?;
+    let (nonce, sig) = c.value().split_once('.')?;
+    cms_core::tokens::verify(&state.config.secret, &device_message(account, nonce), sig)
+        .then(|| nonce.to_string())
+}
 /// The window failed logins are counted in.
 pub const WINDOW: Duration = Duration::minutes(15);
 
@@ -210,11 +244,17 @@ pub async fn login(
             "That email or password is too long.".into(),
         ));
     }
-    // Throttle first: a blocked client learns nothing about the password.
-    let (ip_key, acct_key) = (ip.clone(), account.clone());
+    // Throttle first: a blocked client learns nothing about the password. A browser this
+    // account logged in from before counts only its own failures.
+    let device = known_device(&state, &req, &account);
+    let (ip_key, acct_key, device_key) = (ip.clone(), account.clone(), device.clone());
     let retry = state
         .db
         .run(move |conn| {
+            if let Some(d) = device_key {
+                let (n, until) = rate_limit::count(conn, "login-device", &d, WINDOW)?;
+                return Ok::<_, cms_core::Error>(if n >= MAX_FAILURES { until } else { None });
+            }
             let (n_ip, until_ip) = rate_limit::count(conn, "login-ip", &ip_key, WINDOW)?;
             let (n_acct, until_acct) = rate_limit::count(conn, "login-account", &acct_key, WINDOW)?;
             let mut until = None;
@@ -256,12 +296,17 @@ pub async fn login(
     let user = match (verdict, found) {
         (Verdict::Match | Verdict::MatchNeedsRehash, Some(u)) => u,
         _ => {
-            let (ip_key, acct_key) = (ip.clone(), account.clone());
+            let (ip_key, acct_key, device_key) = (ip.clone(), account.clone(), device.clone());
             state
                 .db
                 .write(move |conn| {
-                    rate_limit::record(conn, "login-ip", &ip_key)?;
-                    rate_limit::record(conn, "login-account", &acct_key)?;
+                    match device_key {
+                        Some(d) => rate_limit::record(conn, "login-device", &d)?,
+                        None => {
+                            rate_limit::record(conn, "login-ip", &ip_key)?;
+                            rate_limit::record(conn, "login-account", &acct_key)?;
+                        }
+                    }
                     Ok::<_, cms_core::Error>(())
                 })
                 .await?;
@@ -293,6 +338,7 @@ pub async fn login(
         .map(str::to_string);
     let act = actor(&user, &req);
     let (uid, acct_key, ip_for_session) = (user.id, account.clone(), ip.clone());
+    let device_done = device.clone();
     let created = state
         .db
         .write(move |conn| {
@@ -303,6 +349,9 @@ pub async fn login(
                 user::set_password_hash(conn, uid, &h)?;
             }
             rate_limit::clear(conn, "login-account", &acct_key)?;
+            if let Some(d) = &device_done {
+                rate_limit::clear(conn, "login-device", d)?;
+            }
             user::touch_login(conn, uid)?;
             let s = session_model::create(
                 conn,
@@ -325,6 +374,7 @@ pub async fn login(
     Ok(HttpResponse::SeeOther()
         .cookie(session::cookie(&state, created.cookie_value))
         .cookie(removal)
+        .cookie(device_cookie(&state, &account))
         .insert_header(("Location", target))
         .finish())
 }

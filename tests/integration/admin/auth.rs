@@ -160,6 +160,140 @@ async fn failed_logins_are_throttled_by_address_and_account(backend: Backend) {
     );
 }
 
+async fn attackers_cannot_lock_the_owner_out(backend: Backend) {
+    let env = TestEnv::new(backend);
+    make_user(&env, "owner@example.org", Role::Admin);
+    make_user(&env, "editor@example.org", Role::Editor);
+    let app = env.app().await;
+    // The owner has logged in from this browser before: it keeps a device cookie.
+    let mut owner = Client::new();
+    owner.peer = "198.51.100.20:4000".into();
+    assert_eq!(
+        owner
+            .login(&app, "owner@example.org", PASSWORD)
+            .await
+            .status,
+        303
+    );
+    assert!(owner.cookies.contains_key("ks_device"));
+    owner.cookies.remove("ks_session");
+    let guess_five = async |attacker: &mut Client| {
+        for _ in 0..5 {
+            assert_eq!(
+                attacker
+                    .login(&app, "owner@example.org", "guess")
+                    .await
+                    .status,
+                401
+            );
+        }
+    };
+    // Someone elsewhere guesses until the account is throttled for every other browser.
+    let mut attacker = Client::new();
+    guess_five(&mut attacker).await;
+    assert_eq!(
+        attacker
+            .login(&app, "owner@example.org", PASSWORD)
+            .await
+            .status,
+        429
+    );
+    let mut new_browser = Client::new();
+    new_browser.peer = "198.51.100.99:4000".into();
+    assert_eq!(
+        new_browser
+            .login(&app, "owner@example.org", PASSWORD)
+            .await
+            .status,
+        429,
+        "a browser the account never used is throttled with the account"
+    );
+    // A device cookie is for its own account only.
+    let mut borrowed = Client::new();
+    borrowed.peer = "198.51.100.77:4000".into();
+    borrowed.cookies.insert(
+        "ks_device".into(),
+        device_of(&app, "editor@example.org").await,
+    );
+    assert_eq!(
+        borrowed
+            .login(&app, "owner@example.org", PASSWORD)
+            .await
+            .status,
+        429,
+        "another account's device cookie does not lift this account's throttle"
+    );
+    // `cms user unlock` lifts the account's throttle at once.
+    let unlock = |email: &str| {
+        std::process::Command::new(crate::common::cms_bin())
+            .args(["user", "unlock", "--email", email])
+            .env(
+                "CMS_DATABASE_URL",
+                env.state.config.database.url.to_string(),
+            )
+            .env("CMS_DATA_DIR", &env.state.config.storage.data_dir)
+            .env(
+                "CMS_SECRET_KEY",
+                "test-secret-key-test-secret-key-test-secret",
+            )
+            .env("CMS_LOG", "warn")
+            .output()
+            .expect("cms user unlock")
+    };
+    let out = unlock("Owner@Example.org");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("unlocked owner@example.org"));
+    assert_eq!(
+        new_browser
+            .login(&app, "owner@example.org", PASSWORD)
+            .await
+            .status,
+        303
+    );
+    assert_eq!(unlock("nobody@example.org").status.code(), Some(1));
+    // Guessing again from elsewhere: the owner's known browser still gets in.
+    let mut another = Client::new();
+    another.peer = "192.0.2.200:4000".into();
+    guess_five(&mut another).await;
+    assert_eq!(
+        owner
+            .login(&app, "owner@example.org", PASSWORD)
+            .await
+            .status,
+        303
+    );
+    owner.cookies.remove("ks_session");
+    // A stolen device cookie does not mean unlimited guesses: the device has its own limit.
+    guess_five(&mut owner).await;
+    assert_eq!(
+        owner
+            .login(&app, "owner@example.org", PASSWORD)
+            .await
+            .status,
+        429
+    );
+}
+
+/// The device cookie a fresh browser gets by logging in to `email`.
+async fn device_of<S, B>(app: &S, email: &str) -> String
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let mut c = Client::new();
+    c.peer = "203.0.113.50:1000".into();
+    assert_eq!(c.login(app, email, PASSWORD).await.status, 303);
+    c.cookies.get("ks_device").cloned().expect("device cookie")
+}
+
 async fn next_only_goes_to_admin_paths(backend: Backend) {
     let env = TestEnv::new(backend);
     make_user(&env, "editor@example.org", Role::Editor);
@@ -319,6 +453,7 @@ backend_tests!(
     login_rotates_the_session_and_sets_safe_cookies,
     wrong_password_and_unknown_email_look_alike,
     failed_logins_are_throttled_by_address_and_account,
+    attackers_cannot_lock_the_owner_out,
     next_only_goes_to_admin_paths,
     logout_ends_the_session_on_the_server,
     password_change_ends_every_session,
