@@ -26,7 +26,10 @@ pub fn app(
         .wrap(middleware::Compress::default())
         .wrap(
             // The request line with its secrets replaced (`edge::log_line`), never `%r`.
-            middleware::Logger::new("%a \"%{request}xi\" %s %b %Dms")
+            // The client as trusted proxies name it (`edge::log_client`), never a header's
+            // word alone.
+            middleware::Logger::new("%{client}xi \"%{request}xi\" %s %b %Dms")
+                .custom_request_replace("client", cms_web::edge::log_client)
                 .custom_request_replace("request", cms_web::edge::log_line)
                 .log_target("cms::http"),
         )

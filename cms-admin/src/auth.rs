@@ -131,7 +131,21 @@ pub fn actor(user: &User, req: &HttpRequest) -> Actor {
     Actor {
         user_id: Some(user.id),
         label: user.email.clone(),
-        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        ip: client_ip(req).map(|a| a.to_string()),
+    }
+}
+
+/// The client's address: the peer, or what a trusted proxy says it is (`cms_core::net`).
+pub fn client_ip(req: &HttpRequest) -> Option<std::net::IpAddr> {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let peer = req.peer_addr().map(|a| a.ip());
+    match req.app_data::<web::Data<AppState>>() {
+        Some(state) => state.config.server.trusted_proxies.client(
+            peer,
+            header("forwarded"),
+            header("x-forwarded-for"),
+        ),
+        None => peer,
     }
 }
 
@@ -221,8 +235,7 @@ pub struct LoginForm {
 }
 
 fn peer(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map_or_else(|| "unknown".into(), |a| a.ip().to_string())
+    client_ip(req).map_or_else(|| "unknown".into(), |a| a.to_string())
 }
 
 /// `POST /admin/login`

@@ -27,6 +27,10 @@ const KEYS: &[(&str, &str)] = &[
         "folder the admin may import galleries from (server-side, like FTP + sync)",
     ),
     ("bind", "address the server listens on"),
+    (
+        "trusted_proxies",
+        "reverse proxies whose X-Forwarded-For/Forwarded is believed, e.g. 127.0.0.1,10.0.0.0/8",
+    ),
     ("base_url", "absolute base of links in feeds and emails"),
     ("smtp_url", "SMTP server for outgoing mail"),
     ("mail_from", "sender of outgoing mail"),
@@ -105,6 +109,8 @@ pub struct ServerConfig {
     pub page_cache_bytes: u64,
     /// Requests per minute one API token may make; 0 means no limit.
     pub api_rate_per_minute: u32,
+    /// The reverse proxies whose forwarding headers name the client (`CMS_TRUSTED_PROXIES`).
+    pub trusted_proxies: crate::net::TrustedProxies,
 }
 
 /// Where files live.
@@ -439,6 +445,14 @@ impl RawSettings {
         let rate = number("mail_rate", 0, 0, 100_000) as u32;
         let retry_seconds = number("mail_retry_seconds", 30, 1, 86_400);
         let api_rate_per_minute = number("api_rate", 600, 0, 1_000_000) as u32;
+        let trusted_proxies =
+            match crate::net::TrustedProxies::parse(self.get("trusted_proxies").unwrap_or("")) {
+                Ok(t) => t,
+                Err(e) => {
+                    problems.push(format!("{}: {e}", env_name("trusted_proxies")));
+                    crate::net::TrustedProxies::default()
+                }
+            };
         let secret = match self.get("secret_key") {
             Some(s) if s.chars().count() >= 32 => Some(SecretKey::from_passphrase(s)),
             Some(_) => {
@@ -520,6 +534,7 @@ impl RawSettings {
                     base_url,
                     page_cache_bytes,
                     api_rate_per_minute,
+                    trusted_proxies,
                 },
                 storage: StorageConfig {
                     data_dir,

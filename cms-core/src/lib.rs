@@ -18,6 +18,7 @@ pub mod input;
 pub mod markdown;
 pub mod media;
 pub mod models;
+pub mod net;
 pub mod notify;
 pub mod page_cache;
 pub mod password;

@@ -236,7 +236,15 @@ pub fn sniff(head: &[u8]) -> Option<&'static str> {
             ..,
         ] => Some("image/webp"),
         [b'G', b'I', b'F', b'8', b'7' | b'9', b'a', ..] => Some("image/gif"),
-        [_, _, _, _, b'f', b't', b'y', b'p', ..] => Some("video/mp4"),
+        // ISO base media files: the major brand says what is inside.
+        [_, _, _, _, b'f', b't', b'y', b'p', b0, b1, b2, b3, ..] => match &[*b0, *b1, *b2, *b3] {
+            b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" | b"mif1" | b"msf1" => {
+                Some("image/heic")
+            }
+            b"avif" | b"avis" => Some("image/avif"),
+            b"qt  " => Some("video/quicktime"),
+            _ => Some("video/mp4"),
+        },
         [0x1A, 0x45, 0xDF, 0xA3, ..] => Some("video/webm"),
         _ => None,
     }
@@ -288,6 +296,23 @@ mod tests {
         store.delete("photos/ab/x.jpg").expect("delete");
         store.delete("photos/ab/x.jpg").expect("delete twice");
         assert!(!store.exists("photos/ab/x.jpg"));
+    }
+
+    #[test]
+    fn iso_media_files_are_told_apart() {
+        let ftyp = |brand: &[u8; 4]| {
+            let mut h = vec![0, 0, 0, 0x18];
+            h.extend_from_slice(b"ftyp");
+            h.extend_from_slice(brand);
+            h.extend_from_slice(&[0; 8]);
+            h
+        };
+        assert_eq!(sniff(&ftyp(b"isom")), Some("video/mp4"));
+        assert_eq!(sniff(&ftyp(b"mp42")), Some("video/mp4"));
+        assert_eq!(sniff(&ftyp(b"heic")), Some("image/heic"));
+        assert_eq!(sniff(&ftyp(b"mif1")), Some("image/heic"));
+        assert_eq!(sniff(&ftyp(b"avif")), Some("image/avif"));
+        assert_eq!(sniff(&ftyp(b"qt  ")), Some("video/quicktime"));
     }
 
     #[test]

@@ -83,6 +83,25 @@ pub async fn edge(
     Ok(res)
 }
 
+/// The client's address (`cms_core::net`): the peer, or what trusted proxies say it is.
+pub fn client_ip(req: &actix_web::HttpRequest) -> Option<std::net::IpAddr> {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let peer = req.peer_addr().map(|a| a.ip());
+    match req.app_data::<web::Data<AppState>>() {
+        Some(state) => state.config.server.trusted_proxies.client(
+            peer,
+            header("forwarded"),
+            header("x-forwarded-for"),
+        ),
+        None => peer,
+    }
+}
+
+/// The client's address for the access log.
+pub fn log_client(req: &ServiceRequest) -> String {
+    client_ip(req.request()).map_or_else(|| "-".to_string(), |ip| ip.to_string())
+}
+
 /// Paths whose last segment is a secret (a subscriber's confirm or unsubscribe token).
 const SECRET_PATHS: &[&str] = &["/subscribe/confirm/", "/unsubscribe/"];
 

@@ -117,7 +117,7 @@ pub async fn authorize(
     let actor = Actor {
         user_id: token.created_by,
         label: format!("token:{}", token.name),
-        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        ip: crate::auth::client_ip(req).map(|a| a.to_string()),
     };
     Ok(Caller { token, actor })
 }

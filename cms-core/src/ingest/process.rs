@@ -303,8 +303,11 @@ pub fn process(
         made.push(width);
     }
     if !media.exists(&original_key) {
+        // Fail closed: an original whose metadata cannot be removed is not published.
+        let stripped = strip::strip(bytes, mime, o)
+            .map_err(|why| Skip::Damaged(format!("its metadata could not be removed: {why}")))?;
         media
-            .put(&original_key, &strip::strip(bytes, mime))
+            .put(&original_key, &stripped)
             .map_err(|e| Skip::Damaged(e.to_string()))?;
     }
     made.sort_unstable();

@@ -1,25 +1,49 @@
 //! Removing metadata from originals before they are published: EXIF (with GPS above all),
 //! XMP and IPTC blocks go; pixels, colour profiles and everything needed to display the image
-//! stay. Unknown or damaged files are returned unchanged (they are refused earlier anyway).
+//! stay — a JPEG's orientation included, written back as an EXIF block of that one tag, so
+//! the original shows the right way up like its derivatives. A file that cannot be read to
+//! the end is an error, never published as it came (it could still carry a location).
 
-/// Strips metadata from a file of the given MIME type.
-pub fn strip(bytes: &[u8], mime: &str) -> Vec<u8> {
+/// Strips metadata from a file of the given MIME type; `orientation` (1–8) is kept in a JPEG.
+pub fn strip(bytes: &[u8], mime: &str, orientation: u32) -> Result<Vec<u8>, String> {
     let out = match mime {
-        "image/jpeg" => jpeg(bytes),
+        "image/jpeg" => jpeg(bytes, orientation),
         "image/png" => png(bytes),
         "image/webp" => webp(bytes),
-        _ => None,
+        // GIF has no EXIF, XMP or IPTC blocks of its own.
+        "image/gif" => Some(bytes.to_vec()),
+        other => return Err(format!("cannot remove the metadata of {other}")),
     };
-    out.unwrap_or_else(|| bytes.to_vec())
+    out.ok_or_else(|| format!("its {mime} structure could not be read to the end"))
 }
 
-/// JPEG: drops APP1 (EXIF and XMP) and APP13 (IPTC) segments before the image data.
-fn jpeg(b: &[u8]) -> Option<Vec<u8>> {
+/// A JPEG APP1 segment holding an EXIF block with the orientation tag alone.
+fn orientation_segment(orientation: u32) -> Vec<u8> {
+    let o = u16::try_from(orientation).unwrap_or(1);
+    let mut s = vec![0xFF, 0xE1, 0x00, 0x22];
+    s.extend_from_slice(b"Exif\0\0");
+    // TIFF header (big-endian), first IFD at offset 8.
+    s.extend_from_slice(b"MM\0\x2A\0\0\0\x08");
+    // One entry: tag 0x0112 (Orientation), type SHORT, count 1, the value, padding.
+    s.extend_from_slice(&[0x00, 0x01, 0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01]);
+    s.extend_from_slice(&o.to_be_bytes());
+    s.extend_from_slice(&[0x00, 0x00]);
+    // No next IFD.
+    s.extend_from_slice(&[0x00, 0x00, 0x00, 0x00]);
+    s
+}
+
+/// JPEG: drops APP1 (EXIF and XMP) and APP13 (IPTC) segments before the image data, and puts
+/// the orientation back (after JFIF's APP0, when there is one) when it is not the default.
+fn jpeg(b: &[u8], orientation: u32) -> Option<Vec<u8>> {
     if b.len() < 4 || b[0] != 0xFF || b[1] != 0xD8 {
         return None;
     }
     let mut out = Vec::with_capacity(b.len());
     out.extend_from_slice(&b[..2]);
+    let mut pending = (2..=8)
+        .contains(&orientation)
+        .then(|| orientation_segment(orientation));
     let mut i = 2;
     while i + 4 <= b.len() {
         if b[i] != 0xFF {
@@ -29,6 +53,11 @@ fn jpeg(b: &[u8]) -> Option<Vec<u8>> {
         if marker == 0xFF {
             i += 1; // fill byte
             continue;
+        }
+        if marker != 0xE0
+            && let Some(seg) = pending.take()
+        {
+            out.extend_from_slice(&seg);
         }
         if marker == 0xDA {
             // Start of scan: the rest is image data.
@@ -126,15 +155,31 @@ mod tests {
         f.extend_from_slice(&[0xFF, 0xE1, 0x00, (exif.len() + 2) as u8]);
         f.extend_from_slice(exif);
         f.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x02, 0x11, 0x22, 0xFF, 0xD9]);
-        let out = strip(&f, "image/jpeg");
+        let out = strip(&f, "image/jpeg", 1).expect("strip");
         assert!(!out.windows(3).any(|w| w == b"GPS"));
         assert!(out.starts_with(&[0xFF, 0xD8, 0xFF, 0xE0]));
         assert!(out.ends_with(&[0xFF, 0xDA, 0x00, 0x02, 0x11, 0x22, 0xFF, 0xD9]));
+        assert!(
+            !out.windows(4).any(|w| w == b"Exif"),
+            "no EXIF at all when upright"
+        );
+        // Rotated: the orientation alone comes back, right after APP0, readable by EXIF readers.
+        let out = strip(&f, "image/jpeg", 6).expect("strip");
+        assert!(!out.windows(3).any(|w| w == b"GPS"));
+        assert_eq!(&out[2..4], &[0xFF, 0xE0]);
+        let exif = exif::Reader::new()
+            .read_raw(out[out.windows(4).position(|w| w == b"Exif").expect("exif") + 6..].to_vec())
+            .expect("readable EXIF");
+        let o = exif
+            .get_field(exif::Tag::Orientation, exif::In::PRIMARY)
+            .and_then(|f| f.value.get_uint(0));
+        assert_eq!(o, Some(6));
     }
 
     #[test]
-    fn damaged_files_come_back_unchanged() {
-        assert_eq!(strip(b"\xFF\xD8\xFF", "image/jpeg"), b"\xFF\xD8\xFF");
-        assert_eq!(strip(b"hello", "image/png"), b"hello");
+    fn damaged_or_unknown_files_are_refused() {
+        assert!(strip(b"\xFF\xD8\xFF", "image/jpeg", 1).is_err());
+        assert!(strip(b"hello", "image/png", 1).is_err());
+        assert!(strip(b"....", "image/heic", 1).is_err());
     }
 }

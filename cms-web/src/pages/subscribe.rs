@@ -137,9 +137,7 @@ pub async fn sign_up(
 ) -> Result<HttpResponse, WebError> {
     let f: SignUpForm = parse_form(&body)?;
     let site = site(&state).await?;
-    let ip = req
-        .peer_addr()
-        .map_or_else(|| "unknown".into(), |a| a.ip().to_string());
+    let ip = crate::edge::client_ip(&req).map_or_else(|| "unknown".into(), |a| a.to_string());
     let key = ip.clone();
     let (recent, until) = state
         .db

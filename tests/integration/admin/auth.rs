@@ -294,6 +294,77 @@ where
     c.cookies.get("ks_device").cloned().expect("device cookie")
 }
 
+async fn behind_a_trusted_proxy_each_client_is_itself(backend: Backend) {
+    let env = TestEnv::with(backend, &[("trusted_proxies", "10.0.0.0/8, ::1")]);
+    make_user(&env, "editor@example.org", Role::Editor);
+    make_user(&env, "other@example.org", Role::Editor);
+    let app = env.app().await;
+    // Every request comes from the proxy (10.0.0.1); the clients differ in X-Forwarded-For.
+    let via_proxy = |client: &str| {
+        let mut c = Client::new();
+        c.peer = "10.0.0.1:40000".into();
+        c.headers = vec![("X-Forwarded-For".into(), client.into())];
+        c
+    };
+    let mut attacker = via_proxy("203.0.113.7");
+    for _ in 0..5 {
+        assert_eq!(
+            attacker
+                .login(&app, "editor@example.org", "guess")
+                .await
+                .status,
+            401
+        );
+    }
+    // The attacker's address is throttled, for any account...
+    assert_eq!(
+        attacker
+            .login(&app, "other@example.org", PASSWORD)
+            .await
+            .status,
+        429
+    );
+    // ...even when it writes its own X-Forwarded-For in front: the proxy appends the real one.
+    let mut forging = via_proxy("192.0.2.1, 203.0.113.7");
+    assert_eq!(
+        forging
+            .login(&app, "other@example.org", PASSWORD)
+            .await
+            .status,
+        429
+    );
+    // Another reader behind the same proxy is not.
+    let mut reader = via_proxy("198.51.100.23");
+    assert_eq!(
+        reader
+            .login(&app, "other@example.org", PASSWORD)
+            .await
+            .status,
+        303
+    );
+    // The audit log records the client, not the proxy.
+    let ips: Vec<Option<String>> = {
+        use diesel::prelude::*;
+        cms_core::schema::audit_log::table
+            .filter(cms_core::schema::audit_log::action.eq("login"))
+            .select(cms_core::schema::audit_log::ip)
+            .load(&mut *env.conn())
+            .expect("audit")
+    };
+    assert_eq!(ips, [Some("198.51.100.23".to_string())]);
+    // Not from a trusted proxy: the header is the client's word and is ignored.
+    let mut direct = Client::new();
+    direct.peer = "198.51.100.50:4000".into();
+    direct.headers = vec![("X-Forwarded-For".into(), "203.0.113.7".into())];
+    assert_eq!(
+        direct
+            .login(&app, "other@example.org", PASSWORD)
+            .await
+            .status,
+        303
+    );
+}
+
 async fn next_only_goes_to_admin_paths(backend: Backend) {
     let env = TestEnv::new(backend);
     make_user(&env, "editor@example.org", Role::Editor);
@@ -454,6 +525,7 @@ backend_tests!(
     wrong_password_and_unknown_email_look_alike,
     failed_logins_are_throttled_by_address_and_account,
     attackers_cannot_lock_the_owner_out,
+    behind_a_trusted_proxy_each_client_is_itself,
     next_only_goes_to_admin_paths,
     logout_ends_the_session_on_the_server,
     password_change_ends_every_session,

@@ -30,10 +30,12 @@ pub fn make_user(env: &TestEnv, email: &str, role: Role) -> i64 {
     .id
 }
 
-/// A browser: cookies, and the peer address requests come from.
+/// A browser: cookies, the peer address requests come from, and headers every request
+/// carries (what a reverse proxy adds, say).
 pub struct Client {
     pub cookies: BTreeMap<String, String>,
     pub peer: String,
+    pub headers: Vec<(String, String)>,
 }
 
 impl Client {
@@ -41,6 +43,7 @@ impl Client {
         Client {
             cookies: BTreeMap::new(),
             peer: "10.0.0.1:40000".into(),
+            headers: Vec::new(),
         }
     }
 
@@ -78,6 +81,9 @@ impl Client {
         B: MessageBody,
     {
         let mut req = build.peer_addr(self.peer.parse().expect("address"));
+        for (k, v) in &self.headers {
+            req = req.insert_header((k.as_str(), v.as_str()));
+        }
         if !self.cookies.is_empty() {
             req = req.insert_header(("Cookie", self.cookie_header()));
         }

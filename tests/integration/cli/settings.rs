@@ -41,6 +41,7 @@ const BAD: &[(&str, &str)] = &[
     ("CMS_MAX_UPLOAD_MB", "0"),
     ("CMS_TIMEZONE", "Mars/Olympus_Mons"),
     ("CMS_PAGE_CACHE_MB", "lots"),
+    ("CMS_TRUSTED_PROXIES", "10.0.0.0/33"),
     ("CMS_API_RATE", "-5"),
 ];
 
@@ -194,6 +195,7 @@ async fn every_documented_setting_takes_effect(backend: Backend) {
         ("CMS_TIMEZONE", "Europe/London".into()),
         ("CMS_PAGE_CACHE_MB", "0".into()),
         ("CMS_API_RATE", "20".into()),
+        ("CMS_TRUSTED_PROXIES", "127.0.0.1".into()),
         ("CMS_LOG", "warn".into()),
     ];
     let cmd = || {
@@ -346,7 +348,8 @@ async fn every_documented_setting_takes_effect(backend: Backend) {
         &addr,
         "POST",
         "/admin/login",
-        &[("Cookie", &cookie)],
+        // CMS_TRUSTED_PROXIES: from 127.0.0.1, the forwarded address is the client's.
+        &[("Cookie", &cookie), ("X-Forwarded-For", "203.0.113.9")],
         &form(&[
             ("_csrf", &csrf),
             ("email", "admin@fans.example"),
@@ -402,6 +405,21 @@ async fn every_documented_setting_takes_effect(backend: Backend) {
         .expect("log");
     assert!(child.wait().expect("wait").success());
     assert!(!log.contains("INFO"), "{log}");
+    let config = cms_core::Config::for_tests(&state, &url).expect("config");
+    let app_state = cms_core::AppState::open(config).expect("state");
+    let ips: Vec<Option<String>> = {
+        use diesel::prelude::*;
+        cms_core::schema::audit_log::table
+            .filter(cms_core::schema::audit_log::action.eq("login"))
+            .select(cms_core::schema::audit_log::ip)
+            .load(&mut *app_state.db.conn().expect("conn"))
+            .expect("audit")
+    };
+    assert_eq!(
+        ips,
+        [Some("203.0.113.9".to_string())],
+        "CMS_TRUSTED_PROXIES"
+    );
     assert!(!log.contains("GET /"), "{log}");
     sink.stop();
 }

@@ -139,13 +139,27 @@ async fn every_rule_of_the_pipeline_holds(backend: Backend) {
         &env,
         &photo_original_key(&rotated.content_hash, &rotated.mime),
     );
+    // The original keeps only its orientation: no GPS, and it shows upright ("Full size" is
+    // not sideways), its shown size being the photo's.
+    let exif = exif::Reader::new()
+        .read_from_container(&mut std::io::Cursor::new(&original))
+        .expect("the orientation is kept");
     assert!(
-        !original.windows(4).any(|x| x == b"Exif"),
-        "GPS stripped from the original"
+        exif.fields().all(|f| f.tag == exif::Tag::Orientation),
+        "nothing but the orientation: {:?}",
+        exif.fields().map(|f| f.tag).collect::<Vec<_>>()
     );
-    assert!(
-        image::load_from_memory(&original).is_ok(),
-        "the original still decodes"
+    assert!(!original.windows(3).any(|x| x == b"GPS"), "GPS stripped");
+    assert_eq!(
+        exif.get_field(exif::Tag::Orientation, exif::In::PRIMARY)
+            .and_then(|f| f.value.get_uint(0)),
+        Some(6)
+    );
+    let stored = image::load_from_memory(&original).expect("the original still decodes");
+    assert_eq!(
+        (stored.height() as i32, stored.width() as i32),
+        (rotated.width, rotated.height),
+        "shown turned a quarter, the stored pixels are the photo's size"
     );
     // Sizes are the configured set, capped by the original.
     assert_eq!(photos[0].variant_widths(), [320, 640, 1280]);
