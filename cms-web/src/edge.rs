@@ -2,15 +2,33 @@
 //! control character are refused with a 400 (`cms_core::input`), HEAD is answered wherever GET
 //! is, and every answer that has not set its own carries the security headers (the admin sets
 //! stricter ones in its guard).
+//!
+//! It also keeps slow clients from holding the server: a request body must keep coming at a
+//! minimum rate (after a short grace, [`MIN_BODY_RATE`] bytes a second on average, and never
+//! silent for [`BODY_IDLE`]) or it is cut off, uploads included; and one client address may
+//! have at most [`MAX_IN_FLIGHT`] requests in progress at once (`/healthz` excepted, so a
+//! monitor behind the same address still gets its answer).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::{Mutex, OnceLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
 use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, ResponseError, web};
+use actix_web::web::Bytes;
+use actix_web::{HttpMessage, HttpResponse, ResponseError, web};
 use cms_core::AppState;
 use cms_core::api::Problem;
 use cms_core::input;
+use futures_util::Stream;
+use tokio::time::Instant;
 
 use crate::error::WebError;
 
@@ -58,6 +76,127 @@ fn secure(res: &mut ServiceResponse<BoxBody>, hsts: bool) {
     }
 }
 
+/// Bytes a second a request body must average once the grace has passed.
+pub const MIN_BODY_RATE: u64 = 1024;
+/// Time a body may take before the rate counts (a slow start, a TLS proxy's buffering).
+pub const BODY_GRACE: Duration = Duration::from_secs(10);
+/// Longest silence in the middle of a body.
+pub const BODY_IDLE: Duration = Duration::from_secs(20);
+/// Requests one client address may have in progress at once.
+pub const MAX_IN_FLIGHT: usize = 64;
+
+/// A request body that must keep coming: see the module's description.
+struct MinRate<S> {
+    inner: S,
+    started: Instant,
+    bytes: u64,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl<S> MinRate<S> {
+    fn new(inner: S) -> Self {
+        let started = Instant::now();
+        let mut s = MinRate {
+            inner,
+            started,
+            bytes: 0,
+            deadline: Box::pin(tokio::time::sleep_until(started)),
+        };
+        s.reset();
+        s
+    }
+
+    /// The next chunk is due when the average would fall below the minimum rate, and never
+    /// later than the idle limit from now.
+    fn reset(&mut self) {
+        let by_rate = self.started
+            + BODY_GRACE
+            + Duration::from_millis(self.bytes.saturating_mul(1000) / MIN_BODY_RATE);
+        let by_idle = Instant::now() + BODY_IDLE;
+        self.deadline.as_mut().reset(by_rate.min(by_idle));
+    }
+}
+
+impl<S> Stream for MinRate<S>
+where
+    S: Stream<Item = Result<Bytes, PayloadError>> + Unpin,
+{
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                this.bytes += chunk.len() as u64;
+                this.reset();
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(other) => Poll::Ready(other),
+            Poll::Pending => match this.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the request body came too slowly",
+                ))))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+}
+
+/// Requests in progress per client address.
+#[derive(Debug, Default)]
+pub struct InFlight(Mutex<HashMap<IpAddr, usize>>);
+
+/// One request counted against its client until dropped.
+struct Slot<'a> {
+    table: &'a InFlight,
+    ip: IpAddr,
+}
+
+impl InFlight {
+    fn take(&self, ip: IpAddr) -> Option<Slot<'_>> {
+        let mut t = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let n = t.entry(ip).or_insert(0);
+        if *n >= MAX_IN_FLIGHT {
+            return None;
+        }
+        *n += 1;
+        Some(Slot { table: self, ip })
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let mut t = self.table.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = t.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                t.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// The in-flight table of the process (every worker's app shares it).
+fn in_flight() -> &'static InFlight {
+    static TABLE: OnceLock<InFlight> = OnceLock::new();
+    TABLE.get_or_init(InFlight::default)
+}
+
+fn too_many(path: &str) -> HttpResponse {
+    let why = "too many requests from your address at once; try again in a moment";
+    let mut resp = if path.starts_with("/api/") {
+        crate::api::problem_response(&Problem::new(429, why))
+    } else {
+        HttpResponse::TooManyRequests()
+            .content_type("text/plain; charset=utf-8")
+            .body(format!("{why}.\n"))
+    };
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+    resp
+}
+
 /// The middleware (`actix_web::middleware::from_fn`), outermost but for logging.
 pub async fn edge(
     mut req: ServiceRequest,
@@ -66,6 +205,24 @@ pub async fn edge(
     let hsts = req
         .app_data::<web::Data<AppState>>()
         .is_some_and(|s| s.config.server.https);
+    let _slot = match client_ip(req.request()) {
+        Some(ip) if req.path() != "/healthz" => match in_flight().take(ip) {
+            Some(slot) => Some(slot),
+            None => {
+                let path = req.path().to_string();
+                let (req, _) = req.into_parts();
+                let mut res = ServiceResponse::new(req, too_many(&path));
+                secure(&mut res, hsts);
+                return Ok(res);
+            }
+        },
+        _ => None,
+    };
+    // Every body must keep coming (the handlers read it through this).
+    let payload = req.take_payload();
+    req.set_payload(Payload::Stream {
+        payload: Box::pin(MinRate::new(payload)),
+    });
     if input::decoded_has_refused(req.path()) || input::decoded_has_refused(req.query_string()) {
         let path = req.path().to_string();
         let (req, _) = req.into_parts();

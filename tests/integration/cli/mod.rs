@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use crate::common::{Backend, PgDatabase};
 
 mod settings;
+mod slow;
 
 /// A `cms` command in `dir`, with no CMS_* settings but those given.
 fn cms(dir: &std::path::Path, env: &[(&str, &str)]) -> Command {
