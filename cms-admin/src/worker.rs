@@ -10,11 +10,9 @@ pub const TICK: Duration = Duration::from_secs(1);
 
 /// A name for this process's leases: host and process id, unique per node.
 pub fn node_name() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "node".into());
     format!(
-        "{host}:{}:{}",
+        "{}:{}:{}",
+        cms_core::leases::host(),
         std::process::id(),
         &cms_core::tokens::random_token()[..8]
     )
@@ -51,6 +49,15 @@ fn spawn_housekeeping(state: AppState) {
 /// handle at shutdown; a job either held is taken over by the next worker when its lease runs
 /// out.
 pub fn spawn_workers(state: AppState) -> tokio::task::JoinHandle<()> {
+    // What a killed process of this machine held is due again at once, not when its lease
+    // runs out.
+    match state.db.write_blocking(|c| {
+        Ok::<_, cms_core::Error>(cms_core::leases::free_dead(c, &cms_core::leases::host())?)
+    }) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(rows = n, "freed the leases of a stopped process"),
+        Err(e) => tracing::warn!(error = %e, "cannot free the leases of stopped processes"),
+    }
     spawn_mail(state.clone());
     spawn_housekeeping(state.clone());
     let imports = state.clone();

@@ -15,6 +15,7 @@ pub mod housekeeping;
 pub mod import;
 pub mod ingest;
 pub mod input;
+pub mod leases;
 pub mod markdown;
 pub mod media;
 pub mod models;

@@ -1,9 +1,13 @@
 //! The delivery worker: claims due outbox rows with a lease, composes them, sends them over
 //! several connections at once (respecting a messages-per-second limit), and records each
-//! outcome: sent; retried later with exponential backoff after a temporary failure (4xx, no
+//! outcome the moment the server has answered, before the next message on that connection:
+//! sent; retried later with exponential backoff after a temporary failure (4xx, no
 //! connection); failed for good with the server's reply after a permanent one (5xx). A crash
-//! leaves only the claimed rows in flight; their lease runs out and they are sent again — the
-//! only messages that can ever go twice.
+//! can therefore send again only the messages in flight — at most one per open connection:
+//! accepted by the server, not yet recorded. Its other claimed rows are sent by the next
+//! worker: at once when the crashed process was on the same machine (`cms_core::leases`),
+//! else when the lease runs out. A round claims no more than the rate lets it send well within
+//! its lease.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,8 +22,10 @@ use tokio::sync::Mutex;
 use super::compose;
 use super::transport::{self, SendError, Slot, Transport};
 
-/// How long a worker holds the messages it claimed.
-pub const LEASE: Span = Span::minutes(5);
+/// How long a worker holds the messages it claimed (a round sends them well within it).
+pub const LEASE: Span = Span::minutes(1);
+/// The most a round may take at the configured rate: claims are sized to it.
+const ROUND_SECONDS: i64 = 20;
 /// Attempts before a temporarily failing message is given up.
 pub const MAX_ATTEMPTS: i32 = 10;
 /// Messages claimed per connection per round.
@@ -83,7 +89,10 @@ impl Deliverer {
     /// One round: claim, compose, send, record. Returns how many messages it handled.
     pub async fn round(&self) -> cms_core::Result<usize> {
         let owner = self.owner.clone();
-        let limit = PER_CONNECTION * self.slots.len() as i64;
+        let mut limit = PER_CONNECTION * self.slots.len() as i64;
+        if self.state.config.mail.rate > 0 {
+            limit = limit.min(i64::from(self.state.config.mail.rate) * ROUND_SECONDS);
+        }
         let claimed: Vec<OutboxMessage> = self
             .state
             .db
@@ -130,14 +139,14 @@ impl Deliverer {
             }
             let transport = self.transport.clone();
             let limiter = self.limiter.clone();
+            let (state, owner) = (self.state.clone(), self.owner.clone());
             tasks.push(tokio::spawn(async move {
                 let mut slot = slot.lock().await;
-                let mut results = Vec::with_capacity(share.len());
                 let mut down: Option<String> = None;
                 for (m, msg) in share {
                     if let Some(why) = &down {
                         // The server is unreachable: do not hammer it; retry the rest later.
-                        results.push((m, Outcome::Retry(why.clone())));
+                        record(&state, &owner, vec![(m, Outcome::Retry(why.clone()))]).await?;
                         continue;
                     }
                     limiter.wait().await;
@@ -151,63 +160,20 @@ impl Deliverer {
                             Outcome::Retry(e)
                         }
                     };
-                    results.push((m, outcome));
+                    // Recorded before the next message: a crash can repeat only this one.
+                    record(&state, &owner, vec![(m, outcome)]).await?;
                 }
-                results
+                Ok::<_, cms_core::Error>(())
             }));
         }
+        record(&self.state, &self.owner, outcomes).await?;
         for t in tasks {
             match t.await {
-                Ok(r) => outcomes.extend(r),
+                Ok(r) => r?,
                 Err(e) => tracing::warn!(error = %e, "a mail sender task failed"),
             }
         }
-        self.record(outcomes).await?;
         Ok(n)
-    }
-
-    async fn record(&self, outcomes: Vec<(OutboxMessage, Outcome)>) -> cms_core::Result<()> {
-        let owner = self.owner.clone();
-        let base = self.state.config.mail.retry_seconds;
-        self.state
-            .db
-            .write(move |c| {
-                for (m, outcome) in outcomes {
-                    match outcome {
-                        Outcome::Sent => {
-                            outbox::mark_sent(c, m.id, &owner)?;
-                        }
-                        Outcome::Discard => {
-                            outbox::discard(c, m.id, &owner)?;
-                        }
-                        Outcome::Failed(e) => {
-                            outbox::mark_failed(c, m.id, &owner, &e)?;
-                        }
-                        Outcome::Retry(e) if m.attempts >= MAX_ATTEMPTS => {
-                            outbox::mark_failed(
-                                c,
-                                m.id,
-                                &owner,
-                                &format!("gave up after {} attempts: {e}", m.attempts),
-                            )?;
-                        }
-                        Outcome::Retry(e) => {
-                            let delay = base
-                                .saturating_mul(1u64 << (m.attempts.clamp(1, 12) - 1))
-                                .min(6 * 3600);
-                            outbox::mark_retry(
-                                c,
-                                m.id,
-                                &owner,
-                                &e,
-                                now() + Span::seconds(delay as i64),
-                            )?;
-                        }
-                    }
-                }
-                Ok::<_, cms_core::Error>(())
-            })
-            .await
     }
 
     /// Closes the connections.
@@ -216,6 +182,58 @@ impl Deliverer {
             transport::close(&mut *s.lock().await).await;
         }
     }
+}
+
+/// Records what happened to messages this worker holds.
+async fn record(
+    state: &AppState,
+    owner: &str,
+    outcomes: Vec<(OutboxMessage, Outcome)>,
+) -> cms_core::Result<()> {
+    if outcomes.is_empty() {
+        return Ok(());
+    }
+    let owner = owner.to_string();
+    let base = state.config.mail.retry_seconds;
+    state
+        .db
+        .write(move |c| {
+            for (m, outcome) in outcomes {
+                match outcome {
+                    Outcome::Sent => {
+                        outbox::mark_sent(c, m.id, &owner)?;
+                    }
+                    Outcome::Discard => {
+                        outbox::discard(c, m.id, &owner)?;
+                    }
+                    Outcome::Failed(e) => {
+                        outbox::mark_failed(c, m.id, &owner, &e)?;
+                    }
+                    Outcome::Retry(e) if m.attempts >= MAX_ATTEMPTS => {
+                        outbox::mark_failed(
+                            c,
+                            m.id,
+                            &owner,
+                            &format!("gave up after {} attempts: {e}", m.attempts),
+                        )?;
+                    }
+                    Outcome::Retry(e) => {
+                        let delay = base
+                            .saturating_mul(1u64 << (m.attempts.clamp(1, 12) - 1))
+                            .min(6 * 3600);
+                        outbox::mark_retry(
+                            c,
+                            m.id,
+                            &owner,
+                            &e,
+                            now() + Span::seconds(delay as i64),
+                        )?;
+                    }
+                }
+            }
+            Ok::<_, cms_core::Error>(())
+        })
+        .await
 }
 
 /// Delivers everything due now, round after round, until nothing is left (tests, `cms mail`).

@@ -312,8 +312,103 @@ async fn without_smtp_messages_become_eml_files(backend: Backend) {
     assert!(parsed.header("List-Unsubscribe").is_some());
 }
 
+/// How many messages the sink holds (a cheap count for polling).
+fn received(sink: &Sink) -> usize {
+    std::fs::read_dir(&sink.dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+async fn killed_twice_mid_fan_out_nobody_is_lost(backend: Backend) {
+    const N: usize = 1500;
+    const CONNECTIONS: usize = 4;
+    const KILLS: usize = 2;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sink = Sink::start(&dir.path().join("sink"));
+    let env = TestEnv::with(backend, &[("smtp_url", &sink.url())]);
+    env.write(|c| {
+        for i in 0..N {
+            subscriber::import_confirmed(
+                c,
+                &format!("fan{i:05}@example.org"),
+                &[Topic::News],
+                "test",
+            )?;
+        }
+        Ok(())
+    });
+    publish(&env, "Release day", true);
+    let url = env.state.config.database.url.to_string();
+    // The release binary, as a site runs it: the fan-out and delivery workers of `cms serve`.
+    let start = || {
+        let mut cmd = std::process::Command::new(crate::common::cms_bin());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("CMS_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.args(["serve", "--bind", "127.0.0.1:0"])
+            .env("CMS_DATABASE_URL", &url)
+            .env("CMS_DATA_DIR", &env.state.config.storage.data_dir)
+            .env(
+                "CMS_SECRET_KEY",
+                "test-secret-key-test-secret-key-test-secret",
+            )
+            .env("CMS_BASE_URL", "http://keepsake.test")
+            .env("CMS_SMTP_URL", sink.url())
+            .env("CMS_SMTP_CONNECTIONS", CONNECTIONS.to_string())
+            .env("CMS_MAIL_RATE", "250")
+            .env("CMS_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("cms serve")
+    };
+    let wait_until = |what: &str, done: &dyn Fn() -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while !done() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    // Killed (SIGKILL) twice at random points while it sends, started again at once.
+    for _ in 0..KILLS {
+        let mut child = start();
+        let target = received(&sink) + 50 + (rand::random::<u32>() % 300) as usize;
+        wait_until("some messages", &|| received(&sink) >= target.min(N - 1));
+        child.kill().expect("kill -9");
+        child.wait().expect("wait");
+    }
+    let mut child = start();
+    wait_until("the outbox to empty", &|| {
+        outbox::status_counts(&mut env.conn())
+            .map(|c| c == vec![(OutboxStatus::Sent, N as i64)])
+            .unwrap_or(false)
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for m in sink.messages() {
+        *counts.entry(m.to).or_default() += 1;
+    }
+    assert_eq!(counts.len(), N, "everyone got the email");
+    let twice: usize = counts.values().map(|n| n - 1).sum();
+    assert!(
+        twice <= KILLS * CONNECTIONS,
+        "{twice} duplicates; at most the messages in flight ({CONNECTIONS} connections x {KILLS} kills)"
+    );
+}
+
 backend_tests!(
     one_email_per_subscriber_per_item_by_topic,
+    killed_twice_mid_fan_out_nobody_is_lost,
     server_down_then_up_delivers_everything_once,
     permanent_failures_stop_and_temporary_ones_retry,
     a_crash_mid_way_loses_nothing,

@@ -1,0 +1,78 @@
+//! Leases of dead processes. Workers name their leases `HOST:PID:…` (the outbox's messages,
+//! the jobs); when a process on this machine dies (kill -9, a crash, power loss), what it held
+//! would otherwise wait for its lease to run out. A starting node frees at once every lease
+//! held by a process of its own host that no longer runs; leases of other hosts still wait
+//! for their time (they may be alive).
+
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::models::now;
+use crate::schema::{email_outbox, jobs};
+
+/// This machine's name as lease owners carry it.
+pub fn host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "node".into())
+}
+
+/// True when `owner` (`HOST:PID:…`) names a process of `host` that is gone.
+fn is_dead(owner: &str, host: &str) -> bool {
+    let mut parts = owner.split(':');
+    let (Some(h), Some(pid)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    h == host
+        && pid != std::process::id()
+        && std::path::Path::new("/proc").is_dir()
+        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Frees the leases of dead processes of `host` on outbox messages and jobs: they are due
+/// again now. Returns how many rows were freed.
+pub fn free_dead(conn: &mut DbConn, host: &str) -> QueryResult<usize> {
+    let t = now();
+    let mut freed = 0;
+    let owners: Vec<Option<String>> = email_outbox::table
+        .filter(email_outbox::lease_until.gt(t))
+        .select(email_outbox::lease_owner)
+        .distinct()
+        .load(conn)?;
+    for owner in owners.into_iter().flatten().filter(|o| is_dead(o, host)) {
+        freed += diesel::update(email_outbox::table.filter(email_outbox::lease_owner.eq(&owner)))
+            .set(email_outbox::lease_until.eq(t))
+            .execute(conn)?;
+    }
+    let owners: Vec<Option<String>> = jobs::table
+        .filter(jobs::lease_until.gt(t))
+        .select(jobs::lease_owner)
+        .distinct()
+        .load(conn)?;
+    for owner in owners.into_iter().flatten().filter(|o| is_dead(o, host)) {
+        freed += diesel::update(jobs::table.filter(jobs::lease_owner.eq(&owner)))
+            .set(jobs::lease_until.eq(t))
+            .execute(conn)?;
+    }
+    Ok(freed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_dead_processes_of_this_host() {
+        let me = format!("box:{}:abc", std::process::id());
+        assert!(!is_dead(&me, "box"), "this process is alive");
+        assert!(is_dead("box:999999999:abc", "box"));
+        assert!(
+            !is_dead("other:999999999:abc", "box"),
+            "another host may be alive"
+        );
+        assert!(!is_dead("dead-node", "box"));
+    }
+}
