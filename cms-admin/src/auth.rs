@@ -137,16 +137,12 @@ pub fn actor(user: &User, req: &HttpRequest) -> Actor {
 
 /// The client's address: the peer, or what a trusted proxy says it is (`cms_core::net`).
 pub fn client_ip(req: &HttpRequest) -> Option<std::net::IpAddr> {
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    let peer = req.peer_addr().map(|a| a.ip());
-    match req.app_data::<web::Data<AppState>>() {
-        Some(state) => state.config.server.trusted_proxies.client(
-            peer,
-            header("forwarded"),
-            header("x-forwarded-for"),
-        ),
-        None => peer,
-    }
+    let proxies = req.app_data::<web::Data<AppState>>();
+    cms_core::net::client_of(
+        proxies.map(|s| &s.config.server.trusted_proxies),
+        req.peer_addr().map(|a| a.ip()),
+        |name| req.headers().get(name).and_then(|v| v.to_str().ok()),
+    )
 }
 
 /// Only same-site admin paths are followed after login.

@@ -89,6 +89,19 @@ impl TrustedProxies {
     }
 }
 
+/// The client of a request from its peer address and a header lookup, by the site's trusted
+/// proxies (none known: the peer). The web and admin plugins both ask through this.
+pub fn client_of<'h>(
+    proxies: Option<&TrustedProxies>,
+    peer: Option<IpAddr>,
+    header: impl Fn(&str) -> Option<&'h str>,
+) -> Option<IpAddr> {
+    match proxies {
+        Some(p) => p.client(peer, header("forwarded"), header("x-forwarded-for")),
+        None => peer,
+    }
+}
+
 /// One hop of a forwarding header: `203.0.113.7`, `"[2001:db8::1]:4711"`, `198.51.100.2:80`.
 fn parse_hop(raw: &str) -> Option<IpAddr> {
     let s = raw.trim().trim_matches('"');

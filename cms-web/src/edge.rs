@@ -242,16 +242,12 @@ pub async fn edge(
 
 /// The client's address (`cms_core::net`): the peer, or what trusted proxies say it is.
 pub fn client_ip(req: &actix_web::HttpRequest) -> Option<std::net::IpAddr> {
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    let peer = req.peer_addr().map(|a| a.ip());
-    match req.app_data::<web::Data<AppState>>() {
-        Some(state) => state.config.server.trusted_proxies.client(
-            peer,
-            header("forwarded"),
-            header("x-forwarded-for"),
-        ),
-        None => peer,
-    }
+    let proxies = req.app_data::<web::Data<AppState>>();
+    cms_core::net::client_of(
+        proxies.map(|s| &s.config.server.trusted_proxies),
+        req.peer_addr().map(|a| a.ip()),
+        |name| req.headers().get(name).and_then(|v| v.to_str().ok()),
+    )
 }
 
 /// The client's address for the access log.

@@ -243,15 +243,35 @@ fn token_create_prints_the_secret_once() {
     assert!(stderr_lines(&out)[0].contains("'everything' is not a scope"));
 }
 
-/// One request over a plain TCP connection (HTTP/1.0, so the server closes when done): the
-/// status, the header block (lower-cased) and the body.
-fn http(addr: &str, method: &str, path: &str) -> (u16, String, String) {
+/// One request over a plain TCP connection (HTTP/1.0, so the server closes when done), with
+/// extra headers and a urlencoded body: the status, the header block (lower-cased) and the
+/// body.
+fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(30)))
         .expect("timeout");
-    write!(s, "{method} {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("write");
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).expect("read");
+    let mut req = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !body.is_empty() {
+        req.push_str(&format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).expect("write");
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).expect("read");
+    let resp = String::from_utf8_lossy(&resp).into_owned();
     let status = resp
         .split_whitespace()
         .nth(1)
@@ -259,6 +279,21 @@ fn http(addr: &str, method: &str, path: &str) -> (u16, String, String) {
         .unwrap_or(0);
     let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
     (status, head.to_ascii_lowercase(), body.to_string())
+}
+
+/// A plain request: status, lower-cased header block, body.
+fn http(addr: &str, method: &str, path: &str) -> (u16, String, String) {
+    request(addr, method, path, &[], "")
+}
+
+/// The address a `cms serve` child prints ("Serving on http://…") on its stdout.
+fn served_address(child: &mut std::process::Child) -> String {
+    let stdout = child.stdout.take().expect("stdout");
+    BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("Serving on http://").map(str::to_string))
+        .expect("the server printed its address")
 }
 
 /// GETs a path: its status and body.

@@ -4,12 +4,11 @@
 //! a real SMTP server.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{cms, db_url, run, stderr_lines};
+use super::{cms, db_url, request, run, served_address, stderr_lines};
 use crate::common::Backend;
 use crate::mail::sink::Sink;
 
@@ -101,42 +100,6 @@ fn every_documented_setting_is_listed_and_read() {
             "cms.toml {toml_key}: {lines:?}"
         );
     }
-}
-
-/// One HTTP/1.0 request: status, lower-cased header block, body.
-fn request(
-    addr: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (u16, String, String) {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    let mut req = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\n");
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    if !body.is_empty() {
-        req.push_str(&format!(
-            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).expect("write");
-    let mut resp = Vec::new();
-    s.read_to_end(&mut resp).expect("read");
-    let resp = String::from_utf8_lossy(&resp).into_owned();
-    let status = resp
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
-    (status, head.to_ascii_lowercase(), body.to_string())
 }
 
 /// The `name=value` of every `Set-Cookie` in a header block, as one `Cookie` header.
@@ -303,12 +266,7 @@ async fn every_documented_setting_takes_effect(backend: Backend) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let addr = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .find_map(|l| l.strip_prefix("Serving on http://").map(str::to_string))
-        .expect("the server printed its address");
+    let addr = served_address(&mut child);
     assert!(addr.starts_with("127.0.0.1:"), "{addr}");
     // CMS_BASE_URL: absolute links and HSTS.
     let (status, head, body) = request(&addr, "GET", "/sitemaps/albums.xml", &[], "");

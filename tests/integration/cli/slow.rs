@@ -2,12 +2,12 @@
 //! comes, a body at a byte a second, and a flood of such requests from one address. The
 //! server cuts each off and keeps answering others.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{cms, http_get};
+use super::{cms, http_get, served_address};
 
 /// `cms serve` on a fresh SQLite database; its address.
 fn serve(dir: &std::path::Path) -> (Child, String) {
@@ -18,12 +18,7 @@ fn serve(dir: &std::path::Path) -> (Child, String) {
         .stderr(Stdio::null())
         .spawn()
         .expect("serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let addr = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .find_map(|l| l.strip_prefix("Serving on http://").map(str::to_string))
-        .expect("the server printed its address");
+    let addr = served_address(&mut child);
     (child, addr)
 }
 
