@@ -197,6 +197,14 @@ fn too_many(path: &str) -> HttpResponse {
     resp
 }
 
+/// True when a request declares a body: a non-zero length, or chunked transfer.
+fn has_body(req: &ServiceRequest) -> bool {
+    let h = req.headers();
+    h.contains_key(header::TRANSFER_ENCODING)
+        || h.get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes().trim_ascii() != b"0")
+}
+
 /// The middleware (`actix_web::middleware::from_fn`), outermost but for logging.
 pub async fn edge(
     mut req: ServiceRequest,
@@ -218,11 +226,14 @@ pub async fn edge(
         },
         _ => None,
     };
-    // Every body must keep coming (the handlers read it through this).
-    let payload = req.take_payload();
-    req.set_payload(Payload::Stream {
-        payload: Box::pin(MinRate::new(payload)),
-    });
+    // Every body must keep coming (the handlers read it through this). Requests without one
+    // (nearly every page view) skip the timer.
+    if has_body(&req) {
+        let payload = req.take_payload();
+        req.set_payload(Payload::Stream {
+            payload: Box::pin(MinRate::new(payload)),
+        });
+    }
     if input::decoded_has_refused(req.path()) || input::decoded_has_refused(req.query_string()) {
         let path = req.path().to_string();
         let (req, _) = req.into_parts();
