@@ -208,6 +208,13 @@ enum UserCommand {
         #[arg(long)]
         email: String,
     },
+    /// Turn two-step verification off for an account (a lost phone and no recovery code) and
+    /// end its sessions; its owner logs in with the password and sets it up again.
+    #[command(name = "reset-2fa")]
+    Reset2fa {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -351,7 +358,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 let u = user::find_by_email(conn, &account)?.ok_or_else(|| {
                     cms_core::Error::invalid("--email", format!("no user {account}"))
                 })?;
-                let n = cms_core::models::rate_limit::clear(conn, "login-account", &account)?;
+                let mut n = 0;
+                for bucket in ["login-account", "2fa-account"] {
+                    n += cms_core::models::rate_limit::clear(conn, bucket, &account)?;
+                }
                 audit::record(
                     conn,
                     &Actor::cli(),
@@ -362,6 +372,34 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 Ok::<_, cms_core::Error>(n)
             })?;
             println!("unlocked {account} ({cleared} failed attempts forgotten)");
+            Ok(())
+        }
+        Command::User(UserCommand::Reset2fa { email }) => {
+            let config = load_config(None)?;
+            init_logging(&config.log);
+            let state = AppState::open(config)?;
+            state.migrate()?;
+            let account = user::normalize_email(&email);
+            let was_on = state.db.write_blocking(|conn| {
+                let u = user::find_by_email(conn, &account)?.ok_or_else(|| {
+                    cms_core::Error::invalid("--email", format!("no user {account}"))
+                })?;
+                user::disable_totp(conn, u.id)?;
+                cms_core::models::session::delete_for_user(conn, u.id, None)?;
+                audit::record(
+                    conn,
+                    &Actor::cli(),
+                    "2fa.reset",
+                    Some(("user", u.id)),
+                    &u.email,
+                )?;
+                Ok::<_, cms_core::Error>(u.has_two_factor())
+            })?;
+            if was_on {
+                println!("two-step verification is off for {account}; its sessions are ended");
+            } else {
+                println!("{account} had no two-step verification; its sessions are ended");
+            }
             Ok(())
         }
         Command::Generate(args) => {

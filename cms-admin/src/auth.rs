@@ -21,7 +21,6 @@ use cms_core::{AppState, models};
 use crate::csrf;
 use crate::error::AdminError;
 use crate::forms::{self, Form};
-use crate::layout::{Chrome, Section};
 use crate::session::{self, Current};
 
 /// Failed logins allowed per window, per peer address and per account (and per known device).
@@ -54,7 +53,7 @@ fn device_cookie(state: &AppState, account: &str) -> actix_web::cookie::Cookie<'
 }
 
 /// The nonce of this browser's device cookie when it was given to `account`.
-fn known_device(state: &AppState, req: &HttpRequest, account: &str) -> Option<String> {
+pub(crate) fn known_device(state: &AppState, req: &HttpRequest, account: &str) -> Option<String> {
     let c = req.cookie(DEVICE_COOKIE)?;
     let (nonce, sig) = c.value().split_once('.')?;
     cms_core::tokens::verify(&state.config.secret, &device_message(account, nonce), sig)
@@ -71,7 +70,7 @@ pub struct Editor(pub Current);
 #[derive(Debug, Clone)]
 pub struct AdminOnly(pub Current);
 
-fn current_of(req: &HttpRequest, allow_password_change: bool) -> Result<Current, AdminError> {
+fn current_of(req: &HttpRequest, account_page: bool) -> Result<Current, AdminError> {
     let Some(c) = req.extensions().get::<Current>().cloned() else {
         let next = if req.method() == actix_web::http::Method::GET {
             match req.query_string() {
@@ -83,8 +82,15 @@ fn current_of(req: &HttpRequest, allow_password_change: bool) -> Result<Current,
         };
         return Err(AdminError::LoginRequired { next });
     };
-    if c.user.must_change_password && !allow_password_change {
-        return Err(AdminError::PasswordChangeRequired);
+    if account_page {
+        return Ok(c);
+    }
+    let two_factor_missing = !c.user.has_two_factor()
+        && req
+            .app_data::<web::Data<AppState>>()
+            .is_some_and(|s| s.config.require_2fa);
+    if c.user.must_change_password || two_factor_missing {
+        return Err(AdminError::AccountSetupRequired);
     }
     Ok(c)
 }
@@ -113,7 +119,8 @@ impl FromRequest for AdminOnly {
     }
 }
 
-/// The logged-in user even if they must change their password first (the account page).
+/// The logged-in user even if they must change their password or set up two-step verification
+/// first (the account page).
 #[derive(Debug, Clone)]
 pub struct AnyUser(pub Current);
 
@@ -166,7 +173,7 @@ struct LoginPage {
     notice: Option<&'static str>,
 }
 
-fn login_page(
+pub(crate) fn login_page(
     state: &AppState,
     req: &HttpRequest,
     status: actix_web::http::StatusCode,
@@ -174,30 +181,23 @@ fn login_page(
     next: String,
     error: Option<&'static str>,
 ) -> Result<HttpResponse, AdminError> {
-    let (token, fresh) = match csrf::anonymous_from_cookie(&state.config.secret, req) {
-        Some(t) => (t, false),
-        None => (csrf::new_anonymous(&state.config.secret), true),
-    };
     let notice = match forms::query_value(req, "notice").as_deref() {
         Some("logged-out") => Some("You are logged out."),
         Some("password-changed") => Some("Your password was changed. Please log in again."),
+        Some("start-again") => Some("Your login took too long to finish. Please log in again."),
         _ => None,
     };
-    let body = LoginPage {
-        css_href: crate::layout::css_href(),
-        csrf: token.clone(),
-        next,
-        email,
-        error,
-        notice,
-    }
-    .render()
-    .map_err(|e| AdminError::Internal(e.to_string()))?;
-    let mut resp = HttpResponse::build(status);
-    if fresh {
-        resp.cookie(csrf::cookie(token, state.config.server.https));
-    }
-    Ok(resp.content_type("text/html; charset=utf-8").body(body))
+    csrf::pre_session_page(state, req, status, |csrf| {
+        LoginPage {
+            css_href: crate::layout::css_href(),
+            csrf,
+            next,
+            email,
+            error,
+            notice,
+        }
+        .render()
+    })
 }
 
 /// `GET /admin/login`
@@ -230,7 +230,7 @@ pub struct LoginForm {
     next: String,
 }
 
-fn peer(req: &HttpRequest) -> String {
+pub(crate) fn peer(req: &HttpRequest) -> String {
     client_ip(req).map_or_else(|| "unknown".into(), |a| a.to_string())
 }
 
@@ -339,15 +339,44 @@ pub async fn login(
     } else {
         None
     };
+    if user.has_two_factor() {
+        // The password was right: the second step comes next, and only it opens a session.
+        if let Some(h) = rehash {
+            let uid = user.id;
+            state
+                .db
+                .write(move |conn| {
+                    Ok::<_, cms_core::Error>(user::set_password_hash(conn, uid, &h)?)
+                })
+                .await?;
+        }
+        return Ok(crate::two_factor::second_step(&state, &user, &next));
+    }
+    finish_login(&state, &req, &user, device, rehash, &next, "").await
+}
+
+/// Opens a session for `user` whose credentials are all checked: forgets the account's (or
+/// this device's) failures, rotates the session, records the login and marks the browser as
+/// a known device. `how` is the audit detail ("" for a password alone).
+pub(crate) async fn finish_login(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &User,
+    device: Option<String>,
+    rehash: Option<String>,
+    next: &str,
+    how: &'static str,
+) -> Result<HttpResponse, AdminError> {
+    let account = user::normalize_email(&user.email);
+    let ip = peer(req);
     let old_cookie = req.cookie(session::COOKIE).map(|c| c.value().to_string());
     let agent = req
         .headers()
         .get("User-Agent")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let act = actor(&user, &req);
-    let (uid, acct_key, ip_for_session) = (user.id, account.clone(), ip.clone());
-    let device_done = device.clone();
+    let act = actor(user, req);
+    let (uid, acct_key, ip_for_session) = (user.id, account.clone(), ip);
     let created = state
         .db
         .write(move |conn| {
@@ -357,9 +386,13 @@ pub async fn login(
             if let Some(h) = rehash {
                 user::set_password_hash(conn, uid, &h)?;
             }
-            rate_limit::clear(conn, "login-account", &acct_key)?;
-            if let Some(d) = &device_done {
-                rate_limit::clear(conn, "login-device", d)?;
+            for bucket in ["login-account", crate::two_factor::ACCOUNT_BUCKET] {
+                rate_limit::clear(conn, bucket, &acct_key)?;
+            }
+            if let Some(d) = &device {
+                for bucket in ["login-device", crate::two_factor::DEVICE_BUCKET] {
+                    rate_limit::clear(conn, bucket, d)?;
+                }
             }
             user::touch_login(conn, uid)?;
             let s = session_model::create(
@@ -369,21 +402,20 @@ pub async fn login(
                 Some(&ip_for_session),
                 agent.as_deref(),
             )?;
-            audit::record(conn, &act, "login", Some(("user", uid)), "")?;
+            audit::record(conn, &act, "login", Some(("user", uid)), how)?;
             Ok::<_, cms_core::Error>(s)
         })
         .await?;
-    let target = if user.must_change_password {
-        "/admin/account"
-    } else {
-        next.as_str()
-    };
+    let needs_setup =
+        user.must_change_password || (state.config.require_2fa && !user.has_two_factor());
+    let target = if needs_setup { "/admin/account" } else { next };
     let mut removal = csrf::cookie(String::new(), state.config.server.https);
     removal.make_removal();
     Ok(HttpResponse::SeeOther()
-        .cookie(session::cookie(&state, created.cookie_value))
+        .cookie(session::cookie(state, created.cookie_value))
         .cookie(removal)
-        .cookie(device_cookie(&state, &account))
+        .cookie(crate::two_factor::pending_removal(state))
+        .cookie(device_cookie(state, &account))
         .insert_header(("Location", target))
         .finish())
 }
@@ -408,93 +440,5 @@ pub async fn logout(
     Ok(HttpResponse::SeeOther()
         .cookie(session::removal(&state))
         .insert_header(("Location", "/admin/login?notice=logged-out"))
-        .finish())
-}
-
-#[derive(Template)]
-#[template(path = "account.html")]
-struct AccountPage {
-    c: Chrome,
-    must_change: bool,
-    errors: forms::Errors,
-}
-
-/// `GET /admin/account`
-pub async fn account_form(req: HttpRequest, user: AnyUser) -> Result<HttpResponse, AdminError> {
-    let c = Chrome::new(&req, &user.0, "Your account", Section::Account);
-    forms::render(&AccountPage {
-        c,
-        must_change: user.0.user.must_change_password,
-        errors: forms::Errors::default(),
-    })
-}
-
-/// The password change form.
-#[derive(Debug, serde::Deserialize)]
-pub struct PasswordForm {
-    #[serde(default)]
-    current: String,
-    #[serde(default)]
-    new: String,
-    #[serde(default)]
-    confirm: String,
-}
-
-/// `POST /admin/account`: changes the password and ends every session of the user, this one
-/// included; the user logs in again with the new password.
-pub async fn change_password(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    user: AnyUser,
-    form: Form<PasswordForm>,
-) -> Result<HttpResponse, AdminError> {
-    let current = user.0;
-    let PasswordForm {
-        current: old,
-        new,
-        confirm,
-    } = form.into_inner();
-    let mut errors = forms::Errors::default();
-    if let Err(cms_core::Error::Invalid { message, .. }) = password::validate_new(&new) {
-        errors.add("new", message);
-    }
-    if new != confirm {
-        errors.add("confirm", "does not match the new password");
-    }
-    let stored = current.user.password_hash.clone();
-    let old_ok = web::block(move || password::verify(&old, &stored) != Verdict::Mismatch)
-        .await
-        .map_err(|e| AdminError::Internal(e.to_string()))?;
-    if !old_ok {
-        errors.add("current", "is not your current password");
-    }
-    if !errors.is_empty() {
-        let c = Chrome::new(&req, &current, "Your account", Section::Account);
-        return forms::render_status(
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            &AccountPage {
-                c,
-                must_change: current.user.must_change_password,
-                errors,
-            },
-        );
-    }
-    let hash = web::block(move || password::hash(&new))
-        .await
-        .map_err(|e| AdminError::Internal(e.to_string()))??;
-    let act = actor(&current.user, &req);
-    let uid = current.user.id;
-    state
-        .db
-        .write(move |conn| {
-            user::set_password_hash(conn, uid, &hash)?;
-            session_model::delete_for_user(conn, uid, None)?;
-            audit::record(conn, &act, "password.change", Some(("user", uid)), "")?;
-            Ok::<_, cms_core::Error>(())
-        })
-        .await?;
-    Ok(HttpResponse::SeeOther()
-        .cookie(session::removal(&state))
-        .insert_header(("Location", "/admin/login?notice=password-changed"))
         .finish())
 }

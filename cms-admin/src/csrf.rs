@@ -35,6 +35,28 @@ pub fn anonymous_from_cookie(key: &SecretKey, req: &HttpRequest) -> Option<Strin
         .filter(|t| anonymous_is_genuine(key, t))
 }
 
+/// A page shown before login, whose form carries a pre-session token: `render` gets the token
+/// (this browser's, or a new one whose cookie the answer then sets).
+pub fn pre_session_page(
+    state: &cms_core::AppState,
+    req: &HttpRequest,
+    status: actix_web::http::StatusCode,
+    render: impl FnOnce(String) -> askama::Result<String>,
+) -> Result<actix_web::HttpResponse, crate::error::AdminError> {
+    let key = &state.config.secret;
+    let (token, fresh) = match anonymous_from_cookie(key, req) {
+        Some(t) => (t, false),
+        None => (new_anonymous(key), true),
+    };
+    let body =
+        render(token.clone()).map_err(|e| crate::error::AdminError::Internal(e.to_string()))?;
+    let mut resp = actix_web::HttpResponse::build(status);
+    if fresh {
+        resp.cookie(cookie(token, state.config.server.https));
+    }
+    Ok(resp.content_type("text/html; charset=utf-8").body(body))
+}
+
 /// The cookie for a pre-session token.
 pub fn cookie(token: String, secure: bool) -> Cookie<'static> {
     Cookie::build(COOKIE, token)

@@ -10,9 +10,10 @@ pub enum AdminError {
     /// Not logged in: go to the login page and come back to `next` afterwards.
     #[error("login required")]
     LoginRequired { next: String },
-    /// Logged in with a temporary password: change it before anything else.
-    #[error("password change required")]
-    PasswordChangeRequired,
+    /// Logged in with a temporary password, or without the two-step verification the site
+    /// requires: set that up on the account page before anything else.
+    #[error("account setup required")]
+    AccountSetupRequired,
     #[error("forbidden: {0}")]
     Forbidden(String),
     #[error("not found")]
@@ -60,7 +61,7 @@ struct ErrorPage<'a> {
 impl ResponseError for AdminError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AdminError::LoginRequired { .. } | AdminError::PasswordChangeRequired => {
+            AdminError::LoginRequired { .. } | AdminError::AccountSetupRequired => {
                 StatusCode::SEE_OTHER
             }
             AdminError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -84,7 +85,7 @@ impl ResponseError for AdminError {
                 .insert_header(("Cache-Control", "no-store"))
                 .finish();
         }
-        if let AdminError::PasswordChangeRequired = self {
+        if let AdminError::AccountSetupRequired = self {
             return HttpResponse::SeeOther()
                 .insert_header(("Location", "/admin/account"))
                 .insert_header(("Cache-Control", "no-store"))
@@ -120,7 +121,7 @@ impl ResponseError for AdminError {
                     format!("An error on our side stopped this. It has been logged as error {id}."),
                 )
             }
-            AdminError::LoginRequired { .. } | AdminError::PasswordChangeRequired => {
+            AdminError::LoginRequired { .. } | AdminError::AccountSetupRequired => {
                 ("", String::new())
             }
         };

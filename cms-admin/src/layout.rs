@@ -52,6 +52,11 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "revoked" => "The token was revoked.",
         "queued" => "The email is queued; it goes out within seconds.",
         "started" => "The import has started; its progress shows below.",
+        "2fa-off" => "Two-step verification is off.",
+        "2fa-reset" => "Two-step verification is off for that account; they can set it up again.",
+        "recovery-used" => {
+            "You logged in with a recovery code, which is now used up. Make new ones below if few are left."
+        }
         _ => return None,
     })
 }

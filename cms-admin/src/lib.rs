@@ -6,6 +6,7 @@
 //! security headers); handlers ask for [`auth::Editor`] or [`auth::AdminOnly`] to require a
 //! login and a role.
 
+mod account;
 pub mod api;
 pub mod auth;
 mod csrf;
@@ -17,6 +18,7 @@ pub mod mail;
 pub mod pages;
 pub mod session;
 mod time;
+mod two_factor;
 mod upload;
 pub mod worker;
 
@@ -80,9 +82,15 @@ admin_routes! {
     get "/static/{name}" Public => asset,
     get "/login" Public => auth::login_form,
     post "/login" Public => auth::login,
+    get "/login/verify" Public => two_factor::verify_form,
+    post "/login/verify" Public => two_factor::verify,
     post "/logout" AnyUser => auth::logout,
-    get "/account" AnyUser => auth::account_form,
-    post "/account" AnyUser => auth::change_password,
+    get "/account" AnyUser => account::show,
+    post "/account" AnyUser => account::change_password,
+    post "/account/2fa/setup" AnyUser => account::start_two_factor,
+    post "/account/2fa/enable" AnyUser => account::enable_two_factor,
+    post "/account/2fa/disable" AnyUser => account::disable_two_factor,
+    post "/account/2fa/recovery" AnyUser => account::new_recovery_codes,
     post "/preview" Editor => posts::preview,
     get "/posts" Editor => posts::list,
     post "/posts" Editor => posts::create,
@@ -132,6 +140,7 @@ admin_routes! {
     get "/users" Admin => people::users,
     post "/users" Admin => people::invite,
     post "/users/{id}" Admin => people::update_user,
+    post "/users/{id}/2fa/reset" Admin => people::reset_two_factor,
     get "/tokens" Admin => people::tokens,
     post "/tokens" Admin => people::create_token,
     post "/tokens/{id}/revoke" Admin => people::revoke_token,

@@ -61,6 +61,10 @@ const KEYS: &[(&str, &str)] = &[
         "timezone",
         "the site's time zone, e.g. Europe/London (schedules and dates)",
     ),
+    (
+        "require_2fa",
+        "true: everyone who logs into the admin must use two-step verification",
+    ),
     ("log", "log filter, e.g. info or cms=debug"),
 ];
 
@@ -78,6 +82,8 @@ pub struct Config {
     pub images: crate::ingest::Settings,
     /// The site's time zone: editors schedule in it and see dates in it (`CMS_TIMEZONE`).
     pub timezone: chrono_tz::Tz,
+    /// Every admin panel account must use two-step verification (`CMS_REQUIRE_2FA`).
+    pub require_2fa: bool,
 }
 
 /// Where the database is and how many connections to keep.
@@ -525,6 +531,22 @@ impl RawSettings {
             }
         };
 
+        let require_2fa = match self
+            .get("require_2fa")
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("false" | "0" | "no" | "off") => false,
+            Some("true" | "1" | "yes" | "on") => true,
+            Some(other) => {
+                problems.push(format!(
+                    "{}: '{other}' is not true or false",
+                    env_name("require_2fa")
+                ));
+                false
+            }
+        };
+
         match (url, secret) {
             (Some(url), Some(secret)) if problems.is_empty() => Ok(Config {
                 database: DatabaseConfig { url, pool_size },
@@ -552,6 +574,7 @@ impl RawSettings {
                 log,
                 images,
                 timezone,
+                require_2fa,
             }),
             _ => Err(ConfigError(problems)),
         }

@@ -31,6 +31,7 @@ pub mod snapshot;
 pub mod state;
 pub mod tokens;
 pub mod transcript;
+pub mod two_factor;
 pub mod view_counter;
 
 pub use config::Config;

@@ -28,6 +28,18 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         last_login_at -> Nullable<Timestamp>,
+        totp_secret -> Nullable<Text>,
+        totp_pending_secret -> Nullable<Text>,
+        totp_last_step -> Nullable<BigInt>,
+        totp_enabled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (user_id, code_hash) {
+        user_id -> BigInt,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -346,6 +358,7 @@ diesel::joinable!(post_revisions -> posts (post_id));
 diesel::joinable!(subscriber_topics -> subscribers (subscriber_id));
 diesel::joinable!(email_outbox -> subscribers (subscriber_id));
 diesel::joinable!(audit_log -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     import_items,
@@ -353,6 +366,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     site_state,
     settings,
     users,
+    recovery_codes,
     sessions,
     rate_events,
     api_tokens,

@@ -117,6 +117,29 @@ impl TestEnv {
         }
     }
 
+    /// `cms ARGS…` (the binary a user runs) on this world's database and data folder, with
+    /// nothing else from the environment; `CMS_LOG=warn`.
+    pub fn cms(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(cms_bin());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("CMS_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.args(args)
+            .env(
+                "CMS_DATABASE_URL",
+                self.state.config.database.url.to_string(),
+            )
+            .env("CMS_DATA_DIR", &self.state.config.storage.data_dir)
+            .env(
+                "CMS_SECRET_KEY",
+                "test-secret-key-test-secret-key-test-secret",
+            )
+            .env("CMS_LOG", "warn");
+        cmd
+    }
+
     /// A pooled connection.
     pub fn conn(&self) -> PooledConn {
         self.state.db.conn().expect("connection")

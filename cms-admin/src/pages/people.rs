@@ -26,6 +26,7 @@ pub struct UserRow {
     pub disabled: bool,
     pub last_login: String,
     pub is_self: bool,
+    pub two_factor: bool,
 }
 
 #[derive(Template)]
@@ -59,6 +60,7 @@ async fn users_page(
                             .map(|t| time::display(t, tz))
                             .unwrap_or_else(|| "never".into()),
                         is_self: u.id == me,
+                        two_factor: u.has_two_factor(),
                         name: u.name,
                         email: u.email,
                         role: u.role,
@@ -219,6 +221,35 @@ pub async fn update_user(
         Err(cms_core::Error::NotFound(_)) => Err(AdminError::NotFound),
         Err(e) => users_page(&state, &req, &admin, Errors::from_core(e)?, None).await,
     }
+}
+
+/// `POST /admin/users/{id}/2fa/reset`: turns another user's two-step verification off (a lost
+/// phone and no recovery code) and ends their sessions; they log in with the password alone
+/// and set it up again (at once, when the site requires it).
+pub async fn reset_two_factor(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    admin: AdminOnly,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AdminError> {
+    let id = id.into_inner();
+    if id == admin.0.user.id {
+        return Err(AdminError::BadRequest(
+            "Change your own two-step verification on your account page.".into(),
+        ));
+    }
+    let act = actor(&admin.0.user, &req);
+    state
+        .db
+        .write(move |conn| {
+            let target = user::find(conn, id)?.ok_or(cms_core::Error::NotFound("user"))?;
+            user::disable_totp(conn, id)?;
+            session_model::delete_for_user(conn, id, None)?;
+            audit::record(conn, &act, "2fa.reset", Some(("user", id)), &target.email)?;
+            Ok::<_, cms_core::Error>(())
+        })
+        .await?;
+    Ok(see_other("/admin/users?notice=2fa-reset"))
 }
 
 /// A token line.

@@ -30,6 +30,20 @@ pub struct User {
     pub created_at: chrono::NaiveDateTime,
     pub updated_at: chrono::NaiveDateTime,
     pub last_login_at: Option<chrono::NaiveDateTime>,
+    /// The two-step verification secret, encrypted (`crate::two_factor`); `None`: not set up.
+    pub totp_secret: Option<String>,
+    /// A secret being set up, not yet confirmed with a code.
+    pub totp_pending_secret: Option<String>,
+    /// The last time step a code was accepted for: no code is accepted twice.
+    pub totp_last_step: Option<i64>,
+    pub totp_enabled_at: Option<chrono::NaiveDateTime>,
+}
+
+impl User {
+    /// True when logging in takes a code as well as the password.
+    pub fn has_two_factor(&self) -> bool {
+        self.totp_secret.is_some()
+    }
 }
 
 /// What it takes to create a user; the password is already hashed.
@@ -178,4 +192,103 @@ pub fn names(
         .select((users::id, users::name))
         .load(conn)?;
     Ok(rows.into_iter().collect())
+}
+
+/// Keeps a new two-step secret (already encrypted) until a code confirms it.
+pub fn set_pending_totp(conn: &mut DbConn, id: i64, sealed: &str) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set(users::totp_pending_secret.eq(sealed))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Turns two-step verification on with the confirmed pending secret, remembering the time step
+/// its code was for, and replaces the recovery codes with `recovery_hashes`.
+pub fn enable_totp(
+    conn: &mut DbConn,
+    id: i64,
+    sealed: &str,
+    step: i64,
+    recovery_hashes: &[String],
+) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::totp_secret.eq(sealed),
+            users::totp_pending_secret.eq(None::<String>),
+            users::totp_last_step.eq(step),
+            users::totp_enabled_at.eq(now()),
+            users::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    replace_recovery_codes(conn, id, recovery_hashes)
+}
+
+/// Turns two-step verification off and forgets the recovery codes.
+pub fn disable_totp(conn: &mut DbConn, id: i64) -> QueryResult<()> {
+    use crate::schema::recovery_codes as rc;
+    diesel::update(users::table.find(id))
+        .set((
+            users::totp_secret.eq(None::<String>),
+            users::totp_pending_secret.eq(None::<String>),
+            users::totp_last_step.eq(None::<i64>),
+            users::totp_enabled_at.eq(None::<chrono::NaiveDateTime>),
+            users::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    diesel::delete(rc::table.filter(rc::user_id.eq(id))).execute(conn)?;
+    Ok(())
+}
+
+/// Claims time step `step` for the user's next code: true when it is later than every step
+/// accepted before (one statement, so two nodes cannot both accept the same code).
+pub fn claim_totp_step(conn: &mut DbConn, id: i64, step: i64) -> QueryResult<bool> {
+    let n = diesel::update(
+        users::table.find(id).filter(
+            users::totp_secret.is_not_null().and(
+                users::totp_last_step
+                    .is_null()
+                    .or(users::totp_last_step.lt(step)),
+            ),
+        ),
+    )
+    .set(users::totp_last_step.eq(step))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Replaces a user's recovery codes (their hashes).
+pub fn replace_recovery_codes(conn: &mut DbConn, id: i64, hashes: &[String]) -> QueryResult<()> {
+    use crate::schema::recovery_codes as rc;
+    diesel::delete(rc::table.filter(rc::user_id.eq(id))).execute(conn)?;
+    // One statement per code: the multi-backend connection has no batch insert (ten rows).
+    for h in hashes {
+        diesel::insert_into(rc::table)
+            .values((rc::user_id.eq(id), rc::code_hash.eq(h)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Uses up the recovery code with this hash: true when it was the user's and unused.
+pub fn use_recovery_code(conn: &mut DbConn, id: i64, hash: &str) -> QueryResult<bool> {
+    use crate::schema::recovery_codes as rc;
+    let n = diesel::update(
+        rc::table
+            .filter(rc::user_id.eq(id))
+            .filter(rc::code_hash.eq(hash))
+            .filter(rc::used_at.is_null()),
+    )
+    .set(rc::used_at.eq(now()))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// How many unused recovery codes the user has left.
+pub fn recovery_codes_left(conn: &mut DbConn, id: i64) -> QueryResult<i64> {
+    use crate::schema::recovery_codes as rc;
+    rc::table
+        .filter(rc::user_id.eq(id))
+        .filter(rc::used_at.is_null())
+        .count()
+        .get_result(conn)
 }

@@ -225,18 +225,7 @@ async fn attackers_cannot_lock_the_owner_out(backend: Backend) {
     );
     // `cms user unlock` lifts the account's throttle at once.
     let unlock = |email: &str| {
-        std::process::Command::new(crate::common::cms_bin())
-            .args(["user", "unlock", "--email", email])
-            .env(
-                "CMS_DATABASE_URL",
-                env.state.config.database.url.to_string(),
-            )
-            .env("CMS_DATA_DIR", &env.state.config.storage.data_dir)
-            .env(
-                "CMS_SECRET_KEY",
-                "test-secret-key-test-secret-key-test-secret",
-            )
-            .env("CMS_LOG", "warn")
+        env.cms(&["user", "unlock", "--email", email])
             .output()
             .expect("cms user unlock")
     };

@@ -7,3 +7,4 @@ mod gallery;
 mod security;
 mod subscribers;
 mod tools;
+mod two_factor;

@@ -42,6 +42,7 @@ const BAD: &[(&str, &str)] = &[
     ("CMS_PAGE_CACHE_MB", "lots"),
     ("CMS_TRUSTED_PROXIES", "10.0.0.0/33"),
     ("CMS_API_RATE", "-5"),
+    ("CMS_REQUIRE_2FA", "maybe"),
 ];
 
 #[test]
@@ -159,6 +160,7 @@ async fn every_documented_setting_takes_effect(backend: Backend) {
         ("CMS_PAGE_CACHE_MB", "0".into()),
         ("CMS_API_RATE", "20".into()),
         ("CMS_TRUSTED_PROXIES", "127.0.0.1".into()),
+        ("CMS_REQUIRE_2FA", "true".into()),
         ("CMS_LOG", "warn".into()),
     ];
     let cmd = || {
@@ -317,6 +319,51 @@ async fn every_documented_setting_takes_effect(backend: Backend) {
     );
     assert_eq!(status, 303, "{head}");
     let cookie = cookies(&head, &mut jar);
+    // CMS_REQUIRE_2FA: nothing but the account page until two-step verification is set up.
+    assert!(head.contains("location: /admin/account"), "{head}");
+    let (status, head, _) = request(&addr, "GET", "/admin/posts/new", &[("Cookie", &cookie)], "");
+    assert_eq!(status, 303);
+    assert!(head.contains("location: /admin/account"), "{head}");
+    let (_, _, account) = request(&addr, "GET", "/admin/account", &[("Cookie", &cookie)], "");
+    let csrf = input_value(&account, "_csrf");
+    let (status, _, setup) = request(
+        &addr,
+        "POST",
+        "/admin/account/2fa/setup",
+        &[("Cookie", &cookie)],
+        &form(&[("_csrf", &csrf), ("password", "a long enough password")]),
+    );
+    assert_eq!(status, 200, "{setup}");
+    let key = {
+        let doc = scraper::Html::parse_document(&setup);
+        let sel = scraper::Selector::parse("figure.qr code.secret").expect("selector");
+        doc.select(&sel)
+            .next()
+            .map(|e| e.text().collect::<String>().replace(' ', ""))
+            .expect("the key")
+    };
+    let app = totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        totp_rs::Secret::Encoded(key).to_bytes().expect("base32"),
+        None,
+        String::new(),
+    )
+    .expect("totp");
+    let (status, _, done) = request(
+        &addr,
+        "POST",
+        "/admin/account/2fa/enable",
+        &[("Cookie", &cookie)],
+        &form(&[
+            ("_csrf", &csrf),
+            ("code", &app.generate_current().expect("code")),
+        ]),
+    );
+    assert_eq!(status, 200, "{done}");
+    assert!(done.contains("recovery-codes"), "{done}");
     let (status, _, editor) = request(&addr, "GET", "/admin/posts/new", &[("Cookie", &cookie)], "");
     assert_eq!(status, 200);
     assert!(

@@ -199,27 +199,7 @@ async fn permanent_failures_stop_and_temporary_ones_retry(backend: Backend) {
 
 /// Runs `cms mail SUB` against the test's database; returns its stdout (asserting success).
 fn cms_mail(env: &TestEnv, sub: &str) -> String {
-    let url = match &env.state.config.database.url {
-        cms_core::config::DatabaseUrl::Sqlite { path } => format!("sqlite://{}", path.display()),
-        cms_core::config::DatabaseUrl::Postgres { url } => url.clone(),
-    };
-    let mut cmd = std::process::Command::new(crate::common::cms_bin());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CMS_") {
-            cmd.env_remove(k);
-        }
-    }
-    let out = cmd
-        .args(["mail", sub])
-        .env("CMS_DATABASE_URL", url)
-        .env("CMS_DATA_DIR", &env.state.config.storage.data_dir)
-        .env(
-            "CMS_SECRET_KEY",
-            "test-secret-key-test-secret-key-test-secret",
-        )
-        .env("CMS_LOG", "warn")
-        .output()
-        .expect("run cms");
+    let out = env.cms(&["mail", sub]).output().expect("run cms");
     assert!(
         out.status.success(),
         "{}",
