@@ -121,6 +121,16 @@ ensure_schemathesis() {
 # demo_dir, demo_pid and KEEPSAKE_URL (plus the demo admin's login); the caller removes the
 # folder and stops the server (see stop_demo). Extra arguments go to `serve`; CMS_* settings
 # can be given in the environment as usual.
+# Runs a command with the demo's database: DEMO_DATABASE_URL when set (PostgreSQL), else the
+# SQLite file in the current folder.
+demo_env() {
+  if [ -n "${DEMO_DATABASE_URL:-}" ]; then
+    env CMS_DATABASE_URL="$DEMO_DATABASE_URL" CMS_LOG=warn "$@"
+  else
+    env -u CMS_DATABASE_URL CMS_LOG=warn "$@"
+  fi
+}
+
 start_demo() {
   local target bin
   target="${CARGO_TARGET_DIR:-target}"
@@ -128,7 +138,7 @@ start_demo() {
   bin="$(cd "$target" && pwd)/debug/cms"
   demo_bin="$bin"
   demo_dir=$(mktemp -d)
-  (cd "$demo_dir" && exec env -u CMS_DATABASE_URL CMS_LOG=warn "$bin" serve --demo --bind 127.0.0.1:0 "$@" >"$demo_dir/out.log" 2>"$demo_dir/err.log") &
+  (cd "$demo_dir" && demo_env "$bin" serve --demo --bind 127.0.0.1:0 "$@" >"$demo_dir/out.log" 2>"$demo_dir/err.log") &
   demo_pid=$!
   KEEPSAKE_URL=""
   for _ in $(seq 1 120); do

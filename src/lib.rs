@@ -74,10 +74,18 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc
 }
 
+/// The description as served: generated, then held to the rules every request follows
+/// (`cms_core::api::spec`).
+pub fn openapi_text() -> String {
+    let mut doc = serde_json::to_value(openapi()).unwrap_or_default();
+    cms_core::api::spec::tighten(&mut doc);
+    doc.to_string()
+}
+
 /// `GET /api/openapi.json`, generated once.
 async fn openapi_json() -> HttpResponse {
     static SPEC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let body = SPEC.get_or_init(|| openapi().to_json().unwrap_or_else(|_| "{}".into()));
+    let body = SPEC.get_or_init(openapi_text);
     HttpResponse::Ok()
         .content_type("application/json")
         .insert_header(("Access-Control-Allow-Origin", "*"))

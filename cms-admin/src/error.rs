@@ -35,9 +35,11 @@ impl From<cms_core::Error> for AdminError {
         use cms_core::Error as E;
         match e {
             E::NotFound(_) => AdminError::NotFound,
-            E::Invalid { .. } | E::Fields(_) | E::Conflict(_) => {
-                AdminError::BadRequest(e.to_string())
-            }
+            E::Invalid { .. }
+            | E::Missing { .. }
+            | E::Taken { .. }
+            | E::Fields(_)
+            | E::Conflict(_) => AdminError::BadRequest(e.to_string()),
             E::Unavailable(m) => AdminError::Unavailable(m),
             other => AdminError::Internal(other.to_string()),
         }

@@ -77,7 +77,9 @@ impl Errors {
             cms_core::Error::Fields(f) => Ok(Errors(
                 f.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
             )),
-            cms_core::Error::Invalid { field, message } => {
+            cms_core::Error::Invalid { field, message }
+            | cms_core::Error::Missing { field, message }
+            | cms_core::Error::Taken { field, message } => {
                 Ok(Errors(vec![(field.to_string(), message)]))
             }
             cms_core::Error::Conflict(m) => Ok(Errors(vec![("form".to_string(), m)])),

@@ -18,6 +18,21 @@ pub enum Error {
         field: &'static str,
         message: String,
     },
+    /// A field names an item that does not exist (a photo id, a parent category): the API
+    /// answers 409 naming the field (the request conflicts with what is stored; 404 would say
+    /// the addressed item is gone); forms show it next to the field.
+    #[error("{field}: {message}")]
+    Missing {
+        field: &'static str,
+        message: String,
+    },
+    /// A field's value is already another item's (a slug): the API answers 409 naming the
+    /// field; forms show it next to the field.
+    #[error("{field}: {message}")]
+    Taken {
+        field: &'static str,
+        message: String,
+    },
     /// Several fields failed validation at once (forms show each next to its field).
     #[error("{}", .0.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; "))]
     Fields(Vec<(&'static str, String)>),
@@ -47,6 +62,22 @@ impl Error {
     /// A validation error for `field`.
     pub fn invalid(field: &'static str, message: impl fmt::Display) -> Self {
         Error::Invalid {
+            field,
+            message: message.to_string(),
+        }
+    }
+
+    /// A field naming an item that does not exist.
+    pub fn missing(field: &'static str, message: impl fmt::Display) -> Self {
+        Error::Missing {
+            field,
+            message: message.to_string(),
+        }
+    }
+
+    /// A field whose value another item has.
+    pub fn taken(field: &'static str, message: impl fmt::Display) -> Self {
+        Error::Taken {
             field,
             message: message.to_string(),
         }

@@ -150,6 +150,15 @@ fn list<T: Serialize>(
     Ok(r)
 }
 
+/// A list filter naming a category or tag that does not exist: 404, naming the parameter.
+fn filter_names_nothing(field: &str, slug: &str) -> ApiError {
+    ApiError(Problem {
+        status: 404,
+        title: "Not Found",
+        ..Problem::bad_field(field, format!("no {field} '{slug}'"))
+    })
+}
+
 fn not_found(what: &str, key: &str) -> ApiError {
     ApiError(Problem::new(404, format!("no {what} '{key}'")))
 }
@@ -166,15 +175,19 @@ struct PostQuery {
     #[param(minimum = 1, maximum = 100)]
     per_page: Option<u64>,
     /// A category slug: posts in it or in its subcategories.
+    #[param(format = "slug")]
     category: Option<String>,
     /// A tag slug.
+    #[param(format = "slug")]
     tag: Option<String>,
     /// `news`, `article` or `page` (pages are only listed when asked for).
     #[param(inline)]
     kind: Option<PostKind>,
     /// Published at or after: a date (`2024-08-03`) or an RFC 3339 time.
+    #[param(format = "date-or-time")]
     from: Option<String>,
     /// Published before: a date or an RFC 3339 time.
+    #[param(format = "date-or-time")]
     to: Option<String>,
     /// Any status but `published` needs a token with `drafts:read`.
     #[param(inline)]
@@ -200,6 +213,7 @@ struct PageQuery {
 #[allow(dead_code)]
 struct SearchQuery {
     /// The words to find (all must match; the last also as a prefix).
+    #[param(format = "line")]
     q: String,
     #[param(minimum = 1, maximum = 1000000)]
     page: Option<u64>,
@@ -251,17 +265,13 @@ pub async fn posts(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
             ..ListFilter::default()
         };
         if let Some(slug) = &category {
-            let c = category::find_by_slug(conn, slug)?.ok_or_else(|| {
-                ApiError(Problem::bad_field(
-                    "category",
-                    format!("no category '{slug}'"),
-                ))
-            })?;
+            let c = category::find_by_slug(conn, slug)?
+                .ok_or_else(|| filter_names_nothing("category", slug))?;
             filter.category_ids = Some(category::subtree_ids(conn, c.id)?);
         }
         if let Some(slug) = &tag_slug {
-            let t = tag::find_by_slug(conn, slug)?
-                .ok_or_else(|| ApiError(Problem::bad_field("tag", format!("no tag '{slug}'"))))?;
+            let t =
+                tag::find_by_slug(conn, slug)?.ok_or_else(|| filter_names_nothing("tag", slug))?;
             filter.tag_id = Some(t.id);
         }
         let stats = snap.post_stats(conn)?;

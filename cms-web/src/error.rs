@@ -24,9 +24,11 @@ impl From<cms_core::Error> for WebError {
         use cms_core::Error as E;
         match e {
             E::NotFound(_) => WebError::NotFound,
-            E::Invalid { .. } | E::Fields(_) | E::Conflict(_) => {
-                WebError::BadRequest(e.to_string())
-            }
+            E::Invalid { .. }
+            | E::Missing { .. }
+            | E::Taken { .. }
+            | E::Fields(_)
+            | E::Conflict(_) => WebError::BadRequest(e.to_string()),
             E::Unavailable(m) => WebError::Unavailable(m),
             other => WebError::Internal(other.to_string()),
         }

@@ -24,6 +24,7 @@ use crate::upload;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GalleryCategoryCreate {
+    #[schema(format = "line", max_length = 200)]
     pub name: String,
     #[serde(default)]
     pub description: String,
@@ -42,7 +43,7 @@ pub struct GalleryCategoryCreated {
 }
 
 /// Creates a gallery category.
-#[utoipa::path(post, path = "/api/v1/gallery/categories", tag = "write",
+#[utoipa::path(post, path = "/api/v1/gallery/categories", operation_id = "create_gallery_category", tag = "write",
     request_body = GalleryCategoryCreate,
     responses(
         (status = 201, description = "Created", body = GalleryCategoryCreated),
@@ -88,6 +89,7 @@ pub async fn create_category(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AlbumCreate {
+    #[schema(format = "line", max_length = 200)]
     pub title: String,
     #[serde(default)]
     pub description: String,
@@ -104,6 +106,7 @@ pub struct AlbumCreate {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AlbumUpdate {
+    #[schema(format = "line", max_length = 200)]
     pub title: Option<String>,
     pub description: Option<String>,
     pub credit: Option<String>,
@@ -212,11 +215,10 @@ pub async fn update_album(
                 if let Some(pid) = cover
                     && photo::find(conn, pid)?.is_none_or(|p| p.album_id != id)
                 {
-                    return Err(ApiError(Problem {
-                        status: 422,
-                        title: "Unprocessable Content",
-                        ..Problem::bad_field("cover_photo_id", "must be a photo of this album")
-                    }));
+                    return Err(ApiError::from(cms_core::Error::missing(
+                        "cover_photo_id",
+                        format!("there is no photo {pid} in this album"),
+                    )));
                 }
                 album::set_cover(conn, id, cover)?;
             }
@@ -288,7 +290,7 @@ pub struct UploadReport {
 #[allow(dead_code)]
 pub struct UploadForm {
     /// One or more image files (JPEG, PNG, WebP, GIF), each in a part named `file`.
-    #[schema(value_type = Vec<String>, format = Binary)]
+    #[schema(value_type = Vec<String>, format = Binary, min_items = 1)]
     file: Vec<Vec<u8>>,
 }
 
@@ -334,6 +336,19 @@ pub async fn upload_photos(
     let mp = Multipart::new(req.headers(), payload);
     let mut up = upload::read(mp, &staging, &[("file", settings.max_bytes)]).await?;
     let mut files: Vec<upload::StagedFile> = up.files.remove("file").into_iter().collect();
+    // Only `file` parts, as the description says (the admin's forms also send text fields).
+    if let Some(other) = up
+        .fields
+        .keys()
+        .chain(up.files.keys())
+        .chain(up.repeated.iter().map(|(n, _)| n).filter(|n| *n != "file"))
+        .next()
+    {
+        return Err(ApiError(Problem::bad_field(
+            "file",
+            format!("unknown part '{other}'; send each image in a part named 'file'"),
+        )));
+    }
     files.extend(up.repeated.into_iter().map(|(_, f)| f));
     if files.is_empty() {
         return Err(ApiError(Problem::bad_field(

@@ -125,6 +125,33 @@ pub async fn authorize(
 /// Reads a JSON body of type `T`: `application/json`, at most [`JSON_LIMIT`] bytes, one
 /// object with nothing after it, no control characters in its strings, unknown fields
 /// refused; a problem naming the field otherwise.
+/// JSON does not tell `3` from `3.0` (JSON Schema calls both integers): numbers without a
+/// fraction become integers, so an integer field takes either.
+fn whole_numbers(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() <= core_api::MAX_ID as f64
+            {
+                *v = serde_json::Value::from(f as i64);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(whole_numbers),
+        serde_json::Value::Object(o) => o.values_mut().for_each(whole_numbers),
+        _ => {}
+    }
+}
+
+/// A slug given in a body, held to the description: exactly a slug, with no white space
+/// around it and not empty (leave the field out to have one made).
+pub fn exact_slug(s: Option<&str>) -> Result<(), ApiError> {
+    match s {
+        Some(s) => Ok(cms_core::slug::validate(s)?),
+        None => Ok(()),
+    }
+}
+
 pub async fn read_json<T: DeserializeOwned>(
     req: &HttpRequest,
     mut payload: web::Payload,
@@ -192,6 +219,8 @@ pub async fn read_json<T: DeserializeOwned>(
             "the body holds a control character in a string",
         )));
     }
+    let mut value = value;
+    whole_numbers(&mut value);
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();

@@ -27,6 +27,7 @@ pub struct SourceIn {
     /// `http://` or `https://`.
     pub url: Option<String>,
     /// `YYYY-MM-DD`.
+    #[schema(format = Date)]
     pub date: Option<String>,
 }
 
@@ -34,18 +35,22 @@ pub struct SourceIn {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostCreate {
+    #[schema(format = "line", max_length = 300)]
     pub title: String,
     /// Markdown. `[[album:slug]]` or `[[video:slug]]` alone on a line embeds an album or video.
     #[serde(default)]
     pub body: String,
     /// Made from the title when absent.
+    #[schema(format = "slug")]
     pub slug: Option<String>,
     /// Default `news`.
     pub kind: Option<PostKind>,
     /// Default `draft`. `scheduled` needs `publish_at` in the future.
     pub status: Option<PostStatus>,
     /// RFC 3339: when a scheduled post goes live, or the shown date of a published one.
+    #[schema(format = DateTime)]
     pub publish_at: Option<String>,
+    #[schema(max_length = 1000)]
     pub excerpt: Option<String>,
     /// Email subscribers of news when the post is published (once).
     #[serde(default)]
@@ -65,10 +70,13 @@ pub struct PostCreate {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostUpdate {
+    #[schema(format = "line", max_length = 300)]
     pub title: Option<String>,
     pub body: Option<String>,
+    #[schema(format = "slug")]
     pub slug: Option<String>,
     pub kind: Option<PostKind>,
+    #[schema(max_length = 1000)]
     pub excerpt: Option<String>,
     pub notify_subscribers: Option<bool>,
     pub categories: Option<Vec<String>>,
@@ -88,6 +96,7 @@ pub struct PostUpdate {
 #[serde(deny_unknown_fields)]
 pub struct ScheduleIn {
     /// RFC 3339, in the future.
+    #[schema(format = DateTime)]
     pub publish_at: String,
 }
 
@@ -107,14 +116,10 @@ fn category_ids(conn: &mut cms_core::DbConn, given: &[String]) -> Result<Vec<i64
         match found {
             Some(c) => ids.push(c.id),
             None => {
-                return Err(ApiError(Problem {
-                    status: 422,
-                    title: "Unprocessable Content",
-                    ..Problem::bad_field(
-                        "categories",
-                        format!("no category '{g}'; create it with POST /api/v1/categories"),
-                    )
-                }));
+                return Err(ApiError::from(cms_core::Error::missing(
+                    "categories",
+                    format!("no category '{g}'; create it with POST /api/v1/categories"),
+                )));
             }
         }
     }
@@ -143,7 +148,7 @@ fn post_json(
 }
 
 /// Creates a post.
-#[utoipa::path(post, path = "/api/v1/posts", tag = "write",
+#[utoipa::path(post, path = "/api/v1/posts", operation_id = "create_post", tag = "write",
     request_body = PostCreate,
     responses(
         (status = 201, description = "Created; `Location` is the post in the API", body = views::PostOut),
@@ -153,6 +158,7 @@ fn post_json(
 pub async fn create(req: HttpRequest, state: web::Data<AppState>, body: web::Payload) -> ApiResult {
     let caller = authorize(&req, &state, "posts:write").await?;
     let b: PostCreate = read_json(&req, body).await?;
+    super::exact_slug(b.slug.as_deref())?;
     let base = state.config.server.base_url.clone();
     let mut input = PostInput::new(b.title, b.body);
     input.slug = b.slug;
@@ -188,7 +194,7 @@ pub async fn create(req: HttpRequest, state: web::Data<AppState>, body: web::Pay
 }
 
 /// Changes some fields of a post.
-#[utoipa::path(patch, path = "/api/v1/posts/{slug}", tag = "write",
+#[utoipa::path(patch, path = "/api/v1/posts/{slug}", operation_id = "update_post", tag = "write",
     params(("slug" = String, Path, description = "The post's slug")),
     request_body = PostUpdate,
     responses(
@@ -205,6 +211,7 @@ pub async fn update(
     let caller = authorize(&req, &state, "posts:write").await?;
     let slug = slug.into_inner();
     let b: PostUpdate = read_json(&req, body).await?;
+    super::exact_slug(b.slug.as_deref())?;
     let base = state.config.server.base_url.clone();
     let act = caller.actor;
     let editor = caller.token.created_by;
@@ -316,7 +323,7 @@ async fn transition(
 }
 
 /// Publishes a post now (subscribers are emailed if it asks for it).
-#[utoipa::path(post, path = "/api/v1/posts/{slug}/publish", tag = "write",
+#[utoipa::path(post, path = "/api/v1/posts/{slug}/publish", operation_id = "publish_post", tag = "write",
     params(("slug" = String, Path, description = "The post's slug")),
     responses(
         (status = 200, description = "The published post", body = views::PostOut),
@@ -334,7 +341,7 @@ pub async fn publish(
 }
 
 /// Schedules a post to go live at a time in the future.
-#[utoipa::path(post, path = "/api/v1/posts/{slug}/schedule", tag = "write",
+#[utoipa::path(post, path = "/api/v1/posts/{slug}/schedule", operation_id = "schedule_post", tag = "write",
     params(("slug" = String, Path, description = "The post's slug")),
     request_body = ScheduleIn,
     responses(
@@ -356,7 +363,7 @@ pub async fn schedule(
 }
 
 /// Takes a post back to draft: readers no longer see it.
-#[utoipa::path(post, path = "/api/v1/posts/{slug}/unpublish", tag = "write",
+#[utoipa::path(post, path = "/api/v1/posts/{slug}/unpublish", operation_id = "unpublish_post", tag = "write",
     params(("slug" = String, Path, description = "The post's slug")),
     responses(
         (status = 200, description = "The post, now a draft", body = views::PostOut),
@@ -374,7 +381,7 @@ pub async fn unpublish(
 }
 
 /// Deletes a post with its revisions.
-#[utoipa::path(delete, path = "/api/v1/posts/{slug}", tag = "write",
+#[utoipa::path(delete, path = "/api/v1/posts/{slug}", operation_id = "delete_post", tag = "write",
     params(("slug" = String, Path, description = "The post's slug")),
     responses(
         (status = 204, description = "Deleted"),
@@ -401,8 +408,10 @@ pub async fn delete(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryCreate {
+    #[schema(format = "line")]
     pub name: String,
     /// Made from the name when absent.
+    #[schema(format = "slug")]
     pub slug: Option<String>,
     #[serde(default)]
     pub description: String,
@@ -413,6 +422,7 @@ pub struct CategoryCreate {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryUpdate {
+    #[schema(format = "line")]
     pub name: Option<String>,
     pub description: Option<String>,
 }
@@ -441,6 +451,7 @@ pub async fn create_category(
 ) -> ApiResult {
     let caller = authorize(&req, &state, "posts:write").await?;
     let b: CategoryCreate = read_json(&req, body).await?;
+    super::exact_slug(b.slug.as_deref())?;
     let base = state.config.server.base_url.clone();
     let act = caller.actor;
     let out = state
@@ -532,6 +543,7 @@ pub async fn delete_category(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TagCreate {
+    #[schema(format = "line", max_length = 100)]
     pub name: String,
 }
 

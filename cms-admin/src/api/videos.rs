@@ -16,8 +16,10 @@ use super::{ApiError, ApiResult, authorize, created, date, double_option, json, 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VideoCreate {
+    #[schema(format = "line")]
     pub title: String,
     /// Made from the title when absent.
+    #[schema(format = "slug")]
     pub slug: Option<String>,
     #[serde(default)]
     pub description: String,
@@ -28,6 +30,7 @@ pub struct VideoCreate {
     #[serde(default)]
     pub source: String,
     /// `YYYY-MM-DD`.
+    #[schema(format = Date)]
     pub release_date: Option<String>,
     #[serde(default)]
     pub credits: String,
@@ -49,14 +52,16 @@ pub struct VideoCreate {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VideoUpdate {
+    #[schema(format = "line")]
     pub title: Option<String>,
+    #[schema(format = "slug")]
     pub slug: Option<String>,
     pub description: Option<String>,
     pub series: Option<String>,
     pub source: Option<String>,
     /// `null` removes it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Date)]
     pub release_date: Option<Option<String>>,
     pub credits: Option<String>,
     /// `null` removes it.
@@ -73,7 +78,7 @@ pub struct VideoUpdate {
 }
 
 /// Creates a video vault entry.
-#[utoipa::path(post, path = "/api/v1/videos", tag = "write",
+#[utoipa::path(post, path = "/api/v1/videos", operation_id = "create_video", tag = "write",
     request_body = VideoCreate,
     responses(
         (status = 201, description = "Created; `Location` is the entry in the API", body = views::VideoOut),
@@ -83,6 +88,7 @@ pub struct VideoUpdate {
 pub async fn create(req: HttpRequest, state: web::Data<AppState>, body: web::Payload) -> ApiResult {
     let caller = authorize(&req, &state, "videos:write").await?;
     let b: VideoCreate = read_json(&req, body).await?;
+    super::exact_slug(b.slug.as_deref())?;
     let input = VideoInput {
         title: b.title,
         slug: b.slug,
@@ -120,7 +126,7 @@ pub async fn create(req: HttpRequest, state: web::Data<AppState>, body: web::Pay
 }
 
 /// Changes some fields of an entry; `published: true` publishes it.
-#[utoipa::path(patch, path = "/api/v1/videos/{slug}", tag = "write",
+#[utoipa::path(patch, path = "/api/v1/videos/{slug}", operation_id = "update_video", tag = "write",
     params(("slug" = String, Path, description = "The entry's slug")),
     request_body = VideoUpdate,
     responses(
@@ -137,6 +143,7 @@ pub async fn update(
     let caller = authorize(&req, &state, "videos:write").await?;
     let slug = slug.into_inner();
     let b: VideoUpdate = read_json(&req, body).await?;
+    super::exact_slug(b.slug.as_deref())?;
     let release_date = match b.release_date {
         Some(Some(d)) => Some(Some(date("release_date", &d)?)),
         Some(None) => Some(None),
@@ -194,7 +201,7 @@ pub async fn update(
 }
 
 /// Deletes an entry.
-#[utoipa::path(delete, path = "/api/v1/videos/{slug}", tag = "write",
+#[utoipa::path(delete, path = "/api/v1/videos/{slug}", operation_id = "delete_video", tag = "write",
     params(("slug" = String, Path, description = "The entry's slug")),
     responses(
         (status = 204, description = "Deleted"),

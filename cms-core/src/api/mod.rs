@@ -4,6 +4,7 @@
 
 pub mod paging;
 pub mod problem;
+pub mod spec;
 pub mod views;
 
 use std::num::NonZeroU32;

@@ -176,6 +176,16 @@ impl From<Error> for Problem {
                 title: title_of(422),
                 ..Problem::bad_field(field, message)
             },
+            Error::Missing { field, message } => Problem {
+                status: 409,
+                title: title_of(409),
+                ..Problem::bad_field(field, message)
+            },
+            Error::Taken { field, message } => Problem {
+                status: 409,
+                title: title_of(409),
+                ..Problem::bad_field(field, message)
+            },
             Error::Fields(list) => {
                 let detail = list
                     .iter()

@@ -55,7 +55,8 @@ fn validate_title(title: &str) -> Result<&str> {
     if t.is_empty() {
         return Err(Error::invalid("title", "must not be empty"));
     }
-    if t.chars().count() > 200 {
+    // Counted as given, as the API description's maxLength counts.
+    if title.chars().count() > 200 {
         return Err(Error::invalid("title", "must be at most 200 characters"));
     }
     Ok(t)

@@ -52,7 +52,7 @@ pub fn create(
         Some(s) => {
             slug::validate(s)?;
             if slug_taken(conn, s)? {
-                return Err(Error::Conflict(format!("the slug '{s}' is taken")));
+                return Err(Error::taken("slug", format!("the slug '{s}' is taken")));
             }
             s.to_string()
         }

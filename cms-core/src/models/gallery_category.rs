@@ -37,12 +37,13 @@ pub struct GalleryCategory {
     pub updated_at: NaiveDateTime,
 }
 
-fn validate_name(name: &str) -> Result<&str> {
-    let name = name.trim();
+fn validate_name(raw: &str) -> Result<&str> {
+    let name = raw.trim();
     if name.is_empty() {
         return Err(Error::invalid("name", "must not be empty"));
     }
-    if name.chars().count() > 200 {
+    // Counted as given, as the API description's maxLength counts.
+    if raw.chars().count() > 200 {
         return Err(Error::invalid("name", "must be at most 200 characters"));
     }
     Ok(name)

@@ -138,7 +138,7 @@ fn validate(input: &PostInput, now: NaiveDateTime, creating: bool) -> Result<()>
     let title = input.title.trim();
     if title.is_empty() {
         errs.push(("title", "must not be empty".into()));
-    } else if title.chars().count() > 300 {
+    } else if input.title.chars().count() > 300 {
         errs.push(("title", "must be at most 300 characters".into()));
     }
     if let Some(s) = input
@@ -193,10 +193,10 @@ fn check_featured_photo(conn: &mut DbConn, input: &PostInput) -> Result<()> {
             .count()
             .get_result(conn)?;
         if n == 0 {
-            return Err(Error::Fields(vec![(
+            return Err(Error::missing(
                 "featured_photo_id",
                 format!("there is no photo {id}"),
-            )]));
+            ));
         }
     }
     Ok(())
@@ -246,7 +246,7 @@ pub fn create(conn: &mut DbConn, input: &PostInput) -> Result<Post> {
     {
         Some(s) => {
             if slug_taken(conn, s, None)? {
-                return Err(Error::Fields(vec![("slug", format!("'{s}' is taken"))]));
+                return Err(Error::taken("slug", format!("'{s}' is taken")));
             }
             s.to_string()
         }
@@ -305,7 +305,7 @@ pub fn update(
     {
         Some(s) if s != old.slug => {
             if slug_taken(conn, s, Some(id))? {
-                return Err(Error::Fields(vec![("slug", format!("'{s}' is taken"))]));
+                return Err(Error::taken("slug", format!("'{s}' is taken")));
             }
             s.to_string()
         }

@@ -21,12 +21,13 @@ pub struct Tag {
 
 /// The tag whose slug matches this name's, created if missing ("Joe Locke" and "joe locke"
 /// are one tag).
-pub fn find_or_create(conn: &mut DbConn, name: &str) -> Result<Tag> {
-    let name = name.trim();
+pub fn find_or_create(conn: &mut DbConn, raw: &str) -> Result<Tag> {
+    let name = raw.trim();
     if name.is_empty() {
         return Err(Error::invalid("tags", "a tag must not be empty"));
     }
-    if name.chars().count() > 100 {
+    // Counted as given, as the API description's maxLength counts.
+    if raw.chars().count() > 100 {
         return Err(Error::invalid(
             "tags",
             "a tag must be at most 100 characters",

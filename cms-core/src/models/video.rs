@@ -149,7 +149,7 @@ pub fn create(conn: &mut DbConn, input: &VideoInput) -> Result<Video> {
         .filter(|s| !s.is_empty())
     {
         Some(s) if slug_taken(conn, s, None)? => {
-            return Err(Error::Fields(vec![("slug", format!("'{s}' is taken"))]));
+            return Err(Error::taken("slug", format!("'{s}' is taken")));
         }
         Some(s) => s.to_string(),
         None => slug::unique(&slug::slugify(&input.title), |s| slug_taken(conn, s, None))?,
@@ -223,7 +223,7 @@ pub fn update(conn: &mut DbConn, id: i64, input: &VideoInput) -> Result<Video> {
         .filter(|s| !s.is_empty())
     {
         Some(s) if s != old.slug && slug_taken(conn, s, Some(id))? => {
-            return Err(Error::Fields(vec![("slug", format!("'{s}' is taken"))]));
+            return Err(Error::taken("slug", format!("'{s}' is taken")));
         }
         Some(s) => s.to_string(),
         None => old.slug.clone(),

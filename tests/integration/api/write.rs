@@ -303,7 +303,7 @@ async fn bad_bodies_are_problems_naming_the_field(backend: Backend) {
             serde_json::json!({"title": "x", "categories": ["nope"]}),
         ))
         .await,
-        422,
+        409,
     );
     assert_eq!(p["field"], "categories");
     let p = problem(
@@ -470,7 +470,8 @@ async fn the_gallery_is_built_through_the_api(backend: Backend) {
         body(serde_json::json!({"cover_photo_id": 999999})),
     )
     .await;
-    assert_eq!(problem(&wrong_cover, 422)["field"], "cover_photo_id");
+    // A reference to something that is not there conflicts with what is stored: 409.
+    assert_eq!(problem(&wrong_cover, 409)["field"], "cover_photo_id");
 
     // Photo text, then deletion.
     let cap = call(
@@ -671,7 +672,118 @@ async fn each_token_has_its_own_rate_limit(backend: Backend) {
     );
 }
 
+/// What the OpenAPI description promises, the handlers keep: whole numbers written `60.0` are
+/// integers, a slug is exactly a slug, a taken slug and a reference to nothing are conflicts
+/// (409, naming the field), and an upload takes only `file` parts.
+async fn the_handlers_keep_the_description(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let app = env.app().await;
+    let t = token(&env, "w", &["posts:write", "gallery:write", "videos:write"]);
+    let send = |m: &'static str, path: String, v: serde_json::Value| {
+        let t = t.clone();
+        let app = &app;
+        async move { call(app, m, &path, Some(&t), body(v)).await }
+    };
+    let v = send(
+        "POST",
+        "/api/v1/videos".into(),
+        serde_json::json!({"title": "Trailer", "duration_seconds": 60.0}),
+    )
+    .await;
+    assert_eq!(v.status, 201, "{}", v.body);
+    assert_eq!(json(&v)["duration_seconds"], 60);
+    let frac = send(
+        "POST",
+        "/api/v1/videos".into(),
+        serde_json::json!({"title": "Clip", "duration_seconds": 60.5}),
+    )
+    .await;
+    assert_eq!(problem(&frac, 400)["field"], "duration_seconds");
+    for bad in ["", " trailer", "Trailer", "a--b"] {
+        let r = send(
+            "POST",
+            "/api/v1/posts".into(),
+            serde_json::json!({"title": "x", "slug": bad}),
+        )
+        .await;
+        assert_eq!(problem(&r, 422)["field"], "slug", "slug {bad:?}");
+    }
+    let first = send(
+        "POST",
+        "/api/v1/posts".into(),
+        serde_json::json!({"title": "First", "slug": "first"}),
+    )
+    .await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let again = send(
+        "POST",
+        "/api/v1/posts".into(),
+        serde_json::json!({"title": "Again", "slug": "first"}),
+    )
+    .await;
+    assert_eq!(problem(&again, 409)["field"], "slug");
+    let trailer_slug = json(&v)["slug"].as_str().expect("slug").to_string();
+    let taken = send(
+        "POST",
+        "/api/v1/videos".into(),
+        serde_json::json!({"title": "Other", "slug": trailer_slug}),
+    )
+    .await;
+    assert_eq!(problem(&taken, 409)["field"], "slug");
+    let cat = send(
+        "POST",
+        "/api/v1/categories".into(),
+        serde_json::json!({"name": "News", "slug": "news"}),
+    )
+    .await;
+    assert_eq!(cat.status, 201, "{}", cat.body);
+    let cat2 = send(
+        "POST",
+        "/api/v1/categories".into(),
+        serde_json::json!({"name": "More news", "slug": "news"}),
+    )
+    .await;
+    assert_eq!(problem(&cat2, 409)["field"], "slug");
+    let nothing = send(
+        "POST",
+        "/api/v1/posts".into(),
+        serde_json::json!({"title": "x", "featured_photo_id": 424242}),
+    )
+    .await;
+    assert_eq!(problem(&nothing, 409)["field"], "featured_photo_id");
+    let album = send(
+        "POST",
+        "/api/v1/albums".into(),
+        serde_json::json!({"title": "Premiere", "category_id": null}),
+    )
+    .await;
+    assert_eq!(album.status, 201, "{}", album.body);
+    let slug = json(&album)["slug"].as_str().expect("slug").to_string();
+    let jpeg = files::jpeg(64, 48, 1);
+    let extra = multipart(
+        "XapiX",
+        &[("caption", "hello")],
+        &[("file", "one.jpg", &jpeg)],
+    );
+    let r = call(
+        &app,
+        "POST",
+        &format!("/api/v1/albums/{slug}/photos"),
+        Some(&t),
+        Some(("multipart/form-data; boundary=XapiX", extra)),
+    )
+    .await;
+    let p = problem(&r, 400);
+    assert!(
+        p["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("unknown part 'caption'")),
+        "{p}"
+    );
+}
+
 backend_tests!(
+    the_handlers_keep_the_description,
     every_write_route_needs_a_token_with_its_scope,
     posts_are_written_published_and_deleted,
     bad_bodies_are_problems_naming_the_field,
