@@ -29,6 +29,8 @@ pub struct Upload {
     pub files: HashMap<String, StagedFile>,
     /// Further files of a field given several times, in order (multi-file uploads).
     pub repeated: Vec<(String, StagedFile)>,
+    /// File parts that held nothing (a browser sends one for a file input left empty).
+    pub empty_files: usize,
 }
 
 impl Upload {
@@ -84,7 +86,9 @@ pub async fn read(
                     file.write_all(&chunk)
                         .map_err(|e| AdminError::Internal(format!("staging: {e}")))?;
                 }
-                if bytes > 0 {
+                if bytes == 0 {
+                    up.empty_files += 1;
+                } else {
                     let staged = StagedFile {
                         file,
                         sha256: hex::encode(hasher.finalize()),

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, web};
 use cms_core::AppState;
 use cms_core::api::Problem;
 use cms_core::api::views::{self, Urls};
-use cms_core::ingest::process;
+use cms_core::ingest::batch;
 use cms_core::models::album::{self, AlbumStatus, NewAlbum};
 use cms_core::models::audit;
 use cms_core::models::gallery_category as gc;
@@ -350,6 +350,12 @@ pub async fn upload_photos(
         )));
     }
     files.extend(up.repeated.into_iter().map(|(_, f)| f));
+    if up.empty_files > 0 {
+        return Err(ApiError(Problem::bad_field(
+            "file",
+            "a part holds no file; each part named 'file' must hold an image",
+        )));
+    }
     if files.is_empty() {
         return Err(ApiError(Problem::bad_field(
             "file",
@@ -361,35 +367,34 @@ pub async fn upload_photos(
         duplicates: Vec::new(),
         refused: Vec::new(),
     };
-    let mut new = Vec::new();
-    let mut seen = known;
-    for f in files {
-        let name = f
-            .filename
-            .rsplit(['/', '\\'])
-            .next()
-            .unwrap_or("upload")
-            .to_string();
-        let bytes = std::fs::read(f.file.path())
-            .map_err(|e| ApiError::from(cms_core::Error::io("staging", e)))?;
-        let hash = process::content_hash(&bytes);
-        if seen.contains(&hash) {
-            report.duplicates.push(name);
-            continue;
-        }
-        seen.push(hash);
-        let (media, settings, n) = (state.media.clone(), settings.clone(), name.clone());
-        let processed = web::block(move || process::process(&bytes, &n, &settings, media.as_ref()))
-            .await
-            .map_err(|e| ApiError::from(cms_core::Error::Internal(e.to_string())))?;
-        match processed {
-            Ok(p) => new.push(p),
-            Err(skip) => report.refused.push(Refused {
-                file: name,
-                reason: skip.to_string(),
-            }),
-        }
-    }
+    // Read, hashed-already, checked against the album and processed on every core, on a
+    // blocking thread; the staging files live until then.
+    let media = state.media.clone();
+    let prepared = web::block(move || {
+        let incoming = files
+            .iter()
+            .map(|f| {
+                batch::Incoming::file(
+                    batch::file_name(&f.filename),
+                    f.file.path(),
+                    Some(f.sha256.clone()),
+                )
+            })
+            .collect();
+        let mut known: std::collections::HashSet<String> = known.into_iter().collect();
+        let p = batch::prepare(incoming, &mut known, &settings, media.as_ref());
+        drop(files);
+        p
+    })
+    .await
+    .map_err(|e| ApiError::from(cms_core::Error::Internal(e.to_string())))?;
+    report.duplicates = prepared.duplicates;
+    report.refused = prepared
+        .refused
+        .into_iter()
+        .map(|(file, reason)| Refused { file, reason })
+        .collect();
+    let new = prepared.photos;
     let base = state.config.server.base_url.clone();
     let act = caller.actor;
     let count = new.len();

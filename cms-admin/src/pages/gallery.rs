@@ -9,8 +9,8 @@ use actix_multipart::Multipart;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use cms_core::AppState;
+use cms_core::ingest::batch;
 use cms_core::ingest::job::{self as import_job, IMPORT_JOB, ImportRequest};
-use cms_core::ingest::process;
 use cms_core::media::photo_variant_key;
 use cms_core::models::album::{self, Album, AlbumStatus, NewAlbum};
 use cms_core::models::audit;
@@ -765,38 +765,39 @@ pub async fn upload_one(
             Ok::<_, AdminError>(photo::hashes_in_album(conn, id)?)
         })
         .await?;
-    let filename = file
-        .filename
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or("upload")
-        .to_string();
-    let bytes = std::fs::read(file.file.path())
-        .map_err(|e| AdminError::Internal(format!("staging: {e}")))?;
-    let hash = process::content_hash(&bytes);
-    if known.contains(&hash) {
+    let filename = batch::file_name(&file.filename).to_string();
+    let media = state.media.clone();
+    let incoming = batch::Incoming::file(
+        filename.clone(),
+        file.file.path(),
+        Some(file.sha256.clone()),
+    );
+    // Read, hashed-already, checked against the album and processed on a blocking thread; the
+    // staging file lives until then.
+    let prepared = web::block(move || {
+        let mut known: HashSet<String> = known.into_iter().collect();
+        let p = batch::prepare(vec![incoming], &mut known, &settings, media.as_ref());
+        drop(file);
+        p
+    })
+    .await
+    .map_err(|e| AdminError::Internal(e.to_string()))?;
+    if !prepared.duplicates.is_empty() {
         return Ok(HttpResponse::Ok()
             .json(serde_json::json!({ "ok": true, "duplicate": true, "name": filename })));
     }
-    let media = state.media.clone();
-    let name = filename.clone();
-    let processed = web::block(move || process::process(&bytes, &name, &settings, media.as_ref()))
-        .await
-        .map_err(|e| AdminError::Internal(e.to_string()))?;
-    let new = match processed {
-        Ok(p) => p,
-        Err(skip) => {
-            return Ok(fail(
-                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-                format!("{filename}: {skip}"),
-            ));
-        }
-    };
+    if let Some((name, why)) = prepared.refused.into_iter().next() {
+        return Ok(fail(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            format!("{name}: {why}"),
+        ));
+    }
+    let new = prepared.photos;
     let act = actor(&user.0.user, &req);
     let added = state
         .db
         .write(move |conn| {
-            let r = photo::add_to_album(conn, id, &[new])?;
+            let r = photo::add_to_album(conn, id, &new)?;
             audit::record(conn, &act, "photos.upload", Some(("album", id)), &filename)?;
             Ok::<_, cms_core::Error>(r)
         })

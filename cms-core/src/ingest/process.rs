@@ -250,8 +250,19 @@ pub fn process(
     settings: &Settings,
     media: &dyn MediaStore,
 ) -> Result<NewPhoto, Skip> {
+    process_hashed(bytes, &content_hash(bytes), filename, settings, media)
+}
+
+/// [`process`] for bytes whose [`content_hash`] is known already.
+pub fn process_hashed(
+    bytes: &[u8],
+    hash: &str,
+    filename: &str,
+    settings: &Settings,
+    media: &dyn MediaStore,
+) -> Result<NewPhoto, Skip> {
     let (mime, w, h) = inspect(bytes, settings)?;
-    let hash = content_hash(bytes);
+    let hash = hash.to_string();
     let o = if mime == "image/jpeg" {
         orientation(bytes)
     } else {

@@ -14,12 +14,11 @@
 //! own, publishing and announcing them with the rest.
 
 use std::collections::HashSet;
-use std::sync::Mutex;
 
 use diesel::prelude::*;
-use rayon::prelude::*;
 
-use super::process::{self, Settings, Skip};
+use super::batch::{self, Bytes, Incoming};
+use super::process::Settings;
 use super::source::{self, FileRef, Plan};
 use crate::db::Db;
 use crate::error::{Error, Result};
@@ -67,11 +66,6 @@ pub struct Report {
     /// Albums that received photos: id, slug, title, how many.
     pub albums_filled: Vec<(i64, String, String, usize)>,
     pub announcement: Option<i64>,
-}
-
-enum Read {
-    Bytes(String, Vec<u8>),
-    Failed(String, String),
 }
 
 /// Runs `plan`, writing files to `media` and rows to `db`.
@@ -128,71 +122,31 @@ pub fn run(
         };
         let mut added_here = 0usize;
         for chunk in source.files.chunks(batch) {
-            // Read sequentially (a zip cannot be read from several threads), decode in parallel.
-            let reads: Vec<Read> = chunk
+            // Archive entries are read here, in order (a zip cannot be read from several
+            // threads); files of a folder are read by the pipeline when their turn comes.
+            let incoming: Vec<Incoming> = chunk
                 .iter()
-                .map(|f| {
-                    let bytes = match &f.file {
-                        FileRef::Path(p) => {
-                            std::fs::read(p).map_err(|e| e.to_string()).and_then(|b| {
-                                if b.len() as u64 > opts.settings.max_bytes {
-                                    Err(Skip::TooLarge {
-                                        bytes: b.len() as u64,
-                                        limit: opts.settings.max_bytes,
-                                    }
-                                    .to_string())
-                                } else {
-                                    Ok(b)
-                                }
-                            })
-                        }
+                .map(|f| Incoming {
+                    name: f.name.clone(),
+                    bytes: match &f.file {
+                        FileRef::Path(p) => Bytes::File(p.clone()),
                         FileRef::Zip { index, .. } => match zip.as_mut() {
-                            Some(z) => source::read_zip_entry(z, *index, opts.settings.max_bytes)
-                                .map_err(|e| e.to_string()),
-                            None => Err("no archive".into()),
+                            Some(z) => {
+                                match source::read_zip_entry(z, *index, opts.settings.max_bytes) {
+                                    Ok(b) => Bytes::InMemory(b),
+                                    Err(e) => Bytes::Unreadable(e.to_string()),
+                                }
+                            }
+                            None => Bytes::Unreadable("no archive".into()),
                         },
-                    };
-                    match bytes {
-                        Ok(b) => Read::Bytes(f.name.clone(), b),
-                        Err(e) => Read::Failed(f.name.clone(), e),
-                    }
+                    },
+                    hash: None,
                 })
                 .collect();
-            let mut todo = Vec::new();
-            for r in reads {
-                match r {
-                    Read::Failed(name, why) => report.skipped.push((name, why)),
-                    Read::Bytes(name, bytes) => {
-                        let hash = process::content_hash(&bytes);
-                        if known.contains(&hash) {
-                            report.duplicates.push(name);
-                        } else {
-                            known.insert(hash);
-                            todo.push((name, bytes));
-                        }
-                    }
-                }
-            }
-            let skipped = Mutex::new(Vec::new());
-            let done: Vec<photo::NewPhoto> = todo
-                .par_iter()
-                .filter_map(|(name, bytes)| {
-                    let short = name.rsplit('/').next().unwrap_or(name);
-                    match process::process(bytes, short, &opts.settings, media) {
-                        Ok(p) => Some(p),
-                        Err(skip) => {
-                            skipped
-                                .lock()
-                                .unwrap_or_else(|e| e.into_inner())
-                                .push((name.clone(), skip.to_string()));
-                            None
-                        }
-                    }
-                })
-                .collect();
-            report
-                .skipped
-                .extend(skipped.into_inner().unwrap_or_else(|e| e.into_inner()));
+            let prepared = batch::prepare(incoming, &mut known, &opts.settings, media);
+            report.duplicates.extend(prepared.duplicates);
+            report.skipped.extend(prepared.refused);
+            let done = prepared.photos;
             if !done.is_empty() {
                 let (id, created, added) = db.write_blocking(|conn| -> Result<_> {
                     let (id, created) = match album_id {

@@ -780,6 +780,27 @@ async fn the_handlers_keep_the_description(backend: Backend) {
             .is_some_and(|d| d.contains("unknown part 'caption'")),
         "{p}"
     );
+    let with_empty = multipart(
+        "XapiX",
+        &[],
+        &[("file", "one.jpg", &jpeg), ("file", "empty.jpg", b"")],
+    );
+    let r = call(
+        &app,
+        "POST",
+        &format!("/api/v1/albums/{slug}/photos"),
+        Some(&t),
+        Some(("multipart/form-data; boundary=XapiX", with_empty)),
+    )
+    .await;
+    assert_eq!(
+        problem(&r, 400)["field"],
+        "file",
+        "an empty part is refused whole"
+    );
+    let album_id = json(&album)["id"].as_i64().expect("id");
+    let kept = cms_core::models::photo::hashes_in_album(&mut env.conn(), album_id).expect("q");
+    assert!(kept.is_empty(), "nothing of a refused upload is kept");
 }
 
 backend_tests!(
