@@ -31,17 +31,15 @@ pub enum AdminError {
 }
 
 impl From<cms_core::Error> for AdminError {
+    /// By the error's kind (`cms_core::error::Kind`), the one mapping; an editor's input that
+    /// breaks a rule outside a form is a 400 page (forms show it by the field).
     fn from(e: cms_core::Error) -> Self {
-        use cms_core::Error as E;
-        match e {
-            E::NotFound(_) => AdminError::NotFound,
-            E::Invalid { .. }
-            | E::Missing { .. }
-            | E::Taken { .. }
-            | E::Fields(_)
-            | E::Conflict(_) => AdminError::BadRequest(e.to_string()),
-            E::Unavailable(m) => AdminError::Unavailable(m),
-            other => AdminError::Internal(other.to_string()),
+        use cms_core::error::Kind;
+        match e.kind() {
+            Kind::NotFound => AdminError::NotFound,
+            Kind::Invalid | Kind::Conflict => AdminError::BadRequest(e.to_string()),
+            Kind::Unavailable => AdminError::Unavailable(e.to_string()),
+            Kind::Internal => AdminError::Internal(e.to_string()),
         }
     }
 }
@@ -150,5 +148,32 @@ fn human_wait(secs: i64) -> String {
         ..=60 => "a minute".into(),
         61..=3600 => format!("{} minutes", (secs + 59) / 60),
         _ => format!("{} hours", (secs + 3599) / 3600),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Statuses come from the core error's kind: a row that is not there is a 404 here as in
+    /// the API, however deep in a service the query ran.
+    #[test]
+    fn core_errors_answer_by_their_kind() {
+        use cms_core::Error as E;
+        let page = |e: E| AdminError::from(e).status_code().as_u16();
+        assert_eq!(page(E::from(diesel::result::Error::NotFound)), 404);
+        assert_eq!(page(E::NotFound("album")), 404);
+        assert_eq!(page(E::invalid("title", "must not be empty")), 400);
+        assert_eq!(page(E::taken("slug", "'a' is taken")), 400);
+        assert_eq!(page(E::Unavailable("pool".into())), 503);
+        assert_eq!(
+            page(E::from(diesel::result::Error::RollbackTransaction)),
+            500
+        );
+        let api = |e: E| cms_core::api::Problem::from(e).status;
+        assert_eq!(api(E::from(diesel::result::Error::NotFound)), 404);
+        assert_eq!(api(E::invalid("title", "x")), 422);
+        assert_eq!(api(E::missing("featured_photo_id", "x")), 409);
+        assert_eq!(api(E::Internal("bug".into())), 500);
     }
 }

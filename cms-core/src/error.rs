@@ -38,7 +38,7 @@ pub enum Error {
     Fields(Vec<(&'static str, String)>),
     /// A database error that is not the caller's fault.
     #[error("database error: {0}")]
-    Database(#[from] diesel::result::Error),
+    Database(diesel::result::Error),
     /// No connection could be taken from the pool in time: the service is overloaded or the
     /// database is down.
     #[error("database unavailable: {0}")]
@@ -58,7 +58,58 @@ pub enum Error {
 /// The result type of core services.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What kind of failure an error is: the one mapping every layer that answers a request (the
+/// public pages, the admin, the API, the CLI) reads its status from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Nothing there: 404.
+    NotFound,
+    /// The input breaks a rule: 422 (the API; pages show the form again or a 400 page).
+    Invalid,
+    /// The input conflicts with what is stored (a taken slug, a reference to nothing): 409.
+    Conflict,
+    /// Overloaded or the database is down, try again: 503.
+    Unavailable,
+    /// Our fault: 500, logged with an error id.
+    Internal,
+}
+
+impl Kind {
+    /// The HTTP status of this kind of failure.
+    pub fn status(self) -> u16 {
+        match self {
+            Kind::NotFound => 404,
+            Kind::Invalid => 422,
+            Kind::Conflict => 409,
+            Kind::Unavailable => 503,
+            Kind::Internal => 500,
+        }
+    }
+}
+
+impl From<diesel::result::Error> for Error {
+    /// A query that found no row is [`Error::NotFound`]; anything else stays a database error
+    /// with its cause.
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => Error::NotFound("item"),
+            other => Error::Database(other),
+        }
+    }
+}
+
 impl Error {
+    /// What kind of failure this is ([`Kind`]).
+    pub fn kind(&self) -> Kind {
+        match self {
+            Error::NotFound(_) => Kind::NotFound,
+            Error::Invalid { .. } | Error::Fields(_) => Kind::Invalid,
+            Error::Missing { .. } | Error::Taken { .. } | Error::Conflict(_) => Kind::Conflict,
+            Error::Unavailable(_) => Kind::Unavailable,
+            Error::Database(_) | Error::Io { .. } | Error::Internal(_) => Kind::Internal,
+        }
+    }
+
     /// A validation error for `field`.
     pub fn invalid(field: &'static str, message: impl fmt::Display) -> Self {
         Error::Invalid {
@@ -120,9 +171,7 @@ impl<T> OptionalExt<T> for Result<T> {
     fn optional(self) -> Result<Option<T>> {
         match self {
             Ok(v) => Ok(Some(v)),
-            Err(Error::NotFound(_)) | Err(Error::Database(diesel::result::Error::NotFound)) => {
-                Ok(None)
-            }
+            Err(Error::NotFound(_)) => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -142,4 +191,35 @@ pub fn incident(level: tracing::Level, what: &str, cause: &dyn fmt::Display) -> 
         tracing::warn!(error_id = %id, error = %cause, "{what}");
     }
     id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_has_its_kind_and_status() {
+        let io = || std::io::Error::other("disk full");
+        let cases: Vec<(Error, u16)> = vec![
+            (Error::NotFound("post"), 404),
+            (Error::from(diesel::result::Error::NotFound), 404),
+            (Error::invalid("title", "must not be empty"), 422),
+            (Error::Fields(vec![("slug", "bad".into())]), 422),
+            (
+                Error::missing("featured_photo_id", "there is no photo 9"),
+                409,
+            ),
+            (Error::taken("slug", "'a' is taken"), 409),
+            (Error::Conflict("not empty".into()), 409),
+            (Error::Unavailable("pool timed out".into()), 503),
+            (Error::from(diesel::result::Error::RollbackTransaction), 500),
+            (Error::io("writing media", io()), 500),
+            (Error::Internal("bug".into()), 500),
+        ];
+        for (e, status) in cases {
+            assert_eq!(e.kind().status(), status, "{e}");
+        }
+        let found: Result<i32> = Err(Error::from(diesel::result::Error::NotFound));
+        assert!(matches!(found.optional(), Ok(None)));
+    }
 }

@@ -20,17 +20,15 @@ pub enum WebError {
 }
 
 impl From<cms_core::Error> for WebError {
+    /// By the error's kind (`cms_core::error::Kind`), the one mapping; a reader's bad input is
+    /// a 400 page whatever rule it broke.
     fn from(e: cms_core::Error) -> Self {
-        use cms_core::Error as E;
-        match e {
-            E::NotFound(_) => WebError::NotFound,
-            E::Invalid { .. }
-            | E::Missing { .. }
-            | E::Taken { .. }
-            | E::Fields(_)
-            | E::Conflict(_) => WebError::BadRequest(e.to_string()),
-            E::Unavailable(m) => WebError::Unavailable(m),
-            other => WebError::Internal(other.to_string()),
+        use cms_core::error::Kind;
+        match e.kind() {
+            Kind::NotFound => WebError::NotFound,
+            Kind::Invalid | Kind::Conflict => WebError::BadRequest(e.to_string()),
+            Kind::Unavailable => WebError::Unavailable(e.to_string()),
+            Kind::Internal => WebError::Internal(e.to_string()),
         }
     }
 }
@@ -110,4 +108,31 @@ impl ResponseError for WebError {
 /// The default service: a real 404 page for every unknown path.
 pub async fn not_found() -> HttpResponse {
     WebError::NotFound.error_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Statuses come from the core error's kind: a row that is not there is a 404 here as in
+    /// the API, however deep in a service the query ran.
+    #[test]
+    fn core_errors_answer_by_their_kind() {
+        use cms_core::Error as E;
+        let page = |e: E| WebError::from(e).status_code().as_u16();
+        assert_eq!(page(E::from(diesel::result::Error::NotFound)), 404);
+        assert_eq!(page(E::NotFound("album")), 404);
+        assert_eq!(page(E::invalid("title", "must not be empty")), 400);
+        assert_eq!(page(E::taken("slug", "'a' is taken")), 400);
+        assert_eq!(page(E::Unavailable("pool".into())), 503);
+        assert_eq!(
+            page(E::from(diesel::result::Error::RollbackTransaction)),
+            500
+        );
+        let api = |e: E| cms_core::api::Problem::from(e).status;
+        assert_eq!(api(E::from(diesel::result::Error::NotFound)), 404);
+        assert_eq!(api(E::invalid("title", "x")), 422);
+        assert_eq!(api(E::missing("featured_photo_id", "x")), 409);
+        assert_eq!(api(E::Internal("bug".into())), 500);
+    }
 }

@@ -167,23 +167,18 @@ impl Problem {
 }
 
 impl From<Error> for Problem {
+    /// The status is the error's kind's ([`crate::error::Kind::status`]); the problem carries
+    /// the field at fault where there is one.
     fn from(e: Error) -> Problem {
+        let status = e.kind().status();
         match e {
             Error::NotFound(what) => Problem::not_found(what),
-            Error::Conflict(m) => Problem::new(409, m),
-            Error::Invalid { field, message } => Problem {
-                status: 422,
-                title: title_of(422),
-                ..Problem::bad_field(field, message)
-            },
-            Error::Missing { field, message } => Problem {
-                status: 409,
-                title: title_of(409),
-                ..Problem::bad_field(field, message)
-            },
-            Error::Taken { field, message } => Problem {
-                status: 409,
-                title: title_of(409),
+            Error::Conflict(m) => Problem::new(status, m),
+            Error::Invalid { field, message }
+            | Error::Missing { field, message }
+            | Error::Taken { field, message } => Problem {
+                status,
+                title: title_of(status),
                 ..Problem::bad_field(field, message)
             },
             Error::Fields(list) => {
@@ -201,7 +196,7 @@ impl From<Error> for Problem {
                             message: m,
                         })
                         .collect(),
-                    ..Problem::new(422, detail)
+                    ..Problem::new(status, detail)
                 }
             }
             Error::Unavailable(m) => {
