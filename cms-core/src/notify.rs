@@ -150,8 +150,9 @@ pub fn request_confirmation(
 /// Runs one due fan-out job, if any, to the end. Returns how many messages it queued. `host`
 /// names the site in Message-IDs.
 pub fn run_next(db: &Db, owner: &str, host: &str) -> Result<Option<usize>> {
-    let Some(j): Option<Job> =
-        db.write_blocking(|c| Ok::<_, Error>(job::claim(c, owner, &[FANOUT_JOB], LEASE)?))?
+    let Some(j): Option<Job> = db.write_blocking(|c| {
+        Ok::<_, Error>(job::claim_at(c, owner, &[FANOUT_JOB], LEASE, db.now())?)
+    })?
     else {
         return Ok(None);
     };

@@ -98,10 +98,11 @@ pub struct Pass {
 /// directly to the database), so nothing due is ever stranded.
 pub fn run_due(db: &Db, owner: &str) -> Result<Pass> {
     let mut pass = Pass::default();
+    let t = db.now();
     db.write_blocking(|conn| -> Result<()> {
         let orphans: Vec<Post> = posts::table
             .filter(posts::status.eq(PostStatus::Scheduled))
-            .filter(posts::publish_at.le(now() + Duration::minutes(1)))
+            .filter(posts::publish_at.le(t + Duration::minutes(1)))
             .select(Post::as_select())
             .load(conn)?;
         for p in orphans {
@@ -115,7 +116,7 @@ pub fn run_due(db: &Db, owner: &str) -> Result<Pass> {
     })?;
     loop {
         let claimed = db.write_blocking(|conn| {
-            Ok::<_, Error>(job::claim(conn, owner, &[PUBLISH_JOB], LEASE)?)
+            Ok::<_, Error>(job::claim_at(conn, owner, &[PUBLISH_JOB], LEASE, db.now())?)
         })?;
         let Some(j) = claimed else { break };
         let post_id = serde_json::from_str::<serde_json::Value>(&j.payload)
@@ -123,7 +124,7 @@ pub fn run_due(db: &Db, owner: &str) -> Result<Pass> {
             .and_then(|v| v["post_id"].as_i64());
         let outcome = match post_id {
             Some(id) => db.write_blocking(|conn| {
-                let done = publish_if_due(conn, id, now())?;
+                let done = publish_if_due(conn, id, db.now())?;
                 job::complete(conn, j.id, owner)?;
                 Ok::<_, Error>(done)
             }),

@@ -205,6 +205,13 @@ pub fn cms_bin() -> std::path::PathBuf {
     }
 }
 
+/// A post that is published as soon as it is created (fixtures; set other fields on it).
+pub fn published_post(title: &str, body: &str) -> cms_core::models::post::PostInput {
+    let mut p = cms_core::models::post::PostInput::new(title, body);
+    p.status = cms_core::models::post::PostStatus::Published;
+    p
+}
+
 /// `n` photo rows with distinct fake content hashes (no files; enough for model tests).
 pub fn fake_photos(prefix: &str, n: usize) -> Vec<NewPhoto> {
     (0..n)

@@ -93,10 +93,11 @@ impl Deliverer {
         if self.state.config.mail.rate > 0 {
             limit = limit.min(i64::from(self.state.config.mail.rate) * ROUND_SECONDS);
         }
+        let t = self.state.db.now();
         let claimed: Vec<OutboxMessage> = self
             .state
             .db
-            .write(move |c| Ok::<_, cms_core::Error>(outbox::claim(c, &owner, LEASE, limit)?))
+            .write(move |c| Ok::<_, cms_core::Error>(outbox::claim_at(c, &owner, LEASE, limit, t)?))
             .await?;
         if claimed.is_empty() {
             return Ok(0);

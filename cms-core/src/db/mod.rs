@@ -5,7 +5,7 @@ mod migrate;
 mod pool;
 
 pub use migrate::{MigrationReport, run_migrations};
-pub use pool::{Db, PooledConn};
+pub use pool::{Clock, Db, PooledConn};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::pg::PgConnection;

@@ -95,6 +95,30 @@ pub struct Db {
     /// polling SQLite's busy handler. `BEGIN IMMEDIATE` still guards against other processes.
     write_lock: Arc<Mutex<()>>,
     version: Arc<VersionCache>,
+    clock: Arc<Clock>,
+}
+
+/// The time the background work of one `Db` goes by (what is due: scheduled posts, jobs,
+/// emails to retry). It is the real time; tests move it forward instead of sleeping, and a
+/// moved clock is seen only through its own `Db` (one test's world).
+#[derive(Debug, Default)]
+pub struct Clock {
+    ahead_micros: std::sync::atomic::AtomicI64,
+}
+
+impl Clock {
+    /// Moves this clock forward (tests: "two seconds later").
+    pub fn advance(&self, by: chrono::Duration) {
+        let micros = by.num_microseconds().unwrap_or(i64::MAX);
+        self.ahead_micros
+            .fetch_add(micros, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The time now by this clock.
+    pub fn now(&self) -> chrono::NaiveDateTime {
+        let ahead = self.ahead_micros.load(std::sync::atomic::Ordering::Relaxed);
+        crate::models::now() + chrono::Duration::microseconds(ahead)
+    }
 }
 
 /// How long a node trusts its copy of the content version before asking the database again.
@@ -151,7 +175,18 @@ impl Db {
             backend,
             write_lock: Arc::new(Mutex::new(())),
             version: Arc::new(VersionCache::default()),
+            clock: Arc::new(Clock::default()),
         })
+    }
+
+    /// The time background work goes by ([`Clock`]).
+    pub fn now(&self) -> chrono::NaiveDateTime {
+        self.clock.now()
+    }
+
+    /// The clock of this handle (and its clones).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// The backend this pool talks to.

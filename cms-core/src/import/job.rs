@@ -254,8 +254,15 @@ pub fn run_next(
     settings: &Settings,
     owner: &str,
 ) -> Result<bool> {
-    let Some(j): Option<Job> =
-        db.write_blocking(|c| Ok::<_, Error>(job::claim(c, owner, &[SITE_IMPORT_JOB], LEASE)?))?
+    let Some(j): Option<Job> = db.write_blocking(|c| {
+        Ok::<_, Error>(job::claim_at(
+            c,
+            owner,
+            &[SITE_IMPORT_JOB],
+            LEASE,
+            db.now(),
+        )?)
+    })?
     else {
         return Ok(false);
     };

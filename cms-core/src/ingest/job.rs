@@ -134,8 +134,9 @@ pub fn run_next(
     settings: &Settings,
     owner: &str,
 ) -> Result<bool> {
-    let Some(j): Option<Job> =
-        db.write_blocking(|c| Ok::<_, Error>(job::claim(c, owner, &[IMPORT_JOB], LEASE)?))?
+    let Some(j): Option<Job> = db.write_blocking(|c| {
+        Ok::<_, Error>(job::claim_at(c, owner, &[IMPORT_JOB], LEASE, db.now())?)
+    })?
     else {
         return Ok(false);
     };

@@ -101,7 +101,17 @@ pub fn claim(
     kinds: &[&str],
     lease: Duration,
 ) -> QueryResult<Option<Job>> {
-    let t = now();
+    claim_at(conn, owner, kinds, lease, now())
+}
+
+/// [`claim`] with the time it is (`Db::now`, which tests move).
+pub fn claim_at(
+    conn: &mut DbConn,
+    owner: &str,
+    kinds: &[&str],
+    lease: Duration,
+    t: chrono::NaiveDateTime,
+) -> QueryResult<Option<Job>> {
     let due = jobs::status
         .eq(JobStatus::Queued)
         .and(jobs::run_at.le(t))

@@ -102,7 +102,17 @@ pub fn claim(
     lease: Duration,
     limit: i64,
 ) -> QueryResult<Vec<OutboxMessage>> {
-    let t = now();
+    claim_at(conn, owner, lease, limit, now())
+}
+
+/// [`claim`] with the time it is (`Db::now`, which tests move).
+pub fn claim_at(
+    conn: &mut DbConn,
+    owner: &str,
+    lease: Duration,
+    limit: i64,
+    t: chrono::NaiveDateTime,
+) -> QueryResult<Vec<OutboxMessage>> {
     let due = email_outbox::status
         .eq(OutboxStatus::Queued)
         .and(email_outbox::next_attempt_at.le(t))

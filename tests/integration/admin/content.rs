@@ -260,14 +260,17 @@ async fn scheduled_posts_publish_once_on_time(backend: Backend) {
             .published
             .is_empty()
     );
-    std::thread::sleep(std::time::Duration::from_millis(2200));
+    // Time passes (the clock of this world moves; nobody sleeps).
+    env.state.db.clock().advance(chrono::Duration::seconds(3));
     // A node claims the job and dies before finishing (its lease runs out)…
+    let t = env.state.db.now();
     env.write(|c| {
-        Ok(job::claim(
+        Ok(job::claim_at(
             c,
             "dead-node",
             &[publishing::PUBLISH_JOB],
             chrono::Duration::seconds(-1),
+            t,
         )?)
     });
     // …then two nodes run at once: the post is published exactly once.

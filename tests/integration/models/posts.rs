@@ -7,9 +7,7 @@ use crate::backend_tests;
 use crate::common::{Backend, TestEnv};
 
 fn published(title: &str) -> PostInput {
-    let mut p = PostInput::new(title, "Body with *emphasis* & an ampersand.");
-    p.status = PostStatus::Published;
-    p
+    crate::common::published_post(title, "Body with *emphasis* & an ampersand.")
 }
 
 async fn slugs_are_unique_and_survive_punctuation(backend: Backend) {

@@ -2,17 +2,11 @@
 
 use cms_core::models::album::{self, AlbumStatus};
 use cms_core::models::photo;
-use cms_core::models::post::{self, PostInput, PostStatus};
+use cms_core::models::post::{self, PostInput};
 use cms_core::models::video::{self, VideoInput};
 
 use crate::backend_tests;
-use crate::common::{Backend, TestEnv, get};
-
-fn published(title: &str, body: &str) -> PostInput {
-    let mut p = PostInput::new(title, body);
-    p.status = PostStatus::Published;
-    p
-}
+use crate::common::{Backend, TestEnv, get, published_post as published};
 
 async fn search_finds_every_kind_and_no_drafts(backend: Backend) {
     let env = TestEnv::new(backend);
