@@ -44,6 +44,46 @@ enum Command {
     /// and subscribers up to the totals given. Deterministic for a seed; photos share a few
     /// real image files through hard links; queues no emails.
     Generate(GenerateArgs),
+    /// Back up the site into DIR while it runs: a consistent snapshot of the database, the
+    /// media files it does not have yet, the secret key, and a manifest written last. With
+    /// --verify, check the backup in DIR instead.
+    Backup(BackupArgs),
+    /// Restore the backup in DIR into an empty database and media folder (stop the site
+    /// first). Checks the backup before touching anything.
+    Restore(RestoreArgs),
+}
+
+#[derive(Args)]
+struct BackupArgs {
+    /// The backup folder (created if needed; a backup already there is brought up to date).
+    dir: std::path::PathBuf,
+    /// Check the backup in DIR (checksums, integrity, counts, files) and change nothing.
+    #[arg(long)]
+    verify: bool,
+}
+
+#[derive(Args)]
+struct RestoreArgs {
+    /// The backup folder.
+    dir: std::path::PathBuf,
+    /// Replace a database and media folder that are not empty.
+    #[arg(long)]
+    force: bool,
+}
+
+/// "3 posts, 1 photo" from a manifest's counts.
+fn summary(m: &cms_core::backup::Manifest) -> String {
+    let n = |t: &str| m.counts.get(t).copied().unwrap_or(0);
+    let plural = |k: i64, one: &str, many: &str| format!("{k} {}", if k == 1 { one } else { many });
+    [
+        plural(n("posts"), "post", "posts"),
+        plural(n("albums"), "album", "albums"),
+        plural(n("photos"), "photo", "photos"),
+        plural(n("videos"), "video", "videos"),
+        plural(n("subscribers"), "subscriber", "subscribers"),
+        plural(n("users"), "user", "users"),
+    ]
+    .join(", ")
 }
 
 #[derive(Args)]
@@ -400,6 +440,53 @@ fn run(cli: Cli) -> Result<(), Failure> {
             } else {
                 println!("{account} had no two-step verification; its sessions are ended");
             }
+            Ok(())
+        }
+        Command::Backup(args) => {
+            let config = load_config(None)?;
+            init_logging(&config.log);
+            if args.verify {
+                let m = cms_core::backup::verify(&args.dir)?;
+                println!(
+                    "{} is a complete backup of {} ({}, schema {}): {}; {} media files",
+                    args.dir.display(),
+                    m.created_at,
+                    m.backend,
+                    m.schema,
+                    summary(&m),
+                    m.media.files
+                );
+                return Ok(());
+            }
+            let db = cms_core::db::Db::connect(&config.database)?;
+            let m = cms_core::backup::backup(&config, &db, &config.storage.media_dir, &args.dir)?;
+            println!(
+                "backed up to {}: {} database of {:.1} MB ({}); {} media files, {} copied now; {}",
+                args.dir.display(),
+                m.backend,
+                m.database.bytes as f64 / 1_048_576.0,
+                summary(&m),
+                m.media.files,
+                m.media.copied,
+                if m.secret_key.is_some() {
+                    "the secret key included"
+                } else {
+                    "the secret key is CMS_SECRET_KEY's (not in the backup)"
+                }
+            );
+            Ok(())
+        }
+        Command::Restore(args) => {
+            let config = load_config(None)?;
+            init_logging(&config.log);
+            let m = cms_core::backup::restore(&config, &args.dir, args.force)?;
+            println!(
+                "restored the backup of {} from {}: {}; {} media files",
+                m.created_at,
+                args.dir.display(),
+                summary(&m),
+                m.media.files
+            );
             Ok(())
         }
         Command::Generate(args) => {

@@ -76,6 +76,9 @@ pub struct Config {
     pub storage: StorageConfig,
     pub mail: MailConfig,
     pub secret: SecretKey,
+    /// The key file the secret was read from (generated in the data folder when no key is
+    /// configured); `None` when it comes from `CMS_SECRET_KEY` or `cms.toml`.
+    pub secret_key_file: Option<PathBuf>,
     /// The `tracing` filter (`CMS_LOG`, default `info`).
     pub log: String,
     /// How photos are processed.
@@ -547,6 +550,10 @@ impl RawSettings {
             }
         };
 
+        let secret_key_file = self
+            .get("secret_key")
+            .is_none()
+            .then(|| data_dir.join("secret.key"));
         match (url, secret) {
             (Some(url), Some(secret)) if problems.is_empty() => Ok(Config {
                 database: DatabaseConfig { url, pool_size },
@@ -570,6 +577,7 @@ impl RawSettings {
                     rate,
                     retry_seconds,
                 },
+                secret_key_file,
                 secret,
                 log,
                 images,

@@ -5,6 +5,7 @@
 //! here knows about requests or responses.
 
 pub mod api;
+pub mod backup;
 pub mod config;
 pub mod db;
 pub mod demo;

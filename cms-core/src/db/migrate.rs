@@ -53,6 +53,14 @@ where
     Ok(())
 }
 
+/// The newest schema version this build knows (both backends have the same versions).
+pub fn newest_known() -> String {
+    MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE)
+        .ok()
+        .and_then(|ms| ms.iter().map(|m| m.name().version().to_string()).max())
+        .unwrap_or_default()
+}
+
 /// Applies every pending migration, after refusing a database a newer version migrated. On
 /// PostgreSQL an advisory lock makes several nodes that start at once take turns, so each
 /// migration runs exactly once.

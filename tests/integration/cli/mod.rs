@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::{Backend, PgDatabase};
 
+mod backup;
 mod settings;
 mod slow;
 
@@ -261,10 +262,14 @@ fn request(
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     if !body.is_empty() {
-        req.push_str(&format!(
-            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
+        // A form unless the caller says what it sends.
+        if !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
+            req.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
+        }
+        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     req.push_str("\r\n");
     req.push_str(body);

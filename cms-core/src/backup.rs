@@ -1,0 +1,662 @@
+//! Backups of a running site and their restore (`cms backup DIR`, `cms backup --verify DIR`,
+//! `cms restore DIR`).
+//!
+//! A backup folder holds the database as one consistent snapshot taken while the site serves
+//! and writes (SQLite: `VACUUM INTO`, which reads one snapshot, WAL included; PostgreSQL:
+//! `pg_dump` on a snapshot exported from a repeatable-read transaction, in which the rows are
+//! also counted), the media files (content-addressed and never changed, so a backup into the
+//! same folder copies only the files it does not have yet), the secret key file, and
+//! `manifest.json`: format, Keepsake and schema versions, counts per table, sizes and SHA-256s.
+//! The manifest is removed first and written last (through a rename), so a backup that was
+//! killed half-way never looks complete.
+//!
+//! A restore verifies the backup first, refuses a backup from a newer schema and a target that
+//! holds content (unless forced), swaps a SQLite file in atomically (removing stale `-wal` and
+//! `-shm` files) or loads the dump into PostgreSQL, copies the media and the key, and migrates
+//! an older schema.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::config::{Config, DatabaseUrl};
+use crate::error::{Error, Result};
+
+/// The version of the backup layout this build writes and reads.
+pub const FORMAT: u32 = 1;
+/// The file that makes a backup folder a complete backup.
+pub const MANIFEST: &str = "manifest.json";
+const SQLITE_FILE: &str = "database.sqlite";
+const PG_FILE: &str = "database.pgdump";
+const KEY_FILE: &str = "secret.key";
+const MEDIA: &str = "media";
+
+/// Every table of the content model, counted in the manifest.
+pub const TABLES: &[&str] = &[
+    "site_state",
+    "settings",
+    "users",
+    "recovery_codes",
+    "sessions",
+    "rate_events",
+    "api_tokens",
+    "categories",
+    "tags",
+    "gallery_categories",
+    "albums",
+    "photos",
+    "posts",
+    "post_categories",
+    "post_tags",
+    "post_slug_redirects",
+    "post_revisions",
+    "videos",
+    "subscribers",
+    "subscriber_topics",
+    "email_outbox",
+    "jobs",
+    "audit_log",
+    "import_items",
+    "redirects",
+];
+
+/// Tables whose rows make a site "not empty" for a restore.
+const CONTENT: &[&str] = &[
+    "users",
+    "posts",
+    "albums",
+    "photos",
+    "videos",
+    "subscribers",
+];
+
+/// A file of the backup: its name in the folder, size and SHA-256.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FileSum {
+    pub file: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// The media part of a backup.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MediaSum {
+    /// Files in the backup's media folder.
+    pub files: u64,
+    pub bytes: u64,
+    /// Files this backup copied (the others were there from an earlier backup).
+    pub copied: u64,
+}
+
+/// What `manifest.json` says.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    /// When the snapshot was taken, RFC 3339 UTC.
+    pub created_at: String,
+    pub keepsake: String,
+    /// `sqlite` or `postgres`.
+    pub backend: String,
+    /// The newest migration applied to the database.
+    pub schema: String,
+    pub database: FileSum,
+    /// The key file, when the key is one (not when it comes from `CMS_SECRET_KEY`).
+    pub secret_key: Option<FileSum>,
+    pub counts: BTreeMap<String, i64>,
+    pub media: MediaSum,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Rows per table, on any connection (`TABLES` are our own names, never input).
+fn count_tables<C>(conn: &mut C) -> Result<BTreeMap<String, i64>>
+where
+    for<'a> diesel::query_builder::SqlQuery: diesel::query_dsl::LoadQuery<'a, C, Count>,
+{
+    let mut out = BTreeMap::new();
+    for t in TABLES {
+        let rows: Vec<Count> = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {t}"))
+            .load(conn)
+            .map_err(Error::from)?;
+        out.insert((*t).to_string(), rows.first().map_or(0, |c| c.n));
+    }
+    Ok(out)
+}
+
+fn io(context: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> Error {
+    move |e| Error::io(context, e)
+}
+
+fn sha256_file(path: &Path) -> Result<(u64, String)> {
+    let mut f = std::fs::File::open(path).map_err(io(format!("cannot read {}", path.display())))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = f
+            .read(&mut buf)
+            .map_err(io(format!("cannot read {}", path.display())))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((total, hex::encode(h.finalize())))
+}
+
+fn sum(dir: &Path, file: &str) -> Result<FileSum> {
+    let (bytes, sha256) = sha256_file(&dir.join(file))?;
+    Ok(FileSum {
+        file: file.to_string(),
+        bytes,
+        sha256,
+    })
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, synced.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("partial");
+    let mut f =
+        std::fs::File::create(&tmp).map_err(io(format!("cannot write {}", tmp.display())))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(io(format!("cannot write {}", tmp.display())))?;
+    std::fs::rename(&tmp, path).map_err(io(format!("cannot write {}", path.display())))
+}
+
+#[derive(QueryableByName)]
+struct Version {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    v: String,
+}
+
+#[derive(QueryableByName)]
+struct Snapshot {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+}
+
+/// The newest migration applied to a database.
+fn schema_of<C>(conn: &mut C) -> Result<String>
+where
+    for<'a> diesel::query_builder::SqlQuery: diesel::query_dsl::LoadQuery<'a, C, Version>,
+{
+    let rows: Vec<Version> =
+        diesel::sql_query("SELECT MAX(version) AS v FROM __diesel_schema_migrations")
+            .load(conn)
+            .map_err(Error::from)?;
+    rows.into_iter()
+        .next()
+        .map(|r| r.v)
+        .ok_or_else(|| Error::Internal("the database has no schema version".into()))
+}
+
+/// libpq's environment for a `postgres://` URL, so no password shows in a process list.
+fn pg_env(url: &str) -> Result<Vec<(&'static str, String)>> {
+    let u = url::Url::parse(url)
+        .map_err(|e| Error::invalid("CMS_DATABASE_URL", format!("not a URL: {e}")))?;
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let mut env = vec![
+        ("PGHOST", u.host_str().unwrap_or("localhost").to_string()),
+        ("PGPORT", u.port().unwrap_or(5432).to_string()),
+        ("PGDATABASE", decode(u.path().trim_start_matches('/'))),
+    ];
+    if !u.username().is_empty() {
+        env.push(("PGUSER", decode(u.username())));
+    }
+    if let Some(p) = u.password() {
+        env.push(("PGPASSWORD", decode(p)));
+    }
+    Ok(env)
+}
+
+/// Runs a PostgreSQL client tool (`pg_dump`, `pg_restore`) with the database's environment.
+fn pg_tool(tool: &str, url: &str, args: &[&str]) -> Result<()> {
+    let mut cmd = std::process::Command::new(tool);
+    cmd.args(args).env_remove("PGSERVICE");
+    for (k, v) in pg_env(url)? {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::Internal(format!(
+                "{tool} is not installed: install PostgreSQL's client tools (Debian: postgresql-client)"
+            ))
+        } else {
+            Error::io(format!("cannot run {tool}"), e)
+        }
+    })?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        let err = String::from_utf8_lossy(&out.stderr);
+        Err(Error::Internal(format!(
+            "{tool} failed: {}",
+            err.lines().next().unwrap_or("no message")
+        )))
+    }
+}
+
+/// Every file under a media folder (its temporary files left out), with paths relative to it.
+fn media_files(root: &Path) -> Result<Vec<(PathBuf, u64)>> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = match std::fs::read_dir(&d) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io(format!("cannot read {}", d.display()), e)),
+        };
+        for e in entries {
+            let e = e.map_err(io(format!("cannot read {}", d.display())))?;
+            let name = e.file_name();
+            if d == root && name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let meta = e
+                .metadata()
+                .map_err(io(format!("cannot read {}", e.path().display())))?;
+            if meta.is_dir() {
+                stack.push(e.path());
+            } else if meta.is_file()
+                && let Ok(rel) = e.path().strip_prefix(root)
+            {
+                out.push((rel.to_path_buf(), meta.len()));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Copies the files of `from` that `to` does not have (same name and size): media files are
+/// content-addressed and never change, so what is there is already right.
+fn copy_missing(from: &Path, to: &Path) -> Result<MediaSum> {
+    let mut sum = MediaSum::default();
+    for (rel, len) in media_files(from)? {
+        sum.files += 1;
+        sum.bytes += len;
+        let dest = to.join(&rel);
+        if std::fs::metadata(&dest).is_ok_and(|m| m.len() == len) {
+            continue;
+        }
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(io(format!("cannot create {}", parent.display())))?;
+        }
+        let tmp = dest.with_extension("partial");
+        std::fs::copy(from.join(&rel), &tmp)
+            .map_err(io(format!("cannot copy {}", rel.display())))?;
+        std::fs::rename(&tmp, &dest).map_err(io(format!("cannot write {}", dest.display())))?;
+        sum.copied += 1;
+    }
+    Ok(sum)
+}
+
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Takes a backup of the site into `dir` (created if needed; an earlier backup there is
+/// brought up to date, copying only the media files it lacks).
+pub fn backup(
+    config: &Config,
+    db: &crate::db::Db,
+    media_root: &Path,
+    dir: &Path,
+) -> Result<Manifest> {
+    std::fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
+    // From here until the end, this folder is not a complete backup.
+    match std::fs::remove_file(dir.join(MANIFEST)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(Error::io(format!("cannot write in {}", dir.display()), e));
+        }
+        _ => {}
+    }
+    let (backend, database, counts, schema) = match &config.database.url {
+        DatabaseUrl::Sqlite { .. } => {
+            let partial = dir.join(format!("{SQLITE_FILE}.partial"));
+            let _ = std::fs::remove_file(&partial);
+            let quoted = partial.display().to_string().replace('\'', "''");
+            {
+                // One read snapshot of the live database, WAL included, compacted.
+                let mut conn = db.conn()?;
+                conn.batch_execute(&format!("VACUUM INTO '{quoted}'"))
+                    .map_err(Error::from)?;
+            }
+            let (counts, schema) = {
+                let path = partial.display().to_string();
+                let mut snap = diesel::SqliteConnection::establish(&path)
+                    .map_err(|e| Error::Internal(format!("cannot open the snapshot: {e}")))?;
+                (count_tables(&mut snap)?, schema_of(&mut snap)?)
+            };
+            std::fs::rename(&partial, dir.join(SQLITE_FILE))
+                .map_err(io(format!("cannot write in {}", dir.display())))?;
+            ("sqlite", sum(dir, SQLITE_FILE)?, counts, schema)
+        }
+        DatabaseUrl::Postgres { url } => {
+            let partial = dir.join(format!("{PG_FILE}.partial"));
+            let _ = std::fs::remove_file(&partial);
+            let mut c = diesel::PgConnection::establish(url)
+                .map_err(|e| Error::Unavailable(format!("cannot connect: {e}")))?;
+            // The rows are counted and dumped in one snapshot: this transaction's, which
+            // pg_dump joins.
+            c.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .map_err(Error::from)?;
+            let snap: Vec<Snapshot> = diesel::sql_query("SELECT pg_export_snapshot() AS id")
+                .load(&mut c)
+                .map_err(Error::from)?;
+            let id = snap
+                .into_iter()
+                .next()
+                .map(|s| s.id)
+                .ok_or_else(|| Error::Internal("no snapshot".into()))?;
+            let counts = count_tables(&mut c)?;
+            let schema = schema_of(&mut c)?;
+            let file = partial.display().to_string();
+            pg_tool(
+                "pg_dump",
+                url,
+                &[
+                    "--format=custom",
+                    "--no-owner",
+                    "--no-privileges",
+                    &format!("--snapshot={id}"),
+                    &format!("--file={file}"),
+                ],
+            )?;
+            c.batch_execute("COMMIT").map_err(Error::from)?;
+            std::fs::rename(&partial, dir.join(PG_FILE))
+                .map_err(io(format!("cannot write in {}", dir.display())))?;
+            ("postgres", sum(dir, PG_FILE)?, counts, schema)
+        }
+    };
+    let media = copy_missing(media_root, &dir.join(MEDIA))?;
+    let secret_key = if let Some(key_file) = &config.secret_key_file {
+        let bytes = std::fs::read(key_file).map_err(io("cannot read the secret key"))?;
+        write_atomically(&dir.join(KEY_FILE), &bytes)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(
+                dir.join(KEY_FILE),
+                std::fs::Permissions::from_mode(0o600),
+            );
+        }
+        Some(sum(dir, KEY_FILE)?)
+    } else {
+        None
+    };
+    let manifest = Manifest {
+        format: FORMAT,
+        created_at: now_rfc3339(),
+        keepsake: env!("CARGO_PKG_VERSION").to_string(),
+        backend: backend.to_string(),
+        schema,
+        database,
+        secret_key,
+        counts,
+        media,
+    };
+    let text = serde_json::to_vec_pretty(&manifest)
+        .map_err(|e| Error::Internal(format!("manifest: {e}")))?;
+    write_atomically(&dir.join(MANIFEST), &text)?;
+    Ok(manifest)
+}
+
+/// A problem with a backup folder, for the one-line error.
+fn bad(dir: &Path, why: impl std::fmt::Display) -> Error {
+    Error::invalid("backup", format!("{} {why}", dir.display()))
+}
+
+/// Checks a backup: complete (a manifest), readable by this version, files as summed, the
+/// SQLite database intact with the counted rows and every photo's original present, a
+/// PostgreSQL dump readable by `pg_restore`.
+pub fn verify(dir: &Path) -> Result<Manifest> {
+    let text = match std::fs::read(dir.join(MANIFEST)) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(bad(
+                dir,
+                "is not a complete backup: it has no manifest.json (a backup that did not finish, or not a backup)",
+            ));
+        }
+        Err(e) => return Err(Error::io(format!("cannot read {}", dir.display()), e)),
+    };
+    let m: Manifest = serde_json::from_slice(&text)
+        .map_err(|e| bad(dir, format!("has a damaged manifest.json: {e}")))?;
+    if m.format > FORMAT {
+        return Err(bad(
+            dir,
+            format!(
+                "was made by a newer Keepsake ({}): use that version",
+                m.keepsake
+            ),
+        ));
+    }
+    for f in std::iter::once(&m.database).chain(m.secret_key.iter()) {
+        let (bytes, sha) = sha256_file(&dir.join(&f.file))
+            .map_err(|_| bad(dir, format!("is missing {}", f.file)))?;
+        if bytes != f.bytes || sha != f.sha256 {
+            return Err(bad(
+                dir,
+                format!("has a damaged {} (its checksum differs)", f.file),
+            ));
+        }
+    }
+    match m.backend.as_str() {
+        "sqlite" => {
+            let path = dir.join(SQLITE_FILE).display().to_string();
+            let mut c = diesel::SqliteConnection::establish(&format!("file:{path}?mode=ro"))
+                .or_else(|_| diesel::SqliteConnection::establish(&path))
+                .map_err(|e| bad(dir, format!("has a database that cannot be opened: {e}")))?;
+            let check: Vec<IntegrityRow> = diesel::sql_query("PRAGMA integrity_check")
+                .load(&mut c)
+                .map_err(|e| bad(dir, format!("has a damaged database: {e}")))?;
+            if check.first().map(|r| r.integrity_check.as_str()) != Some("ok") {
+                return Err(bad(dir, "has a damaged database (integrity check failed)"));
+            }
+            let counts = count_tables(&mut c)?;
+            if counts != m.counts {
+                return Err(bad(
+                    dir,
+                    "has a database whose rows differ from its manifest",
+                ));
+            }
+            let originals: Vec<(String, String)> = crate::schema::photos::table
+                .select((
+                    crate::schema::photos::content_hash,
+                    crate::schema::photos::mime,
+                ))
+                .load(&mut c)
+                .map_err(Error::from)?;
+            let media = dir.join(MEDIA);
+            let missing = originals
+                .iter()
+                .filter(|(h, mime)| {
+                    !media
+                        .join(crate::media::photo_original_key(h, mime))
+                        .is_file()
+                })
+                .count();
+            if missing > 0 {
+                return Err(bad(dir, format!("lacks {missing} photo file(s) in media/")));
+            }
+        }
+        "postgres" => {
+            let out = std::process::Command::new("pg_restore")
+                .arg("--list")
+                .arg(dir.join(PG_FILE))
+                .output()
+                .map_err(|e| Error::io("cannot run pg_restore (install postgresql-client)", e))?;
+            if !out.status.success() {
+                return Err(bad(dir, "has a database dump pg_restore cannot read"));
+            }
+        }
+        other => return Err(bad(dir, format!("is of an unknown backend '{other}'"))),
+    }
+    let on_disk = media_files(&dir.join(MEDIA))?;
+    if (on_disk.len() as u64) < m.media.files {
+        return Err(bad(
+            dir,
+            format!(
+                "has {} media files, fewer than the {} it was made with",
+                on_disk.len(),
+                m.media.files
+            ),
+        ));
+    }
+    Ok(m)
+}
+
+#[derive(QueryableByName)]
+struct IntegrityRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    integrity_check: String,
+}
+
+/// Rows in the content tables of a database (0 when it has none of our tables yet).
+fn content_rows<C>(conn: &mut C) -> i64
+where
+    for<'a> diesel::query_builder::SqlQuery: diesel::query_dsl::LoadQuery<'a, C, Count>,
+{
+    CONTENT
+        .iter()
+        .filter_map(|t| {
+            diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {t}"))
+                .load::<Count>(conn)
+                .ok()
+                .and_then(|r| r.first().map(|c| c.n))
+        })
+        .sum()
+}
+
+/// Restores the backup in `dir` into the configured database and media folder. The site must
+/// not be running on them. Refuses a target with content unless `force`.
+pub fn restore(config: &Config, dir: &Path, force: bool) -> Result<Manifest> {
+    let m = verify(dir)?;
+    let newest = crate::db::newest_known();
+    if m.schema > newest {
+        return Err(bad(
+            dir,
+            format!(
+                "was taken from a newer version of Keepsake (schema {}; this version knows up to {newest}): restore it with that version",
+                m.schema
+            ),
+        ));
+    }
+    let media_root = &config.storage.media_dir;
+    let target_backend = match config.database.url {
+        DatabaseUrl::Sqlite { .. } => "sqlite",
+        DatabaseUrl::Postgres { .. } => "postgres",
+    };
+    if m.backend != target_backend {
+        return Err(bad(
+            dir,
+            format!(
+                "holds a {} database and CMS_DATABASE_URL is {target_backend}: restore it into the same backend",
+                m.backend
+            ),
+        ));
+    }
+    let has_media = !media_files(media_root)?.is_empty();
+    match &config.database.url {
+        DatabaseUrl::Sqlite { path } => {
+            let occupied = path.is_file()
+                && diesel::SqliteConnection::establish(&path.display().to_string())
+                    .map(|mut c| content_rows(&mut c) > 0)
+                    .unwrap_or(true);
+            if (occupied || has_media) && !force {
+                return Err(not_empty(occupied));
+            }
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(io(format!("cannot create {}", parent.display())))?;
+            }
+            let partial = path.with_extension("restore-partial");
+            std::fs::copy(dir.join(SQLITE_FILE), &partial)
+                .map_err(io(format!("cannot write {}", partial.display())))?;
+            std::fs::File::open(&partial)
+                .and_then(|f| f.sync_all())
+                .map_err(io(format!("cannot write {}", partial.display())))?;
+            for ext in ["-wal", "-shm"] {
+                let stale = PathBuf::from(format!("{}{ext}", path.display()));
+                match std::fs::remove_file(&stale) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(Error::io(format!("cannot remove {}", stale.display()), e));
+                    }
+                    _ => {}
+                }
+            }
+            std::fs::rename(&partial, path)
+                .map_err(io(format!("cannot write {}", path.display())))?;
+        }
+        DatabaseUrl::Postgres { url } => {
+            let mut c = diesel::PgConnection::establish(url)
+                .map_err(|e| Error::Unavailable(format!("cannot connect: {e}")))?;
+            let occupied = content_rows(&mut c) > 0;
+            if (occupied || has_media) && !force {
+                return Err(not_empty(occupied));
+            }
+            // An empty (or forced) target starts from nothing: the dump makes every table.
+            c.batch_execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+                .map_err(Error::from)?;
+            drop(c);
+            let file = dir.join(PG_FILE).display().to_string();
+            let name = pg_env(url)?
+                .into_iter()
+                .find(|(k, _)| *k == "PGDATABASE")
+                .map(|(_, v)| v)
+                .unwrap_or_default();
+            pg_tool(
+                "pg_restore",
+                url,
+                &[
+                    "--no-owner",
+                    "--no-privileges",
+                    "--exit-on-error",
+                    "--single-transaction",
+                    &format!("--dbname={name}"),
+                    &file,
+                ],
+            )?;
+        }
+    }
+    copy_missing(&dir.join(MEDIA), media_root)?;
+    // The site's key comes back with it (signed links, sessions' cookies, two-step secrets);
+    // a key set in the configuration is the configuration's business.
+    if let (Some(k), Some(key_file)) = (&m.secret_key, &config.secret_key_file) {
+        let bytes = std::fs::read(dir.join(&k.file)).map_err(io("cannot read the backup's key"))?;
+        if let Some(parent) = key_file.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(io(format!("cannot create {}", parent.display())))?;
+        }
+        write_atomically(key_file, &bytes)?;
+    }
+    // An older schema is brought up to date.
+    let db = crate::db::Db::connect(&config.database)?;
+    crate::db::run_migrations(&mut *db.conn()?)?;
+    Ok(m)
+}
+
+fn not_empty(database: bool) -> Error {
+    Error::Conflict(if database {
+        "the target database holds content: restore into an empty one, or pass --force to replace it".into()
+    } else {
+        "the media folder is not empty: restore into an empty one, or pass --force".into()
+    })
+}
