@@ -398,10 +398,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 let u = user::find_by_email(conn, &account)?.ok_or_else(|| {
                     cms_core::Error::invalid("--email", format!("no user {account}"))
                 })?;
-                let mut n = 0;
-                for bucket in ["login-account", "2fa-account"] {
-                    n += cms_core::models::rate_limit::clear(conn, bucket, &account)?;
-                }
+                let n = cms_admin::auth::unlock(conn, &account, u.id)?;
                 audit::record(
                     conn,
                     &Actor::cli(),

@@ -26,7 +26,7 @@ use crate::session::{self, Current};
 const WRONG: &str = "That is not your current password.";
 
 /// Wrong passwords typed on this page, per account.
-const REAUTH_BUCKET: &str = "account-password";
+pub(crate) const REAUTH_BUCKET: &str = "account-password";
 
 /// What the page says about two-step verification.
 #[derive(Debug, Clone, Default)]

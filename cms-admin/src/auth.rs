@@ -59,6 +59,18 @@ pub(crate) fn known_device(state: &AppState, req: &HttpRequest, account: &str) -
     cms_core::tokens::verify(&state.config.secret, &device_message(account, nonce), sig)
         .then(|| nonce.to_string())
 }
+/// Forgets an account's failed attempts everywhere they are counted: passwords and two-step
+/// codes at login (per account), passwords typed on the account page (per user). What
+/// `cms user unlock` runs. Returns how many were forgotten.
+pub fn unlock(conn: &mut cms_core::DbConn, account: &str, user_id: i64) -> cms_core::Result<usize> {
+    let mut n = 0;
+    for bucket in ["login-account", crate::two_factor::ACCOUNT_BUCKET] {
+        n += rate_limit::clear(conn, bucket, account)?;
+    }
+    n += rate_limit::clear(conn, crate::account::REAUTH_BUCKET, &user_id.to_string())?;
+    Ok(n)
+}
+
 /// The window failed logins are counted in.
 pub const WINDOW: Duration = Duration::minutes(15);
 

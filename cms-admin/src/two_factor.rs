@@ -31,11 +31,17 @@ pub const PENDING_COOKIE: &str = "ks_2fa";
 /// How long the second step may take.
 const PENDING_SECS: i64 = 300;
 
+/// What a pending login is bound to: the password, the two-step secret and the last login,
+/// so a password change, a reset or the login it leads to (which moves the last login) voids
+/// it: a pending cookie opens one session at most.
 fn fingerprint(u: &User) -> String {
     let both = format!(
-        "{}\n{}",
+        "{}\n{}\n{}",
         u.password_hash,
-        u.totp_secret.as_deref().unwrap_or_default()
+        u.totp_secret.as_deref().unwrap_or_default(),
+        u.last_login_at
+            .map(|t| t.and_utc().timestamp_micros())
+            .unwrap_or_default()
     );
     cms_core::tokens::hash_token(&both)[..16].to_string()
 }

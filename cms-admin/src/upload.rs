@@ -31,6 +31,8 @@ pub struct Upload {
     pub repeated: Vec<(String, StagedFile)>,
     /// File parts that held nothing (a browser sends one for a file input left empty).
     pub empty_files: usize,
+    /// Names of file parts in fields the caller does not take (drained, not kept).
+    pub ignored_files: Vec<String>,
 }
 
 impl Upload {
@@ -112,6 +114,7 @@ pub async fn read(
             }
             (Some(_), None) => {
                 // A file in a field we do not take: drain and ignore it.
+                up.ignored_files.push(name.clone());
                 while let Some(chunk) = field.next().await {
                     chunk.map_err(|e| {
                         AdminError::BadRequest(format!("The upload was interrupted: {e}"))

@@ -9,6 +9,22 @@ pub fn is_refused(c: char) -> bool {
     (c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{7f}'
 }
 
+/// A calendar date written exactly `YYYY-MM-DD` (four-digit year; chrono alone also takes
+/// `24-01-01` as the year 24 and `+002024-01-01`).
+pub fn iso_date(s: &str) -> Option<chrono::NaiveDate> {
+    let b = s.as_bytes();
+    let shape = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shape {
+        return None;
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
 /// True when `s` holds a refused character ([`is_refused`]).
 pub fn has_refused(s: &str) -> bool {
     s.chars().any(is_refused)

@@ -342,6 +342,7 @@ pub async fn upload_photos(
         .keys()
         .chain(up.files.keys())
         .chain(up.repeated.iter().map(|(n, _)| n).filter(|n| *n != "file"))
+        .chain(up.ignored_files.iter())
         .next()
     {
         return Err(ApiError(Problem::bad_field(

@@ -425,10 +425,38 @@ pub fn rfc3339(field: &str, s: &str) -> Result<chrono::NaiveDateTime, ApiError> 
 
 /// Parses a `YYYY-MM-DD` date for `field`.
 pub fn date(field: &str, s: &str) -> Result<chrono::NaiveDate, ApiError> {
-    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+    cms_core::input::iso_date(s).ok_or_else(|| {
         ApiError(Problem::bad_field(
             field,
             format!("must be a date such as 2024-08-03, not '{s}'"),
         ))
     })
+}
+
+/// A core error with its fields named as this endpoint's JSON names them (the services name
+/// them as the admin's forms do: `source_url` is `source.url` here).
+pub fn as_json_fields(e: cms_core::Error, names: &[(&str, &'static str)]) -> cms_core::Error {
+    use cms_core::Error as E;
+    let rename = |f: &'static str| {
+        names
+            .iter()
+            .find(|(from, _)| *from == f)
+            .map_or(f, |(_, to)| *to)
+    };
+    match e {
+        E::Invalid { field, message } => E::Invalid {
+            field: rename(field),
+            message,
+        },
+        E::Missing { field, message } => E::Missing {
+            field: rename(field),
+            message,
+        },
+        E::Taken { field, message } => E::Taken {
+            field: rename(field),
+            message,
+        },
+        E::Fields(list) => E::Fields(list.into_iter().map(|(f, m)| (rename(f), m)).collect()),
+        other => other,
+    }
 }

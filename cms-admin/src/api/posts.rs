@@ -15,8 +15,17 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::{
-    ApiError, ApiResult, authorize, created, date, double_option, json, read_json, rfc3339,
+    ApiError, ApiResult, as_json_fields, authorize, created, date, double_option, json, read_json,
+    rfc3339,
 };
+
+/// The post fields the services name as the admin's form does.
+const POST_FIELDS: &[(&str, &str)] = &[
+    ("source_url", "source.url"),
+    ("source_date", "source.date"),
+    ("source_publication", "source.publication"),
+    ("source_author", "source.author"),
+];
 
 /// Where a reposted article first appeared.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -181,7 +190,7 @@ pub async fn create(req: HttpRequest, state: web::Data<AppState>, body: web::Pay
         .db
         .write(move |conn| {
             input.category_ids = category_ids(conn, &names)?;
-            let p = post::create(conn, &input)?;
+            let p = post::create(conn, &input).map_err(|e| as_json_fields(e, POST_FIELDS))?;
             audit::record(conn, &act, "post.create", Some(("post", p.id)), &p.title)?;
             post_json(conn, &p, &base)
         })
@@ -251,7 +260,8 @@ pub async fn update(
             if let Some(s) = b.source {
                 apply_source(&mut input, s)?;
             }
-            let saved = post::update(conn, id, &input, editor)?;
+            let saved = post::update(conn, id, &input, editor)
+                .map_err(|e| as_json_fields(e, POST_FIELDS))?;
             audit::record(conn, &act, "post.update", Some(("post", id)), &saved.title)?;
             post_json(conn, &saved, &base)
         })
@@ -567,7 +577,8 @@ pub async fn create_tag(
     let out = state
         .db
         .write(move |conn| {
-            let t = tag::find_or_create(conn, &b.name)?;
+            let t = tag::find_or_create(conn, &b.name)
+                .map_err(|e| as_json_fields(e, &[("tags", "name")]))?;
             cms_core::models::site::bump_content_version(conn)?;
             audit::record(conn, &act, "tag.create", Some(("tag", t.id)), &t.name)?;
             views::one_tag_out(conn, t.id, Urls(&base))?

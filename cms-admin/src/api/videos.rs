@@ -113,7 +113,8 @@ pub async fn create(req: HttpRequest, state: web::Data<AppState>, body: web::Pay
     let out = state
         .db
         .write(move |conn| {
-            let v = video::create(conn, &input)?;
+            let v = video::create(conn, &input)
+                .map_err(|e| super::as_json_fields(e, &[("duration", "duration_seconds")]))?;
             audit::record(conn, &act, "video.create", Some(("video", v.id)), &v.title)?;
             Ok::<_, ApiError>(views::video_out(&v, Urls(&base)))
         })
@@ -186,7 +187,8 @@ pub async fn update(
             } else if input.transcript != v.transcript {
                 input.transcript_format = None;
             }
-            let saved = video::update(conn, id, &input)?;
+            let saved = video::update(conn, id, &input)
+                .map_err(|e| super::as_json_fields(e, &[("duration", "duration_seconds")]))?;
             audit::record(
                 conn,
                 &act,

@@ -88,7 +88,7 @@ impl Params {
         if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
             return Ok(Some(t.naive_utc()));
         }
-        if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        if let Some(d) = crate::input::iso_date(s) {
             return Ok(d.and_hms_opt(0, 0, 0));
         }
         Err(Problem::bad_field(

@@ -76,7 +76,10 @@ pub fn create(conn: &mut DbConn, new: &NewAlbum<'_>) -> Result<Album> {
     if let Some(c) = new.category_id
         && gallery_category::find(conn, c)?.is_none()
     {
-        return Err(Error::NotFound("gallery category"));
+        return Err(Error::missing(
+            "category_id",
+            format!("there is no gallery category {c}"),
+        ));
     }
     let slug = slug::unique(&slug::slugify(title), |s| slug_taken(conn, s))?;
     let q = albums::table
@@ -278,7 +281,10 @@ pub fn move_to(conn: &mut DbConn, id: i64, category_id: Option<i64>) -> Result<(
     if let Some(c) = category_id
         && gallery_category::find(conn, c)?.is_none()
     {
-        return Err(Error::NotFound("gallery category"));
+        return Err(Error::missing(
+            "category_id",
+            format!("there is no gallery category {c}"),
+        ));
     }
     if album.status == AlbumStatus::Published {
         adjust_counts(conn, album.category_id, -1, -album.photo_count)?;

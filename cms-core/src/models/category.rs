@@ -46,7 +46,10 @@ pub fn create(
     if let Some(p) = parent_id
         && find(conn, p)?.is_none()
     {
-        return Err(Error::NotFound("parent category"));
+        return Err(Error::missing(
+            "parent_id",
+            format!("there is no category {p}"),
+        ));
     }
     let slug = match slug.map(str::trim).filter(|s| !s.is_empty()) {
         Some(s) => {

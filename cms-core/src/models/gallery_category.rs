@@ -87,7 +87,9 @@ pub fn create(
 ) -> Result<GalleryCategory> {
     let name = validate_name(name)?;
     let parent = match parent_id {
-        Some(id) => Some(find(conn, id)?.ok_or(Error::NotFound("parent category"))?),
+        Some(id) => Some(find(conn, id)?.ok_or_else(|| {
+            Error::missing("parent_id", format!("there is no gallery category {id}"))
+        })?),
         None => None,
     };
     if let Some(p) = &parent
@@ -307,7 +309,9 @@ pub fn move_to(conn: &mut DbConn, id: i64, new_parent: Option<i64>) -> Result<()
                     "a category cannot move into itself or one of its subcategories",
                 ));
             }
-            Some(find(conn, p)?.ok_or(Error::NotFound("parent category"))?)
+            Some(find(conn, p)?.ok_or_else(|| {
+                Error::missing("parent_id", format!("there is no gallery category {p}"))
+            })?)
         }
         None => None,
     };

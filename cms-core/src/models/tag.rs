@@ -26,6 +26,11 @@ pub fn find_or_create(conn: &mut DbConn, raw: &str) -> Result<Tag> {
     if name.is_empty() {
         return Err(Error::invalid("tags", "a tag must not be empty"));
     }
+    // A name of nothing but punctuation has no slug of its own ("untitled"): it would merge
+    // with every other such tag.
+    if !name.chars().any(char::is_alphanumeric) {
+        return Err(Error::invalid("tags", "a tag needs a letter or a digit"));
+    }
     // Counted as given, as the API description's maxLength counts.
     if raw.chars().count() > 100 {
         return Err(Error::invalid(

@@ -243,6 +243,7 @@ async fn two_step_login_with_codes_and_recovery_codes(backend: Backend) {
     assert_eq!(replay.status, 401, "{}", replay.body);
     assert!(!laptop.cookies.contains_key("ks_session"));
     // The app's next code (a step ahead is within the window) logs in.
+    let pending_value = laptop.cookies.get("ks_2fa").cloned().expect("pending");
     let next_code = phone.code(30);
     let spaced = format!("{} {}", &next_code[..3], &next_code[3..]);
     let ok = laptop
@@ -264,6 +265,16 @@ async fn two_step_login_with_codes_and_recovery_codes(backend: Backend) {
         "the pending cookie is removed"
     );
     assert_eq!(laptop.get(&app, "/admin").await.status, 200);
+    // The pending cookie opened one session; a copy of it opens none.
+    let mut copier = Client::new();
+    copier.peer = "203.0.113.67:4000".into();
+    copier.cookies.insert("ks_2fa".into(), pending_value);
+    let again = copier.get(&app, "/admin/login/verify").await;
+    assert_eq!(
+        again.header("location").as_deref(),
+        Some("/admin/login?notice=start-again"),
+        "a used half-login is over"
+    );
 
     // Someone who saw that code and knows the password gets nowhere with it.
     let mut thief = Client::new();
@@ -429,6 +440,53 @@ async fn two_step_login_with_codes_and_recovery_codes(backend: Backend) {
     plain.peer = "198.51.100.31:4000".into();
     let direct = plain.login(&app, "owner@example.org", PASSWORD).await;
     assert_eq!(direct.header("location").as_deref(), Some("/admin"));
+
+    // Wrong passwords on the account page are throttled (two were typed above); `cms user
+    // unlock` lifts that too.
+    let mut refused = 0;
+    loop {
+        let r = plain
+            .post_form(
+                &app,
+                "/admin/account",
+                "/admin/account/2fa/setup",
+                &[("password", "wrong")],
+            )
+            .await;
+        if r.status == 429 {
+            break;
+        }
+        assert_eq!(r.status, 422);
+        refused += 1;
+        assert!(refused <= 5, "wrong passwords are throttled");
+    }
+    let blocked = plain
+        .post_form(
+            &app,
+            "/admin/account",
+            "/admin/account/2fa/setup",
+            &[("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(blocked.status, 429, "even the right one waits");
+    let out = env
+        .cms(&["user", "unlock", "--email", "owner@example.org"])
+        .output()
+        .expect("cms user unlock");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let freed = plain
+        .post_form(
+            &app,
+            "/admin/account",
+            "/admin/account/2fa/setup",
+            &[("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(freed.status, 200);
 
     let actions: Vec<String> = audit_of(&env, uid).into_iter().map(|(a, _)| a).collect();
     for expected in ["2fa.enable", "2fa.recovery-codes", "2fa.disable"] {

@@ -396,6 +396,7 @@ async fn bad_requests_are_problems(backend: Backend) {
         ("/api/v1/posts?kind=essay", "kind"),
         ("/api/v1/posts?status=lost", "status"),
         ("/api/v1/posts?from=yesterday", "from"),
+        ("/api/v1/posts?from=24-01-01", "from"),
         ("/api/v1/posts/some-slug?x=1", "x"),
         ("/api/v1/photos/abc", "id"),
         ("/api/v1/photos/-3", "id"),

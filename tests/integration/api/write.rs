@@ -722,6 +722,62 @@ async fn the_handlers_keep_the_description(backend: Backend) {
     )
     .await;
     assert_eq!(problem(&again, 409)["field"], "slug");
+    // Dates are written YYYY-MM-DD exactly; fields are named as the JSON names them.
+    for bad in ["24-01-01", "+002024-01-01", "2024-1-01"] {
+        let r = send(
+            "POST",
+            "/api/v1/videos".into(),
+            serde_json::json!({"title": "Clip", "release_date": bad}),
+        )
+        .await;
+        assert_eq!(problem(&r, 400)["field"], "release_date", "{bad}");
+    }
+    let r = send(
+        "POST",
+        "/api/v1/videos".into(),
+        serde_json::json!({"title": "Clip", "duration_seconds": -1}),
+    )
+    .await;
+    assert_eq!(problem(&r, 422)["field"], "duration_seconds");
+    let r = send(
+        "POST",
+        "/api/v1/posts".into(),
+        serde_json::json!({"title": "x", "source": {"url": "javascript:1"}}),
+    )
+    .await;
+    assert_eq!(problem(&r, 422)["field"], "source.url");
+    let r = send(
+        "POST",
+        "/api/v1/tags".into(),
+        serde_json::json!({"name": "???"}),
+    )
+    .await;
+    assert_eq!(
+        problem(&r, 422)["field"],
+        "name",
+        "punctuation alone is no tag"
+    );
+    // References to nothing are conflicts naming the field, wherever they are.
+    for (path, body, field) in [
+        (
+            "/api/v1/albums",
+            serde_json::json!({"title": "a", "category_id": 999}),
+            "category_id",
+        ),
+        (
+            "/api/v1/gallery/categories",
+            serde_json::json!({"name": "x", "parent_id": 999}),
+            "parent_id",
+        ),
+        (
+            "/api/v1/categories",
+            serde_json::json!({"name": "x", "parent_id": 999}),
+            "parent_id",
+        ),
+    ] {
+        let r = send("POST", path.into(), body).await;
+        assert_eq!(problem(&r, 409)["field"], field, "{path}");
+    }
     let trailer_slug = json(&v)["slug"].as_str().expect("slug").to_string();
     let taken = send(
         "POST",
@@ -778,6 +834,26 @@ async fn the_handlers_keep_the_description(backend: Backend) {
         p["detail"]
             .as_str()
             .is_some_and(|d| d.contains("unknown part 'caption'")),
+        "{p}"
+    );
+    let extra_file = multipart(
+        "XapiX",
+        &[],
+        &[("file", "one.jpg", &jpeg), ("bogus", "two.jpg", &jpeg)],
+    );
+    let r = call(
+        &app,
+        "POST",
+        &format!("/api/v1/albums/{slug}/photos"),
+        Some(&t),
+        Some(("multipart/form-data; boundary=XapiX", extra_file)),
+    )
+    .await;
+    let p = problem(&r, 400);
+    assert!(
+        p["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("unknown part 'bogus'")),
         "{p}"
     );
     let with_empty = multipart(
