@@ -10,10 +10,11 @@
 //! The manifest is removed first and written last (through a rename), so a backup that was
 //! killed half-way never looks complete.
 //!
-//! A restore verifies the backup first, refuses a backup from a newer schema and a target that
-//! holds content (unless forced), swaps a SQLite file in atomically (removing stale `-wal` and
-//! `-shm` files) or loads the dump into PostgreSQL, copies the media and the key, and migrates
-//! an older schema.
+//! A restore verifies the backup first, refuses a backup from a newer schema and a target
+//! database that holds content (unless forced), copies the media and the key (which changes
+//! nothing that is there), then swaps a SQLite file in atomically (removing stale `-wal` and
+//! `-shm` files) or loads the dump into PostgreSQL, and migrates an older schema. A restore
+//! killed at any point leaves the old database or the whole new one; running it again finishes.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -573,16 +574,45 @@ pub fn restore(config: &Config, dir: &Path, force: bool) -> Result<Manifest> {
             ),
         ));
     }
-    let has_media = !media_files(media_root)?.is_empty();
-    match &config.database.url {
+    // Nothing is replaced without --force: a target database that holds content is refused
+    // before anything is written.
+    let occupied = match &config.database.url {
         DatabaseUrl::Sqlite { path } => {
-            let occupied = path.is_file()
+            path.is_file()
                 && diesel::SqliteConnection::establish(&path.display().to_string())
                     .map(|mut c| content_rows(&mut c) > 0)
-                    .unwrap_or(true);
-            if (occupied || has_media) && !force {
-                return Err(not_empty(occupied));
-            }
+                    .unwrap_or(true)
+        }
+        DatabaseUrl::Postgres { url } => {
+            let mut c = diesel::PgConnection::establish(url)
+                .map_err(|e| Error::Unavailable(format!("cannot connect: {e}")))?;
+            content_rows(&mut c) > 0
+        }
+    };
+    if occupied && !force {
+        return Err(Error::Conflict(
+            "the target database holds content: restore into an empty one, or pass --force to replace it"
+                .into(),
+        ));
+    }
+    // Media and key first: copying content-addressed files never changes one that is there,
+    // so a restore killed here leaves the target as it was, and running it again finishes.
+    copy_missing(&dir.join(MEDIA), media_root)?;
+    // The site's key comes back with it (signed links, sessions' cookies, two-step secrets);
+    // a key set in the configuration is the configuration's business.
+    if let (Some(k), Some(key_file)) = (&m.secret_key, &config.secret_key_file) {
+        let bytes = std::fs::read(dir.join(&k.file)).map_err(io("cannot read the backup's key"))?;
+        if let Some(parent) = key_file.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(io(format!("cannot create {}", parent.display())))?;
+        }
+        write_atomically(key_file, &bytes)?;
+    }
+    // The database last, in one step: a SQLite file renamed into place; PostgreSQL's schema
+    // dropped (a restore killed after that leaves no tables: clearly not a site) and loaded
+    // in one transaction.
+    match &config.database.url {
+        DatabaseUrl::Sqlite { path } => {
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)
                     .map_err(io(format!("cannot create {}", parent.display())))?;
@@ -608,11 +638,6 @@ pub fn restore(config: &Config, dir: &Path, force: bool) -> Result<Manifest> {
         DatabaseUrl::Postgres { url } => {
             let mut c = diesel::PgConnection::establish(url)
                 .map_err(|e| Error::Unavailable(format!("cannot connect: {e}")))?;
-            let occupied = content_rows(&mut c) > 0;
-            if (occupied || has_media) && !force {
-                return Err(not_empty(occupied));
-            }
-            // An empty (or forced) target starts from nothing: the dump makes every table.
             c.batch_execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
                 .map_err(Error::from)?;
             drop(c);
@@ -636,27 +661,8 @@ pub fn restore(config: &Config, dir: &Path, force: bool) -> Result<Manifest> {
             )?;
         }
     }
-    copy_missing(&dir.join(MEDIA), media_root)?;
-    // The site's key comes back with it (signed links, sessions' cookies, two-step secrets);
-    // a key set in the configuration is the configuration's business.
-    if let (Some(k), Some(key_file)) = (&m.secret_key, &config.secret_key_file) {
-        let bytes = std::fs::read(dir.join(&k.file)).map_err(io("cannot read the backup's key"))?;
-        if let Some(parent) = key_file.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(io(format!("cannot create {}", parent.display())))?;
-        }
-        write_atomically(key_file, &bytes)?;
-    }
     // An older schema is brought up to date.
     let db = crate::db::Db::connect(&config.database)?;
     crate::db::run_migrations(&mut *db.conn()?)?;
     Ok(m)
-}
-
-fn not_empty(database: bool) -> Error {
-    Error::Conflict(if database {
-        "the target database holds content: restore into an empty one, or pass --force to replace it".into()
-    } else {
-        "the media folder is not empty: restore into an empty one, or pass --force".into()
-    })
 }

@@ -250,22 +250,27 @@ impl SecretKey {
             .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
         let key: [u8; 32] = rand::random();
         let text = hex::encode(key);
+        // Written whole to a file of our own, then linked into place: a process killed half-way
+        // leaves no empty key behind, and of two processes creating it at once one wins.
+        let tmp = data_dir.join(format!(".secret.key.{}", std::process::id()));
         let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
+        opts.write(true).create(true).truncate(true);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
             opts.mode(0o600);
         }
-        match opts.open(&path) {
-            Ok(mut f) => {
-                f.write_all(text.as_bytes())
-                    .and_then(|_| f.sync_all())
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        opts.open(&tmp)
+            .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()))
+            .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        let linked = std::fs::hard_link(&tmp, &path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => {
                 tracing::info!(path = %path.display(), "generated a new secret key");
                 Ok(SecretKey::from_passphrase(&text))
             }
-            // Another process created it between our read and our create: use theirs.
+            // Another process created it between our read and our link: use theirs.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 Self::load_or_create(data_dir)
             }

@@ -68,7 +68,8 @@ async fn a_busy_site_is_backed_up_and_restored(backend: Backend) {
     let dir = tempfile::tempdir().expect("tempdir");
     let (url_a, _pg_a) = db_url(backend, &dir.path().join("a"));
     let (url_b, _pg_b) = db_url(backend, &dir.path().join("b"));
-    for d in ["a", "b"] {
+    let (url_c, _pg_c) = db_url(backend, &dir.path().join("c"));
+    for d in ["a", "b", "c"] {
         std::fs::create_dir_all(dir.path().join(d)).expect("mkdir");
     }
     let mut a = Site {
@@ -272,6 +273,52 @@ async fn a_busy_site_is_backed_up_and_restored(backend: Backend) {
             "{path} is the same page after the restore"
         );
     }
+    // kill -9 in the middle of a restore: the old database or the whole new one; running it
+    // again finishes.
+    let c = Site {
+        root: dir.path().join("c"),
+        url: url_c,
+        server: None,
+        addr: String::new(),
+    };
+    for delay in [5u64, 30, 90] {
+        let env = c.env();
+        let mut cmd = cms(&c.root, &env);
+        let mut child = cmd
+            .env_remove("CMS_SECRET_KEY")
+            .args(["restore", "--force", &backup_s])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("restore");
+        std::thread::sleep(Duration::from_millis(delay));
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &child.id().to_string()])
+            .status();
+        let _ = child.wait();
+    }
+    let again = c.cms(&["restore", &backup_s]);
+    let finished_before =
+        again.status.code() == Some(1) && stderr_lines(&again)[0].contains("holds content");
+    assert!(
+        again.status.success() || finished_before,
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let mut c = c;
+    c.serve(false);
+    for path in ["/posts", "/videos", "/sitemap.xml"] {
+        let (sb, _, pb) = http(&b.addr, "GET", path);
+        let (sc, _, pc) = http(&c.addr, "GET", path);
+        assert_eq!((sb, sc), (200, 200), "{path}");
+        assert_eq!(
+            pb.replace(&b.addr, ""),
+            pc.replace(&c.addr, ""),
+            "{path} after a killed restore and a second run"
+        );
+    }
+    c.stop();
+
     let (status, _, photo) = http(&b.addr, "GET", "/photos/1");
     assert_eq!(status, 200);
     let src = photo
