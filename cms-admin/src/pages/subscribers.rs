@@ -272,8 +272,13 @@ pub async fn import(
         return list_page(&state, &req, &user, errors, None).await;
     };
     let topics_col = col("topics");
-    let mut entries: Vec<(String, Vec<Topic>)> = Vec::new();
+    // An exported list's consent: our own `status` column, or Ghost's `subscribed_to_emails`.
+    let status_col = col("status");
+    let ghost_col = col("subscribed_to_emails");
+    let mut entries: Vec<(String, Vec<Topic>, Consent)> = Vec::new();
     let mut rejected: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut repeated = 0usize;
     for (line, record) in reader.records().enumerate() {
         let Ok(record) = record else {
             rejected.push(format!("line {}: unreadable", line + 2));
@@ -287,13 +292,29 @@ pub async fn import(
         {
             None => Topic::ALL.to_vec(),
             Some(t) => t
-                .split([' ', ';', '|'])
+                .split([' ', ',', ';', '|'])
                 .filter(|x| !x.is_empty())
                 .filter_map(|x| x.parse().ok())
                 .collect(),
         };
+        let consent = match (
+            status_col.and_then(|c| record.get(c)),
+            ghost_col.and_then(|c| record.get(c)),
+        ) {
+            (Some(s), _) if !s.trim().is_empty() => Consent::of_status(s),
+            (_, Some(g)) if !g.trim().is_empty() => Consent::of_flag(g),
+            _ => Some(Consent::Given),
+        };
+        let Some(consent) = consent else {
+            rejected.push(format!("line {}: unknown status", line + 2));
+            continue;
+        };
         match subscriber::parse_email(&email) {
-            Ok(_) if !topics.is_empty() => entries.push((email, topics)),
+            // An address counts once whatever its case.
+            Ok(normal) if !seen.insert(normal.clone()) => repeated += 1,
+            Ok(_) if !topics.is_empty() || consent == Consent::Left => {
+                entries.push((email, topics, consent))
+            }
             Ok(_) => rejected.push(format!("line {}: no known topic", line + 2)),
             Err(_) => rejected.push(format!(
                 "line {}: '{}' is not an email address",
@@ -309,12 +330,25 @@ pub async fn import(
     } else {
         "import".to_string()
     };
-    let (added, mailed) = state
+    let (added, mailed, left, kept_out) = state
         .db
         .write(move |conn| {
-            let (mut added, mut mailed) = (0, 0);
-            for (email, topics) in entries {
-                if confirmed {
+            let (mut added, mut mailed, mut left, mut kept_out) = (0, 0, 0, 0);
+            for (email, topics, consent) in entries {
+                if consent == Consent::Left {
+                    if subscriber::import_unsubscribed(conn, &email, &label)? {
+                        left += 1;
+                    }
+                    continue;
+                }
+                // Someone who left is never signed up again by an import.
+                if subscriber::find_by_email(conn, &email)?
+                    .is_some_and(|s| s.status == subscriber::SubscriberStatus::Unsubscribed)
+                {
+                    kept_out += 1;
+                    continue;
+                }
+                if confirmed && consent == Consent::Given {
                     subscriber::import_confirmed(conn, &email, &topics, &label)?;
                     added += 1;
                 } else if let SignUp::SendConfirmation {
@@ -343,12 +377,25 @@ pub async fn import(
                 &act,
                 "subscribers.import",
                 None,
-                &format!("{added} addresses ({label})"),
+                &format!("{added} addresses, {left} opt-outs ({label})"),
             )?;
-            Ok::<_, cms_core::Error>((added, mailed))
+            Ok::<_, cms_core::Error>((added, mailed, left, kept_out))
         })
         .await?;
     let mut summary = format!("{added} addresses imported; {mailed} confirmation emails queued.");
+    if left > 0 {
+        summary.push_str(&format!(
+            " {left} marked as unsubscribed, as the list says."
+        ));
+    }
+    if kept_out > 0 {
+        summary.push_str(&format!(
+            " {kept_out} had unsubscribed before and were not signed up again."
+        ));
+    }
+    if repeated > 0 {
+        summary.push_str(&format!(" {repeated} repeated addresses counted once."));
+    }
     if !rejected.is_empty() {
         summary.push_str(&format!(
             " {} lines skipped: {}",
@@ -362,6 +409,38 @@ pub async fn import(
         ));
     }
     list_page(&state, &req, &user, Errors::default(), Some(summary)).await
+}
+
+/// What an imported line says about the person's consent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Consent {
+    /// Subscribed (or no status given).
+    Given,
+    /// Signed up but never confirmed: asked to confirm, never marked confirmed.
+    Unconfirmed,
+    /// Unsubscribed, bounced or complained: recorded as left, never emailed.
+    Left,
+}
+
+impl Consent {
+    fn of_status(s: &str) -> Option<Consent> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "confirmed" | "subscribed" | "active" => Some(Consent::Given),
+            "pending" | "unconfirmed" => Some(Consent::Unconfirmed),
+            "unsubscribed" | "inactive" | "bounced" | "complained" | "cleaned" => {
+                Some(Consent::Left)
+            }
+            _ => None,
+        }
+    }
+
+    fn of_flag(s: &str) -> Option<Consent> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" => Some(Consent::Given),
+            "false" | "no" | "0" => Some(Consent::Left),
+            _ => None,
+        }
+    }
 }
 
 /// Delivery of one item.

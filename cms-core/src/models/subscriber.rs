@@ -174,6 +174,34 @@ pub fn confirm(conn: &mut DbConn, token: &str) -> Result<Subscriber> {
         .get_result::<Subscriber>(conn)?)
 }
 
+/// Records that an address left (an imported list's opt-out): a subscriber is unsubscribed, an
+/// unknown address is kept as unsubscribed, so no later import or form of an admin's can sign
+/// it up again. Returns true when it changed something.
+pub fn import_unsubscribed(conn: &mut DbConn, email: &str, source: &str) -> Result<bool> {
+    let email = parse_email(email)?;
+    let t = now();
+    match find_by_email(conn, &email)? {
+        Some(s) if s.status == SubscriberStatus::Unsubscribed => Ok(false),
+        Some(s) => {
+            unsubscribe(conn, s.id)?;
+            Ok(true)
+        }
+        None => {
+            diesel::insert_into(subscribers::table)
+                .values((
+                    subscribers::email.eq(&email),
+                    subscribers::status.eq(SubscriberStatus::Unsubscribed),
+                    subscribers::source.eq(source),
+                    subscribers::created_at.eq(t),
+                    subscribers::unsubscribed_at.eq(t),
+                    subscribers::updated_at.eq(t),
+                ))
+                .execute(conn)?;
+            Ok(true)
+        }
+    }
+}
+
 /// Marks an address confirmed without an email, for imports whose consent is stated elsewhere.
 pub fn import_confirmed(
     conn: &mut DbConn,

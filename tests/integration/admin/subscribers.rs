@@ -148,4 +148,102 @@ async fn subscribers_are_imported_exported_and_deleted(backend: Backend) {
     );
 }
 
-backend_tests!(subscribers_are_imported_exported_and_deleted);
+/// Consent survives a list's import: someone who left is never signed up again, a list's own
+/// opt-outs are honoured (our `status` column, Ghost's `subscribed_to_emails`), topics may be
+/// written with spaces or commas, and an address counts once whatever its case.
+async fn nobody_who_left_is_signed_up_again(backend: Backend) {
+    let env = TestEnv::new(backend);
+    make_user(&env, "editor@example.org", Role::Editor);
+    let left_id = env.write(|c| {
+        let id = subscriber::import_confirmed(c, "left@example.org", &[Topic::News], "old list")?;
+        subscriber::unsubscribe(c, id)?;
+        Ok(id)
+    });
+    let app = env.app().await;
+    let mut ed = Client::new();
+    ed.login(&app, "editor@example.org", PASSWORD).await;
+    let token = csrf_of(&ed.get(&app, "/admin/subscribers").await);
+    let csv = "email,topics,status\n\
+               left@example.org,news,subscribed\n\
+               New@Example.org,\"news,gallery\",subscribed\n\
+               new@example.org,news,subscribed\n\
+               gone@example.org,news,unsubscribed\n\
+               pend@example.org,news gallery,pending\n\
+               odd@example.org,news,maybe\n";
+    let page = ed.send(&app, csv_upload(&token, csv, false, "")).await;
+    assert_eq!(page.status, 200);
+    let notice = page.texts(".notice").join(" ");
+    for said in [
+        "2 addresses imported; 2 confirmation emails queued.",
+        "1 marked as unsubscribed, as the list says.",
+        "1 had unsubscribed before and were not signed up again.",
+        "1 repeated addresses counted once.",
+        "line 7: unknown status",
+    ] {
+        assert!(notice.contains(said), "{said} in {notice}");
+    }
+    let status = |email: &str| {
+        subscriber::find_by_email(&mut env.conn(), email)
+            .expect("q")
+            .map(|s| s.status)
+    };
+    assert_eq!(
+        status("left@example.org"),
+        Some(SubscriberStatus::Unsubscribed)
+    );
+    assert_eq!(
+        status("gone@example.org"),
+        Some(SubscriberStatus::Unsubscribed)
+    );
+    assert_eq!(status("new@example.org"), Some(SubscriberStatus::Pending));
+    assert_eq!(status("pend@example.org"), Some(SubscriberStatus::Pending));
+    let new_id = subscriber::find_by_email(&mut env.conn(), "new@example.org")
+        .expect("q")
+        .expect("new")
+        .id;
+    assert_eq!(
+        subscriber::topics_of(&mut env.conn(), new_id).expect("q"),
+        [Topic::News, Topic::Gallery]
+    );
+    // Nobody who left got an email.
+    let mailed: Vec<Option<i64>> = {
+        use diesel::prelude::*;
+        cms_core::schema::email_outbox::table
+            .select(cms_core::schema::email_outbox::subscriber_id)
+            .load(&mut *env.conn())
+            .expect("outbox")
+    };
+    assert_eq!(mailed.len(), 2);
+    assert!(!mailed.contains(&Some(left_id)));
+    // A Ghost export, consent stated elsewhere: its opt-outs are honoured too.
+    let token = csrf_of(&ed.get(&app, "/admin/subscribers").await);
+    let ghost = "email,subscribed_to_emails\n\
+                 ghost1@example.org,true\n\
+                 ghost2@example.org,false\n\
+                 LEFT@example.org,true\n";
+    let page = ed
+        .send(&app, csv_upload(&token, ghost, true, "Ghost export, 2025"))
+        .await;
+    let notice = page.texts(".notice").join(" ");
+    assert!(
+        notice.contains("1 addresses imported; 0 confirmation emails queued."),
+        "{notice}"
+    );
+    assert_eq!(
+        status("ghost1@example.org"),
+        Some(SubscriberStatus::Confirmed)
+    );
+    assert_eq!(
+        status("ghost2@example.org"),
+        Some(SubscriberStatus::Unsubscribed)
+    );
+    assert_eq!(
+        status("left@example.org"),
+        Some(SubscriberStatus::Unsubscribed)
+    );
+}
+
+backend_tests!(
+    subscribers_are_imported_exported_and_deleted,
+    nobody_who_left_is_signed_up_again
+);
