@@ -227,6 +227,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn statuses_are_the_kinds() {
+        let status = |e: Error| Problem::from(e).status;
+        assert_eq!(status(Error::from(diesel::result::Error::NotFound)), 404);
+        assert_eq!(status(Error::invalid("title", "x")), 422);
+        let missing = Problem::from(Error::missing("featured_photo_id", "there is no photo 9"));
+        assert_eq!(
+            (missing.status, missing.field.as_deref()),
+            (409, Some("featured_photo_id"))
+        );
+        assert_eq!(status(Error::taken("slug", "taken")), 409);
+        assert_eq!(status(Error::Internal("bug".into())), 500);
+    }
+
+    #[test]
     fn fields_become_422_with_the_field() {
         let p = Problem::from(Error::Fields(vec![
             ("title", "must not be empty".into()),
