@@ -51,6 +51,35 @@ enum Command {
     /// Restore the backup in DIR into an empty database and media folder (stop the site
     /// first). Checks the backup before touching anything.
     Restore(RestoreArgs),
+    /// Export the whole site as a portable archive (a folder, or FILE.zip): JSON Lines per
+    /// table plus the media files, readable on either backend (docs/EXPORT.md). With
+    /// `wordpress FILE.xml`, write a WordPress export (WXR) instead.
+    Export(ExportArgs),
+}
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct ExportArgs {
+    #[command(subcommand)]
+    format: Option<ExportFormat>,
+    /// A new folder, or a file ending in .zip.
+    path: Option<std::path::PathBuf>,
+    /// Include the API tokens (their hashes), so integrations keep working after a move.
+    #[arg(long)]
+    with_tokens: bool,
+    /// Leave the media files out.
+    #[arg(long)]
+    no_media: bool,
+}
+
+#[derive(Subcommand)]
+enum ExportFormat {
+    /// A WordPress export (WXR 1.2) of the posts, pages, categories, tags, authors and media
+    /// (as attachments with absolute URLs), for WordPress's importer.
+    Wordpress {
+        /// The file to write (.xml).
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -211,6 +240,12 @@ enum ImportCommand {
         /// Photos per transaction (tests).
         #[arg(long, hide = true, default_value_t = 0)]
         batch: usize,
+    },
+    /// Import a Keepsake export (`cms export`, a folder or .zip) into an empty database and
+    /// media folder, on either backend: how a site moves from SQLite to PostgreSQL.
+    Keepsake {
+        /// The export folder or .zip file.
+        path: std::path::PathBuf,
     },
 }
 
@@ -456,7 +491,22 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 return Ok(());
             }
             let db = cms_core::db::Db::connect(&config.database)?;
+            let (at, started) = (db.now(), std::time::Instant::now());
             let m = cms_core::backup::backup(&config, &db, &config.storage.media_dir, &args.dir)?;
+            // The dashboard shows the last backup, whoever took it.
+            let folder = std::fs::canonicalize(&args.dir).unwrap_or_else(|_| args.dir.clone());
+            let done = cms_core::backup::schedule::done_of(
+                &m,
+                &folder,
+                at,
+                started.elapsed().as_secs_f64(),
+                false,
+            );
+            if let Err(e) = cms_core::backup::schedule::record(&db, done) {
+                eprintln!(
+                    "warning: the backup is complete, but the dashboard could not be told: {e}"
+                );
+            }
             println!(
                 "backed up to {}: {} database of {:.1} MB ({}); {} media files, {} copied now; {}",
                 args.dir.display(),
@@ -576,6 +626,78 @@ fn run(cli: Cli) -> Result<(), Failure> {
             draft,
             announce,
         }) => import_gallery(path, into, draft, announce),
+        Command::Import(ImportCommand::Keepsake { path }) => {
+            let config = load_config(None)?;
+            init_logging(&config.log);
+            let r = cms_core::export::import(&config, &path)?;
+            let rows: u64 = r.rows.values().sum();
+            let n = |t: &str| r.rows.get(t).copied().unwrap_or(0);
+            println!(
+                "imported {} rows from {} ({} posts, {} albums, {} photos, {} videos, {} subscribers, {} users); {} media files copied",
+                rows,
+                path.display(),
+                n("posts"),
+                n("albums"),
+                n("photos"),
+                n("videos"),
+                n("subscribers"),
+                n("users"),
+                r.media_copied
+            );
+            if r.two_step_reset > 0 {
+                println!(
+                    "two-step verification was turned off for {} account(s): the export came from a site with another secret key; they set it up again from Your account",
+                    r.two_step_reset
+                );
+            }
+            Ok(())
+        }
+        Command::Export(args) => {
+            let config = load_config(None)?;
+            init_logging(&config.log);
+            let db = cms_core::db::Db::connect(&config.database)?;
+            match (args.format, args.path) {
+                (Some(ExportFormat::Wordpress { file }), _) => {
+                    let n = cms_core::export::wxr::write(&config, &db, &file)?;
+                    println!(
+                        "wrote {}: {} posts and pages, {} attachments, {} categories, {} tags, {} authors",
+                        file.display(),
+                        n.posts,
+                        n.attachments,
+                        n.categories,
+                        n.tags,
+                        n.authors
+                    );
+                    Ok(())
+                }
+                (None, Some(path)) => {
+                    let m = cms_core::export::export(
+                        &config,
+                        &db,
+                        &path,
+                        cms_core::export::Options {
+                            with_tokens: args.with_tokens,
+                            no_media: args.no_media,
+                        },
+                    )?;
+                    let rows: u64 = m.tables.values().map(|t| t.rows).sum();
+                    println!(
+                        "exported {} rows in {} tables{} to {}",
+                        rows,
+                        m.tables.len(),
+                        m.media
+                            .as_ref()
+                            .map(|s| format!(" and {} media files", s.files))
+                            .unwrap_or_default(),
+                        path.display()
+                    );
+                    Ok(())
+                }
+                (None, None) => Err(Failure(
+                    "cms export needs a folder or a .zip file, or `wordpress FILE.xml`".into(),
+                )),
+            }
+        }
         Command::Import(ImportCommand::Wordpress {
             file,
             media_from,

@@ -45,6 +45,38 @@ fn spawn_housekeeping(state: AppState) {
     });
 }
 
+/// How often the backup worker looks whether a scheduled backup is due.
+pub const BACKUP_TICK: Duration = Duration::from_secs(30);
+
+/// Takes the scheduled backups (`cms_core::backup::schedule`), when they are configured: the
+/// first at start when none was taken within the interval.
+fn spawn_backups(state: AppState) {
+    let Some(schedule) = state.config.backup.clone() else {
+        return;
+    };
+    tokio::spawn(async move {
+        let owner = node_name();
+        let mut tick = tokio::time::interval(BACKUP_TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let (s, plan, who) = (state.clone(), schedule.clone(), owner.clone());
+            match tokio::task::spawn_blocking(move || {
+                cms_core::backup::schedule::run_due(&s.config, &s.db, &plan, &who)
+            })
+            .await
+            {
+                Ok(Ok(Some(folder))) => {
+                    tracing::info!(folder = %folder.display(), "scheduled backup taken")
+                }
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "scheduled backup failed"),
+                Err(e) => tracing::error!(error = %e, "scheduled backup task failed"),
+            }
+        }
+    });
+}
+
 /// Starts the scheduler, the import worker, the mail workers and housekeeping. Abort the
 /// handle at shutdown; a job either held is taken over by the next worker when its lease runs
 /// out.
@@ -60,6 +92,7 @@ pub fn spawn_workers(state: AppState) -> tokio::task::JoinHandle<()> {
     }
     spawn_mail(state.clone());
     spawn_housekeeping(state.clone());
+    spawn_backups(state.clone());
     let imports = state.clone();
     tokio::spawn(async move {
         let owner = node_name();

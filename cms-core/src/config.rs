@@ -65,6 +65,18 @@ const KEYS: &[(&str, &str)] = &[
         "require_2fa",
         "true: everyone who logs into the admin must use two-step verification",
     ),
+    (
+        "backup_dir",
+        "folder for scheduled backups (turns them on; a dated snapshot each time)",
+    ),
+    (
+        "backup_every",
+        "how often the scheduled backup runs, e.g. 6h, 1d (default) or 1w",
+    ),
+    (
+        "backup_keep",
+        "how many scheduled snapshots are kept (default 7)",
+    ),
     ("log", "log filter, e.g. info or cms=debug"),
 ];
 
@@ -87,6 +99,8 @@ pub struct Config {
     pub timezone: chrono_tz::Tz,
     /// Every admin panel account must use two-step verification (`CMS_REQUIRE_2FA`).
     pub require_2fa: bool,
+    /// Scheduled backups (`CMS_BACKUP_DIR`, `CMS_BACKUP_EVERY`, `CMS_BACKUP_KEEP`).
+    pub backup: Option<crate::backup::schedule::Schedule>,
 }
 
 /// Where the database is and how many connections to keep.
@@ -555,6 +569,54 @@ impl RawSettings {
             }
         };
 
+        let backup_every = match self.get("backup_every") {
+            None => std::time::Duration::from_secs(86_400),
+            Some(s) => crate::backup::schedule::parse_every(s).unwrap_or_else(|e| {
+                problems.push(format!("{}: {e}", env_name("backup_every")));
+                std::time::Duration::from_secs(86_400)
+            }),
+        };
+        let backup_keep = match self.get("backup_keep") {
+            None => 7,
+            Some(s) => match s.parse::<u32>() {
+                Ok(n) if (1..=10_000).contains(&n) => n,
+                _ => {
+                    problems.push(format!(
+                        "{}: '{s}' is not a number from 1 to 10000",
+                        env_name("backup_keep")
+                    ));
+                    7
+                }
+            },
+        };
+        let backup = match self.get("backup_dir") {
+            Some(dir) if within(Path::new(dir), &media_dir) => {
+                problems.push(format!(
+                    "{}: '{dir}' is inside the media folder ({}): backups must go elsewhere",
+                    env_name("backup_dir"),
+                    media_dir.display()
+                ));
+                None
+            }
+            Some(dir) => Some(crate::backup::schedule::Schedule {
+                dir: PathBuf::from(dir),
+                every: backup_every,
+                keep: backup_keep,
+            }),
+            None => {
+                for key in ["backup_every", "backup_keep"] {
+                    if self.get(key).is_some() {
+                        problems.push(format!(
+                            "{}: set {} too (the folder scheduled backups go in)",
+                            env_name(key),
+                            env_name("backup_dir")
+                        ));
+                    }
+                }
+                None
+            }
+        };
+
         let secret_key_file = self
             .get("secret_key")
             .is_none()
@@ -588,6 +650,7 @@ impl RawSettings {
                 images,
                 timezone,
                 require_2fa,
+                backup,
             }),
             _ => Err(ConfigError(problems)),
         }
@@ -627,6 +690,19 @@ fn known(key: &str) -> &'static str {
         Some((k, _)) => k,
         None => panic!("'{key}' is not a setting: add it to config::KEYS"),
     }
+}
+
+/// True when `inner` is `outer` or inside it (compared as absolute paths, `..` resolved
+/// where the folders exist).
+fn within(inner: &Path, outer: &Path) -> bool {
+    let abs = |p: &Path| {
+        std::fs::canonicalize(p).unwrap_or_else(|_| {
+            std::env::current_dir()
+                .map(|d| d.join(p))
+                .unwrap_or_else(|_| p.to_path_buf())
+        })
+    };
+    abs(inner).starts_with(abs(outer))
 }
 
 fn validate_bind(bind: &str) -> Result<(), String> {

@@ -18,7 +18,7 @@ pub fn host() -> String {
 }
 
 /// True when `owner` (`HOST:PID:…`) names a process of `host` that is gone.
-fn is_dead(owner: &str, host: &str) -> bool {
+pub(crate) fn is_dead(owner: &str, host: &str) -> bool {
     let mut parts = owner.split(':');
     let (Some(h), Some(pid)) = (parts.next(), parts.next()) else {
         return false;

@@ -11,6 +11,7 @@ pub mod db;
 pub mod demo;
 pub mod embed;
 pub mod error;
+pub mod export;
 pub mod generate;
 pub mod housekeeping;
 pub mod import;
@@ -33,6 +34,7 @@ pub mod state;
 pub mod tokens;
 pub mod transcript;
 pub mod two_factor;
+pub mod units;
 pub mod view_counter;
 
 pub use config::Config;

@@ -86,6 +86,47 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<MigrationReport> {
     Ok(MigrationReport { applied })
 }
 
+/// Applies the pending migrations up to and including `version`, oldest first (an import of
+/// an export made at that schema loads into it, then the rest run). Returns the newest
+/// version applied before, if any.
+pub fn migrate_up_to(conn: &mut DbConn, version: &str) -> Result<Option<String>> {
+    fn go<DB: Backend>(
+        c: &mut impl MigrationHarness<DB>,
+        source: &EmbeddedMigrations,
+        version: &str,
+    ) -> Result<Option<String>>
+    where
+        EmbeddedMigrations: MigrationSource<DB>,
+    {
+        refuse_newer(c, source)?;
+        let applied: Vec<String> = c
+            .applied_migrations()
+            .map_err(|e| Error::Internal(format!("cannot read the schema version: {e}")))?
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let before = applied.iter().max().cloned();
+        let mut all = MigrationSource::<DB>::migrations(source)
+            .map_err(|e| Error::Internal(format!("migrations unreadable: {e}")))?;
+        all.sort_by_key(|m| m.name().version().to_string());
+        for m in all {
+            let v = m.name().version().to_string();
+            if v.as_str() > version {
+                break;
+            }
+            if !applied.contains(&v) {
+                c.run_migration(&*m)
+                    .map_err(|e| Error::Internal(format!("migration failed: {e}")))?;
+            }
+        }
+        Ok(before)
+    }
+    match conn {
+        DbConn::Sqlite(c) => go(c, &SQLITE, version),
+        DbConn::Pg(c) => go(c, &POSTGRES, version),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use diesel::connection::SimpleConnection;

@@ -4,7 +4,7 @@
 mod migrate;
 mod pool;
 
-pub use migrate::{MigrationReport, newest_known, run_migrations};
+pub use migrate::{MigrationReport, migrate_up_to, newest_known, run_migrations};
 pub use pool::{Clock, Db, PooledConn};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};

@@ -1,6 +1,7 @@
 //! The admin panel over HTTP: authentication, CSRF, roles, headers, and the content screens.
 
 mod auth;
+mod backups;
 pub(crate) mod client;
 mod content;
 mod gallery;

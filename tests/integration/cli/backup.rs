@@ -7,58 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use super::{cms, db_url, http, request, run, served_address, stderr_lines};
+use super::{Site, cms, db_url, http, request, run, served_address, stderr_lines};
 use crate::common::Backend;
-
-/// A site: its folder, database and the server running on it.
-struct Site {
-    root: std::path::PathBuf,
-    url: String,
-    server: Option<Child>,
-    addr: String,
-}
-
-impl Site {
-    fn env(&self) -> Vec<(&str, &str)> {
-        vec![("CMS_DATABASE_URL", self.url.as_str()), ("CMS_LOG", "warn")]
-    }
-
-    /// `cms ARGS` on this site, its key generated in its data folder as a user's would be.
-    fn cms(&self, args: &[&str]) -> std::process::Output {
-        let env = self.env();
-        let mut c = cms(&self.root, &env);
-        c.env_remove("CMS_SECRET_KEY").args(args);
-        run(&mut c)
-    }
-
-    fn serve(&mut self, demo: bool) {
-        let env = self.env();
-        let mut c = cms(&self.root, &env);
-        c.env_remove("CMS_SECRET_KEY")
-            .args(["serve", "--bind", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        if demo {
-            c.arg("--demo");
-        }
-        let mut child = c.spawn().expect("serve");
-        self.addr = served_address(&mut child);
-        self.server = Some(child);
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut c) = self.server.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Site {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 fn stdout(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -345,7 +295,7 @@ fn json_request(addr: &str, path: &str, auth: &str, body: &str) -> (u16, String,
     )
 }
 
-fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+pub(super) fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for e in std::fs::read_dir(from).expect("read").flatten() {
         let p = e.path();
@@ -357,4 +307,115 @@ fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
     }
 }
 
+/// `cms serve` with `CMS_BACKUP_DIR` on `root`, started; the child and its address.
+fn serve_with_schedule(
+    root: &std::path::Path,
+    url: &str,
+    backups: &std::path::Path,
+) -> (Child, String) {
+    let backups = backups.display().to_string();
+    let env = [
+        ("CMS_DATABASE_URL", url),
+        ("CMS_LOG", "warn"),
+        ("CMS_BACKUP_DIR", backups.as_str()),
+        ("CMS_BACKUP_EVERY", "1d"),
+        ("CMS_BACKUP_KEEP", "3"),
+    ];
+    let mut c = cms(root, &env);
+    c.env_remove("CMS_SECRET_KEY")
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = c.spawn().expect("serve");
+    let addr = served_address(&mut child);
+    (child, addr)
+}
+
+/// The dated snapshot folders of a backup folder, with whether each has its manifest.
+fn snapshot_folders(dir: &std::path::Path) -> Vec<(std::path::PathBuf, bool)> {
+    cms_core::backup::schedule::snapshots(dir).expect("snapshots")
+}
+
+async fn a_scheduled_backup_killed_half_way_is_taken_again_at_the_next_start(backend: Backend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("site");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    let (url, _pg) = db_url(backend, &root);
+    let backups = dir.path().join("backups");
+    // Enough media that copying it takes a while: the kill lands in the middle.
+    let media = root.join("data/media/photos");
+    for i in 0..400 {
+        let sub = media.join(format!("{:02x}", i % 256));
+        std::fs::create_dir_all(&sub).expect("mkdir");
+        std::fs::write(
+            sub.join(format!("{i:04}.jpg")),
+            vec![(i % 251) as u8; 256 * 1024],
+        )
+        .expect("write");
+    }
+    let (mut server, addr) = serve_with_schedule(&root, &url, &backups);
+    // The worker starts the first backup at once; kill -9 the server as soon as its snapshot
+    // folder exists, before the manifest is written.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some((_, done)) = snapshot_folders(&backups).first().cloned() {
+            let _ = server.kill();
+            let _ = server.wait();
+            assert!(!done, "the kill came before the snapshot was complete");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no scheduled backup started"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    drop(addr);
+    let left = snapshot_folders(&backups);
+    assert_eq!(left.len(), 1);
+    assert!(!left[0].1, "a killed snapshot never looks complete");
+    let killed = left[0].0.clone();
+
+    // The next start takes the backup at once (the dead process's claim is given up, not held
+    // for hours), and removes the unfinished snapshot.
+    std::thread::sleep(Duration::from_millis(1100));
+    let (mut server, addr) = serve_with_schedule(&root, &url, &backups);
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let done = loop {
+        let now = snapshot_folders(&backups);
+        if let Some((p, _)) = now.iter().find(|(_, c)| *c)
+            && !killed.exists()
+        {
+            break p.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no complete snapshot after the restart: {now:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let m = cms_core::backup::verify(&done).expect("the new snapshot verifies");
+    assert_eq!(m.media.files, 400);
+    assert_eq!(
+        snapshot_folders(&backups).len(),
+        1,
+        "the unfinished one is gone"
+    );
+    // The site served throughout and still does.
+    assert_eq!(http(&addr, "GET", "/").0, 200);
+    let _ = server.kill();
+    let _ = server.wait();
+    // `cms backup --verify` agrees.
+    let out = run(cms(&root, &[("CMS_DATABASE_URL", &url)])
+        .env_remove("CMS_SECRET_KEY")
+        .args(["backup", "--verify"])
+        .arg(&done));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 crate::backend_tests!(a_busy_site_is_backed_up_and_restored);
+crate::backend_tests!(a_scheduled_backup_killed_half_way_is_taken_again_at_the_next_start);

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use crate::common::{Backend, PgDatabase};
 
 mod backup;
+mod export;
 mod settings;
 mod slow;
 
@@ -414,3 +415,67 @@ async fn serve_demo_end_to_end(backend: Backend) {
 }
 
 crate::backend_tests!(serve_demo_end_to_end);
+
+/// A site as its owner runs it: its folder, database and the server running on it.
+pub(super) struct Site {
+    pub root: std::path::PathBuf,
+    pub url: String,
+    pub server: Option<std::process::Child>,
+    pub addr: String,
+}
+
+impl Site {
+    pub fn env(&self) -> Vec<(&str, &str)> {
+        vec![("CMS_DATABASE_URL", self.url.as_str()), ("CMS_LOG", "warn")]
+    }
+
+    pub fn new(root: std::path::PathBuf, url: String) -> Site {
+        std::fs::create_dir_all(&root).expect("mkdir");
+        Site {
+            root,
+            url,
+            server: None,
+            addr: String::new(),
+        }
+    }
+
+    /// `cms ARGS` on this site, its key generated in its data folder as a user's would be
+    /// (each site its own, as two machines would have).
+    pub fn cmd(&self, args: &[&str]) -> std::process::Command {
+        let env = self.env();
+        let mut c = cms(&self.root, &env);
+        c.env_remove("CMS_SECRET_KEY").args(args);
+        c
+    }
+
+    pub fn cms(&self, args: &[&str]) -> std::process::Output {
+        run(&mut self.cmd(args))
+    }
+
+    pub fn serve(&mut self, demo: bool) {
+        let mut c = self.cmd(&["serve", "--bind", "127.0.0.1:0"]);
+        if demo {
+            c.arg("--demo");
+        }
+        let mut child = c
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("serve");
+        self.addr = served_address(&mut child);
+        self.server = Some(child);
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.server.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

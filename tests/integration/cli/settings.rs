@@ -43,6 +43,10 @@ const BAD: &[(&str, &str)] = &[
     ("CMS_TRUSTED_PROXIES", "10.0.0.0/33"),
     ("CMS_API_RATE", "-5"),
     ("CMS_REQUIRE_2FA", "maybe"),
+    // Inside the media folder (the default, data/media, under the working directory).
+    ("CMS_BACKUP_DIR", "data/media/backups"),
+    ("CMS_BACKUP_EVERY", "1s"),
+    ("CMS_BACKUP_KEEP", "0"),
 ];
 
 #[test]
@@ -104,7 +108,7 @@ fn every_documented_setting_is_listed_and_read() {
 }
 
 /// The `name=value` of every `Set-Cookie` in a header block, as one `Cookie` header.
-fn cookies(head: &str, jar: &mut Vec<String>) -> String {
+pub(super) fn cookies(head: &str, jar: &mut Vec<String>) -> String {
     for line in head.lines() {
         if let Some(v) = line.strip_prefix("set-cookie: ") {
             let pair = v.split(';').next().unwrap_or_default().to_string();
@@ -116,7 +120,7 @@ fn cookies(head: &str, jar: &mut Vec<String>) -> String {
     jar.join("; ")
 }
 
-fn form(fields: &[(&str, &str)]) -> String {
+pub(super) fn form(fields: &[(&str, &str)]) -> String {
     url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(fields)
         .finish()
@@ -161,6 +165,9 @@ async fn every_documented_setting_takes_effect(backend: Backend) {
         ("CMS_API_RATE", "20".into()),
         ("CMS_TRUSTED_PROXIES", "127.0.0.1".into()),
         ("CMS_REQUIRE_2FA", "true".into()),
+        ("CMS_BACKUP_DIR", root.join("safe").display().to_string()),
+        ("CMS_BACKUP_EVERY", "12h".into()),
+        ("CMS_BACKUP_KEEP", "1".into()),
         ("CMS_LOG", "warn".into()),
     ];
     let cmd = || {
@@ -397,6 +404,37 @@ async fn every_documented_setting_takes_effect(backend: Backend) {
     };
     let from = mail.header("from").unwrap_or_default().to_string();
     assert!(from.contains("news@fans.example"), "{from}");
+    // CMS_BACKUP_DIR, CMS_BACKUP_EVERY, CMS_BACKUP_KEEP: the server took a snapshot at start
+    // into the folder, and the dashboard says so and when the next is due.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let snapshot = loop {
+        let complete: Vec<_> = cms_core::backup::schedule::snapshots(&root.join("safe"))
+            .expect("snapshots")
+            .into_iter()
+            .filter(|(_, done)| *done)
+            .collect();
+        if let Some((p, _)) = complete.into_iter().next() {
+            break p;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no scheduled backup in CMS_BACKUP_DIR"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let m = cms_core::backup::verify(&snapshot).expect("verifies");
+    assert!(m.media.files > 0, "CMS_MEDIA_DIR's files are in it");
+    let (_, _, dash) = request(&addr, "GET", "/admin", &[("Cookie", &cookie)], "");
+    let text = scraper::Html::parse_document(&dash)
+        .select(&scraper::Selector::parse("section.backups").expect("selector"))
+        .map(|e| e.text().collect::<String>())
+        .collect::<String>();
+    assert!(
+        text.contains(&snapshot.display().to_string())
+            && text.contains("every 12 hours")
+            && text.contains("keeping the last 1"),
+        "{text}"
+    );
     // CMS_LOG=warn: none of the access log's info lines.
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -446,7 +484,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 /// The value of the first `<input name=NAME value=…>` of a page.
-fn input_value(html: &str, name: &str) -> String {
+pub(super) fn input_value(html: &str, name: &str) -> String {
     let doc = scraper::Html::parse_document(html);
     let sel = scraper::Selector::parse(&format!("input[name={name}]")).expect("selector");
     doc.select(&sel)

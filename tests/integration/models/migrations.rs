@@ -100,4 +100,45 @@ async fn migrating_twice_is_a_no_op(backend: Backend) {
     assert!(report.applied.is_empty(), "{:?}", report.applied);
 }
 
-crate::backend_tests!(migrating_twice_is_a_no_op, ids_are_never_reused);
+#[derive(QueryableByName)]
+struct TableName {
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+/// Every table a migration makes is backed up, counted and exported (or deliberately not):
+/// a new table cannot be forgotten by `cms backup --verify`'s counts or `cms export`.
+async fn every_table_is_backed_up_and_exported(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let sql = match backend {
+        Backend::Sqlite => {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+             AND name NOT LIKE 'search_fts%' AND name <> '__diesel_schema_migrations'"
+        }
+        Backend::Postgres => {
+            "SELECT table_name::text AS name FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name <> '__diesel_schema_migrations' \
+             AND table_name <> 'search_documents'"
+        }
+    };
+    let mut have: Vec<String> =
+        cms_core::per_backend!(&mut *env.conn(), |c| diesel::sql_query(sql)
+            .load::<TableName>(c))
+        .expect("tables")
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    have.sort();
+    let mut counted: Vec<String> = cms_core::backup::tables().map(str::to_string).collect();
+    counted.sort();
+    assert_eq!(
+        have, counted,
+        "backup::tables() and export::ORDER name every table"
+    );
+}
+
+crate::backend_tests!(
+    migrating_twice_is_a_no_op,
+    ids_are_never_reused,
+    every_table_is_backed_up_and_exported
+);

@@ -28,6 +28,8 @@ use sha2::{Digest, Sha256};
 use crate::config::{Config, DatabaseUrl};
 use crate::error::{Error, Result};
 
+pub mod schedule;
+
 /// The version of the backup layout this build writes and reads.
 pub const FORMAT: u32 = 1;
 /// The file that makes a backup folder a complete backup.
@@ -37,34 +39,15 @@ const PG_FILE: &str = "database.pgdump";
 const KEY_FILE: &str = "secret.key";
 const MEDIA: &str = "media";
 
-/// Every table of the content model, counted in the manifest.
-pub const TABLES: &[&str] = &[
-    "site_state",
-    "settings",
-    "users",
-    "recovery_codes",
-    "sessions",
-    "rate_events",
-    "api_tokens",
-    "categories",
-    "tags",
-    "gallery_categories",
-    "albums",
-    "photos",
-    "posts",
-    "post_categories",
-    "post_tags",
-    "post_slug_redirects",
-    "post_revisions",
-    "videos",
-    "subscribers",
-    "subscriber_topics",
-    "email_outbox",
-    "jobs",
-    "audit_log",
-    "import_items",
-    "redirects",
-];
+/// Every table of the content model, counted in the manifest: those an export carries and the
+/// two it never does.
+pub fn tables() -> impl Iterator<Item = &'static str> {
+    crate::export::ORDER
+        .iter()
+        .copied()
+        .filter(|t| *t != crate::export::tables::SEARCH)
+        .chain(["sessions", "rate_events"])
+}
 
 /// Tables whose rows make a site "not empty" for a restore.
 const CONTENT: &[&str] = &[
@@ -92,6 +75,12 @@ pub struct MediaSum {
     pub bytes: u64,
     /// Files this backup copied (the others were there from an earlier backup).
     pub copied: u64,
+    /// Bytes of the files it copied.
+    #[serde(default)]
+    pub copied_bytes: u64,
+    /// Files hard-linked from the previous snapshot of a scheduled backup (no space taken).
+    #[serde(default)]
+    pub linked: u64,
 }
 
 /// What `manifest.json` says.
@@ -113,31 +102,31 @@ pub struct Manifest {
 }
 
 #[derive(QueryableByName)]
-struct Count {
+pub(crate) struct Count {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     n: i64,
 }
 
-/// Rows per table, on any connection (`TABLES` are our own names, never input).
+/// Rows per table, on any connection (our own table names, never input).
 fn count_tables<C>(conn: &mut C) -> Result<BTreeMap<String, i64>>
 where
     for<'a> diesel::query_builder::SqlQuery: diesel::query_dsl::LoadQuery<'a, C, Count>,
 {
     let mut out = BTreeMap::new();
-    for t in TABLES {
+    for t in tables() {
         let rows: Vec<Count> = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {t}"))
             .load(conn)
             .map_err(Error::from)?;
-        out.insert((*t).to_string(), rows.first().map_or(0, |c| c.n));
+        out.insert(t.to_string(), rows.first().map_or(0, |c| c.n));
     }
     Ok(out)
 }
 
-fn io(context: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> Error {
+pub(crate) fn io(context: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> Error {
     move |e| Error::io(context, e)
 }
 
-fn sha256_file(path: &Path) -> Result<(u64, String)> {
+pub(crate) fn sha256_file(path: &Path) -> Result<(u64, String)> {
     let mut f = std::fs::File::open(path).map_err(io(format!("cannot read {}", path.display())))?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -165,7 +154,7 @@ fn sum(dir: &Path, file: &str) -> Result<FileSum> {
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, synced.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("partial");
     let mut f =
         std::fs::File::create(&tmp).map_err(io(format!("cannot write {}", tmp.display())))?;
@@ -253,7 +242,7 @@ fn pg_tool(tool: &str, url: &str, args: &[&str]) -> Result<()> {
 }
 
 /// Every file under a media folder (its temporary files left out), with paths relative to it.
-fn media_files(root: &Path) -> Result<Vec<(PathBuf, u64)>> {
+pub(crate) fn media_files(root: &Path) -> Result<Vec<(PathBuf, u64)>> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -285,8 +274,10 @@ fn media_files(root: &Path) -> Result<Vec<(PathBuf, u64)>> {
 }
 
 /// Copies the files of `from` that `to` does not have (same name and size): media files are
-/// content-addressed and never change, so what is there is already right.
-fn copy_missing(from: &Path, to: &Path) -> Result<MediaSum> {
+/// content-addressed and never change, so what is there is already right. A file that
+/// `link_from` (an earlier snapshot's media) has is hard-linked from there instead, where the
+/// filesystem allows: unchanged media then costs a snapshot no space and almost no time.
+pub(crate) fn copy_missing(from: &Path, to: &Path, link_from: Option<&Path>) -> Result<MediaSum> {
     let mut sum = MediaSum::default();
     for (rel, len) in media_files(from)? {
         sum.files += 1;
@@ -300,15 +291,28 @@ fn copy_missing(from: &Path, to: &Path) -> Result<MediaSum> {
                 .map_err(io(format!("cannot create {}", parent.display())))?;
         }
         let tmp = dest.with_extension("partial");
-        std::fs::copy(from.join(&rel), &tmp)
-            .map_err(io(format!("cannot copy {}", rel.display())))?;
+        let _ = std::fs::remove_file(&tmp);
+        let linked = link_from.is_some_and(|prev| {
+            let earlier = prev.join(&rel);
+            std::fs::metadata(&earlier).is_ok_and(|m| m.len() == len)
+                && std::fs::hard_link(&earlier, &tmp).is_ok()
+        });
+        if !linked {
+            std::fs::copy(from.join(&rel), &tmp)
+                .map_err(io(format!("cannot copy {}", rel.display())))?;
+        }
         std::fs::rename(&tmp, &dest).map_err(io(format!("cannot write {}", dest.display())))?;
-        sum.copied += 1;
+        if linked {
+            sum.linked += 1;
+        } else {
+            sum.copied += 1;
+            sum.copied_bytes += len;
+        }
     }
     Ok(sum)
 }
 
-fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
@@ -319,6 +323,17 @@ pub fn backup(
     db: &crate::db::Db,
     media_root: &Path,
     dir: &Path,
+) -> Result<Manifest> {
+    backup_linked(config, db, media_root, dir, None)
+}
+
+/// [`backup`], hard-linking media files the snapshot `previous` has instead of copying them.
+pub(crate) fn backup_linked(
+    config: &Config,
+    db: &crate::db::Db,
+    media_root: &Path,
+    dir: &Path,
+    previous: Option<&Path>,
 ) -> Result<Manifest> {
     std::fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
     // From here until the end, this folder is not a complete backup.
@@ -386,7 +401,8 @@ pub fn backup(
             ("postgres", sum(dir, PG_FILE)?, counts, schema)
         }
     };
-    let media = copy_missing(media_root, &dir.join(MEDIA))?;
+    let earlier = previous.map(|p| p.join(MEDIA));
+    let media = copy_missing(media_root, &dir.join(MEDIA), earlier.as_deref())?;
     let secret_key = if let Some(key_file) = &config.secret_key_file {
         let bytes = std::fs::read(key_file).map_err(io("cannot read the secret key"))?;
         write_atomically(&dir.join(KEY_FILE), &bytes)?;
@@ -531,7 +547,7 @@ struct IntegrityRow {
 }
 
 /// Rows in the content tables of a database (0 when it has none of our tables yet).
-fn content_rows<C>(conn: &mut C) -> i64
+pub(crate) fn content_rows<C>(conn: &mut C) -> i64
 where
     for<'a> diesel::query_builder::SqlQuery: diesel::query_dsl::LoadQuery<'a, C, Count>,
 {
@@ -597,7 +613,7 @@ pub fn restore(config: &Config, dir: &Path, force: bool) -> Result<Manifest> {
     }
     // Media and key first: copying content-addressed files never changes one that is there,
     // so a restore killed here leaves the target as it was, and running it again finishes.
-    copy_missing(&dir.join(MEDIA), media_root)?;
+    copy_missing(&dir.join(MEDIA), media_root, None)?;
     // The site's key comes back with it (signed links, sessions' cookies, two-step secrets);
     // a key set in the configuration is the configuration's business.
     if let (Some(k), Some(key_file)) = (&m.secret_key, &config.secret_key_file) {
