@@ -2,7 +2,9 @@
 """Backup benchmark: a generated archive (SQLite), `cms backup` into an empty folder, again into
 the same folder (nothing changed: only the database is taken again), `cms backup --verify`, and
 as the reference in the same run `cp -r` of the same data folder (what a user would do by hand
-with the site stopped). Prints seconds, peak RSS and the ratios.
+with the site stopped). Then the portable export: `cms export --no-media` of the same site and
+`cms import keepsake` of it into an empty SQLite database, in rows per second. Prints seconds,
+peak RSS and the ratios.
 
 Usage: bench/backup.py [--photos 100000]
 """
@@ -63,6 +65,15 @@ def main():
         print(f"cp -r of the data folder:    {cp:6.1f} s  (reference, site stopped)")
         print(f"ratio first backup / cp -r:  {first / cp:.2f}")
         print(said2.splitlines()[-1] if said2 else said)
+        export = os.path.join(work, "export")
+        exp, rss4, said3 = timed([cms, "export", "--no-media", export], env)
+        rows = sum(1 for _, _, fs in os.walk(os.path.join(export, "tables")) for f in fs
+                   for _ in open(os.path.join(export, "tables", f), "rb"))
+        env2 = dict(env, CMS_DATA_DIR=os.path.join(work, "imported"))
+        imp, rss5, _ = timed([cms, "import", "keepsake", export], env2)
+        print(f"cms export --no-media:       {exp:6.1f} s  {rss4:5.0f} MB peak  {rows / exp:8.0f} rows/s ({rows} rows)")
+        print(f"cms import keepsake:         {imp:6.1f} s  {rss5:5.0f} MB peak  {rows / imp:8.0f} rows/s")
+        print(f"ratio export / cp -r:        {exp / cp:.2f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -148,6 +148,7 @@ admin_routes! {
     get "/import" Admin => tools::import_form,
     post "/import" Admin => tools::start_import,
     post "/import/upload" Admin => tools::upload_export,
+    post "/export" Admin => tools::download_export,
     get "/import/{id}" Admin => tools::import_progress,
     get "/redirects" Admin => tools::redirects,
     post "/redirects" Admin => tools::add_redirect,

@@ -468,6 +468,71 @@ async fn redirects_page(
     )
 }
 
+/// The export form.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct ExportForm {
+    media: Option<String>,
+}
+
+/// `POST /admin/export` (`media`: include the media files): the whole site as a Keepsake export
+/// zip (no sessions, no API tokens), audit-logged. It is written to a private temporary folder
+/// in the data folder and streamed; the folder is removed before the download starts (the open
+/// file stays readable).
+pub async fn download_export(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: AdminOnly,
+    form: Form<ExportForm>,
+) -> Result<HttpResponse, AdminError> {
+    let media = form.into_inner().media.is_some();
+    let act = actor(&user.0.user, &req);
+    let (config, db) = (state.config.clone(), state.db.clone());
+    let file = web::block(move || -> Result<std::fs::File, cms_core::Error> {
+        let dir = tempfile::Builder::new()
+            .prefix(".export-")
+            .tempdir_in(&config.storage.data_dir)
+            .map_err(|e| cms_core::Error::io("cannot make a temporary folder", e))?;
+        let path = dir.path().join("keepsake-export.zip");
+        cms_core::export::export(
+            &config,
+            &db,
+            &path,
+            cms_core::export::Options {
+                with_tokens: false,
+                no_media: !media,
+            },
+        )?;
+        std::fs::File::open(&path).map_err(|e| cms_core::Error::io("cannot read the export", e))
+    })
+    .await
+    .map_err(|e| cms_core::Error::Internal(format!("export task failed: {e}")))??;
+    state
+        .db
+        .write(move |conn| {
+            audit::record(
+                conn,
+                &act,
+                "site.export",
+                None,
+                if media { "with media" } else { "content only" },
+            )?;
+            Ok::<_, cms_core::Error>(())
+        })
+        .await?;
+    let name = format!(
+        "keepsake-export-{}.zip",
+        chrono::Utc::now().format("%Y-%m-%d")
+    );
+    let named = actix_files::NamedFile::from_file(file, &name)
+        .map_err(|e| cms_core::Error::io("cannot read the export", e))?
+        .set_content_disposition(actix_web::http::header::ContentDisposition {
+            disposition: actix_web::http::header::DispositionType::Attachment,
+            parameters: vec![actix_web::http::header::DispositionParam::Filename(name)],
+        });
+    Ok(named.into_response(&req))
+}
+
 /// `GET /admin/redirects?q=&page=`
 pub async fn redirects(
     state: web::Data<AppState>,

@@ -166,4 +166,57 @@ async fn scheduled_backups_are_dated_linked_pruned_and_shown(backend: Backend) {
     assert!(text.contains("3 media files"), "{text}");
 }
 
-backend_tests!(scheduled_backups_are_dated_linked_pruned_and_shown);
+/// An admin downloads the site as an export from the admin; it is audit-logged, editors
+/// cannot, and nothing is left behind in the data folder.
+async fn an_admin_downloads_an_export(backend: Backend) {
+    let env = TestEnv::new(backend);
+    env.demo();
+    make_user(&env, "admin@example.org", Role::Admin);
+    make_user(&env, "editor@example.org", Role::Editor);
+    let app = env.app().await;
+    let mut editor = Client::new();
+    editor.login(&app, "editor@example.org", PASSWORD).await;
+    let token = super::client::csrf_of(&editor.get(&app, "/admin").await);
+    let refused = editor
+        .post(&app, "/admin/export", &[("_csrf", &token)])
+        .await;
+    assert_eq!(refused.status, 403);
+    let mut admin = Client::new();
+    admin.login(&app, "admin@example.org", PASSWORD).await;
+    let page = admin.get(&app, "/admin/import").await;
+    assert!(page.body.contains("Download export"), "{}", page.body);
+    let no_token = admin.post(&app, "/admin/export", &[]).await;
+    assert_eq!(no_token.status, 403, "CSRF");
+    let zip = admin
+        .post_form(&app, "/admin/import", "/admin/export", &[("media", "1")])
+        .await;
+    assert_eq!(zip.status, 200);
+    let disposition = zip.header("content-disposition").unwrap_or_default();
+    assert!(
+        disposition.starts_with("attachment") && disposition.contains("keepsake-export-"),
+        "{disposition}"
+    );
+    assert!(zip.body.starts_with("PK"), "a zip");
+    let data = &env.state.config.storage.data_dir;
+    let left: Vec<_> = std::fs::read_dir(data)
+        .expect("data")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".export-"))
+        .collect();
+    assert!(left.is_empty(), "no temporary export is left behind");
+    let audited: Vec<String> = {
+        use cms_core::schema::audit_log;
+        use diesel::prelude::*;
+        audit_log::table
+            .filter(audit_log::action.eq("site.export"))
+            .select(audit_log::detail)
+            .load(&mut *env.conn())
+            .expect("audit")
+    };
+    assert_eq!(audited, ["with media"]);
+}
+
+backend_tests!(
+    scheduled_backups_are_dated_linked_pruned_and_shown,
+    an_admin_downloads_an_export
+);
