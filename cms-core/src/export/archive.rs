@@ -69,14 +69,7 @@ impl Writer {
     pub fn begin(&mut self, name: &str, compress: bool) -> Result<()> {
         match self {
             Writer::Dir { root, open } => {
-                if let Some(mut f) = open.take() {
-                    f.flush().map_err(io("cannot write the export"))?;
-                }
-                let p = root.join(name);
-                if let Some(parent) = p.parent() {
-                    std::fs::create_dir_all(parent)
-                        .map_err(io(format!("cannot create {}", parent.display())))?;
-                }
+                let p = next_file(root, open, name)?;
                 *open = Some(BufWriter::new(
                     std::fs::File::create(&p)
                         .map_err(io(format!("cannot write {}", p.display())))?,
@@ -112,14 +105,7 @@ impl Writer {
     /// Adds a file from disk under `name`.
     pub fn copy_file(&mut self, name: &str, from: &Path) -> Result<()> {
         if let Writer::Dir { root, open } = self {
-            if let Some(mut f) = open.take() {
-                f.flush().map_err(io("cannot write the export"))?;
-            }
-            let p = root.join(name);
-            if let Some(parent) = p.parent() {
-                std::fs::create_dir_all(parent)
-                    .map_err(io(format!("cannot create {}", parent.display())))?;
-            }
+            let p = next_file(root, open, name)?;
             // Media files never change: a hard link where the filesystem allows, else a copy.
             if std::fs::hard_link(from, &p).is_err() {
                 std::fs::copy(from, &p).map_err(io(format!("cannot copy {}", from.display())))?;
@@ -164,6 +150,23 @@ impl Writer {
             }
         }
     }
+}
+
+/// Finishes the folder's open file and makes the folder of the next one; its path.
+fn next_file(
+    root: &Path,
+    open: &mut Option<BufWriter<std::fs::File>>,
+    name: &str,
+) -> Result<PathBuf> {
+    if let Some(mut f) = open.take() {
+        f.flush().map_err(io("cannot write the export"))?;
+    }
+    let p = root.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(io(format!("cannot create {}", parent.display())))?;
+    }
+    Ok(p)
 }
 
 /// An export being read.
