@@ -1,16 +1,23 @@
 #!/usr/bin/env python3
-"""Backup benchmark: a generated archive (SQLite), `cms backup` into an empty folder, again into
-the same folder (nothing changed: only the database is taken again), `cms backup --verify`, and
-as the reference in the same run `cp -r` of the same data folder (what a user would do by hand
-with the site stopped). Then the portable export: `cms export --no-media` of the same site and
+"""Backup benchmark: a generated archive (SQLite) served by `cms serve` while readers load it at
+a steady rate; `cms backup` into an empty folder, again into the same folder (nothing changed:
+only the database is taken again), `cms backup --verify`, and as the reference in the same run
+`cp -a` of the same data folder (what a user would do by hand with the site stopped; it keeps
+hard links, as the backup does). The readers' latency (p50, p99) is measured before the backups
+and during each. Then the portable export: `cms export --no-media` of the same site and
 `cms import keepsake` of it into an empty SQLite database, in rows per second. Prints seconds,
 peak RSS and the ratios.
 
-Usage: bench/backup.py [--photos 100000]
+Usage: bench/backup.py [--photos 100000] [--rate 40]
 """
 
 import argparse
+import http.client
 import os
+import random
+import re
+import socket
+import threading
 import resource
 import shutil
 import subprocess
@@ -33,9 +40,104 @@ def timed(cmd, env):
     return time.monotonic() - start, usage.ru_maxrss / 1024, out.strip()
 
 
+class Readers:
+    """Threads that request a mix of pages and API answers at a steady total rate (a busy fan
+    site's readers, not a flood) and keep each request's latency."""
+
+    def __init__(self, port, rate, photos, threads=4):
+        self.port, self.photos, self.threads = port, photos, threads
+        self.interval = threads / rate
+        self.lat, self.errors = [], 0
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.workers = []
+
+    def path(self, rng):
+        pick = rng.random()
+        if pick < 0.4:
+            return f"/photos/{rng.randint(1, self.photos)}"
+        if pick < 0.55:
+            return "/"
+        if pick < 0.7:
+            return f"/posts?page={rng.randint(1, 50)}"
+        if pick < 0.85:
+            return "/gallery"
+        return f"/api/v1/posts?page={rng.randint(1, 50)}"
+
+    def run(self, seed):
+        rng = random.Random(seed)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        due = time.monotonic()
+        while not self.stop.is_set():
+            due += self.interval
+            start = time.monotonic()
+            try:
+                conn.request("GET", self.path(rng), headers={"Accept-Encoding": "identity"})
+                r = conn.getresponse()
+                r.read()
+                ok = r.status == 200
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                ok = False
+            took = time.monotonic() - start
+            with self.lock:
+                self.lat.append(took)
+                self.errors += 0 if ok else 1
+            wait = due - time.monotonic()
+            if wait > 0:
+                self.stop.wait(wait)
+
+    def __enter__(self):
+        self.workers = [threading.Thread(target=self.run, args=(i,)) for i in range(self.threads)]
+        for w in self.workers:
+            w.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for w in self.workers:
+            w.join()
+
+    def summary(self):
+        lat = sorted(self.lat)
+        if not lat:
+            return "no requests"
+        q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] * 1000
+        return f"{len(lat)} requests, p50 {q(0.5):.1f} ms, p99 {q(0.99):.1f} ms, {self.errors} errors"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(cms, env):
+    port = free_port()
+    proc = subprocess.Popen([cms, "serve", "--bind", f"127.0.0.1:{port}"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(600):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            c.request("GET", "/healthz")
+            if c.getresponse().status == 200:
+                return proc, port
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    sys.exit("cms serve did not start")
+
+
+def database_seconds(said):
+    m = re.search(r"\) in ([0-9.]+) s;", said)
+    return float(m.group(1)) if m else float("nan")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--photos", type=int, default=100_000)
+    ap.add_argument("--rate", type=float, default=40, help="readers' requests per second")
     a = ap.parse_args()
     subprocess.run(["cargo", "build", "--release", "--locked", "--quiet", "--bin", "cms"], cwd=ROOT, check=True)
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
@@ -53,17 +155,31 @@ def main():
         db_mb = os.path.getsize(os.path.join(work, "data", "cms.db")) / 1e6
         print(f"archive: {n} photos, {files} media files, database {db_mb:.0f} MB (generated in {gen:.1f} s)")
         dest = os.path.join(work, "backup")
-        first, rss1, said = timed([cms, "backup", dest], env)
-        second, rss2, said2 = timed([cms, "backup", dest], env)
+        server, port = serve(cms, env)
+        try:
+            with Readers(port, a.rate, n) as quiet:
+                time.sleep(10)
+            with Readers(port, a.rate, n) as during1:
+                first, rss1, said = timed([cms, "backup", dest], env)
+            with Readers(port, a.rate, n) as during2:
+                second, rss2, said2 = timed([cms, "backup", dest], env)
+        finally:
+            server.terminate()
+            server.wait()
         verify, rss3, _ = timed([cms, "backup", "--verify", dest], env)
         start = time.monotonic()
-        subprocess.run(["cp", "-r", os.path.join(work, "data"), os.path.join(work, "copy")], check=True)
+        subprocess.run(["cp", "-a", os.path.join(work, "data"), os.path.join(work, "copy")], check=True)
         cp = time.monotonic() - start
-        print(f"cms backup (empty folder):   {first:6.1f} s  {rss1:5.0f} MB peak")
-        print(f"cms backup (same folder):    {second:6.1f} s  {rss2:5.0f} MB peak  = {second / first:.0%} of the first")
+        shutil.rmtree(os.path.join(work, "copy"), ignore_errors=True)
+        db1, db2 = database_seconds(said), database_seconds(said2)
+        print(f"cms backup (empty folder):   {first:6.1f} s  {rss1:5.0f} MB peak  (database part {db1:.1f} s)")
+        print(f"cms backup (same folder):    {second:6.1f} s  {rss2:5.0f} MB peak  = {second / first:.0%} of the first  (database part {db2:.1f} s)")
         print(f"cms backup --verify:         {verify:6.1f} s  {rss3:5.0f} MB peak")
-        print(f"cp -r of the data folder:    {cp:6.1f} s  (reference, site stopped)")
-        print(f"ratio first backup / cp -r:  {first / cp:.2f}")
+        print(f"cp -a of the data folder:    {cp:6.1f} s  (reference, site stopped)")
+        print(f"ratio first backup / cp -a:  {first / cp:.2f}")
+        print(f"readers, {a.rate:.0f}/s, no backup:        {quiet.summary()}")
+        print(f"readers during the first backup:  {during1.summary()}")
+        print(f"readers during the second backup: {during2.summary()}")
         print(said2.splitlines()[-1] if said2 else said)
         export = os.path.join(work, "export")
         exp, rss4, said3 = timed([cms, "export", "--no-media", export], env)
@@ -73,7 +189,7 @@ def main():
         imp, rss5, _ = timed([cms, "import", "keepsake", export], env2)
         print(f"cms export --no-media:       {exp:6.1f} s  {rss4:5.0f} MB peak  {rows / exp:8.0f} rows/s ({rows} rows)")
         print(f"cms import keepsake:         {imp:6.1f} s  {rss5:5.0f} MB peak  {rows / imp:8.0f} rows/s")
-        print(f"ratio export / cp -r:        {exp / cp:.2f}")
+        print(f"ratio export / cp -a:        {exp / cp:.2f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

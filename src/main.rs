@@ -508,13 +508,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 );
             }
             println!(
-                "backed up to {}: {} database of {:.1} MB ({}); {} media files, {} copied now; {}",
+                "backed up to {}: {} database of {:.1} MB ({}) in {:.1} s; {} media files, {} copied now in {:.1} s; {}",
                 args.dir.display(),
                 m.backend,
                 m.database.bytes as f64 / 1_048_576.0,
                 summary(&m),
+                m.seconds.database,
                 m.media.files,
                 m.media.copied,
+                m.seconds.media,
                 if m.secret_key.is_some() {
                     "the secret key included"
                 } else {

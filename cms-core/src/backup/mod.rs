@@ -78,7 +78,8 @@ pub struct MediaSum {
     /// Bytes of the files it copied.
     #[serde(default)]
     pub copied_bytes: u64,
-    /// Files hard-linked from the previous snapshot of a scheduled backup (no space taken).
+    /// Files hard-linked instead of copied (no space taken): from the previous snapshot of a
+    /// scheduled backup, or to another name of the same file.
     #[serde(default)]
     pub linked: u64,
 }
@@ -99,6 +100,16 @@ pub struct Manifest {
     pub secret_key: Option<FileSum>,
     pub counts: BTreeMap<String, i64>,
     pub media: MediaSum,
+    /// How long the database snapshot and the media took, in seconds.
+    #[serde(default)]
+    pub seconds: Seconds,
+}
+
+/// The time a backup's two parts took.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct Seconds {
+    pub database: f64,
+    pub media: f64,
 }
 
 #[derive(QueryableByName)]
@@ -112,8 +123,19 @@ fn count_tables<C>(conn: &mut C) -> Result<BTreeMap<String, i64>>
 where
     for<'a> diesel::query_builder::SqlQuery: diesel::query_dsl::LoadQuery<'a, C, Count>,
 {
+    count_named(conn, tables())
+}
+
+/// Rows in each of the named tables (names from our own list or a manifest checked against it).
+fn count_named<'n, C>(
+    conn: &mut C,
+    names: impl IntoIterator<Item = &'n str>,
+) -> Result<BTreeMap<String, i64>>
+where
+    for<'a> diesel::query_builder::SqlQuery: diesel::query_dsl::LoadQuery<'a, C, Count>,
+{
     let mut out = BTreeMap::new();
-    for t in tables() {
+    for t in names {
         let rows: Vec<Count> = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {t}"))
             .load(conn)
             .map_err(Error::from)?;
@@ -243,6 +265,32 @@ fn pg_tool(tool: &str, url: &str, args: &[&str]) -> Result<()> {
 
 /// Every file under a media folder (its temporary files left out), with paths relative to it.
 pub(crate) fn media_files(root: &Path) -> Result<Vec<(PathBuf, u64)>> {
+    Ok(walk_media(root)?
+        .into_iter()
+        .map(|f| (f.rel, f.len))
+        .collect())
+}
+
+/// A file of a media folder.
+struct MediaFile {
+    rel: PathBuf,
+    len: u64,
+    /// Device and inode of a file with more than one name (hard links), else none.
+    shared: Option<(u64, u64)>,
+}
+
+#[cfg(unix)]
+fn shared_inode(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    (meta.nlink() > 1).then(|| (meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn shared_inode(_: &std::fs::Metadata) -> Option<(u64, u64)> {
+    None
+}
+
+fn walk_media(root: &Path) -> Result<Vec<MediaFile>> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -265,11 +313,15 @@ pub(crate) fn media_files(root: &Path) -> Result<Vec<(PathBuf, u64)>> {
             } else if meta.is_file()
                 && let Ok(rel) = e.path().strip_prefix(root)
             {
-                out.push((rel.to_path_buf(), meta.len()));
+                out.push(MediaFile {
+                    rel: rel.to_path_buf(),
+                    len: meta.len(),
+                    shared: shared_inode(&meta),
+                });
             }
         }
     }
-    out.sort();
+    out.sort_by(|a, b| a.rel.cmp(&b.rel));
     Ok(out)
 }
 
@@ -277,31 +329,49 @@ pub(crate) fn media_files(root: &Path) -> Result<Vec<(PathBuf, u64)>> {
 /// content-addressed and never change, so what is there is already right. A file that
 /// `link_from` (an earlier snapshot's media) has is hard-linked from there instead, where the
 /// filesystem allows: unchanged media then costs a snapshot no space and almost no time.
+/// Names that are hard links of one file in `from` stay links of one file in `to` (as
+/// `cp -a` and `rsync -H` keep them): a generated archive's million photos share 64 images.
 pub(crate) fn copy_missing(from: &Path, to: &Path, link_from: Option<&Path>) -> Result<MediaSum> {
     let mut sum = MediaSum::default();
-    for (rel, len) in media_files(from)? {
+    let mut written: std::collections::HashMap<(u64, u64), PathBuf> =
+        std::collections::HashMap::new();
+    let mut made: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
+    for MediaFile { rel, len, shared } in walk_media(from)? {
         sum.files += 1;
         sum.bytes += len;
         let dest = to.join(&rel);
         if std::fs::metadata(&dest).is_ok_and(|m| m.len() == len) {
+            if let Some(id) = shared {
+                written.entry(id).or_insert(dest);
+            }
             continue;
         }
-        if let Some(parent) = dest.parent() {
+        if let Some(parent) = dest.parent()
+            && !made.contains(parent)
+        {
             std::fs::create_dir_all(parent)
                 .map_err(io(format!("cannot create {}", parent.display())))?;
+            made.insert(parent.to_path_buf());
         }
-        let tmp = dest.with_extension("partial");
-        let _ = std::fs::remove_file(&tmp);
-        let linked = link_from.is_some_and(|prev| {
-            let earlier = prev.join(&rel);
-            std::fs::metadata(&earlier).is_ok_and(|m| m.len() == len)
-                && std::fs::hard_link(&earlier, &tmp).is_ok()
-        });
+        // A hard link appears whole or not at all, so it goes straight to its name; a copy
+        // is written beside it and renamed into place.
+        let linked = shared
+            .and_then(|id| written.get(&id))
+            .is_some_and(|same| link_into(same, &dest))
+            || link_from.is_some_and(|prev| {
+                let earlier = prev.join(&rel);
+                std::fs::metadata(&earlier).is_ok_and(|m| m.len() == len)
+                    && link_into(&earlier, &dest)
+            });
         if !linked {
+            let tmp = dest.with_extension("partial");
             std::fs::copy(from.join(&rel), &tmp)
                 .map_err(io(format!("cannot copy {}", rel.display())))?;
+            std::fs::rename(&tmp, &dest).map_err(io(format!("cannot write {}", dest.display())))?;
         }
-        std::fs::rename(&tmp, &dest).map_err(io(format!("cannot write {}", dest.display())))?;
+        if let Some(id) = shared {
+            written.entry(id).or_insert(dest);
+        }
         if linked {
             sum.linked += 1;
         } else {
@@ -310,6 +380,18 @@ pub(crate) fn copy_missing(from: &Path, to: &Path, link_from: Option<&Path>) -> 
         }
     }
     Ok(sum)
+}
+
+/// Hard-links `existing` as `dest`, replacing a damaged file there; false where the
+/// filesystem cannot (another device, no hard links): the caller copies.
+fn link_into(existing: &Path, dest: &Path) -> bool {
+    match std::fs::hard_link(existing, dest) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::remove_file(dest).is_ok() && std::fs::hard_link(existing, dest).is_ok()
+        }
+        Err(_) => false,
+    }
 }
 
 pub(crate) fn now_rfc3339() -> String {
@@ -343,6 +425,7 @@ pub(crate) fn backup_linked(
         }
         _ => {}
     }
+    let started = std::time::Instant::now();
     let (backend, database, counts, schema) = match &config.database.url {
         DatabaseUrl::Sqlite { .. } => {
             let partial = dir.join(format!("{SQLITE_FILE}.partial"));
@@ -352,7 +435,11 @@ pub(crate) fn backup_linked(
                 // One read snapshot of the live database, WAL included, compacted.
                 let mut conn = db.conn()?;
                 conn.batch_execute(&format!("VACUUM INTO '{quoted}'"))
-                    .map_err(Error::from)?;
+                    .map_err(|e| {
+                        // A full disk leaves no half snapshot taking its space.
+                        let _ = std::fs::remove_file(&partial);
+                        Error::from(e)
+                    })?;
             }
             let (counts, schema) = {
                 let path = partial.display().to_string();
@@ -394,15 +481,20 @@ pub(crate) fn backup_linked(
                     &format!("--snapshot={id}"),
                     &format!("--file={file}"),
                 ],
-            )?;
+            )
+            .inspect_err(|_| {
+                let _ = std::fs::remove_file(&partial);
+            })?;
             c.batch_execute("COMMIT").map_err(Error::from)?;
             std::fs::rename(&partial, dir.join(PG_FILE))
                 .map_err(io(format!("cannot write in {}", dir.display())))?;
             ("postgres", sum(dir, PG_FILE)?, counts, schema)
         }
     };
+    let database_seconds = started.elapsed().as_secs_f64();
     let earlier = previous.map(|p| p.join(MEDIA));
     let media = copy_missing(media_root, &dir.join(MEDIA), earlier.as_deref())?;
+    let media_seconds = started.elapsed().as_secs_f64() - database_seconds;
     let secret_key = if let Some(key_file) = &config.secret_key_file {
         let bytes = std::fs::read(key_file).map_err(io("cannot read the secret key"))?;
         write_atomically(&dir.join(KEY_FILE), &bytes)?;
@@ -428,6 +520,10 @@ pub(crate) fn backup_linked(
         secret_key,
         counts,
         media,
+        seconds: Seconds {
+            database: database_seconds,
+            media: media_seconds,
+        },
     };
     let text = serde_json::to_vec_pretty(&manifest)
         .map_err(|e| Error::Internal(format!("manifest: {e}")))?;
@@ -465,6 +561,16 @@ pub fn verify(dir: &Path) -> Result<Manifest> {
             ),
         ));
     }
+    let newest = crate::db::newest_known();
+    if m.schema > newest {
+        return Err(bad(
+            dir,
+            format!(
+                "was taken from a newer version of Keepsake (schema {}; this version knows up to {newest}): use that version",
+                m.schema
+            ),
+        ));
+    }
     for f in std::iter::once(&m.database).chain(m.secret_key.iter()) {
         let (bytes, sha) = sha256_file(&dir.join(&f.file))
             .map_err(|_| bad(dir, format!("is missing {}", f.file)))?;
@@ -487,7 +593,15 @@ pub fn verify(dir: &Path) -> Result<Manifest> {
             if check.first().map(|r| r.integrity_check.as_str()) != Some("ok") {
                 return Err(bad(dir, "has a damaged database (integrity check failed)"));
             }
-            let counts = count_tables(&mut c)?;
+            // The tables of the backup's own schema: an older one has fewer.
+            if let Some(t) = m.counts.keys().find(|t| !tables().any(|k| k == t.as_str())) {
+                return Err(bad(
+                    dir,
+                    format!("counts a table this version does not know: {t}"),
+                ));
+            }
+            let counts = count_named(&mut c, m.counts.keys().map(String::as_str))
+                .map_err(|e| bad(dir, format!("has a database unlike its manifest: {e}")))?;
             if counts != m.counts {
                 return Err(bad(
                     dir,
@@ -566,16 +680,6 @@ where
 /// not be running on them. Refuses a target with content unless `force`.
 pub fn restore(config: &Config, dir: &Path, force: bool) -> Result<Manifest> {
     let m = verify(dir)?;
-    let newest = crate::db::newest_known();
-    if m.schema > newest {
-        return Err(bad(
-            dir,
-            format!(
-                "was taken from a newer version of Keepsake (schema {}; this version knows up to {newest}): restore it with that version",
-                m.schema
-            ),
-        ));
-    }
     let media_root = &config.storage.media_dir;
     let target_backend = match config.database.url {
         DatabaseUrl::Sqlite { .. } => "sqlite",

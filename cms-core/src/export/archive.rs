@@ -1,7 +1,7 @@
 //! The container of an export: a folder, or the same tree in a `.zip` file (media stored, not
 //! compressed: photos do not shrink; the JSON Lines deflated).
 
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Component, Path, PathBuf};
 
 use crate::backup::io;
@@ -12,12 +12,60 @@ pub enum Writer {
     Dir {
         root: PathBuf,
         open: Option<BufWriter<std::fs::File>>,
+        /// The folder was there (empty) before: an abandoned export leaves it empty, not gone.
+        existed: bool,
     },
     Zip {
-        zip: Box<zip::ZipWriter<BufWriter<std::fs::File>>>,
+        zip: Box<zip::ZipWriter<Guarded>>,
         partial: PathBuf,
         target: PathBuf,
     },
+}
+
+/// The zip's file, which stops writing after its first error and remembers it: the zip writer
+/// finishes its archive when dropped, and would otherwise try again, fail again and print to
+/// stderr past our one-line error. What it wrote after the error goes nowhere; the error is
+/// reported once, and the file removed.
+pub struct Guarded {
+    file: BufWriter<std::fs::File>,
+    failed: Option<std::io::ErrorKind>,
+}
+
+impl Guarded {
+    fn check<T>(&mut self, r: std::io::Result<T>, none: T) -> std::io::Result<T> {
+        if self.failed.is_some() {
+            return Ok(none);
+        }
+        r.inspect_err(|e| self.failed = Some(e.kind()))
+    }
+}
+
+impl Write for Guarded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.failed.is_some() {
+            return Ok(buf.len());
+        }
+        let r = self.file.write(buf);
+        self.check(r, buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.failed.is_some() {
+            return Ok(());
+        }
+        let r = self.file.flush();
+        self.check(r, ())
+    }
+}
+
+impl Seek for Guarded {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        if self.failed.is_some() {
+            return Ok(0);
+        }
+        let r = self.file.seek(pos);
+        self.check(r, 0)
+    }
 }
 
 /// True when `path` names a zip file (by its extension).
@@ -38,7 +86,10 @@ impl Writer {
             let f = std::fs::File::create(&partial)
                 .map_err(io(format!("cannot write {}", partial.display())))?;
             Ok(Writer::Zip {
-                zip: Box::new(zip::ZipWriter::new(BufWriter::new(f))),
+                zip: Box::new(zip::ZipWriter::new(Guarded {
+                    file: BufWriter::new(f),
+                    failed: None,
+                })),
                 partial,
                 target: path.to_path_buf(),
             })
@@ -56,11 +107,13 @@ impl Writer {
                     ),
                 ));
             }
+            let existed = path.is_dir();
             std::fs::create_dir_all(path)
                 .map_err(io(format!("cannot create {}", path.display())))?;
             Ok(Writer::Dir {
                 root: path.to_path_buf(),
                 open: None,
+                existed,
             })
         }
     }
@@ -68,7 +121,7 @@ impl Writer {
     /// Starts the file `name` (a `/`-separated path in the export).
     pub fn begin(&mut self, name: &str, compress: bool) -> Result<()> {
         match self {
-            Writer::Dir { root, open } => {
+            Writer::Dir { root, open, .. } => {
                 let p = next_file(root, open, name)?;
                 *open = Some(BufWriter::new(
                     std::fs::File::create(&p)
@@ -104,7 +157,7 @@ impl Writer {
 
     /// Adds a file from disk under `name`.
     pub fn copy_file(&mut self, name: &str, from: &Path) -> Result<()> {
-        if let Writer::Dir { root, open } = self {
+        if let Writer::Dir { root, open, .. } = self {
             let p = next_file(root, open, name)?;
             // Media files never change: a hard link where the filesystem allows, else a copy.
             if std::fs::hard_link(from, &p).is_err() {
@@ -124,29 +177,81 @@ impl Writer {
     /// Finishes the export: flushed and synced; a zip renamed into place.
     pub fn finish(self) -> Result<()> {
         match self {
-            Writer::Dir { open, .. } => {
-                if let Some(mut f) = open {
-                    f.flush().map_err(io("cannot write the export"))?;
-                    f.get_ref()
-                        .sync_all()
-                        .map_err(io("cannot write the export"))?;
+            Writer::Dir {
+                root,
+                open,
+                existed,
+            } => {
+                let synced = open.map_or(Ok(()), |mut f| {
+                    f.flush()
+                        .and_then(|()| f.get_ref().sync_all())
+                        .map_err(io("cannot write the export"))
+                });
+                if synced.is_err() {
+                    Writer::Dir {
+                        root,
+                        open: None,
+                        existed,
+                    }
+                    .abandon();
                 }
-                Ok(())
+                synced
             }
             Writer::Zip {
                 zip,
                 partial,
                 target,
             } => {
-                let f = zip
+                let written = zip
                     .finish()
-                    .map_err(|e| Error::Internal(format!("cannot write the zip: {e}")))?;
-                let f = f
+                    .map_err(|e| Error::Internal(format!("cannot write the zip: {e}")));
+                let mut g = match written {
+                    Ok(g) => g,
+                    Err(e) => {
+                        let _ = std::fs::remove_file(&partial);
+                        return Err(e);
+                    }
+                };
+                let flushed = g.flush();
+                if let Some(kind) = g.failed {
+                    let _ = std::fs::remove_file(&partial);
+                    return Err(Error::io(
+                        "cannot write the zip",
+                        std::io::Error::from(kind),
+                    ));
+                }
+                flushed.map_err(io("cannot write the zip"))?;
+                let f = g
+                    .file
                     .into_inner()
                     .map_err(|e| Error::io("cannot write the zip", e.into_error()))?;
                 f.sync_all().map_err(io("cannot write the zip"))?;
                 std::fs::rename(&partial, &target)
                     .map_err(io(format!("cannot write {}", target.display())))
+            }
+        }
+    }
+
+    /// Gives up an export that failed: the zip's partial file removed, the folder emptied (and
+    /// removed when the export made it), so a failed export leaves nothing behind.
+    pub fn abandon(self) {
+        match self {
+            Writer::Dir {
+                root,
+                open,
+                existed,
+            } => {
+                drop(open);
+                let _ = std::fs::remove_dir_all(&root);
+                if existed {
+                    let _ = std::fs::create_dir(&root);
+                }
+            }
+            Writer::Zip { zip, partial, .. } => {
+                // Dropped, it finishes into the guard (which has failed, or fails quietly
+                // now that the disk is full); then the file goes.
+                drop(zip);
+                let _ = std::fs::remove_file(&partial);
             }
         }
     }

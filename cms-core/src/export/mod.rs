@@ -134,6 +134,20 @@ pub fn export(config: &Config, db: &Db, path: &Path, opts: Options) -> Result<Ma
         let _ = std::fs::remove_file(path.join(MANIFEST));
     }
     let mut out = Writer::create(path)?;
+    match write_export(config, db, &mut out, opts) {
+        Ok(manifest) => {
+            out.finish()?;
+            Ok(manifest)
+        }
+        Err(e) => {
+            out.abandon();
+            Err(e)
+        }
+    }
+}
+
+/// Writes the tables, the media and `export.json` into `out`.
+fn write_export(config: &Config, db: &Db, out: &mut Writer, opts: Options) -> Result<Manifest> {
     let mut conn = db.conn()?;
     let conn: &mut DbConn = &mut conn;
     let names: Vec<&'static str> = ORDER
@@ -218,7 +232,6 @@ pub fn export(config: &Config, db: &Db, path: &Path, opts: Options) -> Result<Ma
     // Last: an export without it is unfinished.
     out.begin(MANIFEST, true)?;
     out.write(&text)?;
-    out.finish()?;
     Ok(manifest)
 }
 
@@ -315,15 +328,27 @@ pub fn import(config: &Config, path: &Path) -> Result<ImportReport> {
         ));
     }
     let described = tables::describe(conn, &names)?;
-    let begin = match conn {
-        DbConn::Sqlite(_) => "BEGIN IMMEDIATE",
-        DbConn::Pg(_) => "BEGIN",
-    };
-    conn.batch_execute(begin)?;
+    let sqlite = matches!(conn, DbConn::Sqlite(_));
+    // SQLite checks every reference once, after the load (`foreign_key_check`), instead of
+    // a lookup per row; the switch only works outside a transaction.
+    if sqlite {
+        conn.batch_execute("PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE")?;
+    } else {
+        conn.batch_execute("BEGIN")?;
+    }
     let loaded = load_all(conn, &mut src, path, &manifest, &described);
+    let loaded = loaded.and_then(|rows| {
+        conn.batch_execute("COMMIT")?;
+        Ok(rows)
+    });
+    if loaded.is_err() {
+        let _ = conn.batch_execute("ROLLBACK");
+    }
+    if sqlite {
+        conn.batch_execute("PRAGMA foreign_keys = ON")?;
+    }
     match loaded {
         Ok(rows) => {
-            conn.batch_execute("COMMIT")?;
             drop(pooled);
             let mut conn = db.conn()?;
             crate::db::run_migrations(&mut conn)?;
@@ -339,10 +364,7 @@ pub fn import(config: &Config, path: &Path) -> Result<ImportReport> {
                 two_step_reset,
             })
         }
-        Err(e) => {
-            let _ = conn.batch_execute("ROLLBACK");
-            Err(e)
-        }
+        Err(e) => Err(e),
     }
 }
 
@@ -365,6 +387,14 @@ fn load_all(
             format!("DELETE FROM {}", t.name)
         };
         conn.batch_execute(&sql)?;
+    }
+    // Secondary indexes are built once at the end, from sorted keys.
+    let mut indexes = Vec::new();
+    for t in described {
+        for (name, sql) in tables::secondary_indexes(conn, t)? {
+            tables::drop_index(conn, &name)?;
+            indexes.push(sql);
+        }
     }
     let mut counts = BTreeMap::new();
     let mut deferred: Vec<(&Table, String, Vec<serde_json::Value>)> = Vec::new();
@@ -431,6 +461,12 @@ fn load_all(
                 serde_json::to_string(chunk).map_err(|e| Error::Internal(format!("json: {e}")))?;
             tables::load_late(conn, t, &col, &text)?;
         }
+    }
+    for sql in indexes {
+        conn.batch_execute(&sql)?;
+    }
+    if let Some(why) = tables::dangling_reference(conn)? {
+        return Err(bad(path, why));
     }
     for t in tables::with_ids(described) {
         let n = manifest.sequences.get(t.name).copied().unwrap_or(0);

@@ -519,3 +519,70 @@ pub fn with_ids(tables: &[Table]) -> impl Iterator<Item = &Table> {
         .iter()
         .filter(|t| t.name != SEARCH && t.columns.iter().any(|c| c.name == "id"))
 }
+
+#[derive(QueryableByName)]
+struct IndexRow {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    sql: String,
+}
+
+/// A table's secondary indexes as the statements that make them (name, SQL) — not its primary
+/// key nor the indexes that back a constraint. A bulk load drops them first and builds them
+/// again at the end: one sort each instead of an update per row (unique ones are checked then).
+pub fn secondary_indexes(conn: &mut DbConn, table: &Table) -> Result<Vec<(String, String)>> {
+    if table.name == SEARCH {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<IndexRow> = match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(
+            "SELECT name, sql FROM sqlite_master \
+             WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL ORDER BY name",
+        )
+        .bind::<Text, _>(table.name)
+        .load(c)?,
+        DbConn::Pg(c) => diesel::sql_query(
+            "SELECT i.indexname AS name, i.indexdef AS sql FROM pg_indexes i \
+             WHERE i.schemaname = current_schema() AND i.tablename = $1 \
+             AND NOT EXISTS (SELECT 1 FROM pg_constraint k \
+                 WHERE k.conrelid = $1::regclass AND k.conname = i.indexname) \
+             ORDER BY i.indexname",
+        )
+        .bind::<Text, _>(table.name)
+        .load(c)?,
+    };
+    Ok(rows.into_iter().map(|r| (r.name, r.sql)).collect())
+}
+
+/// Drops the named index (a name read from the database's catalogue).
+pub fn drop_index(conn: &mut DbConn, name: &str) -> Result<()> {
+    conn.batch_execute(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))?;
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Dangling {
+    #[diesel(sql_type = Text)]
+    t: String,
+    #[diesel(sql_type = Text)]
+    p: String,
+}
+
+/// On SQLite, whose references are not checked row by row during a load: a row that refers
+/// to one that is not there, as a sentence. PostgreSQL has checked each reference already.
+pub fn dangling_reference(conn: &mut DbConn) -> Result<Option<String>> {
+    let DbConn::Sqlite(c) = conn else {
+        return Ok(None);
+    };
+    let rows: Vec<Dangling> = diesel::sql_query(
+        "SELECT \"table\" AS t, parent AS p FROM pragma_foreign_key_check LIMIT 1",
+    )
+    .load(c)?;
+    Ok(rows.into_iter().next().map(|d| {
+        format!(
+            "has a row in {} that refers to a missing row of {}",
+            d.t, d.p
+        )
+    }))
+}

@@ -96,18 +96,25 @@ pub fn write(config: &Config, db: &Db, file: &Path) -> Result<Counts> {
     let partial = file.with_extension("xml.partial");
     let f = std::fs::File::create(&partial)
         .map_err(io(format!("cannot write {}", partial.display())))?;
-    let mut w = BufWriter::new(f);
-    let counts = write_to(config, db, &mut w)?;
-    let f = w.into_inner().map_err(|e| {
-        Error::io(
-            format!("cannot write {}", partial.display()),
-            e.into_error(),
-        )
-    })?;
-    f.sync_all()
-        .map_err(io(format!("cannot write {}", partial.display())))?;
-    std::fs::rename(&partial, file).map_err(io(format!("cannot write {}", file.display())))?;
-    Ok(counts)
+    let written = (|| {
+        let mut w = BufWriter::new(f);
+        let counts = write_to(config, db, &mut w)?;
+        let f = w.into_inner().map_err(|e| {
+            Error::io(
+                format!("cannot write {}", partial.display()),
+                e.into_error(),
+            )
+        })?;
+        f.sync_all()
+            .map_err(io(format!("cannot write {}", partial.display())))?;
+        std::fs::rename(&partial, file).map_err(io(format!("cannot write {}", file.display())))?;
+        Ok(counts)
+    })();
+    if written.is_err() {
+        // A failed export leaves nothing behind.
+        let _ = std::fs::remove_file(&partial);
+    }
+    written
 }
 
 fn write_to(config: &Config, db: &Db, w: &mut impl Write) -> Result<Counts> {

@@ -3,8 +3,8 @@
 //! backup, and a restore that gives the same site on a fresh machine.
 
 use std::process::{Child, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::{Site, cms, db_url, http, request, run, served_address, stderr_lines};
@@ -19,7 +19,8 @@ async fn a_busy_site_is_backed_up_and_restored(backend: Backend) {
     let (url_a, _pg_a) = db_url(backend, &dir.path().join("a"));
     let (url_b, _pg_b) = db_url(backend, &dir.path().join("b"));
     let (url_c, _pg_c) = db_url(backend, &dir.path().join("c"));
-    for d in ["a", "b", "c"] {
+    let (url_d, _pg_d) = db_url(backend, &dir.path().join("d"));
+    for d in ["a", "b", "c", "d"] {
         std::fs::create_dir_all(dir.path().join(d)).expect("mkdir");
     }
     let mut a = Site {
@@ -34,14 +35,18 @@ async fn a_busy_site_is_backed_up_and_restored(backend: Backend) {
         .to_string();
     assert!(token.starts_with("ks_"), "{token}");
 
-    // Writers and readers keep the site busy while it is backed up.
+    // Writers and readers keep the site busy for 20 s while it is backed up, again and again.
+    // The writer creates "Busy 0", "Busy 1", … one after another and notes each one the API
+    // acknowledged, so a backup's posts can be checked against the moment it was taken.
     let stop = Arc::new(AtomicBool::new(false));
-    let written = Arc::new(AtomicUsize::new(0));
+    let acked = Arc::new(Mutex::new(Vec::<usize>::new()));
+    let trying = Arc::new(AtomicUsize::new(0));
     let load: Vec<_> = (0..3)
         .map(|i| {
-            let (stop, written, addr, auth) = (
+            let (stop, acked, trying, addr, auth) = (
                 stop.clone(),
-                written.clone(),
+                acked.clone(),
+                trying.clone(),
                 a.addr.clone(),
                 format!("Bearer {token}"),
             );
@@ -49,42 +54,65 @@ async fn a_busy_site_is_backed_up_and_restored(backend: Backend) {
                 let mut n = 0;
                 while !stop.load(Ordering::Relaxed) {
                     if i == 0 {
+                        trying.store(n, Ordering::SeqCst);
                         let body = format!("{{\"title\":\"Busy {n}\",\"status\":\"published\"}}");
                         let (status, _, _) = json_request(&addr, "/api/v1/posts", &auth, &body);
                         if status == 201 {
-                            written.fetch_add(1, Ordering::Relaxed);
+                            acked.lock().expect("acked").push(n);
                         }
                         n += 1;
                     } else {
-                        let (status, _, _) = http(&addr, "GET", "/posts");
+                        let (status, _, _) =
+                            http(&addr, "GET", if i == 1 { "/posts" } else { "/" });
                         assert_eq!(status, 200);
                     }
                 }
             })
         })
         .collect();
+    let started = std::time::Instant::now();
     std::thread::sleep(Duration::from_millis(300));
     let backup = dir.path().join("backup");
     let backup_s = backup.display().to_string();
-    let out = a.cms(&["backup", &backup_s]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let said = stdout(&out);
-    assert!(
-        said.starts_with(&format!("backed up to {backup_s}")),
-        "{said}"
-    );
-    assert!(said.contains("the secret key included"), "{said}");
+    let busy = dir.path().join("busy");
+    let mut taken = 0;
+    // (acknowledged before the last backup began, the one in flight when it ended)
+    let mut window = (Vec::new(), 0);
+    while taken < 2 || started.elapsed() < Duration::from_secs(20) {
+        let last = started.elapsed() >= Duration::from_secs(18);
+        let into = if last { &busy } else { &backup };
+        let before = acked.lock().expect("acked").clone();
+        let out = a.cms(&["backup", &into.display().to_string()]);
+        let attempted = trying.load(Ordering::SeqCst);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let said = stdout(&out);
+        assert!(
+            said.starts_with(&format!("backed up to {}", into.display())),
+            "{said}"
+        );
+        assert!(said.contains("the secret key included"), "{said}");
+        let v = a.cms(&["backup", "--verify", &into.display().to_string()]);
+        assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+        taken += 1;
+        if last {
+            window = (before, attempted);
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    }
     stop.store(true, Ordering::Relaxed);
     for t in load {
         t.join().expect("load thread");
     }
+    assert!(taken >= 3, "{taken} backups during the load");
     assert!(
-        written.load(Ordering::Relaxed) > 0,
-        "writes went on during the backup"
+        window.0.len() > 10,
+        "writes went on during the backups: {:?}",
+        window.0.len()
     );
     // Consistent: the manifest's counts are the snapshot's rows (verify recounts them) and
     // the database passes its integrity check.
@@ -96,10 +124,15 @@ async fn a_busy_site_is_backed_up_and_restored(backend: Backend) {
         stdout(&v)
     );
     let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(backup.join("manifest.json")).expect("manifest"))
+        serde_json::from_slice(&std::fs::read(busy.join("manifest.json")).expect("manifest"))
             .expect("json");
     assert!(manifest["counts"]["posts"].as_i64().expect("posts") >= 14);
-    assert_eq!(manifest["media"]["copied"], manifest["media"]["files"]);
+    let media = &manifest["media"];
+    assert_eq!(
+        media["copied"].as_u64().unwrap_or(0) + media["linked"].as_u64().unwrap_or(0),
+        media["files"].as_u64().expect("files"),
+        "every file copied, or linked to another name of the same file"
+    );
 
     // Quiet now: bring the backup up to date; only what changed is copied.
     let again = a.cms(&["backup", &backup_s]);
@@ -269,6 +302,39 @@ async fn a_busy_site_is_backed_up_and_restored(backend: Backend) {
     }
     c.stop();
 
+    // The backup taken in the thick of it is one moment of the site: every post acknowledged
+    // before it began, none begun after it ended, and no gap (the writer went one at a time).
+    let mut d = Site {
+        root: dir.path().join("d"),
+        url: url_d,
+        server: None,
+        addr: String::new(),
+    };
+    let r = d.cms(&["restore", &busy.display().to_string()]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    d.serve(false);
+    let mut got = busy_posts(&d.addr);
+    got.sort_unstable();
+    let (before, in_flight) = window;
+    for n in &before {
+        assert!(
+            got.contains(n),
+            "Busy {n} was acknowledged before the backup began"
+        );
+    }
+    let k = got.len();
+    assert!(
+        got.iter().all(|n| *n <= in_flight),
+        "nothing begun after the backup ended: {:?} > {in_flight}",
+        got.last()
+    );
+    let acked_all = acked.lock().expect("acked").clone();
+    assert!(
+        k <= acked_all.len() && got[..] == acked_all[..k],
+        "the busy backup's {k} posts are the first {k} the API acknowledged"
+    );
+    d.stop();
+
     let (status, _, photo) = http(&b.addr, "GET", "/photos/1");
     assert_eq!(status, 200);
     let src = photo
@@ -279,6 +345,32 @@ async fn a_busy_site_is_backed_up_and_restored(backend: Backend) {
     assert_eq!(http(&b.addr, "GET", src).0, 200, "{src}: media came back");
     a.stop();
     b.stop();
+}
+
+/// The numbers of the "Busy N" posts a site lists through its API.
+fn busy_posts(addr: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    for page in 1.. {
+        let (status, _, body) = http(
+            addr,
+            "GET",
+            &format!("/api/v1/posts?per_page=100&page={page}"),
+        );
+        assert_eq!(status, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+        let items = v["items"].as_array().expect("items");
+        out.extend(items.iter().filter_map(|p| {
+            p["title"]
+                .as_str()?
+                .strip_prefix("Busy ")?
+                .parse::<usize>()
+                .ok()
+        }));
+        if page >= v["pages"].as_u64().expect("pages") {
+            break;
+        }
+    }
+    out
 }
 
 /// POSTs JSON with a bearer token.
@@ -417,5 +509,94 @@ async fn a_scheduled_backup_killed_half_way_is_taken_again_at_the_next_start(bac
     );
 }
 
+/// Out of disk space: a backup, an export and a restore stop with one line and a non-zero
+/// exit, and change nothing — the site serves on, and a site being restored over keeps its
+/// pages (the media, copied first, runs out before the database is touched).
+async fn a_full_disk_is_one_line_and_changes_nothing(backend: Backend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (url_a, _pg_a) = db_url(backend, &dir.path().join("a"));
+    let (url_b, _pg_b) = db_url(backend, &dir.path().join("b"));
+    let mut a = Site::new(dir.path().join("a"), url_a);
+    a.serve(true);
+    let full = dir.path().join("full");
+    let no_space = |o: &std::process::Output, what: &str| {
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{what}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let lines = stderr_lines(o);
+        assert_eq!(lines.len(), 1, "{what}: {lines:?}");
+        assert!(
+            lines[0].contains("No space left on device") || lines[0].contains("disk is full"),
+            "{what}: {lines:?}"
+        );
+    };
+    for args in [
+        ["backup", "full/backup", ""],
+        ["export", "full/site.zip", ""],
+        ["export", "full/site", ""],
+        ["export", "wordpress", "full/site.xml"],
+    ] {
+        let args: Vec<String> = args
+            .iter()
+            .filter(|a| !a.is_empty())
+            .map(|a| match a.strip_prefix("full/") {
+                Some(rest) => full.join(rest).display().to_string(),
+                None => (*a).to_string(),
+            })
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        no_space(&a.on_full_disk(&full, &args), &args.join(" "));
+    }
+    assert_eq!(http(&a.addr, "GET", "/healthz").0, 200);
+
+    // Two backups, a post apart; the first restored into b, then the second over it with b's
+    // media folder full.
+    let first = dir.path().join("first");
+    let second = dir.path().join("second");
+    ok(&a.cms(&["backup", &first.display().to_string()]));
+    let token = stdout(&a.cms(&["token", "create", "--name", "w", "--scope", "posts:write"]))
+        .trim()
+        .to_string();
+    let (status, _, body) = json_request(
+        &a.addr,
+        "/api/v1/posts",
+        &format!("Bearer {token}"),
+        r#"{"title":"Later news","status":"published"}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    ok(&a.cms(&["backup", &second.display().to_string()]));
+    let mut b = Site::new(dir.path().join("b"), url_b);
+    ok(&b.cms(&["restore", &first.display().to_string()]));
+    b.serve(false);
+    let (_, _, before) = http(&b.addr, "GET", "/posts");
+    b.stop();
+    let media = b.root.join("data/media");
+    let files = |p: &std::path::Path| super::settings::walk(p).len();
+    let had = files(&media);
+    no_space(
+        &b.on_full_disk(
+            &media,
+            &["restore", "--force", &second.display().to_string()],
+        ),
+        "restore",
+    );
+    assert_eq!(files(&media), had, "the media folder as it was");
+    b.serve(false);
+    let (status, _, after) = http(&b.addr, "GET", "/posts");
+    assert_eq!(status, 200);
+    assert!(!after.contains("Later news"));
+    assert_eq!(before.replace(&b.addr, ""), after.replace(&b.addr, ""));
+    b.stop();
+    a.stop();
+}
+
+fn ok(o: &std::process::Output) {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 crate::backend_tests!(a_busy_site_is_backed_up_and_restored);
+crate::backend_tests!(a_full_disk_is_one_line_and_changes_nothing);
 crate::backend_tests!(a_scheduled_backup_killed_half_way_is_taken_again_at_the_next_start);

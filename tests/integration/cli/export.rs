@@ -4,6 +4,7 @@
 //! unless asked for, damaged exports refused without a trace; and `cms export wordpress`, read
 //! back field by field and by our own WordPress importer.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::Stdio;
 
@@ -139,19 +140,9 @@ fn api(site: &Site, method: &str, path: &str, token: &str, body: &str) -> (u16, 
     (status, body)
 }
 
-#[actix_web::test]
-async fn a_site_moves_between_backends_and_out_to_wordpress() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (url_a, _pg_a) = db_url(Backend::Sqlite, &dir.path().join("a"));
-    let (url_b, _pg_b) = db_url(Backend::Postgres, &dir.path().join("b"));
-    let (url_c, _pg_c) = db_url(Backend::Sqlite, &dir.path().join("c"));
-    let (url_d, _pg_d) = db_url(Backend::Postgres, &dir.path().join("d"));
-    let mut a = Site::new(dir.path().join("a"), url_a);
-    a.serve(true);
-
-    // What a lived-in site has besides content: an editor with a password, an API token, a
-    // renamed post (its old address redirects), a subscriber who left.
-    let mut add = a
+/// An editor with a password, added as a site owner does.
+fn add_editor(site: &Site) {
+    let mut add = site
         .cmd(&[
             "user",
             "add",
@@ -173,6 +164,21 @@ async fn a_site_moves_between_backends_and_out_to_wordpress() {
         .write_all(b"the editor's long password\n")
         .expect("write");
     assert!(add.wait().expect("wait").success());
+}
+
+#[actix_web::test]
+async fn a_site_moves_between_backends_and_out_to_wordpress() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (url_a, _pg_a) = db_url(Backend::Sqlite, &dir.path().join("a"));
+    let (url_b, _pg_b) = db_url(Backend::Postgres, &dir.path().join("b"));
+    let (url_c, _pg_c) = db_url(Backend::Sqlite, &dir.path().join("c"));
+    let (url_d, _pg_d) = db_url(Backend::Postgres, &dir.path().join("d"));
+    let mut a = Site::new(dir.path().join("a"), url_a);
+    a.serve(true);
+
+    // What a lived-in site has besides content: an editor with a password, an API token, a
+    // renamed post (its old address redirects), a subscriber who left.
+    add_editor(&a);
     let token = out(&a.cms(&["token", "create", "--name", "bot", "--scope", "posts:write"]))
         .trim()
         .to_string();
@@ -290,7 +296,31 @@ async fn a_site_moves_between_backends_and_out_to_wordpress() {
     // Nothing was left behind by the refused imports: a good one goes in.
     ok(&d.cms(&["import", "keepsake", &folder_s]));
 
+    // A photo of an album that is not in the export, checksums made to match: refused by
+    // name (SQLite checks every reference once, after the load), nothing left behind.
     let mut c = Site::new(dir.path().join("c"), url_c);
+    let dangling = dir.path().join("dangling");
+    super::backup::copy_tree(&folder, &dangling);
+    let photos = dangling.join("tables/photos.jsonl");
+    let text = std::fs::read_to_string(&photos).expect("photos");
+    let (first, rest) = text.split_once('\n').expect("a photo");
+    let mut row: serde_json::Value = serde_json::from_str(first).expect("row");
+    row["album_id"] = 999_999.into();
+    let text = format!("{row}\n{rest}");
+    std::fs::write(&photos, &text).expect("write");
+    let manifest_path = dangling.join("export.json");
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).expect("read")).expect("json");
+    m["tables"]["photos"]["sha256"] = sha256(text.as_bytes()).into();
+    std::fs::write(&manifest_path, m.to_string()).expect("write");
+    let bad = c.cms(&["import", "keepsake", &dangling.display().to_string()]);
+    assert_eq!(bad.status.code(), Some(1));
+    let lines = stderr_lines(&bad);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("a row in photos that refers to a missing row of albums"),
+        "{lines:?}"
+    );
     ok(&c.cms(&["import", "keepsake", &folder_s]));
     c.serve(false);
     assert_eq!(same_site(&a, &c), pages);
@@ -431,4 +461,408 @@ fn check_wxr(site: &Site, xml: &std::path::Path) -> (usize, i64, usize, i64) {
         assert_eq!(http(&site.addr, "GET", &path).0, 200, "{path}");
     }
     (want_posts.len(), want_photos, want_cats.len(), want_tags)
+}
+
+/// The schema one migration back, as a database of that version has it: a fresh SQLite
+/// database migrated by `cms migrate`, then taken back with the newest migration's own
+/// `down.sql`. Its version and each table's columns.
+fn older_schema() -> (String, BTreeMap<String, Vec<String>>) {
+    use diesel::{Connection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct Col {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        t: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        c: String,
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("cms.db");
+    let url = format!("sqlite://{}", db.display());
+    let site = Site::new(dir.path().to_path_buf(), url);
+    ok(&site.cms(&["migrate"]));
+    let mut c = diesel::SqliteConnection::establish(&db.display().to_string()).expect("open");
+    let newest = take_back_newest_migration(&mut c, "sqlite");
+    let cols: Vec<Col> = diesel::sql_query(
+        "SELECT m.name AS t, p.name AS c FROM sqlite_master m, pragma_table_info(m.name) p \
+         WHERE m.type = 'table' ORDER BY m.name, p.cid",
+    )
+    .load(&mut c)
+    .expect("columns");
+    let mut shape: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for col in cols {
+        shape.entry(col.t).or_default().push(col.c);
+    }
+    (newest, shape)
+}
+
+/// Runs the newest migration's `down.sql` on a database and forgets that migration, as a
+/// database the previous release made would be. Returns the version it is at now.
+fn take_back_newest_migration<C>(c: &mut C, backend: &str) -> String
+where
+    C: diesel::connection::SimpleConnection + diesel::Connection,
+    for<'a> diesel::query_builder::SqlQuery: diesel::query_dsl::LoadQuery<'a, C, Version>,
+{
+    use diesel::RunQueryDsl;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    let mut names: Vec<String> = std::fs::read_dir(&root)
+        .expect("migrations")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.chars().next().is_some_and(|ch| ch.is_ascii_digit()))
+        .collect();
+    names.sort();
+    let newest = names.last().expect("a migration");
+    let version = newest.split('_').next().expect("version").to_string();
+    let down = std::fs::read_to_string(root.join(newest).join("down.sql")).expect("down.sql");
+    c.batch_execute(&down).expect("down.sql runs");
+    c.batch_execute(&format!(
+        "DELETE FROM __diesel_schema_migrations WHERE version = '{version}'"
+    ))
+    .expect("forget it");
+    let v: Vec<Version> =
+        diesel::sql_query("SELECT MAX(version) AS v FROM __diesel_schema_migrations")
+            .load(c)
+            .expect("version");
+    v.into_iter().next().expect("a version").v
+}
+
+#[derive(diesel::QueryableByName)]
+struct Version {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    v: String,
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// Makes a backup folder what the previous release would have written: its database taken
+/// back one migration, the manifest's schema, counts and checksum to match.
+fn backup_from_the_previous_release(
+    backend: Backend,
+    dir: &std::path::Path,
+    version: &str,
+    shape: &BTreeMap<String, Vec<String>>,
+) {
+    use diesel::Connection;
+    let file = match backend {
+        Backend::Sqlite => {
+            let f = dir.join("database.sqlite");
+            let mut c =
+                diesel::SqliteConnection::establish(&f.display().to_string()).expect("open");
+            assert_eq!(take_back_newest_migration(&mut c, "sqlite"), version);
+            f
+        }
+        Backend::Postgres => {
+            // Through a scratch database: the dump loaded, taken back, dumped again.
+            let f = dir.join("database.pgdump");
+            let scratch = crate::common::PgDatabase::create();
+            let run = |cmd: &str, args: &[&str]| {
+                let o = std::process::Command::new(cmd)
+                    .args(args)
+                    .output()
+                    .expect(cmd);
+                assert!(
+                    o.status.success(),
+                    "{cmd}: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
+            };
+            let fs = f.display().to_string();
+            run(
+                "pg_restore",
+                &[
+                    "--no-owner",
+                    "--no-privileges",
+                    "--exit-on-error",
+                    "--dbname",
+                    &scratch.url,
+                    &fs,
+                ],
+            );
+            let mut c = diesel::PgConnection::establish(&scratch.url).expect("open");
+            assert_eq!(take_back_newest_migration(&mut c, "postgres"), version);
+            drop(c);
+            run(
+                "pg_dump",
+                &[
+                    "--format=custom",
+                    "--no-owner",
+                    "--no-privileges",
+                    "--file",
+                    &fs,
+                    &scratch.url,
+                ],
+            );
+            f
+        }
+    };
+    let path = dir.join("manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("manifest")).expect("json");
+    let bytes = std::fs::read(&file).expect("database");
+    m["schema"] = version.into();
+    m["database"]["bytes"] = bytes.len().into();
+    m["database"]["sha256"] = sha256(&bytes).into();
+    if let Some(counts) = m["counts"].as_object_mut() {
+        counts.retain(|t, _| shape.contains_key(t));
+    }
+    std::fs::write(&path, serde_json::to_vec_pretty(&m).expect("json")).expect("write");
+}
+
+/// Makes an export folder what the previous release would have written: the tables and
+/// columns of its schema only, checksums and counts to match.
+fn export_from_the_previous_release(
+    dir: &std::path::Path,
+    version: &str,
+    shape: &BTreeMap<String, Vec<String>>,
+) {
+    let path = dir.join("export.json");
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("export.json")).expect("json");
+    m["schema"] = version.into();
+    let tables = m["tables"].as_object_mut().expect("tables").clone();
+    let mut kept = serde_json::Map::new();
+    for (name, mut entry) in tables {
+        let file = dir.join(entry["file"].as_str().expect("file"));
+        if name != "search" && !shape.contains_key(&name) {
+            std::fs::remove_file(&file).expect("remove");
+            if let Some(seq) = m["sequences"].as_object_mut() {
+                seq.remove(&name);
+            }
+            continue;
+        }
+        let mut text = String::new();
+        let mut rows = 0u64;
+        for line in std::fs::read_to_string(&file).expect("read").lines() {
+            let mut row: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(line).expect("row");
+            if let Some(cols) = shape.get(&name) {
+                row.retain(|k, _| cols.contains(k));
+            }
+            text.push_str(&serde_json::to_string(&row).expect("json"));
+            text.push('\n');
+            rows += 1;
+        }
+        std::fs::write(&file, &text).expect("write");
+        entry["rows"] = rows.into();
+        entry["sha256"] = sha256(text.as_bytes()).into();
+        kept.insert(name, entry);
+    }
+    m["tables"] = kept.into();
+    std::fs::write(&path, serde_json::to_vec_pretty(&m).expect("json")).expect("write");
+}
+
+/// A backup and an export the previous release made are brought up to date on restore and
+/// import — the same site, passwords working; one from a newer release is refused with one
+/// line and nothing changed.
+async fn an_older_backup_or_export_is_brought_up_to_date_and_a_newer_one_refused(backend: Backend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = |name: &str| db_url(backend, &dir.path().join(name));
+    let ((url_a, _pa), (url_b, _pb), (url_c, _pc), (url_d, _pd)) =
+        (url("a"), url("b"), url("c"), url("d"));
+    let mut a = Site::new(dir.path().join("a"), url_a);
+    a.serve(true);
+    add_editor(&a);
+    let backup = dir.path().join("backup");
+    let export = dir.path().join("export");
+    ok(&a.cms(&["backup", &backup.display().to_string()]));
+    ok(&a.cms(&["export", &export.display().to_string()]));
+    let (version, shape) = older_schema();
+    assert!(
+        shape
+            .get("users")
+            .is_some_and(|cols| !cols.iter().any(|c| c == "totp_secret")),
+        "the previous schema is older: {shape:?}"
+    );
+    backup_from_the_previous_release(backend, &backup, &version, &shape);
+    export_from_the_previous_release(&export, &version, &shape);
+
+    let v = a.cms(&["backup", "--verify", &backup.display().to_string()]);
+    ok(&v);
+    assert!(
+        out(&v).contains(&format!("schema {version}")),
+        "{}",
+        out(&v)
+    );
+    // Restored and imported: the same site, passwords working.
+    for (name, url, args) in [
+        ("b", url_b, ["restore", &backup.display().to_string(), ""]),
+        (
+            "c",
+            url_c,
+            ["import", "keepsake", &export.display().to_string()],
+        ),
+    ] {
+        let mut site = Site::new(dir.path().join(name), url);
+        let args: Vec<&str> = args.iter().copied().filter(|a| !a.is_empty()).collect();
+        ok(&site.cms(&args));
+        site.serve(false);
+        same_site(&a, &site);
+        assert!(can_log_in(
+            &site,
+            "editor@fans.example",
+            "the editor's long password"
+        ));
+        site.stop();
+    }
+
+    // From a newer release: refused, one line, the target left as it was (empty).
+    for (file, what) in [
+        (backup.join("manifest.json"), "restore"),
+        (export.join("export.json"), "import"),
+    ] {
+        let mut m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&file).expect("manifest")).expect("json");
+        m["schema"] = "99991231000000".into();
+        std::fs::write(&file, serde_json::to_vec(&m).expect("json")).expect("write");
+        let d = Site::new(dir.path().join("d"), url_d.clone());
+        let o = if what == "restore" {
+            d.cms(&["restore", &backup.display().to_string()])
+        } else {
+            d.cms(&["import", "keepsake", &export.display().to_string()])
+        };
+        assert_eq!(o.status.code(), Some(1), "{what}");
+        let lines = stderr_lines(&o);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].contains("newer version of Keepsake") && lines[0].contains("99991231000000"),
+            "{lines:?}"
+        );
+        if matches!(backend, Backend::Sqlite) {
+            assert!(
+                !dir.path().join("d/cms.db").exists(),
+                "{what}: nothing written"
+            );
+        }
+    }
+    a.stop();
+}
+
+crate::backend_tests!(an_older_backup_or_export_is_brought_up_to_date_and_a_newer_one_refused);
+
+/// A small site out to WordPress and back in through our own WordPress importer, its media
+/// fetched over HTTP from the addresses in the file (the site itself, serving): the same
+/// posts and pages, categories with their parent, tags, and the same photo files.
+#[actix_web::test]
+async fn a_wordpress_export_imports_back_with_its_media() {
+    use cms_core::schema::{categories, photos, posts, tags};
+    use diesel::prelude::*;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (url_a, _pg_a) = db_url(Backend::Sqlite, &dir.path().join("a"));
+    let (url_e, _pg_e) = db_url(Backend::Sqlite, &dir.path().join("e"));
+    let mut a = Site::new(dir.path().join("a"), url_a);
+    let album = dir.path().join("captures/Season 2");
+    std::fs::create_dir_all(&album).expect("mkdir");
+    for i in 0..3u8 {
+        image::RgbImage::from_fn(96, 64, |x, y| {
+            image::Rgb([x as u8 * 2, y as u8 * 3, 60 * i])
+        })
+        .save(album.join(format!("capture-{i}.jpg")))
+        .expect("jpeg");
+    }
+    ok(&a.cms(&[
+        "import",
+        "gallery",
+        &dir.path().join("captures").display().to_string(),
+        "--into",
+        "Heartstopper",
+    ]));
+    a.serve(false);
+    let token = out(&a.cms(&["token", "create", "--name", "w", "--scope", "posts:write"]))
+        .trim()
+        .to_string();
+    let (status, body) = api(
+        &a,
+        "POST",
+        "/api/v1/categories",
+        &token,
+        r#"{"name":"Television"}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    let parent: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let (status, body) = api(
+        &a,
+        "POST",
+        "/api/v1/categories",
+        &token,
+        &format!(r#"{{"name":"Heartstopper","parent_id":{}}}"#, parent["id"]),
+    );
+    assert_eq!(status, 201, "{body}");
+    for post in [
+        r#"{"title":"Season 2 captures","body":"New **captures** & more: <3","status":"published","categories":["Heartstopper"],"tags":["captures","season 2"]}"#,
+        r#"{"title":"About this archive","body":"A fan archive.","kind":"page","status":"published"}"#,
+        r#"{"title":"Not yet","body":"A draft.","status":"draft"}"#,
+    ] {
+        let (status, body) = api(&a, "POST", "/api/v1/posts", &token, post);
+        assert_eq!(status, 201, "{body}");
+    }
+    // The file's addresses are the site's own (its base URL), as on a real server.
+    let xml = dir.path().join("site.xml");
+    let xml_s = xml.display().to_string();
+    let mut export = a.cmd(&["export", "wordpress", &xml_s]);
+    export.env("CMS_BASE_URL", format!("http://{}", a.addr));
+    ok(&super::run(&mut export));
+
+    let e = Site::new(dir.path().join("e"), url_e);
+    let import = |e: &Site| {
+        e.cms(&[
+            "import",
+            "wordpress",
+            "--fetch-media",
+            "--allow-private-addresses",
+            &xml_s,
+        ])
+    };
+    let first = import(&e);
+    ok(&first);
+    let again = import(&e);
+    ok(&again);
+
+    let rows = |site: &Site| {
+        let config =
+            cms_core::Config::for_tests(&site.root.join("data"), &site.url).expect("config");
+        let db = cms_core::db::Db::connect(&config.database).expect("db");
+        let mut c = db.conn().expect("conn");
+        let mut ps: Vec<(String, String, String)> = posts::table
+            .select((posts::title, posts::status, posts::kind))
+            .load(&mut *c)
+            .expect("posts");
+        ps.sort();
+        let parent = diesel::alias!(categories as parent);
+        let mut cats: Vec<(String, Option<String>)> = categories::table
+            .left_join(parent.on(categories::parent_id.eq(parent.field(categories::id).nullable())))
+            .select((categories::name, parent.field(categories::name).nullable()))
+            .load(&mut *c)
+            .expect("categories");
+        cats.sort();
+        let mut ts: Vec<String> = tags::table.select(tags::name).load(&mut *c).expect("tags");
+        ts.sort();
+        let mut hashes: Vec<String> = photos::table
+            .select(photos::content_hash)
+            .load(&mut *c)
+            .expect("photos");
+        hashes.sort();
+        (ps, cats, ts, hashes)
+    };
+    let (pa, ca, ta, ha) = rows(&a);
+    let (pe, ce, te, he) = rows(&e);
+    assert_eq!(pa, pe, "posts and pages, with their status and kind");
+    assert_eq!(ca, ce, "categories and their parents");
+    assert_eq!(ta, te, "tags");
+    assert_eq!(ha.len(), 3);
+    assert_eq!(ha, he, "the same photo files, fetched over HTTP");
+    let mut e = e;
+    e.serve(false);
+    let (status, _, page) = http(&e.addr, "GET", "/posts/season-2-captures");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("<strong>captures</strong> &amp; more: &lt;3"),
+        "{page}"
+    );
+    a.stop();
+    e.stop();
 }

@@ -452,6 +452,30 @@ impl Site {
         run(&mut self.cmd(args))
     }
 
+    /// `cms ARGS` with a full disk at `at`: a 256 KiB tmpfs mounted there in a mount namespace
+    /// of the command's own (`unshare`, util-linux), gone when it exits — no root needed where
+    /// user namespaces are on, nothing left mounted.
+    pub fn on_full_disk(&self, at: &std::path::Path, args: &[&str]) -> std::process::Output {
+        std::fs::create_dir_all(at).expect("mkdir");
+        let inner = self.cmd(args);
+        let mut c = Command::new("unshare");
+        c.args(["--user", "--map-root-user", "--mount", "sh", "-c"])
+            .arg("mount -t tmpfs -o size=256k tmpfs \"$0\" && exec \"$@\"")
+            .arg(at)
+            .arg(inner.get_program())
+            .args(inner.get_args());
+        if let Some(d) = inner.get_current_dir() {
+            c.current_dir(d);
+        }
+        for (k, v) in inner.get_envs() {
+            match v {
+                Some(v) => c.env(k, v),
+                None => c.env_remove(k),
+            };
+        }
+        run(&mut c)
+    }
+
     pub fn serve(&mut self, demo: bool) {
         let mut c = self.cmd(&["serve", "--bind", "127.0.0.1:0"]);
         if demo {

@@ -468,7 +468,7 @@ async fn every_documented_setting_takes_effect(backend: Backend) {
 }
 
 /// Every file under a folder.
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+pub(super) fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
