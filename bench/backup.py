@@ -8,7 +8,11 @@ and during each. Then the portable export: `cms export --no-media` of the same s
 `cms import keepsake` of it into an empty SQLite database, in rows per second. Prints seconds,
 peak RSS and the ratios.
 
-Usage: bench/backup.py [--photos 100000] [--rate 40]
+With --unlink-media every photo's files become files of their own (the generator hard-links
+them to 64 shared images), as a real archive's are: the first backup then copies every byte,
+and the second's share of it is what an archive owner would see.
+
+Usage: bench/backup.py [--photos 100000] [--rate 40] [--unlink-media]
 """
 
 import argparse
@@ -138,6 +142,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--photos", type=int, default=100_000)
     ap.add_argument("--rate", type=float, default=40, help="readers' requests per second")
+    ap.add_argument("--unlink-media", action="store_true",
+                    help="give every media file its own copy, as a real archive has")
     a = ap.parse_args()
     subprocess.run(["cargo", "build", "--release", "--locked", "--quiet", "--bin", "cms"], cwd=ROOT, check=True)
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
@@ -151,6 +157,17 @@ def main():
         gen, _, _ = timed([cms, "generate", "--photos", str(n), "--albums", str(max(n // 50, 10)),
                            "--posts", str(max(n // 10, 20)), "--videos", str(max(n // 500, 2)),
                            "--subscribers", str(max(n // 10, 10))], env)
+        if a.unlink_media:
+            start, copied = time.monotonic(), 0
+            for root, _, fs in os.walk(os.path.join(work, "data", "media")):
+                for f in fs:
+                    p = os.path.join(root, f)
+                    st = os.lstat(p)
+                    if st.st_nlink > 1:
+                        shutil.copyfile(p, p + ".unlink")
+                        os.replace(p + ".unlink", p)
+                        copied += st.st_size
+            print(f"media unlinked: {copied / 1e9:.1f} GB written in {time.monotonic() - start:.0f} s")
         files = sum(len(fs) for _, _, fs in os.walk(os.path.join(work, "data", "media")))
         db_mb = os.path.getsize(os.path.join(work, "data", "cms.db")) / 1e6
         print(f"archive: {n} photos, {files} media files, database {db_mb:.0f} MB (generated in {gen:.1f} s)")

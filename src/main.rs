@@ -100,10 +100,15 @@ struct RestoreArgs {
     force: bool,
 }
 
+/// "1 photo", "3 photos".
+fn counted(k: i64, one: &str, many: &str) -> String {
+    format!("{k} {}", if k == 1 { one } else { many })
+}
+
 /// "3 posts, 1 photo" from a manifest's counts.
 fn summary(m: &cms_core::backup::Manifest) -> String {
     let n = |t: &str| m.counts.get(t).copied().unwrap_or(0);
-    let plural = |k: i64, one: &str, many: &str| format!("{k} {}", if k == 1 { one } else { many });
+    let plural = counted;
     [
         plural(n("posts"), "post", "posts"),
         plural(n("albums"), "album", "albums"),
@@ -662,13 +667,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 (Some(ExportFormat::Wordpress { file }), _) => {
                     let n = cms_core::export::wxr::write(&config, &db, &file)?;
                     println!(
-                        "wrote {}: {} posts and pages, {} attachments, {} categories, {} tags, {} authors",
+                        "wrote {}: {} posts and pages, {}, {}, {}, {}",
                         file.display(),
                         n.posts,
-                        n.attachments,
-                        n.categories,
-                        n.tags,
-                        n.authors
+                        counted(n.attachments as i64, "attachment", "attachments"),
+                        counted(n.categories as i64, "category", "categories"),
+                        counted(n.tags as i64, "tag", "tags"),
+                        counted(n.authors as i64, "author", "authors")
                     );
                     Ok(())
                 }

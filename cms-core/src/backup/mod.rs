@@ -13,7 +13,8 @@
 //! A restore verifies the backup first, refuses a backup from a newer schema and a target
 //! database that holds content (unless forced), copies the media and the key (which changes
 //! nothing that is there), then swaps a SQLite file in atomically (removing stale `-wal` and
-//! `-shm` files) or loads the dump into PostgreSQL, and migrates an older schema. A restore
+//! `-shm` files) or loads the dump into PostgreSQL — or a SQLite snapshot into PostgreSQL,
+//! table by table as an import loads an export — and migrates an older schema. A restore
 //! killed at any point leaves the old database or the whole new one; running it again finishes.
 
 use std::collections::BTreeMap;
@@ -263,35 +264,43 @@ fn pg_tool(tool: &str, url: &str, args: &[&str]) -> Result<()> {
     }
 }
 
-/// Every file under a media folder (its temporary files left out), with paths relative to it.
-pub(crate) fn media_files(root: &Path) -> Result<Vec<(PathBuf, u64)>> {
-    Ok(walk_media(root)?
-        .into_iter()
-        .map(|f| (f.rel, f.len))
-        .collect())
+/// Calls `f` with every file under a media folder (its temporary files left out): its path
+/// relative to the folder, and its size. One folder's names in memory at a time.
+pub(crate) fn each_media_file(
+    root: &Path,
+    mut f: impl FnMut(&Path, u64) -> Result<()>,
+) -> Result<()> {
+    walk_media(root, |_, files| {
+        files.into_iter().try_for_each(|m| f(&m.rel, m.len))
+    })
 }
 
 /// A file of a media folder.
 struct MediaFile {
     rel: PathBuf,
     len: u64,
-    /// Device and inode of a file with more than one name (hard links), else none.
-    shared: Option<(u64, u64)>,
+    /// Device, inode and number of names of a file with more than one name (hard links).
+    shared: Option<(u64, u64, u64)>,
 }
 
 #[cfg(unix)]
-fn shared_inode(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
+fn shared_inode(meta: &std::fs::Metadata) -> Option<(u64, u64, u64)> {
     use std::os::unix::fs::MetadataExt;
-    (meta.nlink() > 1).then(|| (meta.dev(), meta.ino()))
+    (meta.nlink() > 1).then(|| (meta.dev(), meta.ino(), meta.nlink()))
 }
 
 #[cfg(not(unix))]
-fn shared_inode(_: &std::fs::Metadata) -> Option<(u64, u64)> {
+fn shared_inode(_: &std::fs::Metadata) -> Option<(u64, u64, u64)> {
     None
 }
 
-fn walk_media(root: &Path) -> Result<Vec<MediaFile>> {
-    let mut out = Vec::new();
+/// Calls `each` with every folder under a media folder (relative to it) and its files in
+/// name order, one folder at a time — a million photos' three million names are never all in
+/// memory. Temporary files at the top (`.tmp…`) are left out.
+fn walk_media(
+    root: &Path,
+    mut each: impl FnMut(&Path, Vec<MediaFile>) -> Result<()>,
+) -> Result<()> {
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {
         let entries = match std::fs::read_dir(&d) {
@@ -299,6 +308,7 @@ fn walk_media(root: &Path) -> Result<Vec<MediaFile>> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(Error::io(format!("cannot read {}", d.display()), e)),
         };
+        let mut files = Vec::new();
         for e in entries {
             let e = e.map_err(io(format!("cannot read {}", d.display())))?;
             let name = e.file_name();
@@ -313,73 +323,105 @@ fn walk_media(root: &Path) -> Result<Vec<MediaFile>> {
             } else if meta.is_file()
                 && let Ok(rel) = e.path().strip_prefix(root)
             {
-                out.push(MediaFile {
+                files.push(MediaFile {
                     rel: rel.to_path_buf(),
                     len: meta.len(),
                     shared: shared_inode(&meta),
                 });
             }
         }
+        files.sort_by(|a, b| a.rel.cmp(&b.rel));
+        each(d.strip_prefix(root).unwrap_or(Path::new("")), files)?;
     }
-    out.sort_by(|a, b| a.rel.cmp(&b.rel));
-    Ok(out)
+    Ok(())
 }
 
-/// Copies the files of `from` that `to` does not have (same name and size): media files are
-/// content-addressed and never change, so what is there is already right. A file that
-/// `link_from` (an earlier snapshot's media) has is hard-linked from there instead, where the
-/// filesystem allows: unchanged media then costs a snapshot no space and almost no time.
-/// Names that are hard links of one file in `from` stay links of one file in `to` (as
-/// `cp -a` and `rsync -H` keep them): a generated archive's million photos share 64 images.
+/// Copies the files of `from` that `to` does not have. Media files are content-addressed,
+/// never change, and get their names only when complete (renamed or linked into place), so a
+/// name that is there is the right file: each folder of `to` is listed once, not each file
+/// looked at. A file that `link_from` (an earlier snapshot's media) has is hard-linked from
+/// there instead, where the filesystem allows: unchanged media then costs a snapshot no space
+/// and almost no time. Names that are hard links of one file in `from` stay links of one file
+/// in `to` (as `cp -a` and `rsync -H` keep them): a generated archive's million photos share
+/// 64 images.
 pub(crate) fn copy_missing(from: &Path, to: &Path, link_from: Option<&Path>) -> Result<MediaSum> {
     let mut sum = MediaSum::default();
-    let mut written: std::collections::HashMap<(u64, u64), PathBuf> =
+    // A file with several names: where its first name in `to` is, and how many are to come.
+    let mut written: std::collections::HashMap<(u64, u64), (PathBuf, u64)> =
         std::collections::HashMap::new();
-    let mut made: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
-    for MediaFile { rel, len, shared } in walk_media(from)? {
-        sum.files += 1;
-        sum.bytes += len;
-        let dest = to.join(&rel);
-        if std::fs::metadata(&dest).is_ok_and(|m| m.len() == len) {
-            if let Some(id) = shared {
-                written.entry(id).or_insert(dest);
+    walk_media(from, |dir, files| {
+        let dest_dir = to.join(dir);
+        let present: std::collections::HashSet<std::ffi::OsString> =
+            match std::fs::read_dir(&dest_dir) {
+                Ok(entries) => entries.flatten().map(|e| e.file_name()).collect(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    if !files.is_empty() {
+                        std::fs::create_dir_all(&dest_dir)
+                            .map_err(io(format!("cannot create {}", dest_dir.display())))?;
+                    }
+                    Default::default()
+                }
+                Err(e) => {
+                    return Err(Error::io(format!("cannot read {}", dest_dir.display()), e));
+                }
+            };
+        for MediaFile { rel, len, shared } in files {
+            sum.files += 1;
+            sum.bytes += len;
+            let dest = to.join(&rel);
+            if rel.file_name().is_some_and(|n| present.contains(n)) {
+                remember(&mut written, shared, &dest);
+                continue;
             }
-            continue;
+            // A hard link appears whole or not at all, so it goes straight to its name; a
+            // copy is written beside it and renamed into place.
+            let same =
+                shared.and_then(|(dev, ino, _)| written.get(&(dev, ino)).map(|(p, _)| p.clone()));
+            let linked = same.is_some_and(|same| link_into(&same, &dest))
+                || link_from.is_some_and(|prev| {
+                    let earlier = prev.join(&rel);
+                    std::fs::metadata(&earlier).is_ok_and(|m| m.len() == len)
+                        && link_into(&earlier, &dest)
+                });
+            if !linked {
+                let tmp = dest.with_extension("partial");
+                std::fs::copy(from.join(&rel), &tmp)
+                    .map_err(io(format!("cannot copy {}", rel.display())))?;
+                std::fs::rename(&tmp, &dest)
+                    .map_err(io(format!("cannot write {}", dest.display())))?;
+            }
+            remember(&mut written, shared, &dest);
+            if linked {
+                sum.linked += 1;
+            } else {
+                sum.copied += 1;
+                sum.copied_bytes += len;
+            }
         }
-        if let Some(parent) = dest.parent()
-            && !made.contains(parent)
-        {
-            std::fs::create_dir_all(parent)
-                .map_err(io(format!("cannot create {}", parent.display())))?;
-            made.insert(parent.to_path_buf());
-        }
-        // A hard link appears whole or not at all, so it goes straight to its name; a copy
-        // is written beside it and renamed into place.
-        let linked = shared
-            .and_then(|id| written.get(&id))
-            .is_some_and(|same| link_into(same, &dest))
-            || link_from.is_some_and(|prev| {
-                let earlier = prev.join(&rel);
-                std::fs::metadata(&earlier).is_ok_and(|m| m.len() == len)
-                    && link_into(&earlier, &dest)
-            });
-        if !linked {
-            let tmp = dest.with_extension("partial");
-            std::fs::copy(from.join(&rel), &tmp)
-                .map_err(io(format!("cannot copy {}", rel.display())))?;
-            std::fs::rename(&tmp, &dest).map_err(io(format!("cannot write {}", dest.display())))?;
-        }
-        if let Some(id) = shared {
-            written.entry(id).or_insert(dest);
-        }
-        if linked {
-            sum.linked += 1;
-        } else {
-            sum.copied += 1;
-            sum.copied_bytes += len;
+        Ok(())
+    })?;
+    Ok(sum)
+}
+
+/// Notes where a file with several names first landed in the copy, until all its names have
+/// been seen.
+fn remember(
+    written: &mut std::collections::HashMap<(u64, u64), (PathBuf, u64)>,
+    shared: Option<(u64, u64, u64)>,
+    dest: &Path,
+) {
+    if let Some((dev, ino, names)) = shared {
+        let left = {
+            let e = written
+                .entry((dev, ino))
+                .or_insert_with(|| (dest.to_path_buf(), names));
+            e.1 = e.1.saturating_sub(1);
+            e.1
+        };
+        if left == 0 {
+            written.remove(&(dev, ino));
         }
     }
-    Ok(sum)
 }
 
 /// Hard-links `existing` as `dest`, replacing a damaged file there; false where the
@@ -417,6 +459,12 @@ pub(crate) fn backup_linked(
     dir: &Path,
     previous: Option<&Path>,
 ) -> Result<Manifest> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(bad(
+            dir,
+            "is a file: back up into a folder (a new one, or an earlier backup)",
+        ));
+    }
     std::fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
     // From here until the end, this folder is not a complete backup.
     match std::fs::remove_file(dir.join(MANIFEST)) {
@@ -540,6 +588,9 @@ fn bad(dir: &Path, why: impl std::fmt::Display) -> Error {
 /// SQLite database intact with the counted rows and every photo's original present, a
 /// PostgreSQL dump readable by `pg_restore`.
 pub fn verify(dir: &Path) -> Result<Manifest> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(bad(dir, "is a file, not a backup folder"));
+    }
     let text = match std::fs::read(dir.join(MANIFEST)) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -640,14 +691,17 @@ pub fn verify(dir: &Path) -> Result<Manifest> {
         }
         other => return Err(bad(dir, format!("is of an unknown backend '{other}'"))),
     }
-    let on_disk = media_files(&dir.join(MEDIA))?;
-    if (on_disk.len() as u64) < m.media.files {
+    let mut on_disk = 0u64;
+    each_media_file(&dir.join(MEDIA), |_, _| {
+        on_disk += 1;
+        Ok(())
+    })?;
+    if on_disk < m.media.files {
         return Err(bad(
             dir,
             format!(
                 "has {} media files, fewer than the {} it was made with",
-                on_disk.len(),
-                m.media.files
+                on_disk, m.media.files
             ),
         ));
     }
@@ -685,11 +739,14 @@ pub fn restore(config: &Config, dir: &Path, force: bool) -> Result<Manifest> {
         DatabaseUrl::Sqlite { .. } => "sqlite",
         DatabaseUrl::Postgres { .. } => "postgres",
     };
-    if m.backend != target_backend {
+    // A SQLite snapshot also loads into PostgreSQL, table by table as an export would; a
+    // PostgreSQL dump needs PostgreSQL to read it.
+    let across = m.backend == "sqlite" && target_backend == "postgres";
+    if m.backend != target_backend && !across {
         return Err(bad(
             dir,
             format!(
-                "holds a {} database and CMS_DATABASE_URL is {target_backend}: restore it into the same backend",
+                "holds a {} database and CMS_DATABASE_URL is {target_backend}: restore it into PostgreSQL, or move the site with cms export and cms import keepsake",
                 m.backend
             ),
         ));
@@ -755,6 +812,22 @@ pub fn restore(config: &Config, dir: &Path, force: bool) -> Result<Manifest> {
             std::fs::rename(&partial, path)
                 .map_err(io(format!("cannot write {}", path.display())))?;
         }
+        DatabaseUrl::Postgres { url } if across => {
+            let mut c = diesel::PgConnection::establish(url)
+                .map_err(|e| Error::Unavailable(format!("cannot connect: {e}")))?;
+            c.batch_execute(
+                "DROP SCHEMA public CASCADE; CREATE SCHEMA public; SET TIME ZONE 'UTC';",
+            )
+            .map_err(Error::from)?;
+            let file = dir.join(SQLITE_FILE).display().to_string();
+            let snapshot = diesel::SqliteConnection::establish(&format!("file:{file}?mode=ro"))
+                .map_err(|e| bad(dir, format!("has a database that cannot be opened: {e}")))?;
+            crate::export::copy_tables(
+                &mut crate::db::DbConn::Sqlite(snapshot),
+                &mut crate::db::DbConn::Pg(c),
+                &dir.display().to_string(),
+            )?;
+        }
         DatabaseUrl::Postgres { url } => {
             let mut c = diesel::PgConnection::establish(url)
                 .map_err(|e| Error::Unavailable(format!("cannot connect: {e}")))?;
@@ -785,4 +858,43 @@ pub fn restore(config: &Config, dir: &Path, force: bool) -> Result<Manifest> {
     let db = crate::db::Db::connect(&config.database)?;
     crate::db::run_migrations(&mut *db.conn()?)?;
     Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::copy_missing;
+
+    #[cfg(unix)]
+    #[test]
+    fn names_of_one_file_stay_one_file_and_a_second_copy_copies_nothing() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (from, to) = (dir.path().join("from"), dir.path().join("to"));
+        for d in ["photos/aa", "photos/bb"] {
+            std::fs::create_dir_all(from.join(d)).expect("mkdir");
+        }
+        std::fs::write(from.join("photos/aa/one.jpg"), b"one").expect("write");
+        std::fs::hard_link(
+            from.join("photos/aa/one.jpg"),
+            from.join("photos/bb/two.jpg"),
+        )
+        .expect("link");
+        std::fs::write(from.join("photos/bb/three.jpg"), b"three").expect("write");
+        // What a killed copy leaves is not taken for a file.
+        std::fs::create_dir_all(to.join("photos/bb")).expect("mkdir");
+        std::fs::write(to.join("photos/bb/three.partial"), b"thr").expect("write");
+
+        let sum = copy_missing(&from, &to, None).expect("copy");
+        assert_eq!((sum.files, sum.copied, sum.linked), (3, 2, 1));
+        let one = std::fs::metadata(to.join("photos/aa/one.jpg")).expect("one");
+        let two = std::fs::metadata(to.join("photos/bb/two.jpg")).expect("two");
+        assert_eq!(one.ino(), two.ino(), "still one file");
+        assert_eq!(
+            std::fs::read(to.join("photos/bb/three.jpg")).expect("three"),
+            b"three"
+        );
+
+        let again = copy_missing(&from, &to, None).expect("again");
+        assert_eq!((again.files, again.copied, again.linked), (3, 0, 0));
+    }
 }

@@ -194,7 +194,7 @@ fn write_export(config: &Config, db: &Db, out: &mut Writer, opts: Options) -> Re
     } else {
         let root = &config.storage.media_dir;
         let mut sum = crate::backup::MediaSum::default();
-        for (rel, len) in crate::backup::media_files(root)? {
+        crate::backup::each_media_file(root, |rel, len| {
             let name = format!(
                 "media/{}",
                 rel.components()
@@ -202,12 +202,13 @@ fn write_export(config: &Config, db: &Db, out: &mut Writer, opts: Options) -> Re
                     .collect::<Vec<_>>()
                     .join("/")
             );
-            out.copy_file(&name, &root.join(&rel))?;
+            out.copy_file(&name, &root.join(rel))?;
             sum.files += 1;
             sum.bytes += len;
             sum.copied += 1;
             sum.copied_bytes += len;
-        }
+            Ok(())
+        })?;
         Some(sum)
     };
     let manifest = Manifest {
@@ -328,25 +329,49 @@ pub fn import(config: &Config, path: &Path) -> Result<ImportReport> {
         ));
     }
     let described = tables::describe(conn, &names)?;
-    let sqlite = matches!(conn, DbConn::Sqlite(_));
-    // SQLite checks every reference once, after the load (`foreign_key_check`), instead of
-    // a lookup per row; the switch only works outside a transaction.
-    if sqlite {
-        conn.batch_execute("PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE")?;
-    } else {
-        conn.batch_execute("BEGIN")?;
-    }
-    let loaded = load_all(conn, &mut src, path, &manifest, &described);
-    let loaded = loaded.and_then(|rows| {
-        conn.batch_execute("COMMIT")?;
-        Ok(rows)
+    let loaded = in_one_transaction(conn, |conn| {
+        load_all(conn, &described, &manifest.sequences, |conn, t, load| {
+            let Some(f) = manifest.tables.get(t.name) else {
+                return Ok(false);
+            };
+            src.with(&f.file, |r| {
+                let mut h = Sha256::new();
+                let reader = std::io::BufReader::new(r);
+                for (i, line) in reader.lines().enumerate() {
+                    let line = line.map_err(|e| {
+                        bad(path, format!("{}: cannot read line {}: {e}", f.file, i + 1))
+                    })?;
+                    h.update(line.as_bytes());
+                    h.update(b"\n");
+                    if line.trim().is_empty() {
+                        continue;
+                    }
+                    load.push(conn, line)?
+                        .map_err(|why| bad(path, format!("{} line {}: {why}", f.file, i + 1)))?;
+                }
+                if hex::encode(h.finalize()) != f.sha256 || load.rows != f.rows {
+                    return Err(bad(
+                        path,
+                        format!(
+                            "has a damaged {} (its checksum or row count differs from export.json)",
+                            f.file
+                        ),
+                    ));
+                }
+                Ok(())
+            })?
+            .ok_or_else(|| bad(path, format!("is missing {}", f.file)))?;
+            Ok(true)
+        })
+    })
+    .map_err(|e| match e {
+        // A reference to a missing row: say which export.
+        Error::Invalid {
+            field: DANGLING,
+            message,
+        } => bad(path, message),
+        other => other,
     });
-    if loaded.is_err() {
-        let _ = conn.batch_execute("ROLLBACK");
-    }
-    if sqlite {
-        conn.batch_execute("PRAGMA foreign_keys = ON")?;
-    }
     match loaded {
         Ok(rows) => {
             drop(pooled);
@@ -368,15 +393,104 @@ pub fn import(config: &Config, path: &Path) -> Result<ImportReport> {
     }
 }
 
-/// Loads every table's file in the caller's transaction.
+/// The field of the error [`load_all`] gives for a reference to a missing row (its message
+/// starts "has a row in …"); the caller names the source.
+const DANGLING: &str = "dangling reference";
+
+/// Runs `load` in one transaction. On SQLite, references are checked once after the load
+/// (`foreign_key_check`) instead of a lookup per row; the switch only works outside a
+/// transaction, and is on again afterwards whatever happened.
+fn in_one_transaction<T>(
+    conn: &mut DbConn,
+    load: impl FnOnce(&mut DbConn) -> Result<T>,
+) -> Result<T> {
+    let sqlite = matches!(conn, DbConn::Sqlite(_));
+    if sqlite {
+        conn.batch_execute("PRAGMA foreign_keys = OFF")?;
+    }
+    let loaded = conn
+        .batch_execute(if sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" })
+        .map_err(Error::from)
+        .and_then(|()| load(conn))
+        .and_then(|rows| {
+            conn.batch_execute("COMMIT")?;
+            Ok(rows)
+        });
+    if loaded.is_err() {
+        let _ = conn.batch_execute("ROLLBACK");
+    }
+    if sqlite {
+        conn.batch_execute("PRAGMA foreign_keys = ON")?;
+    }
+    loaded
+}
+
+/// One table's rows on their way in: each checked, the late columns kept aside, loaded in
+/// batches.
+pub(crate) struct TableLoad<'t> {
+    table: &'t Table,
+    batch: Vec<String>,
+    late: Vec<(String, Vec<serde_json::Value>)>,
+    /// Rows pushed so far.
+    pub rows: u64,
+}
+
+impl<'t> TableLoad<'t> {
+    fn new(table: &'t Table) -> Self {
+        TableLoad {
+            table,
+            batch: Vec::with_capacity(tables::BATCH),
+            late: table.late.iter().map(|c| (c.clone(), Vec::new())).collect(),
+            rows: 0,
+        }
+    }
+
+    /// Checks one row (a JSON object's text) and queues it, loading a full batch. The inner
+    /// error says what is wrong with the row; the caller says where it is.
+    pub(crate) fn push(
+        &mut self,
+        conn: &mut DbConn,
+        line: String,
+    ) -> Result<std::result::Result<(), String>> {
+        let v: serde_json::Value = match serde_json::from_str(&line) {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(format!("not JSON ({e})"))),
+        };
+        if let Err(why) = tables::check_row(self.table, &v) {
+            return Ok(Err(why));
+        }
+        for (col, rows) in &mut self.late {
+            if let Some(x) = v.get(col.as_str()).filter(|x| !x.is_null()) {
+                rows.push(serde_json::json!({ "id": v.get("id"), col.as_str(): x }));
+            }
+        }
+        self.batch.push(line);
+        self.rows += 1;
+        if self.batch.len() == tables::BATCH {
+            self.flush(conn)?;
+        }
+        Ok(Ok(()))
+    }
+
+    fn flush(&mut self, conn: &mut DbConn) -> Result<()> {
+        if !self.batch.is_empty() {
+            tables::load(conn, self.table, &format!("[{}]", self.batch.join(",")))?;
+            self.batch.clear();
+        }
+        Ok(())
+    }
+}
+
+/// Loads every table, in the caller's transaction, from `feed`: called once per table with a
+/// [`TableLoad`] to push its rows into, it returns false when its source has no such table.
+/// `sequences`: the highest id each table ever handed out.
 fn load_all(
     conn: &mut DbConn,
-    src: &mut Reader,
-    path: &Path,
-    manifest: &Manifest,
     described: &[Table],
+    sequences: &BTreeMap<String, i64>,
+    mut feed: impl FnMut(&mut DbConn, &Table, &mut TableLoad) -> Result<bool>,
 ) -> Result<BTreeMap<String, u64>> {
-    // What the migrations put in (the site's row, default settings) makes way for the export's.
+    // What the migrations put in (the site's row, default settings) makes way for the rows.
     for t in described.iter().rev() {
         let sql = if t.name == tables::SEARCH {
             match conn {
@@ -399,60 +513,13 @@ fn load_all(
     let mut counts = BTreeMap::new();
     let mut deferred: Vec<(&Table, String, Vec<serde_json::Value>)> = Vec::new();
     for t in described {
-        let Some(f) = manifest.tables.get(t.name) else {
+        let mut load = TableLoad::new(t);
+        if !feed(conn, t, &mut load)? {
             continue;
-        };
-        let mut late: Vec<(String, Vec<serde_json::Value>)> =
-            t.late.iter().map(|c| (c.clone(), Vec::new())).collect();
-        let rows = src
-            .with(&f.file, |r| {
-                let mut h = Sha256::new();
-                let mut batch: Vec<String> = Vec::with_capacity(tables::BATCH);
-                let mut n = 0u64;
-                let reader = std::io::BufReader::new(r);
-                for (i, line) in reader.lines().enumerate() {
-                    let line = line.map_err(|e| {
-                        bad(path, format!("{}: cannot read line {}: {e}", f.file, i + 1))
-                    })?;
-                    h.update(line.as_bytes());
-                    h.update(b"\n");
-                    if line.trim().is_empty() {
-                        continue;
-                    }
-                    let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| {
-                        bad(path, format!("{} line {}: not JSON ({e})", f.file, i + 1))
-                    })?;
-                    tables::check_row(t, &v)
-                        .map_err(|why| bad(path, format!("{} line {}: {why}", f.file, i + 1)))?;
-                    for (col, rows) in &mut late {
-                        if let Some(x) = v.get(col.as_str()).filter(|x| !x.is_null()) {
-                            rows.push(serde_json::json!({ "id": v.get("id"), col.as_str(): x }));
-                        }
-                    }
-                    batch.push(line);
-                    n += 1;
-                    if batch.len() == tables::BATCH {
-                        tables::load(conn, t, &format!("[{}]", batch.join(",")))?;
-                        batch.clear();
-                    }
-                }
-                if !batch.is_empty() {
-                    tables::load(conn, t, &format!("[{}]", batch.join(",")))?;
-                }
-                if hex::encode(h.finalize()) != f.sha256 || n != f.rows {
-                    return Err(bad(
-                        path,
-                        format!(
-                            "has a damaged {} (its checksum or row count differs from export.json)",
-                            f.file
-                        ),
-                    ));
-                }
-                Ok(n)
-            })?
-            .ok_or_else(|| bad(path, format!("is missing {}", f.file)))?;
-        deferred.extend(late.into_iter().map(|(col, rows)| (t, col, rows)));
-        counts.insert(t.name.to_string(), rows);
+        }
+        load.flush(conn)?;
+        counts.insert(t.name.to_string(), load.rows);
+        deferred.extend(load.late.into_iter().map(|(col, rows)| (t, col, rows)));
     }
     // The references to rows loaded later, now that every row is in.
     for (t, col, rows) in deferred {
@@ -466,13 +533,56 @@ fn load_all(
         conn.batch_execute(&sql)?;
     }
     if let Some(why) = tables::dangling_reference(conn)? {
-        return Err(bad(path, why));
+        return Err(Error::invalid(DANGLING, why));
     }
     for t in tables::with_ids(described) {
-        let n = manifest.sequences.get(t.name).copied().unwrap_or(0);
+        let n = sequences.get(t.name).copied().unwrap_or(0);
         tables::set_sequence(conn, t, n)?;
     }
     Ok(counts)
+}
+
+/// Copies every table of the database `from` (a backup's SQLite snapshot) into the empty
+/// database `to` — migrated first to `from`'s schema, loaded in one transaction the way an
+/// import loads an export, then brought up to date. `what` names the source in errors.
+pub(crate) fn copy_tables(from: &mut DbConn, to: &mut DbConn, what: &str) -> Result<u64> {
+    let schema = newest_applied(from)?;
+    crate::db::migrate_up_to(to, &schema)?;
+    // The tables of `from`'s own schema (an older one has fewer).
+    let names: Vec<&'static str> = ORDER
+        .iter()
+        .copied()
+        .filter(|t| {
+            *t == tables::SEARCH
+                || from
+                    .batch_execute(&format!("SELECT 1 FROM {t} LIMIT 0"))
+                    .is_ok()
+        })
+        .collect();
+    let source = tables::describe(from, &names)?;
+    let target = tables::describe(to, &names)?;
+    let sequences: BTreeMap<String, i64> = tables::sequences(from, &source)?.into_iter().collect();
+    let counts = in_one_transaction(to, |to| {
+        load_all(to, &target, &sequences, |to, t, load| {
+            let Some(s) = source.iter().find(|s| s.name == t.name) else {
+                return Ok(false);
+            };
+            tables::dump(from, s, |line| {
+                load.push(to, line.to_string())?
+                    .map_err(|why| Error::invalid("restore", format!("{what}: {}: {why}", t.name)))
+            })?;
+            Ok(true)
+        })
+    })
+    .map_err(|e| match e {
+        Error::Invalid {
+            field: DANGLING,
+            message,
+        } => Error::invalid("restore", format!("{what} {message}")),
+        other => other,
+    })?;
+    crate::db::run_migrations(to)?;
+    Ok(counts.values().sum())
 }
 
 /// Turns off two-step verification for every account that has it (its secret is sealed

@@ -550,6 +550,22 @@ async fn a_full_disk_is_one_line_and_changes_nothing(backend: Backend) {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         no_space(&a.on_full_disk(&full, &args), &args.join(" "));
     }
+    // A wrong path: a file where a backup folder should be.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "not a backup").expect("write");
+    let file_s = file.display().to_string();
+    for args in [
+        &["backup", file_s.as_str()][..],
+        &["backup", "--verify", &file_s],
+        &["restore", &file_s],
+    ] {
+        let o = a.cms(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let lines = stderr_lines(&o);
+        assert_eq!(lines.len(), 1, "{args:?}: {lines:?}");
+        assert!(lines[0].contains("is a file"), "{args:?}: {lines:?}");
+    }
+    assert_eq!(std::fs::read(&file).expect("read"), b"not a backup");
     assert_eq!(http(&a.addr, "GET", "/healthz").0, 200);
 
     // Two backups, a post apart; the first restored into b, then the second over it with b's

@@ -866,3 +866,56 @@ async fn a_wordpress_export_imports_back_with_its_media() {
     a.stop();
     e.stop();
 }
+
+/// The newcomer's way to PostgreSQL with a backup: the demo site on SQLite backed up while it
+/// serves, restored onto an empty PostgreSQL database with one command — the same site,
+/// passwords working, the backup untouched, a second restore refused without --force.
+#[actix_web::test]
+async fn a_sqlite_backup_restores_onto_postgresql() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (url_a, _pg_a) = db_url(Backend::Sqlite, &dir.path().join("a"));
+    let (url_b, _pg_b) = db_url(Backend::Postgres, &dir.path().join("b"));
+    let mut a = Site::new(dir.path().join("a"), url_a);
+    a.serve(true);
+    add_editor(&a);
+    let backup = dir.path().join("backup");
+    let backup_s = backup.display().to_string();
+    ok(&a.cms(&["backup", &backup_s]));
+    let mut b = Site::new(dir.path().join("b"), url_b);
+    let r = b.cms(&["restore", &backup_s]);
+    ok(&r);
+    assert!(out(&r).starts_with("restored the backup of"), "{}", out(&r));
+    b.serve(false);
+    same_site(&a, &b);
+    assert!(can_log_in(
+        &b,
+        "editor@fans.example",
+        "the editor's long password"
+    ));
+    b.stop();
+    ok(&a.cms(&["backup", "--verify", &backup_s]));
+    let again = b.cms(&["restore", &backup_s]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr_lines(&again)[0].contains("--force"),
+        "{:?}",
+        stderr_lines(&again)
+    );
+    // kill -9 in the middle, at three points: running it again gives the whole site.
+    for delay in [30u64, 200, 600] {
+        let mut child = b
+            .cmd(&["restore", "--force", &backup_s])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("restore");
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    ok(&b.cms(&["restore", "--force", &backup_s]));
+    b.serve(false);
+    same_site(&a, &b);
+    a.stop();
+    b.stop();
+}
