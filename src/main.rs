@@ -100,15 +100,10 @@ struct RestoreArgs {
     force: bool,
 }
 
-/// "1 photo", "3 photos".
-fn counted(k: i64, one: &str, many: &str) -> String {
-    format!("{k} {}", if k == 1 { one } else { many })
-}
-
 /// "3 posts, 1 photo" from a manifest's counts.
 fn summary(m: &cms_core::backup::Manifest) -> String {
     let n = |t: &str| m.counts.get(t).copied().unwrap_or(0);
-    let plural = counted;
+    let plural = cms_core::units::counted;
     [
         plural(n("posts"), "post", "posts"),
         plural(n("albums"), "album", "albums"),
@@ -670,10 +665,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
                         "wrote {}: {} posts and pages, {}, {}, {}, {}",
                         file.display(),
                         n.posts,
-                        counted(n.attachments as i64, "attachment", "attachments"),
-                        counted(n.categories as i64, "category", "categories"),
-                        counted(n.tags as i64, "tag", "tags"),
-                        counted(n.authors as i64, "author", "authors")
+                        cms_core::units::counted(n.attachments as i64, "attachment", "attachments"),
+                        cms_core::units::counted(n.categories as i64, "category", "categories"),
+                        cms_core::units::counted(n.tags as i64, "tag", "tags"),
+                        cms_core::units::counted(n.authors as i64, "author", "authors")
                     );
                     Ok(())
                 }

@@ -24,6 +24,11 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
+/// A count with its noun: `1 photo`, `3 photos`, `0 photos`.
+pub fn counted(n: i64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -110,6 +110,35 @@ pub async fn not_found() -> HttpResponse {
     WebError::NotFound.error_response()
 }
 
+#[derive(Template)]
+#[template(path = "not_found.html")]
+struct NotFoundPage {
+    l: crate::layout::Layout,
+}
+
+/// A reader's 404: the site's own header, navigation and footer around it, never indexed or
+/// cached. The bare page when even the site's name cannot be read (the database down).
+pub async fn not_found_page(state: &cms_core::AppState, path: &str) -> HttpResponse {
+    let Ok(site) = crate::pages::subscribe::site(state).await else {
+        return WebError::NotFound.error_response();
+    };
+    let mut l = crate::layout::Layout::new(
+        &site,
+        &state.config.server.base_url,
+        "Page not found",
+        path,
+        crate::layout::Section::None,
+    );
+    l.noindex = true;
+    match (NotFoundPage { l }).render() {
+        Ok(body) => HttpResponse::NotFound()
+            .content_type("text/html; charset=utf-8")
+            .insert_header(("Cache-Control", "no-store"))
+            .body(body),
+        Err(_) => WebError::NotFound.error_response(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

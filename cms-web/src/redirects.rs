@@ -102,7 +102,12 @@ pub async fn legacy_redirects(
                 let (req, _) = res.into_parts();
                 Ok(ServiceResponse::new(req, moved(&to)))
             }
-            None => Ok(res.map_into_boxed_body()),
+            None if res.request().path().starts_with("/media/") => Ok(res.map_into_boxed_body()),
+            None => {
+                let (req, _) = res.into_parts();
+                let page = crate::error::not_found_page(state, req.path()).await;
+                Ok(ServiceResponse::new(req, page))
+            }
         },
         None => Ok(res.map_into_boxed_body()),
     }

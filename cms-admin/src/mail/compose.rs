@@ -135,7 +135,10 @@ pub fn load_update(conn: &mut DbConn, item: &Item, base: &str) -> Result<Option<
                 1 => Some(Update {
                     subject: format!("New photos: {}", albums[0].title),
                     heading: albums[0].title.clone(),
-                    summary: format!("{} photos in the gallery.", albums[0].count),
+                    summary: format!(
+                        "{} in the gallery.",
+                        cms_core::units::counted(albums[0].count, "photo", "photos")
+                    ),
                     url: albums[0].url.clone(),
                     image: None,
                     albums,

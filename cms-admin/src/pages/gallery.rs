@@ -700,7 +700,11 @@ pub async fn confirm_delete_album(
         .await?;
     forms::render(&ConfirmPage {
         c: Chrome::new(&req, &user.0, "Delete album", Section::Gallery),
-        what: format!("the album “{}” and its {} photos", a.title, a.photo_count),
+        what: format!(
+            "the album “{}” and its {}",
+            a.title,
+            cms_core::units::counted(a.photo_count, "photo", "photos")
+        ),
         action: format!("/admin/albums/{id}/delete"),
         back: format!("/admin/albums/{id}"),
     })

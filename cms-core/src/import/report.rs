@@ -148,5 +148,5 @@ impl Report {
 
 /// `1 post`, `2 posts`: a count with its noun in the right number.
 pub fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+    crate::units::counted(i64::try_from(n).unwrap_or(i64::MAX), one, many)
 }

@@ -201,7 +201,11 @@ pub fn run(
             }
             let total: usize = report.albums_filled.iter().map(|a| a.3).sum();
             let title = if report.albums_filled.len() == 1 {
-                format!("{} new photos in {}", total, report.albums_filled[0].2)
+                format!(
+                    "{} in {}",
+                    crate::units::counted(total as i64, "new photo", "new photos"),
+                    report.albums_filled[0].2
+                )
             } else {
                 format!(
                     "{total} new photos in {} albums",

@@ -70,18 +70,52 @@ fn slug_taken(conn: &mut DbConn, s: &str) -> Result<bool> {
     Ok(n > 0)
 }
 
-/// Creates an album with a unique slug made from its title.
+/// A new album's slug: its title's, or — when another album has that — the names of its
+/// category and then of the category's parents in front, nearest first, so per-season
+/// "Episode 1" albums read `season-2-episode-1` rather than `episode-1-2`; a number only when
+/// every such name is taken too.
+fn album_slug(
+    conn: &mut DbConn,
+    title: &str,
+    category: Option<gallery_category::GalleryCategory>,
+) -> Result<String> {
+    let base = slug::slugify(title);
+    if !slug_taken(conn, &base)? {
+        return Ok(base);
+    }
+    let mut words = title.to_string();
+    let mut first = None;
+    let mut next = category;
+    for _ in 0..4 {
+        let Some(c) = next else { break };
+        // A title that already starts with the category's name ("Season 2 Episode 1" in
+        // "Season 2") does not get it twice.
+        if !slug::slugify(&words).starts_with(&slug::slugify(&c.name)) {
+            words = format!("{} {words}", c.name);
+            let candidate = slug::slugify(&words);
+            if !slug_taken(conn, &candidate)? {
+                return Ok(candidate);
+            }
+            first.get_or_insert(candidate);
+        }
+        next = match c.parent_id {
+            Some(p) => gallery_category::find(conn, p)?,
+            None => None,
+        };
+    }
+    slug::unique(first.as_deref().unwrap_or(&base), |s| slug_taken(conn, s))
+}
+
+/// Creates an album with a unique slug made from its title (see [`album_slug`]).
 pub fn create(conn: &mut DbConn, new: &NewAlbum<'_>) -> Result<Album> {
     let title = validate_title(new.title)?;
-    if let Some(c) = new.category_id
-        && gallery_category::find(conn, c)?.is_none()
-    {
-        return Err(Error::missing(
-            "category_id",
-            format!("there is no gallery category {c}"),
-        ));
-    }
-    let slug = slug::unique(&slug::slugify(title), |s| slug_taken(conn, s))?;
+    let category = match new.category_id {
+        Some(c) => Some(gallery_category::find(conn, c)?.ok_or_else(|| {
+            Error::missing("category_id", format!("there is no gallery category {c}"))
+        })?),
+        None => None,
+    };
+    let slug = album_slug(conn, title, category)?;
     let q = albums::table
         .select(diesel::dsl::max(albums::position))
         .into_boxed();

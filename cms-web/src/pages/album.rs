@@ -78,7 +78,11 @@ pub async fn show(
             path.clone()
         };
         let mut l = Layout::new(&site, &base, &a.title, &canonical, Section::Gallery);
-        l.description = format!("{} photos in {}", a.photo_count, a.title);
+        l.description = format!(
+            "{} in {}",
+            cms_core::units::counted(a.photo_count, "photo", "photos"),
+            a.title
+        );
         l.og_image = photos.first().and_then(|p| share_image(&base, p));
         l.set_json_ld(&serde_json::json!({
             "@context": "https://schema.org",

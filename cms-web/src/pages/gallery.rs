@@ -9,6 +9,7 @@ use chrono::Duration as Span;
 use cms_core::AppState;
 use cms_core::models::album;
 use cms_core::models::{gallery_category, photo};
+use cms_core::units::counted;
 
 use super::album::{Crumb, gallery_crumbs};
 use super::lists::{AlbumCard, album_cards, share_image};
@@ -192,7 +193,11 @@ pub async fn category(
             url.clone()
         };
         let mut l = Layout::new(&site, &base, &c.name, &canonical, Section::Gallery);
-        l.description = format!("{} photos in {} albums", c.photo_count, c.album_count);
+        l.description = format!(
+            "{} in {}",
+            counted(c.photo_count, "photo", "photos"),
+            counted(c.album_count, "album", "albums")
+        );
         html(&CategoryPage {
             l,
             crumbs,

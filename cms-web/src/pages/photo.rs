@@ -101,7 +101,6 @@ pub async fn show(
         );
         l.description = format!("Photo {number} of {} in {}", a.photo_count, a.title);
         l.og_image = share_image(&base, &p);
-        let mb = p.bytes as f64 / 1_048_576.0;
         html(&PhotoPage {
             l,
             crumbs,
@@ -124,7 +123,12 @@ pub async fn show(
             width: shown,
             height,
             original: media_url(&photo_original_key(&p.content_hash, &p.mime)),
-            original_size: format!("{} × {} px, {mb:.1} MB", p.width, p.height),
+            original_size: format!(
+                "{} × {} px, {}",
+                p.width,
+                p.height,
+                cms_core::units::bytes(u64::try_from(p.bytes).unwrap_or(0))
+            ),
             index: number,
             count: a.photo_count,
             prev: prev.map(|id| format!("/photos/{id}")),

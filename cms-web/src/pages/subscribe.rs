@@ -98,7 +98,7 @@ fn page(
     )
 }
 
-async fn site(state: &AppState) -> Result<Site, WebError> {
+pub(crate) async fn site(state: &AppState) -> Result<Site, WebError> {
     let cv = state.db.content_version().await?;
     let snaps = state.snapshot.clone();
     let snap = state

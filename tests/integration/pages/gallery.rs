@@ -210,7 +210,57 @@ async fn views_are_counted_and_most_viewed_shows_them(backend: Backend) {
     );
 }
 
+/// One photo is "1 photo", one album "1 album"; a small original's size is in bytes, not
+/// "0.0 MB"; albums that share a title take their category's name into the slug, then its
+/// parent's, before a number.
+async fn counts_sizes_and_slugs_read_as_people_write_them(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let red = env.album_with_photos(&["Films", "Premieres"], "Red carpet", 1);
+    let s1 = env.album_with_photos(&["Shows", "Season 1"], "Episode 1", 2);
+    let s2 = env.album_with_photos(&["Shows", "Season 2"], "Episode 1", 2);
+    let other = env.album_with_photos(&["Other", "Season 2"], "Episode 1", 1);
+    let again = env.album_with_photos(&["Other", "Season 2"], "Episode 1", 1);
+    let titled = env.album_with_photos(&["Shows", "Season 2"], "Season 2 Episode 1", 1);
+    assert_eq!(
+        [&s1.slug, &s2.slug, &other.slug, &again.slug, &titled.slug],
+        [
+            "episode-1",
+            "season-2-episode-1",
+            "other-season-2-episode-1",
+            "season-2-episode-1-2",
+            "shows-season-2-episode-1"
+        ]
+    );
+    let app = env.app().await;
+    let films = get(&app, "/gallery/films").await;
+    assert_eq!(
+        films.texts(".subcategories li"),
+        ["Premieres (1 photo in 1 album)"]
+    );
+    let premieres = get(&app, "/gallery/films/premieres").await;
+    assert_eq!(premieres.texts(".card .count"), ["1 photo"]);
+    assert!(
+        premieres.body.contains("content=\"1 photo in 1 album\""),
+        "the description too"
+    );
+    let album = get(&app, &format!("/albums/{}", red.slug)).await;
+    assert!(
+        album.body.contains("content=\"1 photo in Red carpet\""),
+        "{}",
+        album.body
+    );
+    let id = photo::page_in_album(&mut env.conn(), red.id, 0, 1).expect("q")[0].id;
+    let page = get(&app, &format!("/photos/{id}")).await;
+    assert!(
+        page.body.contains("1920 × 1080 px, 1000 bytes"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains(" MB"), "no 0.0 MB");
+}
+
 backend_tests!(
+    counts_sizes_and_slugs_read_as_people_write_them,
     gallery_tree_shows_recursive_counts_and_hides_drafts,
     category_pages_nest_with_breadcrumbs,
     latest_additions_group_by_album_and_day,

@@ -44,6 +44,7 @@ async fn home_shows_published_posts_albums_and_videos(backend: Backend) {
         .iter()
         .map(|c| {
             c.trim_end_matches(" photos")
+                .trim_end_matches(" photo")
                 .parse::<usize>()
                 .expect("number")
         })

@@ -31,6 +31,31 @@ async fn unknown_paths_get_a_real_404_page(backend: Backend) {
             "{path}"
         );
     }
+    // A reader who took a wrong turn stays on the site: its header, navigation and footer
+    // around the message, never indexed or cached — whether no route matched or a page's
+    // item is not there.
+    for path in [
+        "/nope",
+        "/posts/no-such-post",
+        "/albums/no-such-album",
+        "/gallery/nope",
+    ] {
+        let page = get(&app, path).await;
+        assert_eq!(page.status, 404, "{path}");
+        assert_eq!(page.texts("h1"), ["Page not found"], "{path}");
+        assert_eq!(
+            page.texts(".site-header nav").len(),
+            1,
+            "{path}: {}",
+            page.body
+        );
+        assert_eq!(page.texts(".site-footer").len(), 1, "{path}");
+        assert!(
+            page.body
+                .contains(r#"<meta name="robots" content="noindex">"#)
+        );
+        assert_eq!(page.header("cache-control").as_deref(), Some("no-store"));
+    }
 }
 
 async fn media_and_stylesheet_are_cached_forever(backend: Backend) {
