@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use pulldown_cmark::{Options, Parser, html};
+use pulldown_cmark::{Options, Parser, TagEnd, html};
 
 fn sanitizer() -> &'static ammonia::Builder<'static> {
     static B: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
@@ -36,21 +36,32 @@ pub fn plain_text(markdown: &str) -> String {
     let mut text = String::with_capacity(markdown.len());
     let mut html = HtmlText::default();
     for event in Parser::new(markdown) {
-        match event {
-            pulldown_cmark::Event::Text(t) | pulldown_cmark::Event::Code(t) => text.push_str(&t),
-            pulldown_cmark::Event::Html(t) | pulldown_cmark::Event::InlineHtml(t) => {
-                html.push(&t, &mut text)
-            }
-            pulldown_cmark::Event::SoftBreak
-            | pulldown_cmark::Event::HardBreak
-            | pulldown_cmark::Event::End(_) => text.push(' '),
-            _ => {}
-        }
+        push_plain(event, &mut text, &mut html);
     }
     strip_markers(&text)
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Adds one Markdown event's words to plain text: text and code as they are, raw HTML's
+/// words, a space at a line break or a block's end — not at the end of an inline span, so
+/// "*One of Us*." stays "One of Us." rather than "One of Us .".
+fn push_plain(event: pulldown_cmark::Event<'_>, text: &mut String, html: &mut HtmlText) {
+    use pulldown_cmark::Event;
+    match event {
+        Event::Text(t) | Event::Code(t) => text.push_str(&t),
+        Event::Html(t) | Event::InlineHtml(t) => html.push(&t, text),
+        Event::End(
+            TagEnd::Emphasis
+            | TagEnd::Strong
+            | TagEnd::Strikethrough
+            | TagEnd::Link
+            | TagEnd::Image,
+        ) => {}
+        Event::SoftBreak | Event::HardBreak | Event::End(_) => text.push(' '),
+        _ => {}
+    }
 }
 
 /// The words of raw HTML in a Markdown body (an imported WordPress post is HTML): tags are
@@ -204,16 +215,7 @@ pub fn plain_excerpt(markdown: &str, max_chars: usize) -> String {
     let mut text = String::new();
     let mut html = HtmlText::default();
     for event in Parser::new(markdown) {
-        match event {
-            pulldown_cmark::Event::Text(t) | pulldown_cmark::Event::Code(t) => text.push_str(&t),
-            pulldown_cmark::Event::Html(t) | pulldown_cmark::Event::InlineHtml(t) => {
-                html.push(&t, &mut text)
-            }
-            pulldown_cmark::Event::SoftBreak
-            | pulldown_cmark::Event::HardBreak
-            | pulldown_cmark::Event::End(_) => text.push(' '),
-            _ => {}
-        }
+        push_plain(event, &mut text, &mut html);
         if text.len() > max_chars * 4 {
             break;
         }
@@ -310,6 +312,20 @@ mod tests {
             30,
         );
         assert_eq!(e, "Kit Connor & Joe Locke break…");
+    }
+
+    #[test]
+    fn inline_spans_leave_no_space_before_punctuation() {
+        assert_eq!(
+            plain_text(
+                "Read *One of Us*. Then [the **interview**](https://x.example)!\n\n# Next\nline"
+            ),
+            "Read One of Us. Then the interview! Next line"
+        );
+        assert_eq!(
+            plain_excerpt("A *bad*, **good** day.", 100),
+            "A bad, good day."
+        );
     }
 
     #[test]

@@ -163,8 +163,21 @@ impl Layout {
 
     /// Sets the JSON-LD of the page from a JSON value, escaped so that no `</script>` (or any
     /// `<`, `>`, `&`) can end the element early.
+    /// Absent facts are left out, never written as `null` (which search engines flag).
     pub fn set_json_ld(&mut self, value: &serde_json::Value) {
-        let text = value
+        fn without_nulls(v: &serde_json::Value) -> serde_json::Value {
+            match v {
+                serde_json::Value::Object(m) => m
+                    .iter()
+                    .filter(|(_, x)| !x.is_null())
+                    .map(|(k, x)| (k.clone(), without_nulls(x)))
+                    .collect::<serde_json::Map<_, _>>()
+                    .into(),
+                serde_json::Value::Array(a) => a.iter().map(without_nulls).collect(),
+                other => other.clone(),
+            }
+        }
+        let text = without_nulls(value)
             .to_string()
             .replace('<', "\\u003c")
             .replace('>', "\\u003e")

@@ -54,6 +54,12 @@ async fn video_page_asks_before_loading_the_provider(backend: Backend) {
     assert_eq!(json["@type"], "VideoObject");
     assert_eq!(json["duration"], "PT754S");
     assert_eq!(json["uploadDate"], "2023-02-13");
+    // What the video lacks (no poster, no file) is left out, not written as null.
+    assert!(
+        !ld[0].contains("null") && json.get("thumbnailUrl").is_none(),
+        "{}",
+        ld[0]
+    );
     let played = get(&app, &format!("/videos/{}?player=1", v.slug)).await;
     assert_eq!(
         played.attrs("iframe", "src"),
