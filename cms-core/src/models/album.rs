@@ -90,7 +90,9 @@ fn album_slug(
         let Some(c) = next else { break };
         // A title that already starts with the category's name ("Season 2 Episode 1" in
         // "Season 2") does not get it twice.
-        if !slug::slugify(&words).starts_with(&slug::slugify(&c.name)) {
+        let (have, name) = (slug::slugify(&words), slug::slugify(&c.name));
+        // A whole-word prefix only: "season-20-…" does not start with "season-2".
+        if have != name && !have.starts_with(&format!("{name}-")) {
             words = format!("{} {words}", c.name);
             let candidate = slug::slugify(&words);
             if !slug_taken(conn, &candidate)? {

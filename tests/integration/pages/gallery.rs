@@ -221,6 +221,12 @@ async fn counts_sizes_and_slugs_read_as_people_write_them(backend: Backend) {
     let other = env.album_with_photos(&["Other", "Season 2"], "Episode 1", 1);
     let again = env.album_with_photos(&["Other", "Season 2"], "Episode 1", 1);
     let titled = env.album_with_photos(&["Shows", "Season 2"], "Season 2 Episode 1", 1);
+    env.album_with_photos(&["Shows", "Season 2"], "Season 20 Special", 1);
+    let special = env.album_with_photos(&["Shows", "Season 2"], "Season 20 Special", 1);
+    assert_eq!(
+        special.slug, "season-2-season-20-special",
+        "a whole-word prefix only"
+    );
     assert_eq!(
         [&s1.slug, &s2.slug, &other.slug, &again.slug, &titled.slug],
         [
