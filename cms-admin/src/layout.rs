@@ -24,6 +24,7 @@ pub enum Section {
     Audit,
     Tools,
     Redirects,
+    Settings,
     Account,
 }
 

@@ -26,7 +26,7 @@ use actix_web::{HttpResponse, middleware, web};
 
 pub use worker::spawn_workers;
 
-use pages::{dashboard, gallery, people, posts, subscribers, taxonomy, tools, videos};
+use pages::{dashboard, gallery, people, posts, settings, subscribers, taxonomy, tools, videos};
 
 /// `GET /admin/static/{name}`: the admin stylesheet and script under their hashed names.
 async fn asset(name: web::Path<String>) -> HttpResponse {
@@ -150,6 +150,8 @@ admin_routes! {
     post "/import/upload" Admin => tools::upload_export,
     post "/export" Admin => tools::download_export,
     get "/import/{id}" Admin => tools::import_progress,
+    get "/settings" Admin => settings::show,
+    post "/settings" Admin => settings::save,
     get "/redirects" Admin => tools::redirects,
     post "/redirects" Admin => tools::add_redirect,
     post "/redirects/{id}/delete" Admin => tools::delete_redirect,

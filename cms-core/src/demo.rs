@@ -13,7 +13,7 @@ use crate::models::album::{self, AlbumStatus, NewAlbum};
 use crate::models::post::{self, PostInput, PostKind, PostStatus};
 use crate::models::user::{self, NewUser, Role};
 use crate::models::video::{self, TranscriptFormat, VideoInput};
-use crate::models::{category, gallery_category, photo, site};
+use crate::models::{category, gallery_category, photo};
 use crate::password;
 
 /// The eight episode albums of the reference site with their real capture counts.
@@ -130,6 +130,8 @@ pub(crate) fn load_with(
         let mut album_slugs = Vec::new();
         let mut photo_total = 0;
         let mut first_photo = None;
+        // One photo from each album, for the posts' featured images.
+        let mut album_firsts = Vec::new();
         for ((title, _), photos) in EPISODES.iter().zip(&album_photos) {
             let a = album::create(
                 conn,
@@ -143,12 +145,27 @@ pub(crate) fn load_with(
             )?;
             let added = photo::add_to_album(conn, a.id, photos)?;
             first_photo = first_photo.or(added.inserted.first().copied());
+            album_firsts.extend(added.inserted.get(added.inserted.len() / 2).copied());
             photo_total += added.inserted.len();
             album_slugs.push((a.slug, title.to_string(), added.inserted.len()));
         }
         load_video(conn)?;
-        let posts = load_posts(conn, admin.id, &album_slugs, first_photo)?;
-        site::set_setting(conn, "site_title", "Kit Connor Archives")?;
+        let posts = load_posts(conn, admin.id, &album_slugs, first_photo, &album_firsts)?;
+        crate::branding::save(
+            conn,
+            &crate::branding::BrandingInput {
+                title: "Kit Connor Archives".into(),
+                tagline: "Your source for all things Kit Connor since 2019".into(),
+                accent: String::new(),
+                footer: "Kit Connor Archives is a non-profit fan site and is not affiliated with Kit Connor, his family or representatives.\nAll images are copyright their respective owners and are used under fair use.".into(),
+                social: "https://www.instagram.com/kitconnorarchives\nhttps://x.com/kitconnorarchive\nhttps://kitconnorarchives.tumblr.com/".into(),
+                header: match first_photo {
+                    Some(id) => crate::branding::HeaderChoice::Photo(id),
+                    None => crate::branding::HeaderChoice::Keep,
+                },
+                icon: None,
+            },
+        )?;
         Ok(Some(DemoReport {
             admin_email: admin_email.clone(),
             admin_password: admin_password.clone(),
@@ -330,6 +347,7 @@ fn load_posts(
     author: i64,
     albums: &[(String, String, usize)],
     featured: Option<i64>,
+    others: &[i64],
 ) -> Result<usize> {
     let album_embeds: String = albums
         .iter()
@@ -483,7 +501,7 @@ fn load_posts(
     ];
     let now = crate::models::now();
     let n = posts.len();
-    for p in posts {
+    for (i, p) in posts.into_iter().enumerate() {
         let cat = category::ensure(conn, p.category)?;
         let mut input = PostInput::new(p.title, p.body);
         input.kind = p.kind;
@@ -492,9 +510,13 @@ fn load_posts(
         input.publish_at = Some(now - chrono::Duration::days(p.days_ago));
         input.category_ids = vec![cat.id];
         input.tags = p.tags.iter().map(|t| t.to_string()).collect();
-        if p.title == "Heartstopper Season 2 Captures" {
-            input.featured_photo_id = featured;
-        }
+        // The announcement shows the season's first capture; the others one from each album
+        // in turn, as a fan site's posts each carry a picture.
+        input.featured_photo_id = if p.title == "Heartstopper Season 2 Captures" {
+            featured
+        } else {
+            (!others.is_empty()).then(|| others[(i + others.len() - 1) % others.len()])
+        };
         if let Some((publication, author_name, url, date)) = p.source {
             let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
             input.source_publication = opt(publication);

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod backup;
+pub mod branding;
 pub mod config;
 pub mod db;
 pub mod demo;

@@ -7,17 +7,19 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use diesel::QueryResult;
 
+use crate::branding::{self, Branding};
 use crate::db::DbConn;
 use crate::models::gallery_category::{self, GalleryCategory, MAX_DEPTH};
 use crate::models::photo::{self, Photo, Place};
 use crate::models::post::{self, PostStats};
-use crate::models::site;
 
 /// Settings and the gallery tree as of one content version.
 #[derive(Debug)]
 pub struct Snapshot {
     pub version: i64,
     pub site_title: String,
+    /// The site's look, as set in Settings.
+    pub branding: Arc<Branding>,
     /// Every gallery category, parents first, siblings in display order.
     pub categories: Vec<GalleryCategory>,
     by_id: HashMap<i64, usize>,
@@ -40,9 +42,9 @@ struct AlbumOrders {
 }
 
 impl Snapshot {
-    /// Reads the settings and the whole category tree (two queries).
+    /// Reads the settings and the whole category tree (two or three queries).
     pub fn load(conn: &mut DbConn, version: i64) -> QueryResult<Snapshot> {
-        let site_title = site::setting(conn, "site_title")?.unwrap_or_else(|| "Keepsake".into());
+        let branding = branding::load(conn)?;
         let categories = gallery_category::all(conn)?;
         let by_id = categories
             .iter()
@@ -51,7 +53,8 @@ impl Snapshot {
             .collect();
         Ok(Snapshot {
             version,
-            site_title,
+            site_title: branding.title.clone(),
+            branding: Arc::new(branding),
             categories,
             by_id,
             post_stats: OnceLock::new(),

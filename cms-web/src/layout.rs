@@ -3,7 +3,13 @@
 
 use std::sync::OnceLock;
 
+use std::sync::Arc;
+
+use cms_core::branding::{BrandImage, Branding, SocialLink};
+use cms_core::media::photo_variant_key;
 use cms_core::snapshot::Snapshot;
+
+use crate::views::{media_url, srcset};
 
 /// A file built into the binary and served under a name carrying a hash of its bytes, so it
 /// can be cached forever and still change with a release.
@@ -85,6 +91,7 @@ pub enum Section {
 #[derive(Debug, Clone)]
 pub struct Site {
     pub title: String,
+    pub brand: Arc<Branding>,
 }
 
 impl Site {
@@ -92,7 +99,31 @@ impl Site {
     pub fn of(snap: &Snapshot) -> Site {
         Site {
             title: snap.site_title.clone(),
+            brand: snap.branding.clone(),
         }
+    }
+}
+
+/// The header image, sized for the full width of the page.
+#[derive(Debug, Clone)]
+pub struct Banner {
+    pub src: String,
+    pub srcset: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Banner {
+    fn of(img: &BrandImage) -> Option<Banner> {
+        let largest = *img.widths.last()?;
+        let srcset = srcset(&img.hash, &img.widths);
+        Some(Banner {
+            src: media_url(&photo_variant_key(&img.hash, largest)),
+            srcset,
+            width: largest,
+            height: (u64::from(largest) * u64::from(img.height.max(1))
+                / u64::from(img.width.max(1))) as u32,
+        })
     }
 }
 
@@ -108,9 +139,20 @@ pub struct FeedLink {
 #[derive(Debug, Clone)]
 pub struct Layout {
     pub site_title: String,
+    pub tagline: String,
+    /// `--accent:#rrggbb` when the owner chose a colour (a style attribute: the page policy
+    /// allows no inline style element).
+    pub accent_style: String,
+    pub banner: Option<Banner>,
+    /// The home page draws the banner taller.
+    pub is_home: bool,
+    /// The footer text, line by line.
+    pub footer_lines: Vec<String>,
+    pub social: Vec<SocialLink>,
+    /// The icon's URL and type.
+    pub icon: (String, String),
     pub page_title: String,
     pub css_href: &'static str,
-    pub icon_href: &'static str,
     pub canonical: String,
     pub description: String,
     pub section: Section,
@@ -134,11 +176,38 @@ impl Layout {
         path: &str,
         section: Section,
     ) -> Self {
+        let b = &site.brand;
         Layout {
             site_title: site.title.clone(),
+            tagline: b.tagline.clone(),
+            accent_style: b
+                .accent
+                .as_ref()
+                .map(|a| format!("--accent:{a}"))
+                .unwrap_or_default(),
+            banner: b.header.as_ref().and_then(Banner::of),
+            is_home: path == "/",
+            footer_lines: b
+                .footer
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect(),
+            social: b.social.clone(),
+            icon: match &b.icon {
+                Some(i) => (media_url(&i.key), i.mime.clone()),
+                None => (
+                    ICON.href().to_string(),
+                    ICON.mime
+                        .split(';')
+                        .next()
+                        .unwrap_or("image/svg+xml")
+                        .to_string(),
+                ),
+            },
             page_title: page_title.to_string(),
             css_href: STYLESHEET.href(),
-            icon_href: ICON.href(),
             canonical: format!("{base_url}{path}"),
             description: String::new(),
             section,

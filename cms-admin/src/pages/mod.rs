@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod gallery;
 pub mod people;
 pub mod posts;
+pub mod settings;
 pub mod subscribers;
 pub mod taxonomy;
 pub mod tools;

@@ -412,6 +412,23 @@ pub fn published_in_category_page(
     Ok((rows, total))
 }
 
+/// The cover of the published album most recently added to anywhere beneath the category at
+/// `path` (the category itself or its descendants): what a category card shows.
+pub fn latest_cover_beneath(conn: &mut DbConn, path: &str) -> QueryResult<Option<i64>> {
+    use crate::schema::gallery_categories as gc;
+    // Paths are slugs joined by '/', so they hold no LIKE wildcards.
+    albums::table
+        .inner_join(gc::table)
+        .filter(gc::path.eq(path).or(gc::path.like(format!("{path}/%"))))
+        .filter(albums::status.eq(AlbumStatus::Published))
+        .filter(albums::cover_photo_id.is_not_null())
+        .order((albums::last_added_at.desc(), albums::id.desc()))
+        .select(albums::cover_photo_id)
+        .first::<Option<i64>>(conn)
+        .optional()
+        .map(Option::flatten)
+}
+
 /// Slugs and update times of every published album, for the sitemap.
 pub fn published_slugs(conn: &mut DbConn) -> QueryResult<Vec<(String, NaiveDateTime)>> {
     albums::table

@@ -35,6 +35,7 @@ struct AlbumPage {
     current: String,
     thumbs: Vec<Thumb>,
     pager: Pager,
+    photo_count: i64,
 }
 
 /// The breadcrumb of a gallery category: Gallery, then each category down to it.
@@ -100,6 +101,7 @@ pub async fn show(
             crumbs,
             thumbs,
             pager: Pager::new(&path, page_no, pages),
+            photo_count: a.photo_count,
         })
     })
     .await

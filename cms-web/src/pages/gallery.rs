@@ -5,19 +5,18 @@ use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use chrono::Duration as Span;
 use cms_core::AppState;
 use cms_core::models::album;
 use cms_core::models::{gallery_category, photo};
 use cms_core::units::counted;
 
 use super::album::{Crumb, gallery_crumbs};
-use super::lists::{AlbumCard, album_cards, share_image};
+use super::lists::{Addition, AlbumCard, album_cards, latest_additions, share_image};
 use crate::cache::{self, html};
 use crate::error::WebError;
 use crate::layout::{Layout, Section, Site};
 use crate::query;
-use crate::views::{Pager, Thumb, long_day};
+use crate::views::{Pager, Thumb};
 
 /// Above this many published albums, the gallery index lists categories only.
 const TREE_ALBUM_LIMIT: usize = 500;
@@ -39,6 +38,8 @@ pub struct TreeNode {
 struct GalleryIndex {
     l: Layout,
     tree: Vec<TreeNode>,
+    top: Vec<CategoryCard>,
+    top_albums: Vec<AlbumCard>,
     latest: Vec<AlbumCard>,
     most_viewed: Vec<Thumb>,
     random: Vec<Thumb>,
@@ -105,6 +106,14 @@ pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
                     is_album: true,
                 });
             }
+            let top = category_cards(
+                conn,
+                cats.iter()
+                    .filter(|c| c.parent_id.is_none())
+                    .cloned()
+                    .collect(),
+            )?;
+            let top_albums = album_cards(conn, &top_albums)?;
             let latest = album::latest_published(conn, 6)?;
             let latest = album_cards(conn, &latest)?;
             let most_viewed = photo::most_viewed(conn, 12)?
@@ -122,6 +131,8 @@ pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
             html(&GalleryIndex {
                 l,
                 tree,
+                top,
+                top_albums,
                 latest,
                 most_viewed,
                 random,
@@ -131,13 +142,44 @@ pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
     .await
 }
 
-/// A subcategory line on a category page.
+/// A category's card: its name, counts, and the cover of the album most recently added to
+/// beneath it.
 #[derive(Debug, Clone)]
-pub struct SubCategory {
+pub struct CategoryCard {
     pub href: String,
     pub name: String,
     pub albums: i64,
     pub photos: i64,
+    pub cover: Option<Thumb>,
+}
+
+/// Cards for categories (those with published albums beneath them), one cover query each.
+fn category_cards(
+    conn: &mut cms_core::DbConn,
+    cats: Vec<gallery_category::GalleryCategory>,
+) -> Result<Vec<CategoryCard>, WebError> {
+    let cats: Vec<_> = cats.into_iter().filter(|k| k.album_count > 0).collect();
+    let mut cover_ids = Vec::with_capacity(cats.len());
+    for c in &cats {
+        cover_ids.push(album::latest_cover_beneath(conn, &c.path)?);
+    }
+    let covers = photo::by_ids(
+        conn,
+        &cover_ids.iter().flatten().copied().collect::<Vec<_>>(),
+    )?;
+    Ok(cats
+        .into_iter()
+        .zip(cover_ids)
+        .map(|(k, cover)| CategoryCard {
+            href: format!("/gallery/{}", k.path),
+            cover: cover
+                .and_then(|id| covers.iter().find(|p| p.id == id))
+                .map(|p| Thumb::of(p, &k.name, 320)),
+            name: k.name,
+            albums: k.album_count,
+            photos: k.photo_count,
+        })
+        .collect())
 }
 
 #[derive(Template)]
@@ -149,7 +191,7 @@ struct CategoryPage {
     name: String,
     description: String,
     photo_count: i64,
-    children: Vec<SubCategory>,
+    children: Vec<CategoryCard>,
     albums: Vec<AlbumCard>,
     pager: Pager,
 }
@@ -171,16 +213,8 @@ pub async fn category(
         }
         let site = Site::of(snap);
         let crumbs = gallery_crumbs(snap, c.parent_id);
-        let children = gallery_category::children(conn, Some(c.id))?
-            .into_iter()
-            .filter(|k| k.album_count > 0)
-            .map(|k| SubCategory {
-                href: format!("/gallery/{}", k.path),
-                name: k.name,
-                albums: k.album_count,
-                photos: k.photo_count,
-            })
-            .collect();
+        let children = gallery_category::children(conn, Some(c.id))?;
+        let children = category_cards(conn, children)?;
         let per = ALBUMS_PER_PAGE as i64;
         let (albums, total) =
             album::published_in_category_page(conn, Some(c.id), (page_no as i64 - 1) * per, per)?;
@@ -213,17 +247,6 @@ pub async fn category(
     .await
 }
 
-/// Photos added to one album on one day.
-#[derive(Debug, Clone)]
-pub struct Addition {
-    pub href: String,
-    pub title: String,
-    pub path: String,
-    pub day: String,
-    pub added: i64,
-    pub thumbs: Vec<Thumb>,
-}
-
 #[derive(Template)]
 #[template(path = "gallery_latest.html")]
 struct LatestPage {
@@ -243,32 +266,7 @@ pub async fn latest(
     let base = state.config.server.base_url.clone();
     cache::respond(&req, &state, None, move |conn, snap| {
         let site = Site::of(snap);
-        let mut additions = Vec::new();
-        for a in album::latest_published(conn, 20)? {
-            let Some(last) = a.last_added_at else {
-                continue;
-            };
-            let day_start = last.date().and_hms_opt(0, 0, 0).unwrap_or(last);
-            let (photos, added) =
-                photo::added_between(conn, a.id, day_start, day_start + Span::days(1), 8)?;
-            let path = match a.category_id {
-                Some(c) => snap
-                    .breadcrumb(c)
-                    .iter()
-                    .map(|c| c.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" › "),
-                None => String::new(),
-            };
-            additions.push(Addition {
-                href: format!("/albums/{}", a.slug),
-                thumbs: photos.iter().map(|p| Thumb::of(p, &a.title, 160)).collect(),
-                title: a.title,
-                path,
-                day: long_day(last.date()),
-                added,
-            });
-        }
+        let additions = latest_additions(conn, snap, 20, 8)?;
         let mut l = Layout::new(
             &site,
             &base,

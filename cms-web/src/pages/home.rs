@@ -1,12 +1,15 @@
-//! The home page: latest posts, latest gallery additions, latest videos.
+//! The home page: latest posts as cards, the photos most recently added to the gallery, the
+//! latest videos with their posters, and a subscribe box.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use cms_core::AppState;
 use cms_core::models::post::{self, ListFilter};
-use cms_core::models::{album, video};
+use cms_core::models::video;
 
-use super::lists::{AlbumCard, PostSummary, VideoCard, album_cards, post_summaries, video_cards};
+use super::lists::{
+    Addition, PostSummary, VideoCard, latest_additions, post_summaries, video_cards,
+};
 use crate::cache::{self, html};
 use crate::error::WebError;
 use crate::layout::{Layout, Section, Site};
@@ -16,7 +19,7 @@ use crate::layout::{Layout, Section, Site};
 struct HomePage {
     l: Layout,
     posts: Vec<PostSummary>,
-    albums: Vec<AlbumCard>,
+    additions: Vec<Addition>,
     videos: Vec<VideoCard>,
 }
 
@@ -25,18 +28,20 @@ pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     let base = state.config.server.base_url.clone();
     cache::respond(&req, &state, None, move |conn, snap| {
         let site = Site::of(snap);
-        let posts = post::list_page(conn, &ListFilter::default(), 0, 10, None)?;
+        let posts = post::list_page(conn, &ListFilter::default(), 0, 8, None)?;
         let posts = post_summaries(conn, &base, &posts)?;
-        let albums = album::latest_published(conn, 6)?;
-        let albums = album_cards(conn, &albums)?;
+        let additions = latest_additions(conn, snap, 3, 6)?;
         let (videos, _) = video::list_published(conn, 0, 4)?;
-        let mut l = Layout::new(&site, &base, &site.title, "/", Section::News);
+        let mut l = Layout::new(&site, &base, &site.title, "/", Section::None);
         l.description = format!("{}: news, a photo gallery and a video vault.", site.title);
         l.og_image = posts.iter().find_map(|p| p.share_image.clone());
+        if !site.brand.tagline.is_empty() {
+            l.description = format!("{}: {}", site.title, site.brand.tagline);
+        }
         html(&HomePage {
             l,
             posts,
-            albums,
+            additions,
             videos: video_cards(videos),
         })
     })

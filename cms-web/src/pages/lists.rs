@@ -3,10 +3,11 @@
 
 use cms_core::DbConn;
 use cms_core::media::photo_variant_key;
-use cms_core::models::album::Album;
+use cms_core::models::album::{self, Album};
 use cms_core::models::post::Post;
 use cms_core::models::video::Video;
 use cms_core::models::{photo, user};
+use cms_core::snapshot::Snapshot;
 
 use crate::error::WebError;
 use crate::views::{Thumb, iso, long_date, long_day, media_url};
@@ -124,4 +125,60 @@ pub fn share_image(base_url: &str, p: &photo::Photo) -> Option<(String, u32, u32
         w,
         h,
     ))
+}
+
+/// Photos added to one album on one day.
+#[derive(Debug, Clone)]
+pub struct Addition {
+    pub href: String,
+    pub title: String,
+    pub path: String,
+    pub day: String,
+    pub datetime: String,
+    pub added: i64,
+    pub thumbs: Vec<Thumb>,
+}
+
+/// The `albums` albums most recently added to, each with up to `per_album` of the photos added
+/// on its latest day — the newly added photos, not the album's first ones (two queries per
+/// album).
+pub fn latest_additions(
+    conn: &mut DbConn,
+    snap: &Snapshot,
+    albums: i64,
+    per_album: i64,
+) -> Result<Vec<Addition>, WebError> {
+    let mut additions = Vec::new();
+    for a in album::latest_published(conn, albums)? {
+        let Some(last) = a.last_added_at else {
+            continue;
+        };
+        let day_start = last.date().and_hms_opt(0, 0, 0).unwrap_or(last);
+        let (photos, added) = photo::added_between(
+            conn,
+            a.id,
+            day_start,
+            day_start + chrono::Duration::days(1),
+            per_album,
+        )?;
+        let path = match a.category_id {
+            Some(c) => snap
+                .breadcrumb(c)
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(" › "),
+            None => String::new(),
+        };
+        additions.push(Addition {
+            href: format!("/albums/{}", a.slug),
+            thumbs: photos.iter().map(|p| Thumb::of(p, &a.title, 160)).collect(),
+            title: a.title,
+            path,
+            day: long_day(last.date()),
+            datetime: iso(last),
+            added,
+        });
+    }
+    Ok(additions)
 }

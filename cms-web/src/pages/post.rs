@@ -12,7 +12,7 @@ use crate::cache::{self, Rendered, html};
 use crate::embeds;
 use crate::error::WebError;
 use crate::layout::{Layout, Section, Site};
-use crate::views::{iso, long_date, long_day};
+use crate::views::{Thumb, iso, long_date, long_day};
 
 /// A link to a category or tag.
 #[derive(Debug, Clone)]
@@ -43,6 +43,8 @@ struct PostPage {
     categories: Vec<TermLink>,
     tags: Vec<TermLink>,
     source: Option<SourceView>,
+    /// The featured photo, drawn at the top and linking to its page.
+    featured: Option<Thumb>,
 }
 
 /// `GET /posts/{slug}`
@@ -83,12 +85,14 @@ pub async fn show(
             Some(id) => user::find(conn, id)?.map(|u| u.name),
             None => None,
         };
-        let image = match p.featured_photo_id {
-            Some(id) => photo::published_by_ids(conn, &[id])?
-                .pop()
-                .and_then(|(ph, _)| share_image(&base, &ph)),
+        let featured_photo = match p.featured_photo_id {
+            Some(id) => photo::published_by_ids(conn, &[id])?.pop(),
             None => None,
         };
+        let image = featured_photo
+            .as_ref()
+            .and_then(|(ph, _)| share_image(&base, ph));
+        let featured = featured_photo.map(|(ph, a)| Thumb::of(&ph, &a.title, 960));
         let source = (p.kind == PostKind::Article
             && (p.source_publication.is_some()
                 || p.source_url.is_some()
@@ -131,6 +135,7 @@ pub async fn show(
             categories,
             tags,
             source,
+            featured,
         })
     })
     .await

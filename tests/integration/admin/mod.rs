@@ -6,6 +6,7 @@ pub(crate) mod client;
 mod content;
 mod gallery;
 mod security;
+mod settings;
 mod subscribers;
 mod tools;
 mod two_factor;

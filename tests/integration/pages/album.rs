@@ -81,17 +81,76 @@ async fn album_pages_paginate_and_reject_bad_numbers(backend: Backend) {
     }
 }
 
+/// A long album (the 1,158-photo episode is 20 pages): numbered pages around the current one,
+/// the first and last always, `rel` prev/next, and a jump to any page that works without script.
+async fn long_albums_have_numbered_pages_and_a_jump(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let a = env.album_with_photos(PATH, "S02E04 – Challenge", 1_158);
+    let app = env.app().await;
+    let base = format!("/albums/{}", a.slug);
+    let page = get(&app, &format!("{base}?page=10")).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.texts(".pager-status"), ["Page 10 of 20"]);
+    assert_eq!(
+        page.texts(".pager li"),
+        [
+            "← Previous",
+            "1",
+            "…",
+            "8",
+            "9",
+            "10",
+            "11",
+            "12",
+            "…",
+            "20",
+            "Next →"
+        ]
+    );
+    assert_eq!(
+        page.attrs(".pager a[aria-current=page]", "href"),
+        [format!("{base}?page=10")]
+    );
+    assert_eq!(
+        page.attrs("a[rel=prev]", "href"),
+        [format!("{base}?page=9")]
+    );
+    assert_eq!(
+        page.attrs("a[rel=next]", "href"),
+        [format!("{base}?page=11")]
+    );
+    assert_eq!(
+        page.attrs(".pager a[aria-label='Page 1']", "href"),
+        [base.as_str()]
+    );
+    assert_eq!(
+        page.attrs(".pager a[aria-label='Page 20']", "href"),
+        [format!("{base}?page=20")]
+    );
+    assert_eq!(page.attrs(".pager-jump", "action"), [base.as_str()]);
+    assert_eq!(page.attrs(".pager-jump input[name=page]", "max"), ["20"]);
+    // The jump form sends ?page=N, which is the page itself.
+    let jumped = get(&app, &format!("{base}?page=17")).await;
+    assert_eq!(jumped.texts(".pager-status"), ["Page 17 of 20"]);
+    let last = get(&app, &format!("{base}?page=20")).await;
+    assert_eq!(last.attrs(".thumbs img", "src").len(), 1_158 - 19 * 60);
+    assert!(last.attrs("a[rel=next]", "href").is_empty());
+    // The album says how many photos it holds.
+    assert_eq!(page.texts(".album-count"), ["1,158 photos"]);
+}
+
 async fn draft_albums_are_invisible(backend: Backend) {
     let env = TestEnv::new(backend);
     let a = env.album_with_photos(PATH, "S02E07 – Sorry", 2);
     env.write(|c| album::set_status(c, a.id, AlbumStatus::Draft).map(drop));
     let app = env.app().await;
     assert_eq!(get(&app, &format!("/albums/{}", a.slug)).await.status, 404);
-    assert!(get(&app, "/").await.texts(".latest-albums").is_empty());
+    assert!(get(&app, "/").await.texts(".latest-additions").is_empty());
 }
 
 backend_tests!(
     album_page_has_breadcrumb_and_sized_thumbnails,
+    long_albums_have_numbered_pages_and_a_jump,
     album_pages_paginate_and_reject_bad_numbers,
     draft_albums_are_invisible,
 );

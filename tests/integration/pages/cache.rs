@@ -41,7 +41,7 @@ async fn etags_answer_304_until_content_changes(backend: Backend) {
     env.write(|c| post::create(c, &second));
     let fresh = get_with(&app, "/", &[("If-None-Match", &etag)]).await;
     assert_eq!(fresh.status, 200);
-    assert_eq!(fresh.texts(".post-summary h2"), ["Second", "First"]);
+    assert_eq!(fresh.texts(".post-card h2"), ["Second", "First"]);
     assert_ne!(fresh.header("etag"), Some(etag));
 }
 

@@ -74,10 +74,11 @@ async fn category_pages_nest_with_breadcrumbs(backend: Backend) {
     let app = env.app().await;
     let top = get(&app, "/gallery/television-productions").await;
     assert_eq!(top.status, 200);
-    assert_eq!(
-        top.texts(".subcategories li"),
-        ["Heartstopper (3 photos in 2 albums)"]
-    );
+    assert_eq!(top.texts(".subcategories .card-title"), ["Heartstopper"]);
+    assert_eq!(top.texts(".subcategories .count"), ["3 photos in 2 albums"]);
+    // The card's cover is the cover of the album most recently added to beneath it.
+    let cover = top.attrs(".subcategories img", "src");
+    assert_eq!(cover.len(), 1, "{cover:?}");
     let season = get(
         &app,
         "/gallery/television-productions/heartstopper/season-2/episode-captures",
@@ -120,7 +121,10 @@ async fn latest_additions_group_by_album_and_day(backend: Backend) {
     assert_eq!(groups.len(), 2);
     assert!(groups.contains(&"S02E03 – Promise".to_string()));
     let metas = page.texts(".addition .meta");
-    assert!(metas.iter().any(|m| m.contains("9 added on")), "{metas:?}");
+    assert!(
+        metas.iter().any(|m| m.contains("9 photos added on")),
+        "{metas:?}"
+    );
     assert_eq!(
         page.attrs(".addition img", "src").len(),
         8 + 2,
@@ -239,10 +243,7 @@ async fn counts_sizes_and_slugs_read_as_people_write_them(backend: Backend) {
     );
     let app = env.app().await;
     let films = get(&app, "/gallery/films").await;
-    assert_eq!(
-        films.texts(".subcategories li"),
-        ["Premieres (1 photo in 1 album)"]
-    );
+    assert_eq!(films.texts(".subcategories .count"), ["1 photo in 1 album"]);
     let premieres = get(&app, "/gallery/films/premieres").await;
     assert_eq!(premieres.texts(".card .count"), ["1 photo"]);
     assert!(

@@ -22,8 +22,8 @@ async fn home_shows_published_posts_albums_and_videos(backend: Backend) {
     let page = get(&app, "/").await;
     assert_eq!(page.status, 200);
     assert_eq!(page.texts("title"), ["Kit Connor Archives"]);
-    let titles = page.texts(".post-summary h2");
-    assert_eq!(titles.len(), 10);
+    let titles = page.texts(".post-card h2");
+    assert_eq!(titles.len(), 8);
     assert_eq!(titles[0], "Heartstopper Season 2 Captures");
     assert!(
         titles.iter().all(|t| !t.starts_with("Draft")),
@@ -35,28 +35,42 @@ async fn home_shows_published_posts_albums_and_videos(backend: Backend) {
                 .to_string()
         )
     );
-    let albums = page.texts(".latest-albums .card-title");
-    assert_eq!(albums.len(), 6);
-    assert!(albums.iter().all(|a| a.starts_with("S02E0")), "{albums:?}");
-    // Every card's count is the true number of photo rows.
-    let counts = page.texts(".latest-albums .count");
-    let total: usize = counts
-        .iter()
-        .map(|c| {
-            c.trim_end_matches(" photos")
-                .trim_end_matches(" photo")
-                .parse::<usize>()
-                .expect("number")
-        })
-        .sum();
-    assert!(total >= 6);
-    for img in page.attrs(".latest-albums img", "width") {
-        assert_eq!(img, "320");
-    }
+    // Posts are cards with their featured photos; only the first loads eagerly.
+    assert_eq!(page.attrs(".post-card .card-image img", "src").len(), 8);
     assert_eq!(
-        page.texts(".latest-videos a"),
+        page.attrs(".post-card .card-image img[loading=lazy]", "src")
+            .len(),
+        7
+    );
+    // The latest additions are the albums added to last, each with the photos just added.
+    let albums = page.texts(".latest-additions h3");
+    assert_eq!(
+        albums,
+        [
+            "S02E08 – Perfect",
+            "S02E07 – Sorry",
+            "S02E06 – Truth / Dare"
+        ]
+    );
+    for meta in page.texts(".latest-additions .addition .meta") {
+        assert!(meta.contains(" new photo"), "{meta}");
+    }
+    let thumbs = page.attrs(".latest-additions .thumbs img", "src");
+    assert!(!thumbs.is_empty() && thumbs.len() <= 18, "{thumbs:?}");
+    assert_eq!(
+        page.texts(".latest-videos .card-title"),
         ["Kit Connor & Joe Locke React To Heartstopper Scenes"]
     );
+    // The subscribe box posts to the subscribe form, every topic on.
+    assert_eq!(page.attrs(".subscribe-box form", "action"), ["/subscribe"]);
+    assert_eq!(
+        page.attrs(".subscribe-box input[name=topics]", "value"),
+        ["news", "gallery", "videos"]
+    );
+    // The demo is branded as a fan site is.
+    assert_eq!(page.texts(".tagline").len(), 1);
+    assert!(page.texts(".disclaimer")[0].contains("not affiliated"));
+    assert_eq!(page.attrs(".banner-home img", "alt"), [""]);
     // The demo loads only once.
     let again = demo::load(
         &env.state.db,
@@ -79,7 +93,9 @@ async fn empty_site_still_renders(backend: Backend) {
         page.texts(".latest-posts .empty"),
         ["Nothing has been published yet."]
     );
-    assert!(page.texts(".latest-albums").is_empty());
+    assert!(page.texts(".latest-additions").is_empty());
+    assert!(page.texts(".banner").is_empty());
+    assert_eq!(page.texts(".site-title"), ["Keepsake"]);
 }
 
 backend_tests!(
