@@ -349,15 +349,21 @@ mod tests {
 
     #[test]
     fn accents_are_normalised_and_light_ones_refused() {
-        assert_eq!(parse_accent("").unwrap(), None);
+        assert_eq!(parse_accent("").expect("accepted"), None);
         assert_eq!(
-            parse_accent("#8A1C4A").unwrap(),
+            parse_accent("#8A1C4A").expect("accepted"),
             None,
             "the default is stored as none"
         );
-        assert_eq!(parse_accent("1a4f8b").unwrap().as_deref(), Some("#1a4f8b"));
-        assert_eq!(parse_accent("#036").unwrap().as_deref(), Some("#003366"));
-        let e = parse_accent("#ffeb3b").unwrap_err().to_string();
+        assert_eq!(
+            parse_accent("1a4f8b").expect("accepted").as_deref(),
+            Some("#1a4f8b")
+        );
+        assert_eq!(
+            parse_accent("#036").expect("accepted").as_deref(),
+            Some("#003366")
+        );
+        let e = parse_accent("#ffeb3b").expect_err("refused").to_string();
         assert!(e.contains("too light") && e.contains(":1"), "{e}");
         assert!(parse_accent("red").is_err());
         assert!(parse_accent("#12345").is_err());
@@ -369,7 +375,7 @@ mod tests {
         let links = parse_social(
             "https://www.instagram.com/kitconnorarchive\n\n https://x.com/kcarchive \nhttps://kitconnor.tumblr.com/\nhttps://fans.example/",
         )
-        .unwrap();
+        .expect("accepted");
         let labels: Vec<_> = links.iter().map(|l| l.label.as_str()).collect();
         assert_eq!(labels, ["Instagram", "X", "Tumblr", "fans.example"]);
         assert!(parse_social("javascript:alert(1)").is_err());
