@@ -150,6 +150,9 @@ pub struct StorageConfig {
 pub struct MailConfig {
     pub smtp_url: Option<String>,
     pub from: String,
+    /// Whether `from` was set; when it was not, emails go out under the site's title as the
+    /// sender's name (with the default address).
+    pub from_set: bool,
     /// SMTP connections used at once.
     pub connections: usize,
     /// Most messages per second; 0 means no limit.
@@ -442,6 +445,7 @@ impl RawSettings {
             .ok()
             .and_then(|u| u.host_str().map(str::to_string))
             .unwrap_or_else(|| "localhost".into());
+        let from_set = self.get("mail_from").is_some();
         let from = self
             .get("mail_from")
             .map(str::to_string)
@@ -640,6 +644,7 @@ impl RawSettings {
                 mail: MailConfig {
                     smtp_url,
                     from,
+                    from_set,
                     connections,
                     rate,
                     retry_seconds,

@@ -109,6 +109,10 @@ pub(crate) fn load_with(
         }
         album_photos.push(photos);
     }
+    // The video's poster, drawn like the captures (a vault shows posters, not grey boxes).
+    let poster = encode_jpeg(&draw(DISPLAY_W, DISPLAY_W * 9 / 16, 9, 0))?;
+    let poster_key = format!("posters/demo/{}.jpg", hex::encode(Sha256::digest(&poster)));
+    media.put(&poster_key, &poster)?;
     let admin_password = random_password();
     let hash = password::hash(&admin_password)?;
     let admin_email = "admin@example.com".to_string();
@@ -149,7 +153,7 @@ pub(crate) fn load_with(
             photo_total += added.inserted.len();
             album_slugs.push((a.slug, title.to_string(), added.inserted.len()));
         }
-        load_video(conn)?;
+        load_video(conn, &poster_key)?;
         let posts = load_posts(conn, admin.id, &album_slugs, first_photo, &album_firsts)?;
         crate::branding::save(
             conn,
@@ -558,7 +562,7 @@ KIT: And this next one is the scene with Olivia Colman. Honestly, I was so nervo
 JOE: She was so kind to everyone on set. It's one of my favourite moments of the show.
 ";
 
-fn load_video(conn: &mut DbConn) -> Result<()> {
+fn load_video(conn: &mut DbConn, poster_key: &str) -> Result<()> {
     video::create(
         conn,
         &VideoInput {
@@ -574,6 +578,7 @@ fn load_video(conn: &mut DbConn) -> Result<()> {
             embed_url: Some("https://www.youtube.com/watch?v=aaaaaaaaaaa".into()),
             transcript: DEMO_TRANSCRIPT.into(),
             transcript_format: Some(TranscriptFormat::Vtt),
+            poster_key: Some(poster_key.to_string()),
             published: true,
             ..VideoInput::default()
         },

@@ -71,6 +71,18 @@ impl Embed {
         }
     }
 
+    /// The player URL starting at `seconds` and playing at once (a reader chose a time code).
+    pub fn player_url_at(&self, seconds: u32) -> String {
+        match self {
+            Embed::YouTube(id) => {
+                format!("https://www.youtube-nocookie.com/embed/{id}?start={seconds}&autoplay=1")
+            }
+            Embed::Vimeo(id) => {
+                format!("https://player.vimeo.com/video/{id}?dnt=1&autoplay=1#t={seconds}s")
+            }
+        }
+    }
+
     /// The video's page on the provider's site.
     pub fn watch_url(&self) -> String {
         match self {

@@ -374,6 +374,45 @@ pub fn sync_video(conn: &mut DbConn, video_id: i64) -> QueryResult<()> {
     }
 }
 
+/// The first cue of a transcript holding every word of a query (the last as a prefix, as the
+/// search matches), else the first holding any: its number from 1, and the cue.
+pub fn cue_matching<'a>(
+    cues: &'a [crate::transcript::Cue],
+    q: &str,
+) -> Option<(usize, &'a crate::transcript::Cue)> {
+    let words = terms(q);
+    if words.is_empty() {
+        return None;
+    }
+    let tokens = |text: &str| -> Vec<String> {
+        text.split(|c: char| !c.is_alphanumeric())
+            .filter(|t| !t.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let has = |toks: &[String], w: &str, last: bool| {
+        toks.iter().any(|t| t == w || (last && t.starts_with(w)))
+    };
+    let n = words.len();
+    let all = cues.iter().enumerate().find(|(_, c)| {
+        let toks = tokens(&c.text);
+        words
+            .iter()
+            .enumerate()
+            .all(|(i, w)| has(&toks, w, i + 1 == n))
+    });
+    all.or_else(|| {
+        cues.iter().enumerate().find(|(_, c)| {
+            let toks = tokens(&c.text);
+            words
+                .iter()
+                .enumerate()
+                .any(|(i, w)| has(&toks, w, i + 1 == n))
+        })
+    })
+    .map(|(i, c)| (i + 1, c))
+}
+
 /// The words of a reader's query: letters and digits only (so nothing reaches the engines'
 /// query syntax), at most eight words of at most 64 characters.
 pub fn terms(q: &str) -> Vec<String> {
@@ -393,6 +432,8 @@ pub struct Hit {
     pub title: String,
     pub title_html: String,
     pub snippet_html: String,
+    /// Where in a video's transcript the words are ("1:23"), when the caller found the cue.
+    pub at: Option<String>,
 }
 
 /// A page of results and how many there are in all.
@@ -600,6 +641,7 @@ pub fn search(conn: &mut DbConn, q: &str, offset: i64, limit: i64) -> QueryResul
                 title: r.title,
                 title_html: marked_html(&r.title_marked),
                 snippet_html: marked_html(&r.snippet),
+                at: None,
             })
         })
         .collect();
@@ -650,6 +692,29 @@ mod tests {
                 older: Some((40, 20))
             }
         );
+    }
+
+    #[test]
+    fn the_cue_holding_the_words_is_found() {
+        let cue = |s: u64, text: &str| crate::transcript::Cue {
+            start_ms: s * 1000,
+            end_ms: s * 1000 + 900,
+            text: text.into(),
+        };
+        let cues = [
+            cue(1, "Hello there"),
+            cue(5, "The rain scene was cold"),
+            cue(9, "We did the rain scene again, milkshakes everywhere"),
+        ];
+        assert_eq!(cue_matching(&cues, "rain milk").map(|(i, _)| i), Some(3));
+        assert_eq!(cue_matching(&cues, "RAIN").map(|(i, _)| i), Some(2));
+        assert_eq!(
+            cue_matching(&cues, "cold snow").map(|(i, _)| i),
+            Some(2),
+            "any word"
+        );
+        assert_eq!(cue_matching(&cues, "nothing").map(|(i, _)| i), None);
+        assert_eq!(cue_matching(&cues, "…").map(|(i, _)| i), None);
     }
 
     #[test]

@@ -54,6 +54,7 @@ impl From<WebError> for ApiError {
         ApiError(match e {
             WebError::NotFound => Problem::new(404, "nothing at this address"),
             WebError::BadRequest(m) => Problem::bad_request(m),
+            WebError::Gone(m) => Problem::new(410, m),
             WebError::Unavailable(m) => Problem::from(cms_core::Error::Unavailable(m)),
             WebError::Internal(m) => Problem::from(cms_core::Error::Internal(m)),
         })

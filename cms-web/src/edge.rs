@@ -20,7 +20,7 @@ use std::time::Duration;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
-use actix_web::http::{Method, header};
+use actix_web::http::{Method, StatusCode, header};
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
 use actix_web::{HttpMessage, HttpResponse, ResponseError, web};
@@ -53,6 +53,7 @@ fn refused(path: &str) -> HttpResponse {
 }
 
 fn secure(res: &mut ServiceResponse<BoxBody>, hsts: bool) {
+    let res_status = res.status();
     let html = res
         .headers()
         .get(header::CONTENT_TYPE)
@@ -66,10 +67,15 @@ fn secure(res: &mut ServiceResponse<BoxBody>, hsts: bool) {
     };
     set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(header::REFERRER_POLICY, "strict-origin-when-cross-origin");
-    set(
-        header::CONTENT_SECURITY_POLICY,
-        if html { PAGE_CSP } else { DATA_CSP },
-    );
+    // A 304 carries no body and no type; browsers merge its headers into the stored page, so
+    // a policy here would replace the page's own (a data policy would sandbox the page: no
+    // stylesheet, no script on every revisit).
+    if res_status != StatusCode::NOT_MODIFIED {
+        set(
+            header::CONTENT_SECURITY_POLICY,
+            if html { PAGE_CSP } else { DATA_CSP },
+        );
+    }
     set(header::X_FRAME_OPTIONS, "SAMEORIGIN");
     if hsts {
         set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000");
@@ -266,8 +272,9 @@ pub fn log_client(req: &ServiceRequest) -> String {
     client_ip(req.request()).map_or_else(|| "-".to_string(), |ip| ip.to_string())
 }
 
-/// Paths whose last segment is a secret (a subscriber's confirm or unsubscribe token).
-const SECRET_PATHS: &[&str] = &["/subscribe/confirm/", "/unsubscribe/"];
+/// Paths whose last segment is a secret (a subscriber's confirm or unsubscribe token, a
+/// preview link).
+const SECRET_PATHS: &[&str] = &["/subscribe/confirm/", "/unsubscribe/", "/preview/"];
 
 /// Query keys whose values are secrets.
 const SECRET_KEYS: &[&str] = &[
@@ -336,6 +343,10 @@ mod tests {
         assert_eq!(
             line("/unsubscribe/tok"),
             "GET /unsubscribe/[token] HTTP/1.1"
+        );
+        assert_eq!(
+            line("/preview/12.1796083200.9f86d081"),
+            "GET /preview/[token] HTTP/1.1"
         );
         assert_eq!(
             line("/admin/x?_csrf=s3cret&page=2&Token=t"),

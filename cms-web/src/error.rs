@@ -13,6 +13,9 @@ pub enum WebError {
     NotFound,
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// Something that was here for a time and is no more (an expired preview link).
+    #[error("gone: {0}")]
+    Gone(String),
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -54,6 +57,7 @@ impl ResponseError for WebError {
         match self {
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::Gone(_) => StatusCode::GONE,
             WebError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -68,6 +72,7 @@ impl ResponseError for WebError {
                     .into(),
             ),
             WebError::BadRequest(m) => ("Bad request", m.clone()),
+            WebError::Gone(m) => ("No longer here", m.clone()),
             WebError::Unavailable(m) => {
                 let id = cms_core::error::incident(tracing::Level::WARN, "service unavailable", m);
                 (

@@ -72,8 +72,15 @@ pub static ICON: Asset = Asset::new(
     "image/svg+xml",
     include_str!("../static/icon.svg"),
 );
+/// The optional script: photo keys and swipes, transcript time codes (`static/site.js`).
+pub static SCRIPT: Asset = Asset::new(
+    "site",
+    "js",
+    "text/javascript; charset=utf-8",
+    include_str!("../static/site.js"),
+);
 /// Every static asset.
-pub static ASSETS: [&Asset; 2] = [&STYLESHEET, &ICON];
+pub static ASSETS: [&Asset; 3] = [&STYLESHEET, &ICON, &SCRIPT];
 
 /// Navigation sections.
 #[allow(dead_code)] // Videos, Search and Subscribe pages arrive with the public-site issue.
@@ -163,6 +170,8 @@ pub struct Layout {
     /// JSON-LD, already escaped for a `<script>` element.
     pub json_ld: Option<String>,
     pub feeds: Vec<FeedLink>,
+    /// The page's script, if it has one (deferred; the page works without it).
+    pub script: Option<&'static str>,
     /// Keep search engines off pages that are not content (search results, forms).
     pub noindex: bool,
 }
@@ -227,6 +236,7 @@ impl Layout {
                 },
             ],
             noindex: false,
+            script: None,
         }
     }
 

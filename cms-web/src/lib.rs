@@ -35,6 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", read().to(home::home))
         .route("/posts", read().to(news::all))
         .route("/posts/{slug}", read().to(post::show))
+        .route("/preview/{token}", read().to(post::preview))
         .route("/category/{slug}", read().to(news::by_category))
         .route(
             "/category/{slug}/feed.atom",

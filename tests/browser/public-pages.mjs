@@ -90,5 +90,32 @@ for (const vp of VIEWPORTS) {
   }
   await context.close();
 }
+// Photo pages follow the arrow keys and a sideways swipe to the neighbouring photos.
+{
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, hasTouch: true });
+  const { page, problems } = await watchedPage(context);
+  await page.goto(`${BASE}/photos/2`, { waitUntil: 'load' });
+  const next = await page.getAttribute('.photo-nav a[rel=next]', 'href');
+  const prev = await page.getAttribute('.photo-nav a[rel=prev]', 'href');
+  await Promise.all([page.waitForURL(`**${next}`), page.keyboard.press('ArrowRight')]);
+  await Promise.all([page.waitForURL('**/photos/2'), page.keyboard.press('ArrowLeft')]);
+  // Keys typed into a field are the field's.
+  await page.goto(`${BASE}/photos/2`, { waitUntil: 'load' });
+  await page.evaluate(() => { const i = document.createElement('input'); i.id = 'typing'; document.body.append(i); i.focus(); });
+  await page.keyboard.press('ArrowRight');
+  await page.waitForTimeout(300);
+  if (!page.url().endsWith('/photos/2')) fail(`an arrow key typed into a field left the page for ${page.url()}`);
+  // A swipe from right to left is "next", left to right "previous".
+  const swipe = (from, to) => page.evaluate(([a, b]) => {
+    const fig = document.querySelector('.photo figure');
+    const touch = (x) => new Touch({ identifier: 1, target: fig, clientX: x, clientY: 300 });
+    fig.dispatchEvent(new TouchEvent('touchstart', { touches: [touch(a)], changedTouches: [touch(a)], bubbles: true }));
+    fig.dispatchEvent(new TouchEvent('touchend', { touches: [], changedTouches: [touch(b)], bubbles: true }));
+  }, [from, to]);
+  await Promise.all([page.waitForURL(`**${prev}`), swipe(200, 500)]);
+  for (const p of problems) fail(`photo keys: ${p}`);
+  await context.close();
+  console.log('photo pages: arrow keys and swipes go to the neighbouring photos');
+}
 await browser.close();
 console.log(`public pages: ${checked} checked at 375px and 1280px${process.exitCode ? ', with failures' : ', all clean'}`);

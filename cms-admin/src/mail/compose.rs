@@ -20,8 +20,18 @@ use lettre::message::{Mailbox, MultiPart, SinglePart};
 pub struct AlbumLine {
     pub title: String,
     pub count: i64,
+    /// "1 photo", "1,158 photos".
+    pub count_text: String,
     pub url: String,
     pub thumbs: Vec<String>,
+}
+
+/// A video in an update: its poster, title and link.
+#[derive(Debug, Clone)]
+pub struct VideoLine {
+    pub title: String,
+    pub url: String,
+    pub poster: Option<String>,
 }
 
 /// What an update is about, ready for the templates.
@@ -33,6 +43,8 @@ pub struct Update {
     pub url: String,
     pub image: Option<String>,
     pub albums: Vec<AlbumLine>,
+    /// Videos the post embeds.
+    pub videos: Vec<VideoLine>,
 }
 
 #[derive(Template)]
@@ -71,31 +83,93 @@ struct TestText<'a> {
     site: &'a str,
 }
 
+/// An album's line: title, count, link and its first thumbnails.
+fn album_line(conn: &mut DbConn, a: &album::Album, base: &str) -> Result<AlbumLine> {
+    let thumbs = photo::page_in_album(conn, a.id, 0, 4)?
+        .iter()
+        .filter_map(|p| {
+            p.variant_widths()
+                .first()
+                .map(|w| format!("{base}/media/{}", photo_variant_key(&p.content_hash, *w)))
+        })
+        .collect();
+    Ok(AlbumLine {
+        title: a.title.clone(),
+        count: a.photo_count,
+        count_text: cms_core::units::counted(a.photo_count, "photo", "photos"),
+        url: format!("{base}/albums/{}", a.slug),
+        thumbs,
+    })
+}
+
+/// What a post's embeds show, as email lines: published albums and videos only, in the
+/// post's order.
+fn embedded(
+    conn: &mut DbConn,
+    p: &post::Post,
+    base: &str,
+) -> Result<(Vec<AlbumLine>, Vec<VideoLine>)> {
+    use cms_core::markdown::{EmbedMarker, split_embeds};
+    let (mut album_slugs, mut video_slugs) = (Vec::new(), Vec::new());
+    for part in split_embeds(&p.body_html) {
+        match part {
+            Err(EmbedMarker::Album(s)) => album_slugs.push(s),
+            Err(EmbedMarker::Video(s)) => video_slugs.push(s),
+            Ok(_) => {}
+        }
+    }
+    let found = album::published_by_slugs(conn, &album_slugs)?;
+    let mut albums = Vec::new();
+    for slug in &album_slugs {
+        if let Some(a) = found.iter().find(|a| &a.slug == slug) {
+            albums.push(album_line(conn, a, base)?);
+        }
+    }
+    let found = video::published_by_slugs(conn, &video_slugs)?;
+    let videos = video_slugs
+        .iter()
+        .filter_map(|slug| found.iter().find(|v| &v.slug == slug))
+        .map(|v| VideoLine {
+            title: v.title.clone(),
+            url: format!("{base}/videos/{}", v.slug),
+            poster: v.poster_key.as_ref().map(|k| format!("{base}/media/{k}")),
+        })
+        .collect();
+    Ok((albums, videos))
+}
+
 /// Loads what an item's email says (`None` when the item is gone or not public any more).
 pub fn load_update(conn: &mut DbConn, item: &Item, base: &str) -> Result<Option<Update>> {
     Ok(match item {
-        Item::Post(id) => post::find(conn, *id)?.filter(|p| p.is_public()).map(|p| {
-            let image = p
-                .featured_photo_id
-                .and_then(|f| photo::published_by_ids(conn, &[f]).ok())
-                .and_then(|mut v| v.pop())
-                .and_then(|(ph, _)| {
-                    ph.variant_widths()
-                        .iter()
-                        .rev()
-                        .find(|w| **w <= 1280)
-                        .copied()
-                        .map(|w| format!("{base}/media/{}", photo_variant_key(&ph.content_hash, w)))
-                });
-            Update {
-                subject: p.title.clone(),
-                heading: p.title.clone(),
-                summary: p.summary(),
-                url: format!("{base}/posts/{}", p.slug),
-                image,
-                albums: Vec::new(),
+        Item::Post(id) => match post::find(conn, *id)?.filter(|p| p.is_public()) {
+            None => None,
+            Some(p) => {
+                let image = p
+                    .featured_photo_id
+                    .and_then(|f| photo::published_by_ids(conn, &[f]).ok())
+                    .and_then(|mut v| v.pop())
+                    .and_then(|(ph, _)| {
+                        ph.variant_widths()
+                            .iter()
+                            .rev()
+                            .find(|w| **w <= 1280)
+                            .copied()
+                            .map(|w| {
+                                format!("{base}/media/{}", photo_variant_key(&ph.content_hash, w))
+                            })
+                    });
+                let (albums, videos) = embedded(conn, &p, base)?;
+                Some(Update {
+                    subject: p.title.clone(),
+                    heading: p.title.clone(),
+                    summary: p.summary(),
+                    url: format!("{base}/posts/{}", p.slug),
+                    image,
+                    albums,
+                    videos,
+                })
             }
-        }),
+        },
         Item::Video(id) => video::find(conn, *id)?
             .filter(|v| v.status == video::VideoStatus::Published)
             .map(|v| Update {
@@ -105,6 +179,7 @@ pub fn load_update(conn: &mut DbConn, item: &Item, base: &str) -> Result<Option<
                 url: format!("{base}/videos/{}", v.slug),
                 image: v.poster_key.as_ref().map(|k| format!("{base}/media/{k}")),
                 albums: Vec::new(),
+                videos: Vec::new(),
             }),
         Item::Albums(ids) => {
             let mut albums = Vec::new();
@@ -114,20 +189,7 @@ pub fn load_update(conn: &mut DbConn, item: &Item, base: &str) -> Result<Option<
                 else {
                     continue;
                 };
-                let thumbs = photo::page_in_album(conn, a.id, 0, 4)?
-                    .iter()
-                    .filter_map(|p| {
-                        p.variant_widths().first().map(|w| {
-                            format!("{base}/media/{}", photo_variant_key(&p.content_hash, *w))
-                        })
-                    })
-                    .collect();
-                albums.push(AlbumLine {
-                    title: a.title.clone(),
-                    count: a.photo_count,
-                    url: format!("{base}/albums/{}", a.slug),
-                    thumbs,
-                });
+                albums.push(album_line(conn, &a, base)?);
             }
             let total: i64 = albums.iter().map(|a| a.count).sum();
             match albums.len() {
@@ -142,14 +204,19 @@ pub fn load_update(conn: &mut DbConn, item: &Item, base: &str) -> Result<Option<
                     url: albums[0].url.clone(),
                     image: None,
                     albums,
+                    videos: Vec::new(),
                 }),
                 n => Some(Update {
                     subject: format!("{n} new albums in the gallery"),
                     heading: format!("{n} new albums"),
-                    summary: format!("{total} photos in {n} albums."),
+                    summary: format!(
+                        "{} in {n} albums.",
+                        cms_core::units::counted(total, "photo", "photos")
+                    ),
                     url: format!("{base}/gallery/latest"),
                     image: None,
                     albums,
+                    videos: Vec::new(),
                 }),
             }
         }
@@ -170,6 +237,20 @@ pub fn site_title(conn: &mut DbConn) -> Result<String> {
     Ok(cms_core::models::site::setting(conn, "site_title")?.unwrap_or_else(|| "Keepsake".into()))
 }
 
+/// The sender: `CMS_MAIL_FROM` as set, else the default address under the site's title.
+pub fn sender(config: &Config, site: &str) -> Result<Mailbox> {
+    let from: Mailbox = config
+        .mail
+        .from
+        .parse()
+        .map_err(|e| Error::invalid("mail_from", format!("{e}")))?;
+    Ok(if config.mail.from_set {
+        from
+    } else {
+        Mailbox::new(Some(site.to_string()), from.email)
+    })
+}
+
 /// Builds the email for an outbox row. `Ok(None)` means it must not be sent any more (the
 /// subscriber left, or the item is no longer public).
 pub fn compose(
@@ -180,11 +261,7 @@ pub fn compose(
     site: &str,
 ) -> Result<Option<lettre::Message>> {
     let base = &config.server.base_url;
-    let from: Mailbox = config
-        .mail
-        .from
-        .parse()
-        .map_err(|e| Error::invalid("mail_from", format!("{e}")))?;
+    let from = sender(config, site)?;
     let to: Mailbox = m
         .recipient
         .parse()

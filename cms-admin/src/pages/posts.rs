@@ -311,6 +311,8 @@ struct EditPage {
     categories: Vec<CategoryOption>,
     featured_src: Option<String>,
     public_href: Option<String>,
+    /// A signed link that shows the saved post in the site's layout, whatever its status.
+    reader_preview: Option<String>,
     timezone: String,
     revisions: usize,
 }
@@ -402,6 +404,12 @@ async fn render_editor(
             )
         }),
         public_href: public_slug.map(|s| format!("/posts/{s}")),
+        reader_preview: post_id.map(|id| {
+            format!(
+                "/preview/{}",
+                cms_core::preview::token(&state.config.secret, id, cms_core::models::now())
+            )
+        }),
         timezone: state.config.timezone.to_string(),
         revisions,
         f,
@@ -612,11 +620,23 @@ pub struct PreviewForm {
 }
 
 /// `POST /admin/preview`: Markdown rendered by the same sanitising renderer as the site.
-pub async fn preview(_user: Editor, form: Form<PreviewForm>) -> Result<HttpResponse, AdminError> {
+pub async fn preview(
+    state: web::Data<AppState>,
+    _user: Editor,
+    form: Form<PreviewForm>,
+) -> Result<HttpResponse, AdminError> {
     let body = form.into_inner().body;
-    let html = web::block(move || cms_core::markdown::render(&body))
-        .await
-        .map_err(|e| AdminError::Internal(e.to_string()))?;
+    // The public page's renderer: Markdown, then embeds drawn as readers see them.
+    let version = state.db.content_version().await?.version;
+    let snapshots = state.snapshot.clone();
+    let html = state
+        .db
+        .run(move |conn| {
+            let snap = snapshots.get(conn, version)?;
+            let rendered = cms_core::markdown::render(&body);
+            cms_core::embeds::expand(conn, &snap, &rendered)
+        })
+        .await?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(html))

@@ -285,6 +285,16 @@ pub fn create(conn: &mut DbConn, input: &PostInput) -> Result<Post> {
     Ok(post)
 }
 
+/// Was `slug` made from `title` (itself, or with the number a taken slug gets)?
+fn slug_came_from(slug: &str, title: &str) -> bool {
+    let base = slug::slugify(title);
+    slug == base
+        || slug
+            .strip_prefix(&base)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Replaces a post's fields. A changed slug leaves a redirect from the old one; a changed
 /// title, body or excerpt adds a revision.
 pub fn update(
@@ -297,12 +307,22 @@ pub fn update(
     validate(input, t, false)?;
     check_featured_photo(conn, input)?;
     let old = find(conn, id)?.ok_or(Error::NotFound("post"))?;
-    let slug = match input
+    let typed = input
         .slug
         .as_deref()
         .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+        .filter(|s| !s.is_empty());
+    // Until a post is first published its slug follows its title, unless the editor chose one:
+    // nobody outside has the address yet.
+    let never_published = old.published_at.is_none();
+    let follows_title = never_published
+        && typed.is_none_or(|s| s == old.slug)
+        && slug_came_from(&old.slug, &old.title)
+        && input.title.trim() != old.title.trim();
+    let slug = match typed {
+        _ if follows_title => slug::unique(&slug::slugify(&input.title), |s| {
+            slug_taken(conn, s, Some(id))
+        })?,
         Some(s) if s != old.slug => {
             if slug_taken(conn, s, Some(id))? {
                 return Err(Error::taken("slug", format!("'{s}' is taken")));
@@ -311,7 +331,9 @@ pub fn update(
         }
         _ => old.slug.clone(),
     };
-    if slug != old.slug {
+    // Readers (and feeds, and emails) may hold a published post's old address; a draft's
+    // was never given out.
+    if slug != old.slug && !never_published {
         diesel::delete(post_slug_redirects::table.filter(post_slug_redirects::old_slug.eq(&slug)))
             .execute(conn)?;
         diesel::insert_into(post_slug_redirects::table)

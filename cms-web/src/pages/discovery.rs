@@ -40,7 +40,7 @@ pub async fn robots(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=3600"))
-        .body(format!("User-agent: *\nDisallow: /admin\nDisallow: /api/\nDisallow: /search\nAllow: /\n\nSitemap: {base}/sitemap.xml\n"))
+        .body(format!("User-agent: *\nDisallow: /admin\nDisallow: /api/\nDisallow: /search\nDisallow: /preview/\nAllow: /\n\nSitemap: {base}/sitemap.xml\n"))
 }
 
 /// `GET /sitemap.xml`: the index.

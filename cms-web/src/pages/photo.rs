@@ -11,8 +11,8 @@ use super::album::{Crumb, PER_PAGE, gallery_crumbs};
 use super::lists::share_image;
 use crate::cache::{self, html};
 use crate::error::WebError;
-use crate::layout::{Layout, Section, Site};
-use crate::views::media_url;
+use crate::layout::{Layout, SCRIPT, Section, Site};
+use crate::views::{iso, media_url, srcset};
 
 /// The widest derivative shown on the page.
 const DISPLAY_MAX: u32 = 1280;
@@ -39,6 +39,8 @@ struct PhotoPage {
     prev: Option<String>,
     next: Option<String>,
     album_href: String,
+    /// Every size there is, smallest first: (label, URL), the original last.
+    sizes: Vec<(String, String)>,
 }
 
 /// `GET /photos/{id}`
@@ -75,23 +77,37 @@ pub async fn show(
             .max()
             .or(widths.first().copied())
             .unwrap_or(DISPLAY_MAX);
-        let srcset = widths
+        let srcset = srcset(&p.content_hash, &widths);
+        let tall = |w: u32| (u64::from(w) * p.height.max(1) as u64 / p.width.max(1) as u64) as u32;
+        let height = tall(shown);
+        let number = index + 1;
+        // The photo's own title, else its caption, else its place in the album.
+        let heading = [&p.title, &p.caption]
+            .into_iter()
+            .find(|t| !t.trim().is_empty())
+            .cloned()
+            .unwrap_or_else(|| format!("{} – photo {number}", a.title));
+        let alt = [&p.alt_text, &p.caption]
+            .into_iter()
+            .find(|t| !t.trim().is_empty())
+            .cloned()
+            .unwrap_or_else(|| format!("{}, photo {number}", a.title));
+        let original = media_url(&photo_original_key(&p.content_hash, &p.mime));
+        let original_bytes = cms_core::units::bytes(u64::try_from(p.bytes).unwrap_or(0));
+        let mut sizes: Vec<(String, String)> = widths
             .iter()
+            .filter(|w| i64::from(**w) < i64::from(p.width))
             .map(|w| {
-                format!(
-                    "{} {w}w",
-                    media_url(&photo_variant_key(&p.content_hash, *w))
+                (
+                    format!("{w} × {}", tall(*w)),
+                    media_url(&photo_variant_key(&p.content_hash, *w)),
                 )
             })
-            .collect::<Vec<_>>()
-            .join(", ");
-        let height = (u64::from(shown) * p.height.max(1) as u64 / p.width.max(1) as u64) as u32;
-        let number = index + 1;
-        let heading = if p.caption.is_empty() {
-            format!("{} – photo {number}", a.title)
-        } else {
-            p.caption.clone()
-        };
+            .collect();
+        sizes.push((
+            format!("Original, {} × {} ({original_bytes})", p.width, p.height),
+            original.clone(),
+        ));
         let mut l = Layout::new(
             &site,
             &base,
@@ -101,39 +117,56 @@ pub async fn show(
         );
         l.description = format!("Photo {number} of {} in {}", a.photo_count, a.title);
         l.og_image = share_image(&base, &p);
+        l.script = Some(SCRIPT.href());
+        let credit = if p.credit.is_empty() {
+            a.credit.clone()
+        } else {
+            p.credit.clone()
+        };
+        l.set_json_ld(&serde_json::json!({
+            "@context": "https://schema.org",
+            "@type": "ImageObject",
+            "name": heading,
+            "caption": (!p.caption.is_empty()).then_some(&p.caption),
+            "description": (alt != heading).then_some(&alt),
+            "contentUrl": format!("{base}{original}"),
+            "thumbnailUrl": widths
+                .first()
+                .map(|w| format!("{base}{}", media_url(&photo_variant_key(&p.content_hash, *w)))),
+            "width": p.width,
+            "height": p.height,
+            "encodingFormat": p.mime,
+            "contentSize": original_bytes,
+            "creditText": (!credit.is_empty()).then_some(&credit),
+            "url": format!("{base}/photos/{}", p.id),
+            "uploadDate": iso(p.created_at),
+            "isPartOf": {
+                "@type": "ImageGallery",
+                "name": a.title,
+                "url": format!("{base}/albums/{}", a.slug),
+            },
+        }));
         html(&PhotoPage {
             l,
             crumbs,
             current: format!("Photo {number}"),
-            alt: if p.caption.is_empty() {
-                format!("{}, photo {number}", a.title)
-            } else {
-                p.caption.clone()
-            },
+            alt,
             heading,
             caption: p.caption.clone(),
-            credit: if p.credit.is_empty() {
-                a.credit.clone()
-            } else {
-                p.credit.clone()
-            },
+            credit,
             source: p.source.clone(),
             src: media_url(&photo_variant_key(&p.content_hash, shown)),
             srcset,
             width: shown,
             height,
-            original: media_url(&photo_original_key(&p.content_hash, &p.mime)),
-            original_size: format!(
-                "{} × {} px, {}",
-                p.width,
-                p.height,
-                cms_core::units::bytes(u64::try_from(p.bytes).unwrap_or(0))
-            ),
+            original,
+            original_size: format!("{} × {} px, {original_bytes}", p.width, p.height),
             index: number,
             count: a.photo_count,
             prev: prev.map(|id| format!("/photos/{id}")),
             next: next.map(|id| format!("/photos/{id}")),
             album_href,
+            sizes,
         })
     })
     .await

@@ -45,6 +45,8 @@ struct PostPage {
     source: Option<SourceView>,
     /// The featured photo, drawn at the top and linking to its page.
     featured: Option<Thumb>,
+    /// Shown through a preview link: says so, and that readers cannot see it yet.
+    preview: bool,
 }
 
 /// `GET /posts/{slug}`
@@ -62,6 +64,58 @@ pub async fn show(
                 None => Err(WebError::NotFound),
             };
         };
+        html(&page_of(conn, snap, &base, p, false)?)
+    })
+    .await
+}
+
+/// `GET /preview/{token}`: a post in any status, in the site's layout, for whoever holds a
+/// preview link the editor made (signed, expiring; see `cms_core::preview`). Never cached,
+/// never indexed.
+pub async fn preview(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let now = cms_core::models::now();
+    let id = match cms_core::preview::check(&state.config.secret, &token, now) {
+        Ok(id) => id,
+        Err(cms_core::preview::Refused::Expired) => {
+            return Err(WebError::Gone(
+                "This preview link has expired. Ask the post's editor for a new one.".into(),
+            ));
+        }
+        Err(cms_core::preview::Refused::Invalid) => return Err(WebError::NotFound),
+    };
+    let base = state.config.server.base_url.clone();
+    let version = state.db.content_version().await?.version;
+    let snapshots = state.snapshot.clone();
+    let body = state
+        .db
+        .run(move |conn| {
+            let snap = snapshots.get(conn, version)?;
+            let p = post::find(conn, id)?.ok_or(WebError::NotFound)?;
+            page_of(conn, &snap, &base, p, true)?
+                .render()
+                .map_err(|e| WebError::Internal(e.to_string()))
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("X-Robots-Tag", "noindex, nofollow"))
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .body(body))
+}
+
+/// The page of a post: published for readers, or any status for a preview.
+fn page_of(
+    conn: &mut cms_core::DbConn,
+    snap: &cms_core::snapshot::Snapshot,
+    base: &str,
+    p: post::Post,
+    preview: bool,
+) -> Result<PostPage, WebError> {
+    {
         let site = Site::of(snap);
         let categories: Vec<TermLink> = post::categories_of(conn, &[p.id])?
             .remove(&p.id)
@@ -91,7 +145,7 @@ pub async fn show(
         };
         let image = featured_photo
             .as_ref()
-            .and_then(|(ph, _)| share_image(&base, ph));
+            .and_then(|(ph, _)| share_image(base, ph));
         let featured = featured_photo.map(|(ph, a)| Thumb::of(&ph, &a.title, 960));
         let source = (p.kind == PostKind::Article
             && (p.source_publication.is_some()
@@ -107,7 +161,8 @@ pub async fn show(
         let updated = (p.updated_at - published > chrono::Duration::days(1))
             .then(|| (long_date(p.updated_at), iso(p.updated_at)));
         let path = format!("/posts/{}", p.slug);
-        let mut l = Layout::new(&site, &base, &p.title, &path, Section::News);
+        let mut l = Layout::new(&site, base, &p.title, &path, Section::News);
+        l.noindex = preview;
         l.description = p.summary();
         l.og_type = "article";
         l.og_image = image.clone();
@@ -124,7 +179,7 @@ pub async fn show(
             "isBasedOn": p.source_url,
         }));
         let body_html = embeds::expand(conn, snap, &p.body_html)?;
-        html(&PostPage {
+        Ok(PostPage {
             l,
             title: p.title,
             body_html,
@@ -136,7 +191,7 @@ pub async fn show(
             tags,
             source,
             featured,
+            preview,
         })
-    })
-    .await
+    }
 }

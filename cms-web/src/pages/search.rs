@@ -4,6 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use cms_core::AppState;
+use cms_core::models::video;
 use cms_core::search::{self, Hit};
 
 use crate::cache::{self, html};
@@ -38,11 +39,31 @@ pub async fn search(
         let q = q.trim().to_string();
         let searched = !search::terms(&q).is_empty();
         let per = PER_PAGE as i64;
-        let results = if searched {
+        let mut results = if searched {
             search::search(conn, &q, (page_no as i64 - 1) * per, per)?
         } else {
             Default::default()
         };
+        // A video found by its transcript links to the line, with the player starting there.
+        let slugs: Vec<String> = results
+            .hits
+            .iter()
+            .filter(|h| h.kind == search::Kind::Video)
+            .filter_map(|h| h.url.strip_prefix("/videos/").map(str::to_string))
+            .collect();
+        if !slugs.is_empty() {
+            for v in video::published_by_slugs(conn, &slugs)? {
+                let cues = v.cues();
+                let Some((n, cue)) = search::cue_matching(&cues, &q) else {
+                    continue;
+                };
+                let url = format!("/videos/{}", v.slug);
+                for h in results.hits.iter_mut().filter(|h| h.url == url) {
+                    h.url = format!("{url}?t={}#cue-{n}", cue.start_ms / 1000);
+                    h.at = Some(cue.start_label());
+                }
+            }
+        }
         if searched {
             query::offset_for(page_no, PER_PAGE, results.total)?;
         }

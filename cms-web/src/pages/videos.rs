@@ -12,7 +12,7 @@ use cms_core::models::video::{self, TranscriptFormat};
 use super::lists::{VideoCard, video_cards};
 use crate::cache::{self, Rendered, html};
 use crate::error::WebError;
-use crate::layout::{Layout, Section, Site};
+use crate::layout::{Layout, SCRIPT, Section, Site};
 use crate::query;
 use crate::views::{Pager, iso, long_day, media_url};
 
@@ -61,6 +61,9 @@ pub struct Line {
     pub time: Option<String>,
     pub seconds: u64,
     pub text: String,
+    /// Where the time code goes: this page with the player starting there (`None` when there is
+    /// no player to start).
+    pub href: Option<String>,
 }
 
 /// How the entry plays.
@@ -101,8 +104,13 @@ struct VideoPage {
     timed: bool,
 }
 
-fn player_param(query: &str) -> Result<bool, WebError> {
+/// The longest start time accepted: a day.
+const MAX_START: u32 = 86_400;
+
+/// `player=1` (load an embedded provider's player) and `t=SECONDS` (start there).
+fn player_params(query: &str) -> Result<(bool, Option<u32>), WebError> {
     let mut on = false;
+    let mut start = None;
     for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
         match (k.as_ref(), v.as_ref()) {
             ("player", "1") => on = true,
@@ -111,10 +119,22 @@ fn player_param(query: &str) -> Result<bool, WebError> {
                     "player must be 1, not '{other}'"
                 )));
             }
+            ("t", t) => {
+                start = Some(
+                    t.parse::<u32>()
+                        .ok()
+                        .filter(|s| *s <= MAX_START)
+                        .ok_or_else(|| {
+                            WebError::BadRequest(format!(
+                                "t must be a number of seconds from 0 to {MAX_START}, not '{t}'"
+                            ))
+                        })?,
+                );
+            }
             _ => {}
         }
     }
-    Ok(on)
+    Ok((on, start))
 }
 
 fn duration_label(secs: i32) -> String {
@@ -132,7 +152,7 @@ pub async fn show(
     req: HttpRequest,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
-    let load_player = player_param(req.query_string())?;
+    let (load_player, start) = player_params(req.query_string())?;
     let base = state.config.server.base_url.clone();
     let slug = slug.into_inner();
     cache::respond(&req, &state, None, move |conn, snap| {
@@ -140,27 +160,55 @@ pub async fn show(
         let site = Site::of(snap);
         let path = format!("/videos/{}", v.slug);
         let cues = v.cues();
+        // A time code starts the player there: a media fragment for our own file, the
+        // provider's start parameter for an embed (loaded at once: the reader chose it).
+        let at = |s: u64| match (&v.file_key, v.embed()) {
+            (Some(_), _) => Some(format!("{path}?t={s}#player")),
+            (None, Some(_)) => Some(format!("{path}?player=1&t={s}#player")),
+            (None, None) => None,
+        };
         let player = match (&v.file_key, v.embed()) {
             (Some(key), _) => Player::File {
-                src: media_url(key),
+                src: match start {
+                    Some(s) => format!("{}#t={s}", media_url(key)),
+                    None => media_url(key),
+                },
                 mime: v.file_mime.clone().unwrap_or_else(|| "video/mp4".into()),
                 captions: (!cues.is_empty()).then(|| format!("{path}/captions.vtt")),
             },
-            (None, Some(e)) if load_player => Player::Embed { provider: e.provider(), src: e.player_url() },
-            (None, Some(e)) => Player::Notice { provider: e.provider(), load_href: format!("{path}?player=1"), watch_url: e.watch_url() },
+            (None, Some(e)) if load_player => Player::Embed {
+                provider: e.provider(),
+                src: match start {
+                    Some(s) => e.player_url_at(s),
+                    None => e.player_url(),
+                },
+            },
+            (None, Some(e)) => Player::Notice {
+                provider: e.provider(),
+                load_href: match start {
+                    Some(s) => format!("{path}?player=1&t={s}#player"),
+                    None => format!("{path}?player=1#player"),
+                },
+                watch_url: e.watch_url(),
+            },
             (None, None) => Player::None,
         };
         let transcript: Vec<Line> = match v.transcript_format {
             TranscriptFormat::Vtt => cues
                 .iter()
-                .map(|c| Line { time: Some(c.start_label()), seconds: c.start_ms / 1000, text: c.text.clone() })
+                .map(|c| Line {
+                    time: Some(c.start_label()),
+                    seconds: c.start_ms / 1000,
+                    text: c.text.clone(),
+                    href: at(c.start_ms / 1000),
+                })
                 .collect(),
             TranscriptFormat::Plain => v
                 .transcript
                 .split("\n\n")
                 .map(str::trim)
                 .filter(|p| !p.is_empty())
-                .map(|p| Line { time: None, seconds: 0, text: p.to_string() })
+                .map(|p| Line { time: None, seconds: 0, text: p.to_string(), href: None })
                 .collect(),
             TranscriptFormat::None => Vec::new(),
         };
@@ -169,8 +217,11 @@ pub async fn show(
         l.description = if v.description.is_empty() { v.title.clone() } else { v.description.clone() };
         l.og_type = "video.other";
         l.og_image = poster.as_ref().map(|p| (format!("{base}{p}"), 1280, 720));
-        if load_player {
+        if load_player || start.is_some() {
             l.noindex = true;
+        }
+        if matches!(player, Player::File { .. }) && transcript.iter().any(|t| t.href.is_some()) {
+            l.script = Some(SCRIPT.href());
         }
         let upload = v.release_date.map(|d| d.format("%Y-%m-%d").to_string()).or(v.published_at.map(iso));
         l.set_json_ld(&serde_json::json!({

@@ -171,6 +171,142 @@ async fn editor_writes_and_publishes_a_post(backend: Backend) {
     assert_eq!(get(&app, "/posts/milkshakes").await.status, 404);
 }
 
+/// Until it is published a post's slug follows its title; the editor previews it as readers will
+/// see it — embeds drawn by the public renderer, in the editor and through a signed link that
+/// shows the draft in the site's layout and expires.
+async fn drafts_follow_their_title_and_preview_as_readers_see_them(backend: Backend) {
+    let env = TestEnv::new(backend);
+    make_user(&env, "editor@example.org", Role::Editor);
+    let album = env.album_with_photos(
+        &["Television Productions", "Heartstopper"],
+        "S02E01 – Out",
+        3,
+    );
+    let app = env.app().await;
+    let mut ed = Client::new();
+    ed.login(&app, "editor@example.org", PASSWORD).await;
+    let body = format!("Every episode, in HD.\n\n[[album:{}]]\n", album.slug);
+    let fields = |title: &'static str, slug: &str, status: &'static str| {
+        vec![
+            ("title", title.to_string()),
+            ("slug", slug.to_string()),
+            ("body", body.clone()),
+            ("kind", "news".to_string()),
+            ("status", status.to_string()),
+        ]
+    };
+    let created = {
+        let f = fields("Heartstopper S2 Captures", "", "draft");
+        let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        ed.post_form(&app, "/admin/posts/new", "/admin/posts", &refs)
+            .await
+    };
+    assert_eq!(created.status, 303);
+    let id = post_id_from(&created.header("location").expect("location"));
+    let slug_of = || {
+        post::find(&mut env.conn(), id)
+            .expect("q")
+            .expect("post")
+            .slug
+    };
+    assert_eq!(slug_of(), "heartstopper-s2-captures");
+    let edit = format!("/admin/posts/{id}/edit");
+    let save = |title: &'static str, slug: String, status: &'static str| {
+        let f = fields(title, &slug, status);
+        (edit.clone(), format!("/admin/posts/{id}"), f)
+    };
+    // The editor retitles the draft, the form sending the slug back as it was: it follows.
+    let (page, action, f) = save("Heartstopper Season 2 Captures", slug_of(), "draft");
+    let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(ed.post_form(&app, &page, &action, &refs).await.status, 303);
+    assert_eq!(slug_of(), "heartstopper-season-2-captures");
+
+    // The editor's live preview draws the album as the public page does.
+    let form = ed.get(&app, &edit).await;
+    let token = csrf_of(&form);
+    let preview = ed
+        .post(
+            &app,
+            "/admin/preview",
+            &[("_csrf", &token), ("body", &body)],
+        )
+        .await;
+    assert_eq!(preview.status, 200);
+    assert_eq!(
+        preview.texts(".embed-album figcaption"),
+        ["Television Productions › Heartstopper › S02E01 – Out (3 photos)"]
+    );
+    assert_eq!(preview.attrs(".embed-album img", "src").len(), 3);
+
+    // "Preview as a reader": the draft in the site's layout, for whoever has the link.
+    let link = form.attrs("a.reader-preview", "href").remove(0);
+    assert!(link.starts_with("/preview/"), "{link}");
+    let reader = get(&app, &link).await;
+    assert_eq!(reader.status, 200);
+    assert_eq!(
+        reader.texts("article h1"),
+        ["Heartstopper Season 2 Captures"]
+    );
+    assert_eq!(reader.texts(".preview-notice").len(), 1);
+    assert_eq!(reader.texts(".embed-album figcaption").len(), 1);
+    assert_eq!(reader.texts(".site-title").len(), 1, "in the site's layout");
+    assert_eq!(reader.attrs("meta[name=robots]", "content"), ["noindex"]);
+    assert_eq!(reader.header("cache-control").as_deref(), Some("no-store"));
+    assert_eq!(
+        get(&app, "/posts/heartstopper-season-2-captures")
+            .await
+            .status,
+        404,
+        "readers still cannot see the draft"
+    );
+    // An altered link shows nothing; an old one says it has expired.
+    let (_, rest) = link
+        .trim_start_matches("/preview/")
+        .split_once('.')
+        .expect("id");
+    assert_eq!(
+        get(&app, &format!("/preview/{}.{rest}", id + 1))
+            .await
+            .status,
+        404
+    );
+    let old = cms_core::preview::token(
+        &env.state.config.secret,
+        id,
+        cms_core::models::now() - chrono::Duration::hours(cms_core::preview::LIFETIME_HOURS + 1),
+    );
+    let expired = get(&app, &format!("/preview/{old}")).await;
+    assert_eq!(expired.status, 410);
+    assert!(expired.body.contains("expired"), "{}", expired.body);
+
+    // A slug the editor chose is kept; once published, a new title leaves the address alone.
+    let (page, action, f) = save(
+        "Heartstopper Season 2 Captures",
+        "s2-captures".into(),
+        "draft",
+    );
+    let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(ed.post_form(&app, &page, &action, &refs).await.status, 303);
+    let (page, action, f) = save("Season 2 Captures", slug_of(), "draft");
+    let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(ed.post_form(&app, &page, &action, &refs).await.status, 303);
+    assert_eq!(slug_of(), "s2-captures");
+    let (page, action, f) = save("Heartstopper Season 2 Captures", "".into(), "published");
+    let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(ed.post_form(&app, &page, &action, &refs).await.status, 303);
+    assert_eq!(slug_of(), "s2-captures");
+    let (page, action, f) = save("Heartstopper: Season 2 Captures", slug_of(), "published");
+    let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(ed.post_form(&app, &page, &action, &refs).await.status, 303);
+    assert_eq!(slug_of(), "s2-captures");
+    assert_eq!(get(&app, "/posts/s2-captures").await.status, 200);
+    assert_eq!(
+        get(&app, "/posts/heartstopper-s2-captures").await.status,
+        404,
+        "a draft's slug was never given out, so nothing redirects from it"
+    );
+}
+
 async fn list_filters_and_searches(backend: Backend) {
     let env = TestEnv::new(backend);
     let editor = make_user(&env, "editor@example.org", Role::Editor);
@@ -410,6 +546,7 @@ async fn video_vault_entries_are_edited_with_uploads(backend: Backend) {
 }
 
 backend_tests!(
+    drafts_follow_their_title_and_preview_as_readers_see_them,
     editor_writes_and_publishes_a_post,
     list_filters_and_searches,
     scheduled_posts_publish_once_on_time,

@@ -108,6 +108,101 @@ async fn one_email_per_subscriber_per_item_by_topic(backend: Backend) {
     );
 }
 
+/// An update email carries what the post shows: each embedded album as its title, count, a row
+/// of thumbnails and a link, each video as its poster, title and link; and it comes from the
+/// site by name when no sender is configured.
+async fn update_emails_carry_the_posts_embeds(backend: Backend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sink = Sink::start(dir.path());
+    let env = TestEnv::with(backend, &[("smtp_url", &sink.url())]);
+    env.write(|c| {
+        Ok(cms_core::models::site::set_setting(
+            c,
+            "site_title",
+            "Kit Connor Archives",
+        )?)
+    });
+    subscribe(&env, "news@example.org", &[Topic::News]);
+    let album = env.album_with_photos(&["Events"], "BAFTA Awards", 3);
+    let v = env.write(|c| {
+        cms_core::models::video::create(
+            c,
+            &cms_core::models::video::VideoInput {
+                title: "GQ Action Replay".into(),
+                embed_url: Some("https://www.youtube.com/watch?v=dQw4w9WgXcQ".into()),
+                poster_key: Some("posters/ab/gq.jpg".into()),
+                published: true,
+                ..Default::default()
+            },
+        )
+    });
+    let mut p = PostInput::new(
+        "New photos and a video",
+        format!(
+            "New photos in the gallery:\n\n[[album:{}]]\n\nAnd a video:\n\n[[video:{}]]\n\n[[album:no-such-album]]\n",
+            album.slug, v.slug
+        ),
+    );
+    p.status = PostStatus::Published;
+    p.notify_subscribers = true;
+    env.write(|c| post::create(c, &p));
+    fan_out_and_deliver(&env).await;
+    let mail = sink.messages();
+    assert_eq!(
+        mail.len(),
+        1,
+        "{:?}",
+        mail.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+    let m = &mail[0];
+    let from = m.header("From").expect("From");
+    assert!(
+        from.contains("Kit Connor Archives") && from.contains("noreply@keepsake.test"),
+        "{from}"
+    );
+    let album_url = format!("http://keepsake.test/albums/{}", album.slug);
+    let video_url = format!("http://keepsake.test/videos/{}", v.slug);
+    assert!(
+        m.text
+            .contains(&format!("- BAFTA Awards (3 photos): {album_url}")),
+        "{}",
+        m.text
+    );
+    assert!(
+        m.text
+            .contains(&format!("- Video: GQ Action Replay: {video_url}")),
+        "{}",
+        m.text
+    );
+    let html = scraper::Html::parse_document(&m.html);
+    let links = |css: &str| -> Vec<String> {
+        let sel = scraper::Selector::parse(css).expect("selector");
+        html.select(&sel)
+            .filter_map(|e| e.value().attr("href").map(str::to_string))
+            .collect()
+    };
+    let srcs = |css: &str| -> Vec<String> {
+        let sel = scraper::Selector::parse(css).expect("selector");
+        html.select(&sel)
+            .filter_map(|e| e.value().attr("src").map(str::to_string))
+            .collect()
+    };
+    let album_thumbs = srcs(&format!("a[href='{album_url}'] img"));
+    assert_eq!(album_thumbs.len(), 3, "a row of thumbnails");
+    assert!(
+        album_thumbs
+            .iter()
+            .all(|s| s.starts_with("http://keepsake.test/media/photos/")),
+        "{album_thumbs:?}"
+    );
+    assert_eq!(
+        srcs(&format!("a[href='{video_url}'] img")),
+        ["http://keepsake.test/media/posters/ab/gq.jpg"]
+    );
+    assert!(links("a").iter().any(|h| h == &video_url));
+    assert!(!m.html.contains("no-such-album") && !m.html.contains("[["));
+}
+
 async fn server_down_then_up_delivers_everything_once(backend: Backend) {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
@@ -388,6 +483,7 @@ async fn killed_twice_mid_fan_out_nobody_is_lost(backend: Backend) {
 }
 
 backend_tests!(
+    update_emails_carry_the_posts_embeds,
     one_email_per_subscriber_per_item_by_topic,
     killed_twice_mid_fan_out_nobody_is_lost,
     server_down_then_up_delivers_everything_once,

@@ -33,6 +33,15 @@ async fn etags_answer_304_until_content_changes(backend: Backend) {
     let again = get_with(&app, "/", &[("If-None-Match", &etag)]).await;
     assert_eq!(again.status, 304);
     assert!(again.body.is_empty());
+    // A 304's headers are merged into the page the browser holds: it must not bring a policy
+    // of its own (a data policy would sandbox the page, its stylesheet and script blocked).
+    assert!(
+        get(&app, "/")
+            .await
+            .header("content-security-policy")
+            .is_some_and(|p| p.contains("script-src 'self'"))
+    );
+    assert_eq!(again.header("content-security-policy"), None);
     let since = get_with(&app, "/", &[("If-Modified-Since", &last_modified)]).await;
     assert_eq!(since.status, 304);
     // Publishing shows at once: a new version, a new page.

@@ -86,7 +86,7 @@ async fn posts_carry_share_cards_and_json_ld(backend: Backend) {
     assert_eq!(captions.len(), 8);
     assert_eq!(
         captions[0],
-        "Television Productions › Heartstopper › Season 2 › Episode Captures › S02E01 – Out (2)"
+        "Television Productions › Heartstopper › Season 2 › Episode Captures › S02E01 – Out (2 photos)"
     );
     assert_eq!(
         page.attrs(".embed-album img", "src").len(),

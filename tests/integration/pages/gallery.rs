@@ -176,6 +176,32 @@ async fn photo_page_has_neighbours_original_and_breadcrumb(backend: Backend) {
     );
     let img = page.attrs("figure img", "width");
     assert_eq!(img, ["1280"]);
+    // Every size is offered, the original last with its true size.
+    let sizes = page.texts(".sizes li");
+    assert_eq!(
+        sizes,
+        [
+            "320 × 180",
+            "1280 × 720",
+            "Original, 1920 × 1080 (1000 bytes)"
+        ]
+    );
+    assert_eq!(page.attrs(".sizes a", "href")[2], original);
+    // The photo is an ImageObject for search engines, part of its album's gallery.
+    let ld = page.texts("script[type='application/ld+json']");
+    let json: serde_json::Value = serde_json::from_str(&ld[0]).expect("JSON-LD parses");
+    assert_eq!(json["@type"], "ImageObject");
+    assert_eq!(json["name"], "Nick & Charlie at the \"beach\"");
+    assert_eq!(json["creditText"], "Netflix");
+    assert_eq!(
+        json["contentUrl"],
+        format!("http://keepsake.test{original}")
+    );
+    assert_eq!(json["isPartOf"]["@type"], "ImageGallery");
+    assert!(json["width"].as_i64().is_some_and(|w| w > 0));
+    assert!(!ld[0].contains("null"), "{}", ld[0]);
+    // Left and right keys and swipes come from the site's one small script.
+    assert!(page.attrs("script[src]", "src")[0].starts_with("/static/site."));
     // First and last photos have one neighbour each; unknown ids and drafts are 404.
     assert!(
         get(&app, &format!("/photos/{}", ids[0]))

@@ -33,7 +33,7 @@ async fn video_page_asks_before_loading_the_provider(backend: Backend) {
     );
     assert_eq!(
         page.attrs(".player-notice a.button", "href"),
-        [format!("/videos/{}?player=1", v.slug)]
+        [format!("/videos/{}?player=1#player", v.slug)]
     );
     assert_eq!(
         page.texts(".meta")[0],
@@ -65,12 +65,42 @@ async fn video_page_asks_before_loading_the_provider(backend: Backend) {
         played.attrs("iframe", "src"),
         ["https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ"]
     );
+    for bad in ["player=yes", "t=abc", "t=-5", "t=86401", "t=1.5"] {
+        assert_eq!(
+            get(&app, &format!("/videos/{}?{bad}", v.slug)).await.status,
+            400,
+            "{bad}"
+        );
+    }
+    // Time codes are links that start the provider's player there (loaded: the reader chose).
     assert_eq!(
-        get(&app, &format!("/videos/{}?player=yes", v.slug))
-            .await
-            .status,
-        400
+        page.attrs(".cues a", "href"),
+        [
+            format!("/videos/{}?player=1&t=4#player", v.slug),
+            format!("/videos/{}?player=1&t=65#player", v.slug)
+        ]
     );
+    assert_eq!(page.attrs(".cues li", "id"), ["cue-1", "cue-2"]);
+    let at = get(&app, &format!("/videos/{}?player=1&t=65", v.slug)).await;
+    assert_eq!(
+        at.attrs("iframe", "src"),
+        ["https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ?start=65&autoplay=1"]
+    );
+    assert_eq!(at.attrs("meta[name=robots]", "content"), ["noindex"]);
+    // Before the player is loaded, a time code carries through the consent notice.
+    let asked = get(&app, &format!("/videos/{}?t=65", v.slug)).await;
+    assert!(asked.attrs("iframe", "src").is_empty());
+    assert_eq!(
+        asked.attrs(".player-notice a.button", "href"),
+        [format!("/videos/{}?player=1&t=65#player", v.slug)]
+    );
+    // A search for words of the transcript leads to their line.
+    let found = get(&app, "/search?q=rain+scene").await;
+    assert_eq!(
+        found.attrs(".result-video h2 a", "href"),
+        [format!("/videos/{}?t=65#cue-2", v.slug)]
+    );
+    assert_eq!(found.texts(".result-video .cue-at"), ["At 1:05"]);
     let vtt = get(&app, &format!("/videos/{}/captions.vtt", v.slug)).await;
     assert_eq!(vtt.status, 200);
     assert!(vtt.body.starts_with("WEBVTT\n"));
@@ -96,6 +126,46 @@ async fn uploaded_files_play_with_captions(backend: Backend) {
     assert_eq!(
         page.attrs("video track", "src"),
         [format!("/videos/{}/captions.vtt", v.slug)]
+    );
+    // Time codes seek our own player: a media fragment without script, in place with it.
+    assert_eq!(page.attrs(".cues a", "data-seconds"), ["4", "65"]);
+    assert_eq!(
+        page.attrs(".cues a", "href")[1],
+        format!("/videos/{}?t=65#player", v.slug)
+    );
+    assert!(page.attrs("script[src]", "src")[0].starts_with("/static/site."));
+    let at = get(&app, &format!("/videos/{}?t=65", v.slug)).await;
+    assert_eq!(
+        at.attrs("video source", "src"),
+        ["/media/videos/ab/clip.mp4#t=65"]
+    );
+}
+
+async fn posters_show_before_the_provider_loads(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let mut input = gq();
+    input.poster_key = Some("posters/ab/gq.jpg".into());
+    let v = env.write(|c| video::create(c, &input));
+    let app = env.app().await;
+    let page = get(&app, &format!("/videos/{}", v.slug)).await;
+    assert_eq!(
+        page.attrs(".player-notice .poster img", "src"),
+        ["/media/posters/ab/gq.jpg"]
+    );
+    assert_eq!(
+        page.attrs(".player-notice .poster", "href"),
+        [format!("/videos/{}?player=1#player", v.slug)]
+    );
+    assert!(page.attrs("iframe", "src").is_empty());
+    let json: serde_json::Value =
+        serde_json::from_str(&page.texts("script[type='application/ld+json']")[0]).expect("ld");
+    assert_eq!(
+        json["thumbnailUrl"],
+        "http://keepsake.test/media/posters/ab/gq.jpg"
+    );
+    assert_eq!(
+        page.attrs("meta[property='og:image']", "content"),
+        ["http://keepsake.test/media/posters/ab/gq.jpg"]
     );
 }
 
@@ -131,6 +201,7 @@ async fn video_list_hides_drafts(backend: Backend) {
 }
 
 backend_tests!(
+    posters_show_before_the_provider_loads,
     video_page_asks_before_loading_the_provider,
     uploaded_files_play_with_captions,
     video_list_hides_drafts

@@ -1,0 +1,152 @@
+//! Embeds in post bodies, drawn the one way everywhere a post is shown — the post page, feeds,
+//! the editor's preview, the reader preview and update emails. An editor writes
+//! `[[album:SLUG]]` or `[[video:SLUG]]` alone on a line; the Markdown renderer keeps it as a
+//! paragraph of text, and here, at view time, it becomes the album's path, a row of thumbnails
+//! and a link with its live count, or the video's poster, title and link. Embeds of unpublished
+//! items vanish: drafts never show. Links are site-relative; feeds and emails make them
+//! absolute.
+
+use askama::Template;
+
+use crate::DbConn;
+use crate::error::{Error, Result};
+use crate::markdown::{EmbedMarker as Marker, split_embeds as split};
+use crate::media::photo_variant_key;
+use crate::models::{album, photo, video};
+use crate::snapshot::Snapshot;
+
+/// Thumbnails shown in an album embed.
+const EMBED_THUMBS: i64 = 4;
+
+/// A thumbnail in an embed.
+#[derive(Debug, Clone)]
+pub struct EmbedThumb {
+    pub href: String,
+    pub src: String,
+    pub srcset: String,
+    pub width: u32,
+    pub height: u32,
+    pub alt: String,
+}
+
+#[derive(Template)]
+#[template(path = "embeds/album.html")]
+struct AlbumEmbed {
+    path: Vec<String>,
+    href: String,
+    count: String,
+    thumbs: Vec<EmbedThumb>,
+}
+
+#[derive(Template)]
+#[template(path = "embeds/video.html")]
+struct VideoEmbed {
+    href: String,
+    title: String,
+    series: String,
+    released: String,
+    poster: Option<String>,
+}
+
+fn media_url(key: &str) -> String {
+    format!("/media/{key}")
+}
+
+fn thumb(p: &photo::Photo, album_title: &str) -> EmbedThumb {
+    let widths = p.variant_widths();
+    let smallest = widths.first().copied().unwrap_or(320);
+    let (w, h) = (p.width.max(1) as u64, p.height.max(1) as u64);
+    EmbedThumb {
+        href: format!("/photos/{}", p.id),
+        src: media_url(&photo_variant_key(&p.content_hash, smallest)),
+        srcset: widths
+            .iter()
+            .map(|x| {
+                format!(
+                    "{} {x}w",
+                    media_url(&photo_variant_key(&p.content_hash, *x))
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        width: 160,
+        height: (160 * h / w) as u32,
+        alt: [&p.alt_text, &p.caption]
+            .into_iter()
+            .find(|t| !t.trim().is_empty())
+            .cloned()
+            .unwrap_or_else(|| format!("{album_title}, photo {}", p.position + 1)),
+    }
+}
+
+fn draw<T: Template>(t: &T) -> Result<String> {
+    t.render()
+        .map_err(|e| Error::Internal(format!("an embed could not be drawn: {e}")))
+}
+
+/// Replaces embed markers in rendered Markdown with their live content (a fixed number of
+/// queries per embed).
+pub fn expand(conn: &mut DbConn, snap: &Snapshot, html: &str) -> Result<String> {
+    if !html.contains("<p>[[") {
+        return Ok(html.to_string());
+    }
+    let parts = split(html);
+    let slugs = |want_album: bool| -> Vec<String> {
+        parts
+            .iter()
+            .filter_map(|p| match p {
+                Err(Marker::Album(s)) if want_album => Some(s.clone()),
+                Err(Marker::Video(s)) if !want_album => Some(s.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let albums = album::published_by_slugs(conn, &slugs(true))?;
+    let videos = video::published_by_slugs(conn, &slugs(false))?;
+    let mut out = String::with_capacity(html.len() + 2048);
+    for part in parts {
+        match part {
+            Ok(text) => out.push_str(text),
+            Err(Marker::Album(slug)) => {
+                let Some(a) = albums.iter().find(|a| a.slug == slug) else {
+                    continue;
+                };
+                let mut path: Vec<String> = match a.category_id {
+                    Some(c) => snap
+                        .breadcrumb(c)
+                        .into_iter()
+                        .map(|c| c.name.clone())
+                        .collect(),
+                    None => Vec::new(),
+                };
+                path.push(a.title.clone());
+                let thumbs = photo::page_in_album(conn, a.id, 0, EMBED_THUMBS)?
+                    .iter()
+                    .map(|p| thumb(p, &a.title))
+                    .collect();
+                out.push_str(&draw(&AlbumEmbed {
+                    path,
+                    href: format!("/albums/{}", a.slug),
+                    count: crate::units::counted(a.photo_count, "photo", "photos"),
+                    thumbs,
+                })?);
+            }
+            Err(Marker::Video(slug)) => {
+                let Some(v) = videos.iter().find(|v| v.slug == slug) else {
+                    continue;
+                };
+                out.push_str(&draw(&VideoEmbed {
+                    href: format!("/videos/{}", v.slug),
+                    title: v.title.clone(),
+                    series: v.series.clone(),
+                    released: v
+                        .release_date
+                        .map(|d| d.format("%-d %B %Y").to_string())
+                        .unwrap_or_default(),
+                    poster: v.poster_key.as_deref().map(media_url),
+                })?);
+            }
+        }
+    }
+    Ok(out)
+}
