@@ -81,6 +81,11 @@ ensure_mariadb() {
 }
 
 # Debian's Chromium for the browser checks.
+# curl: the README's API example is run as written (tests/integration/cli/readme.rs).
+ensure_curl() {
+  command -v curl >/dev/null || apt_install curl
+}
+
 ensure_chromium() {
   export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
   if [ ! -x "$CHROMIUM" ]; then

@@ -26,7 +26,9 @@ use actix_web::{HttpResponse, middleware, web};
 
 pub use worker::spawn_workers;
 
-use pages::{dashboard, gallery, people, posts, settings, subscribers, taxonomy, tools, videos};
+use pages::{
+    dashboard, gallery, people, picker, posts, settings, subscribers, taxonomy, tools, videos,
+};
 
 /// `GET /admin/static/{name}`: the admin stylesheet and script under their hashed names.
 async fn asset(name: web::Path<String>) -> HttpResponse {
@@ -115,6 +117,7 @@ admin_routes! {
     get "/gallery/import" Editor => gallery::import_form,
     post "/gallery/import" Editor => gallery::start_import,
     get "/gallery/imports/{id}" Editor => gallery::import_progress,
+    get "/photos/pick" Editor => picker::pick,
     post "/albums" Editor => gallery::create_album,
     get "/albums/{id}" Editor => gallery::show_album,
     post "/albums/{id}" Editor => gallery::update_album,

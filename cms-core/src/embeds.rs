@@ -95,7 +95,7 @@ pub fn expand(conn: &mut DbConn, snap: &Snapshot, html: &str) -> Result<String> 
         parts
             .iter()
             .filter_map(|p| match p {
-                Err(Marker::Album(s)) if want_album => Some(s.clone()),
+                Err(Marker::Album(s, _)) if want_album => Some(s.clone()),
                 Err(Marker::Video(s)) if !want_album => Some(s.clone()),
                 _ => None,
             })
@@ -107,7 +107,7 @@ pub fn expand(conn: &mut DbConn, snap: &Snapshot, html: &str) -> Result<String> 
     for part in parts {
         match part {
             Ok(text) => out.push_str(text),
-            Err(Marker::Album(slug)) => {
+            Err(Marker::Album(slug, from)) => {
                 let Some(a) = albums.iter().find(|a| a.slug == slug) else {
                     continue;
                 };
@@ -120,10 +120,11 @@ pub fn expand(conn: &mut DbConn, snap: &Snapshot, html: &str) -> Result<String> 
                     None => Vec::new(),
                 };
                 path.push(a.title.clone());
-                let thumbs = photo::page_in_album(conn, a.id, 0, EMBED_THUMBS)?
-                    .iter()
-                    .map(|p| thumb(p, &a.title))
-                    .collect();
+                let photos = match from {
+                    Some(first) => photo::added_from(conn, a.id, first, EMBED_THUMBS)?,
+                    None => photo::page_in_album(conn, a.id, 0, EMBED_THUMBS)?,
+                };
+                let thumbs = photos.iter().map(|p| thumb(p, &a.title)).collect();
                 out.push_str(&draw(&AlbumEmbed {
                     path,
                     href: format!("/albums/{}", a.slug),

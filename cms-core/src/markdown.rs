@@ -188,11 +188,7 @@ fn strip_markers(text: &str) -> String {
             .any(|k| after.starts_with(k))
             .then(|| after.find("]]"))
             .flatten()
-            .filter(|&end| {
-                after[6..end]
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            });
+            .filter(|&end| parse_marker(&after[..end]).is_some());
         match marker {
             Some(end) => {
                 out.push_str(&rest[..i]);
@@ -236,11 +232,33 @@ pub fn plain_excerpt(markdown: &str, max_chars: usize) -> String {
     out
 }
 
-/// An embed an editor put in a post body: `[[album:slug]]` or `[[video:slug]]` alone on a line.
+/// An embed an editor put in a post body, alone on a line: `[[album:slug]]`, or
+/// `[[album:slug from:ID]]` to show the photos added from photo ID on (an announcement's "just
+/// added" row; ids only grow), and `[[video:slug]]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EmbedMarker {
-    Album(String),
+    Album(String, Option<i64>),
     Video(String),
+}
+
+/// The marker inside `[[…]]`, if it is one.
+fn parse_marker(inner: &str) -> Option<EmbedMarker> {
+    let (kind, rest) = inner.split_once(':')?;
+    let (slug, from) = match rest.split_once(' ') {
+        Some((slug, opt)) => (slug, Some(opt.strip_prefix("from:")?.parse::<i64>().ok()?)),
+        None => (rest, None),
+    };
+    let valid = !slug.is_empty()
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    match (kind, valid, from) {
+        ("album", true, from) if from.is_none_or(|f| f > 0) => {
+            Some(EmbedMarker::Album(slug.to_string(), from))
+        }
+        ("video", true, None) => Some(EmbedMarker::Video(slug.to_string())),
+        _ => None,
+    }
 }
 
 /// Splits rendered HTML at `<p>[[kind:slug]]</p>` markers: `Ok` is HTML between markers,
@@ -253,18 +271,7 @@ pub fn split_embeds(html: &str) -> Vec<Result<&str, EmbedMarker>> {
         let Some(end) = after.find("]]</p>") else {
             break;
         };
-        let inner = &after[..end];
-        let marker = inner.split_once(':').and_then(|(kind, slug)| {
-            let valid = !slug.is_empty()
-                && slug
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-            match (kind, valid) {
-                ("album", true) => Some(EmbedMarker::Album(slug.to_string())),
-                ("video", true) => Some(EmbedMarker::Video(slug.to_string())),
-                _ => None,
-            }
-        });
+        let marker = parse_marker(&after[..end]);
         match marker {
             Some(m) => {
                 out.push(Ok(&rest[..start]));
@@ -349,7 +356,7 @@ mod tests {
         assert_eq!(
             markers,
             [
-                &EmbedMarker::Album("s02e01-out".into()),
+                &EmbedMarker::Album("s02e01-out".into(), None),
                 &EmbedMarker::Video("x".into())
             ]
         );
@@ -358,5 +365,15 @@ mod tests {
             .filter_map(|p| p.as_ref().ok().copied())
             .collect();
         assert_eq!(text, "<p>a</p><p>[[album:Bad Slug]]</p>");
+        // An album marker may say from which photo on its thumbnails are taken.
+        let parts = split_embeds(
+            "<p>[[album:s02e01-out from:42]]</p><p>[[album:x from:abc]]</p><p>[[album:x from:0]]</p><p>[[video:v from:3]]</p>",
+        );
+        let markers: Vec<&EmbedMarker> = parts.iter().filter_map(|p| p.as_ref().err()).collect();
+        assert_eq!(
+            markers,
+            [&EmbedMarker::Album("s02e01-out".into(), Some(42))]
+        );
+        assert_eq!(plain_text("[[album:a from:7]] b"), "b");
     }
 }

@@ -1,4 +1,5 @@
-// The editor's day in headless Chromium: log in, write a post and watch the live preview,
+// The editor's day in headless Chromium: log in, write a post and watch the live preview (an
+// album embed drawn as readers see it), choose the featured photo from the gallery,
 // schedule it a few seconds ahead, see it appear on the public site with no further action,
 // log out. Credentials come from the demo server (scripts/browser-tests).
 import { BASE, launch, watchedPage, fail } from './lib.mjs';
@@ -26,6 +27,26 @@ await page.waitForFunction(() => document.querySelector('#preview em')?.textCont
 const previewHtml = await page.innerHTML('#preview');
 if (previewHtml.includes('<script')) fail('the preview kept a script element');
 
+// An album embed in the preview is drawn as readers see it (the public renderer).
+await page.fill('#body', '## Heading\n\nSome *emphasis*.\n\n[[album:s02e01-out]]\n');
+await page.waitForFunction(() => document.querySelector('#preview .embed-album img'), null, { timeout: 5000 })
+  .catch(() => fail('the preview did not draw the album embed'));
+
+// The featured photo is chosen from the gallery by its thumbnail, not typed.
+await page.click('.picker-open');
+await page.waitForSelector('dialog.picker[open] .picker-item', { timeout: 5000 }).catch(() => fail('the picker showed no albums'));
+await page.fill('dialog.picker input[type=search]', 'S02E03');
+await page.waitForFunction(() => document.querySelectorAll('dialog.picker .picker-item').length === 1, null, { timeout: 5000 })
+  .catch(() => fail('searching the picker did not narrow it to one album'));
+await page.click('dialog.picker .picker-item');
+await page.waitForSelector('dialog.picker .picker-photo', { timeout: 5000 }).catch(() => fail('the album showed no photos'));
+const chosen = await page.getAttribute('dialog.picker .picker-photo', 'data-id');
+await page.click('dialog.picker .picker-photo');
+if ((await page.inputValue('#featured_photo_id')) !== chosen) fail(`the featured photo field holds ${await page.inputValue('#featured_photo_id')}, not ${chosen}`);
+if (!(await page.isVisible('img[data-photo-preview]'))) fail('no thumbnail of the chosen photo');
+if (await page.isVisible('dialog.picker')) fail('the picker stayed open');
+if (process.env.SCREENSHOTS) await page.screenshot({ path: `${process.env.SCREENSHOTS}/admin-post-editor.png`, fullPage: true });
+
 await page.selectOption('#status', 'scheduled');
 // Three seconds ahead in the site's time zone (UTC for the demo).
 const at = new Date(Date.now() + 3000);
@@ -49,6 +70,7 @@ if (status !== 200) fail(`the scheduled post did not appear (status ${status})`)
 else {
   const h1 = await reader.textContent('article h1');
   if (h1 !== title) fail(`public title was ${h1}`);
+  if (!(await reader.$('figure.featured img'))) fail('the published post does not show its featured photo');
 }
 
 await page.click('form[action="/admin/logout"] button');

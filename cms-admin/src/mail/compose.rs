@@ -83,9 +83,19 @@ struct TestText<'a> {
     site: &'a str,
 }
 
-/// An album's line: title, count, link and its first thumbnails.
-fn album_line(conn: &mut DbConn, a: &album::Album, base: &str) -> Result<AlbumLine> {
-    let thumbs = photo::page_in_album(conn, a.id, 0, 4)?
+/// An album's line: title, count, link and its first thumbnails (or the first of those added
+/// from photo `from` on).
+fn album_line(
+    conn: &mut DbConn,
+    a: &album::Album,
+    base: &str,
+    from: Option<i64>,
+) -> Result<AlbumLine> {
+    let photos = match from {
+        Some(first) => photo::added_from(conn, a.id, first, 4)?,
+        None => photo::page_in_album(conn, a.id, 0, 4)?,
+    };
+    let thumbs = photos
         .iter()
         .filter_map(|p| {
             p.variant_widths()
@@ -113,16 +123,17 @@ fn embedded(
     let (mut album_slugs, mut video_slugs) = (Vec::new(), Vec::new());
     for part in split_embeds(&p.body_html) {
         match part {
-            Err(EmbedMarker::Album(s)) => album_slugs.push(s),
+            Err(EmbedMarker::Album(s, from)) => album_slugs.push((s, from)),
             Err(EmbedMarker::Video(s)) => video_slugs.push(s),
             Ok(_) => {}
         }
     }
-    let found = album::published_by_slugs(conn, &album_slugs)?;
+    let slugs: Vec<String> = album_slugs.iter().map(|(s, _)| s.clone()).collect();
+    let found = album::published_by_slugs(conn, &slugs)?;
     let mut albums = Vec::new();
-    for slug in &album_slugs {
+    for (slug, from) in &album_slugs {
         if let Some(a) = found.iter().find(|a| &a.slug == slug) {
-            albums.push(album_line(conn, a, base)?);
+            albums.push(album_line(conn, a, base, *from)?);
         }
     }
     let found = video::published_by_slugs(conn, &video_slugs)?;
@@ -189,7 +200,7 @@ pub fn load_update(conn: &mut DbConn, item: &Item, base: &str) -> Result<Option<
                 else {
                     continue;
                 };
-                albums.push(album_line(conn, &a, base)?);
+                albums.push(album_line(conn, &a, base, None)?);
             }
             let total: i64 = albums.iter().map(|a| a.count).sum();
             match albums.len() {

@@ -797,16 +797,40 @@ pub async fn upload_one(
         ));
     }
     let new = prepared.photos;
+    let new_thumbs: Vec<(String, u32)> = new
+        .iter()
+        .map(|p| {
+            (
+                p.content_hash.clone(),
+                p.variants.first().copied().unwrap_or(320),
+            )
+        })
+        .collect();
+    let new_names: Vec<String> = new.iter().map(|p| p.original_filename.clone()).collect();
     let act = actor(&user.0.user, &req);
     let added = state
         .db
         .write(move |conn| {
             let r = photo::add_to_album(conn, id, &new)?;
             audit::record(conn, &act, "photos.upload", Some(("album", id)), &filename)?;
-            Ok::<_, cms_core::Error>(r)
+            let count = album::find(conn, id)?.map_or(0, |a| a.photo_count);
+            Ok::<_, cms_core::Error>((r, count))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "ok": true, "photo_id": added.inserted.first(), "duplicate": added.inserted.is_empty() })))
+    let (added, count) = added;
+    // What the grid needs to show the new photo at once: its number, thumbnail and the
+    // album's new count.
+    let thumb = new_thumbs
+        .first()
+        .map(|(hash, w)| format!("/media/{}", photo_variant_key(hash, *w)));
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "ok": true,
+        "photo_id": added.inserted.first(),
+        "duplicate": added.inserted.is_empty(),
+        "count": count,
+        "thumb": thumb,
+        "name": new_names.first(),
+    })))
 }
 
 /// A server-side import in the list.

@@ -7,6 +7,7 @@ use crate::layout::{Chrome, Section};
 pub mod dashboard;
 pub mod gallery;
 pub mod people;
+pub mod picker;
 pub mod posts;
 pub mod settings;
 pub mod subscribers;

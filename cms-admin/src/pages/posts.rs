@@ -682,7 +682,7 @@ fn diff(old: &str, new: &str) -> Vec<DiffLine> {
                 };
                 out.push(DiffLine {
                     sign,
-                    text: change.value().trim_end_matches('\n').to_string(),
+                    text: change.value().trim_end_matches(['\n', '\r']).to_string(),
                 });
             }
         }

@@ -726,7 +726,7 @@ pub fn post_out(conn: &mut DbConn, p: &Post, aud: Audience, u: Urls<'_>) -> Resu
     let (mut album_slugs, mut video_slugs) = (Vec::new(), Vec::new());
     for part in &parts {
         match part {
-            Err(EmbedMarker::Album(s)) => album_slugs.push(s.clone()),
+            Err(EmbedMarker::Album(s, _)) => album_slugs.push(s.clone()),
             Err(EmbedMarker::Video(s)) => video_slugs.push(s.clone()),
             Ok(_) => {}
         }
@@ -759,7 +759,7 @@ pub fn post_out(conn: &mut DbConn, p: &Post, aud: Audience, u: Urls<'_>) -> Resu
                 html.push_str(text);
                 continue;
             }
-            Err(EmbedMarker::Album(slug)) => {
+            Err(EmbedMarker::Album(slug, _)) => {
                 let t = albums.iter().find(|(s, _)| *s == slug).map(|a| a.1.clone());
                 ("album", slug, t)
             }

@@ -97,6 +97,9 @@ pub fn run(
         }
         None => None,
     };
+    // Photos this run adds have larger ids than any there now: an announcement shows an
+    // existing album's new photos from here on.
+    let first_new_id = photo::max_id(&mut *db.conn()?)?.unwrap_or(0) + 1;
     progress.start(plan.file_count() as u64);
     for source in plan.albums {
         let names: Vec<&str> = source.categories.iter().map(String::as_str).collect();
@@ -195,25 +198,7 @@ pub fn run(
         let keys: Vec<String> = ids.iter().map(i64::to_string).collect();
         import_item::forget(conn, PENDING.0, PENDING.1, &keys)?;
         if opts.announce && !report.albums_filled.is_empty() {
-            let mut body = String::from("New photos in the gallery:\n\n");
-            for (_, slug, _, _) in &report.albums_filled {
-                body.push_str(&format!("[[album:{slug}]]\n\n"));
-            }
-            let total: usize = report.albums_filled.iter().map(|a| a.3).sum();
-            let title = if report.albums_filled.len() == 1 {
-                format!(
-                    "{} in {}",
-                    crate::units::counted(total as i64, "new photo", "new photos"),
-                    report.albums_filled[0].2
-                )
-            } else {
-                format!(
-                    "{total} new photos in {} albums",
-                    report.albums_filled.len()
-                )
-            };
-            let mut input = PostInput::new(title, body);
-            input.author_id = actor.user_id;
+            let input = announcement(conn, &report, first_new_id, actor)?;
             let p = post::create(conn, &input)?;
             audit::record(
                 conn,
@@ -227,6 +212,133 @@ pub fn run(
         Ok(())
     })?;
     Ok(report)
+}
+
+/// The draft that announces an import, composed the way fan archives write them: a title from
+/// the albums' shared category path ("Heartstopper Season 2 Captures"), an intro with the count
+/// ("7,675 new captures from Heartstopper Season 2 have been added to the gallery!"), then per
+/// album an embed — its category path, count and a row of the photos just added (an album that
+/// existed before shows only its new photos) — filed under "Gallery Updates", the first new
+/// photo featured. The editor can change all of it before publishing.
+fn announcement(
+    conn: &mut crate::db::DbConn,
+    report: &Report,
+    first_new_id: i64,
+    actor: &Actor,
+) -> Result<PostInput> {
+    let filled = &report.albums_filled;
+    let total: usize = filled.iter().map(|a| a.3).sum();
+    // Each album's category path, root first.
+    let mut paths: Vec<Vec<String>> = Vec::new();
+    for (id, ..) in filled {
+        let a = album::find(conn, *id)?.ok_or(Error::NotFound("album"))?;
+        paths.push(match a.category_id {
+            Some(c) => gallery_category::breadcrumb(conn, c)?
+                .into_iter()
+                .map(|c| c.name)
+                .collect(),
+            None => Vec::new(),
+        });
+    }
+    let mut shared: Vec<String> = paths.first().cloned().unwrap_or_default();
+    for p in &paths[1..] {
+        let n = shared.iter().zip(p).take_while(|(a, b)| a == b).count();
+        shared.truncate(n);
+    }
+    let (title, intro) = announcement_words(&shared, total);
+    let (title, intro) = match (title, intro) {
+        (Some(t), Some(i)) => (t, i),
+        _ if filled.len() == 1 => (
+            format!(
+                "{} in {}",
+                crate::units::counted(total as i64, "new photo", "new photos"),
+                filled[0].2
+            ),
+            format!(
+                "{} added to {} in the gallery!",
+                crate::units::counted(total as i64, "new photo has been", "new photos have been"),
+                filled[0].2
+            ),
+        ),
+        _ => (
+            format!(
+                "{} in {}",
+                crate::units::counted(total as i64, "new photo", "new photos"),
+                crate::units::counted(filled.len() as i64, "album", "albums")
+            ),
+            format!(
+                "{} added to the gallery in {}!",
+                crate::units::counted(total as i64, "new photo has been", "new photos have been"),
+                crate::units::counted(filled.len() as i64, "album", "albums")
+            ),
+        ),
+    };
+    let created: HashSet<i64> = report.albums_created.iter().map(|a| a.0).collect();
+    let mut body = format!("{intro}\n\n");
+    for (id, slug, ..) in filled {
+        if created.contains(id) {
+            body.push_str(&format!("[[album:{slug}]]\n\n"));
+        } else {
+            body.push_str(&format!("[[album:{slug} from:{first_new_id}]]\n\n"));
+        }
+    }
+    let mut input = PostInput::new(title, body);
+    input.author_id = actor.user_id;
+    input.category_ids = vec![crate::models::category::ensure(conn, "Gallery Updates")?.id];
+    input.featured_photo_id = photos::table
+        .filter(photos::album_id.eq(filled[0].0))
+        .filter(photos::id.ge(if created.contains(&filled[0].0) {
+            0
+        } else {
+            first_new_id
+        }))
+        .order((photos::position.asc(), photos::id.asc()))
+        .select(photos::id)
+        .first::<i64>(conn)
+        .optional()?;
+    Ok(input)
+}
+
+/// The title and intro an announcement takes from the albums' shared category path, when they
+/// share one: the path without its top level (a section such as "Television Productions")
+/// when it has more than one; a last category named for what it holds ("Episode Captures",
+/// "Stills") gives the title its last word and the intro its noun, any other ends the subject
+/// and the title says "Photos".
+fn announcement_words(shared: &[String], total: usize) -> (Option<String>, Option<String>) {
+    let Some((leaf, above)) = shared.split_last() else {
+        return (None, None);
+    };
+    let above = if shared.len() > 1 && !above.is_empty() {
+        &above[1..]
+    } else {
+        above
+    };
+    let last = leaf.split_whitespace().last().unwrap_or(leaf);
+    let plural = last.len() > 1 && last.ends_with('s') && last.chars().all(char::is_alphabetic);
+    let mut parts: Vec<&str> = above.iter().map(String::as_str).collect();
+    let kind = if plural {
+        last
+    } else {
+        parts.push(leaf);
+        "Photos"
+    };
+    let subject = parts.join(" ");
+    if subject.is_empty() {
+        return (None, None);
+    }
+    let lower = kind.to_lowercase();
+    let counted = crate::units::counted(
+        total as i64,
+        &format!("new {}", &lower[..lower.len() - 1]),
+        &format!("new {lower}"),
+    );
+    let verb = if total == 1 { "has" } else { "have" };
+    (
+        Some(format!("{subject} {kind}")),
+        Some(format!(
+            "{counted} from {subject} {verb} been added to the gallery!"
+        )),
+    )
 }
 
 /// The `import_items` (source, kind) marking an album a gallery import created and has not
@@ -277,4 +389,53 @@ fn create_album(
     audit::record(conn, actor, "album.create", Some(("album", a.id)), &a.title)?;
     import_item::record(conn, PENDING.0, PENDING.1, &a.id.to_string(), a.id)?;
     Ok(a.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::announcement_words;
+
+    fn words(path: &[&str], n: usize) -> (Option<String>, Option<String>) {
+        let path: Vec<String> = path.iter().map(|s| s.to_string()).collect();
+        announcement_words(&path, n)
+    }
+
+    #[test]
+    fn announcements_are_worded_from_the_category_path() {
+        assert_eq!(
+            words(
+                &[
+                    "Television Productions",
+                    "Heartstopper",
+                    "Season 2",
+                    "Episode Captures"
+                ],
+                7675
+            ),
+            (
+                Some("Heartstopper Season 2 Captures".into()),
+                Some(
+                    "7,675 new captures from Heartstopper Season 2 have been added to the gallery!"
+                        .into()
+                )
+            )
+        );
+        assert_eq!(
+            words(&["Events", "BAFTA 2024"], 1),
+            (
+                Some("BAFTA 2024 Photos".into()),
+                Some("1 new photo from BAFTA 2024 has been added to the gallery!".into())
+            )
+        );
+        assert_eq!(
+            words(&["Season 2"], 3).0.as_deref(),
+            Some("Season 2 Photos")
+        );
+        assert_eq!(words(&[], 3), (None, None));
+        assert_eq!(
+            words(&["Stills"], 3),
+            (None, None),
+            "a lone kind names no subject"
+        );
+    }
 }

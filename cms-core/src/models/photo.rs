@@ -530,6 +530,23 @@ pub fn latest_published(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<(Photo
         .load(conn)
 }
 
+/// The first `limit` photos of an album (in display order) among those added from photo
+/// `first_id` on: what an import just added (ids only grow).
+pub fn added_from(
+    conn: &mut DbConn,
+    album_id: i64,
+    first_id: i64,
+    limit: i64,
+) -> QueryResult<Vec<Photo>> {
+    photos::table
+        .filter(photos::album_id.eq(album_id))
+        .filter(photos::id.ge(first_id))
+        .order((photos::position.asc(), photos::id.asc()))
+        .limit(limit)
+        .select(Photo::as_select())
+        .load(conn)
+}
+
 /// The first `per_album` photos of each album in `album_ids`, for thumbnails strips.
 pub fn first_of_albums(
     conn: &mut DbConn,

@@ -126,6 +126,11 @@ async fn editor_writes_and_publishes_a_post(backend: Backend) {
     // The title is edited by someone else later: a revision, a diff, and a restore.
     let revisions = ed.get(&app, &format!("/admin/posts/{id}/revisions")).await;
     assert_eq!(revisions.texts(".revision").len(), 2);
+    // One line per line: the diff's lines are blocks, with nothing between them in the <pre>.
+    assert!(
+        !revisions.body.contains("</span>\n<span"),
+        "a diff without double spacing"
+    );
     assert!(
         revisions
             .texts(".diff .add")

@@ -9,7 +9,7 @@ use cms_core::models::{gallery_category as gc, photo};
 
 use super::client::{Client, PASSWORD, csrf_of, make_user};
 use crate::backend_tests;
-use crate::common::{Backend, TestEnv, get};
+use crate::common::{Backend, Page, TestEnv, get};
 use crate::gallery::files;
 
 fn upload_request(album: i64, token: &str, name: &str, bytes: &[u8]) -> test::TestRequest {
@@ -419,7 +419,73 @@ async fn server_side_imports_run_as_jobs(backend: Backend) {
     assert_eq!((season.album_count, season.photo_count), (2, 4));
 }
 
+/// The photo picker behind "Choose from the gallery": albums by title or category path (drafts
+/// marked), newest additions first, then an album's photos page by page.
+async fn photos_are_picked_from_the_gallery(backend: Backend) {
+    let env = TestEnv::new(backend);
+    make_user(&env, "editor@example.org", Role::Editor);
+    let path = ["Television Productions", "Heartstopper", "Season 2"];
+    let out = env.album_with_photos(&path, "S02E01 – Out", 50);
+    let draft = env.album_with_photos(&["Events"], "BAFTA", 2);
+    env.write(|c| album::set_status(c, draft.id, AlbumStatus::Draft).map(drop));
+    let app = env.app().await;
+    let mut ed = Client::new();
+    ed.login(&app, "editor@example.org", PASSWORD).await;
+    let json = |p: &Page| -> serde_json::Value { serde_json::from_str(&p.body).expect("JSON") };
+    let all = ed.get(&app, "/admin/photos/pick").await;
+    assert_eq!(all.status, 200);
+    let albums = json(&all)["albums"].as_array().cloned().expect("albums");
+    let titles: Vec<&str> = albums.iter().filter_map(|a| a["title"].as_str()).collect();
+    assert_eq!(titles, ["BAFTA", "S02E01 – Out"], "newest additions first");
+    assert_eq!(albums[0]["draft"], true);
+    assert_eq!(
+        albums[1]["path"],
+        "Television Productions › Heartstopper › Season 2"
+    );
+    assert_eq!(albums[1]["count"], "50 photos");
+    let by_path = json(&ed.get(&app, "/admin/photos/pick?q=heartstopper").await);
+    assert_eq!(by_path["albums"].as_array().map(Vec::len), Some(1));
+    let first = json(
+        &ed.get(&app, &format!("/admin/photos/pick?album={}", out.id))
+            .await,
+    );
+    assert_eq!(first["album"], "S02E01 – Out");
+    assert_eq!(first["photos"].as_array().map(Vec::len), Some(48));
+    assert_eq!(first["more"], true);
+    assert!(
+        first["photos"][0]["thumb"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("/media/photos/"))
+    );
+    let second = json(
+        &ed.get(&app, &format!("/admin/photos/pick?album={}&page=2", out.id))
+            .await,
+    );
+    assert_eq!(second["photos"].as_array().map(Vec::len), Some(2));
+    assert_eq!(second["more"], false);
+    for bad in ["album=abc", "album=0", "page=-1"] {
+        assert_eq!(
+            ed.get(&app, &format!("/admin/photos/pick?{bad}"))
+                .await
+                .status,
+            400,
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        ed.get(&app, "/admin/photos/pick?album=999999").await.status,
+        404
+    );
+    // The editor offers it next to the featured photo's number.
+    let editor = ed.get(&app, "/admin/posts/new").await;
+    assert_eq!(
+        editor.attrs("input[data-photo-picker]", "name"),
+        ["featured_photo_id"]
+    );
+}
+
 backend_tests!(
+    photos_are_picked_from_the_gallery,
     the_category_tree_is_managed,
     albums_fill_up_one_upload_at_a_time,
     server_side_imports_run_as_jobs

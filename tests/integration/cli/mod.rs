@@ -9,6 +9,7 @@ use crate::common::{Backend, PgDatabase};
 
 mod backup;
 mod export;
+mod readme;
 mod settings;
 mod slow;
 

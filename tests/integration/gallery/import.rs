@@ -351,15 +351,119 @@ async fn imports_can_wait_to_be_published_and_be_announced(backend: Backend) {
         .expect("q")
         .expect("post");
     assert_eq!(p.status, post::PostStatus::Draft);
-    assert_eq!(p.title, "3 new photos in 3 albums");
+    assert_eq!(p.title, "Season 2 Photos");
+    assert!(
+        p.body_markdown
+            .starts_with("3 new photos from Season 2 have been added to the gallery!\n\n"),
+        "{}",
+        p.body_markdown
+    );
     assert_eq!(p.body_markdown.matches("[[album:").count(), 3);
+    assert!(
+        !p.body_markdown.contains(" from:"),
+        "new albums show from their start"
+    );
+    assert!(
+        p.featured_photo_id.is_some(),
+        "the first new photo is featured"
+    );
+    let cats = post::categories_of(&mut env.conn(), &[p.id]).expect("q");
+    assert_eq!(
+        cats.get(&p.id)
+            .map(|c| c.iter().map(|c| c.name.clone()).collect::<Vec<_>>()),
+        Some(vec!["Gallery Updates".to_string()])
+    );
+}
+
+/// Photos added to albums that were there already are announced as what they are: the
+/// reference site's "Heartstopper Season 2 Captures", each album's row showing the new photos.
+async fn additions_to_existing_albums_are_announced_with_the_new_photos(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let path = [
+        "Television Productions",
+        "Heartstopper",
+        "Season 2",
+        "Episode Captures",
+    ];
+    let before = env.album_with_photos(&path, "S02E01 – Out", 5);
+    let src = tempfile::tempdir().expect("tempdir");
+    for i in 0..3u8 {
+        write(
+            src.path(),
+            &format!(
+                "Television Productions/Heartstopper/Season 2/Episode Captures/S02E01 – Out/{i}.jpg"
+            ),
+            &files::jpeg(320, 180, i),
+        );
+        write(
+            src.path(),
+            &format!(
+                "Television Productions/Heartstopper/Season 2/Episode Captures/S02E02 – Family/{i}.jpg"
+            ),
+            &files::jpeg(320, 180, 10 + i),
+        );
+    }
+    let report = import(
+        &env,
+        src.path(),
+        &Options {
+            announce: true,
+            ..Options::default()
+        },
+    );
+    let p = post::find(&mut env.conn(), report.announcement.expect("announcement"))
+        .expect("q")
+        .expect("post");
+    assert_eq!(p.title, "Heartstopper Season 2 Captures");
+    assert!(
+        p.body_markdown.starts_with(
+            "6 new captures from Heartstopper Season 2 have been added to the gallery!"
+        ),
+        "{}",
+        p.body_markdown
+    );
+    let first_new = photo::page_in_album(&mut env.conn(), before.id, 0, 10)
+        .expect("q")
+        .iter()
+        .map(|p| p.id)
+        .max()
+        .expect("photos")
+        - 2;
+    assert!(
+        p.body_markdown
+            .contains(&format!("[[album:{} from:", before.slug)),
+        "{}",
+        p.body_markdown
+    );
+    // Published, the old album's row shows the three new photos, not its first five.
+    let mut input = post::PostInput::new(p.title.clone(), p.body_markdown.clone());
+    input.status = post::PostStatus::Published;
+    env.write(|c| post::update(c, p.id, &input, None));
+    let app = env.app().await;
+    let page = get(&app, &format!("/posts/{}", p.slug)).await;
+    let captions = page.texts(".embed-album figcaption");
+    assert_eq!(
+        captions[0],
+        "Television Productions › Heartstopper › Season 2 › Episode Captures › S02E01 – Out (8 photos)"
+    );
+    let hrefs = page.attrs(".embed-album:first-of-type a[href^='/photos/']", "href");
+    let shown: Vec<i64> = hrefs
+        .iter()
+        .filter_map(|h| h.trim_start_matches("/photos/").parse().ok())
+        .collect();
+    assert_eq!(shown.len(), 3, "{hrefs:?}");
+    assert!(
+        shown.iter().all(|id| *id >= first_new),
+        "{shown:?} from {first_new}"
+    );
 }
 
 backend_tests!(
     every_rule_of_the_pipeline_holds,
     zips_are_read_safely,
     nothing_importable_creates_nothing,
-    imports_can_wait_to_be_published_and_be_announced
+    imports_can_wait_to_be_published_and_be_announced,
+    additions_to_existing_albums_are_announced_with_the_new_photos
 );
 
 /// `cms` in `dir` on the database at `url`, with warnings only in its log.
