@@ -175,39 +175,87 @@ pub struct BrandingInput {
     pub icon: Option<Option<SiteIcon>>,
 }
 
-/// Checks and stores the branding, then bumps the content version so every page shows it at
-/// once. Nothing is stored when any field is refused.
-pub fn save(conn: &mut crate::DbConn, input: &BrandingInput) -> Result<Branding> {
-    let title = input.title.trim();
+/// What the form sends, checked.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    title: String,
+    tagline: String,
+    footer: String,
+    accent: Option<String>,
+    social: Vec<SocialLink>,
+    /// `None` keeps the header; `Some(None)` removes it.
+    header: Option<Option<BrandImage>>,
+}
+
+/// Checks every field the form sends and reports every problem at once (`Error::Fields`), so
+/// the owner fixes them in one go.
+pub fn check(conn: &mut crate::DbConn, input: &BrandingInput) -> Result<Checked> {
+    let mut problems: Vec<(&'static str, String)> = Vec::new();
+    let mut note = |r: Result<()>| {
+        if let Err(Error::Invalid { field, message }) = r {
+            problems.push((field, message));
+        }
+    };
+    let title = input.title.trim().to_string();
     if title.is_empty() {
-        return Err(Error::invalid("title", "give the site a title"));
+        note(Err(Error::invalid("title", "give the site a title")));
     }
-    check_length("title", title, 120)?;
-    let tagline = input.tagline.trim();
-    check_length("tagline", tagline, 200)?;
+    note(check_length("title", &title, 120));
+    let tagline = input.tagline.trim().to_string();
+    note(check_length("tagline", &tagline, 200));
     let footer = input.footer.trim().replace("\r\n", "\n");
-    check_length("footer", &footer, 1000)?;
-    let accent = parse_accent(&input.accent)?;
-    let social = parse_social(&input.social)?;
+    note(check_length("footer", &footer, 1000));
+    let accent = parse_accent(&input.accent).unwrap_or_else(|e| {
+        note(Err(e));
+        None
+    });
+    let social = parse_social(&input.social).unwrap_or_else(|e| {
+        note(Err(e));
+        Vec::new()
+    });
     let header = match &input.header {
         HeaderChoice::Keep => None,
         HeaderChoice::Remove => Some(None),
-        HeaderChoice::Photo(id) => {
-            let (p, _) = photo::find_published(conn, *id)?.ok_or_else(|| {
-                Error::invalid(
-                    "header_photo",
-                    format!("photo {id} is not in a published album"),
-                )
-            })?;
-            Some(Some(BrandImage {
-                photo_id: Some(p.id),
-                ..image_of_photo(&p)
-            }))
-        }
+        HeaderChoice::Photo(id) => match photo::find_published(conn, *id)? {
+            Some((p, _)) => Some(Some(image_of_photo(&p))),
+            None => {
+                let why = if photo::find(conn, *id)?.is_some() {
+                    format!("photo {id} is not in a published album, so readers could not see it")
+                } else {
+                    format!("there is no photo {id}")
+                };
+                note(Err(Error::invalid("header_photo", why)));
+                None
+            }
+        },
         HeaderChoice::Uploaded(img) => Some(Some(img.clone())),
     };
-    site::set_setting(conn, TITLE, title)?;
-    site::set_setting(conn, TAGLINE, tagline)?;
+    if !problems.is_empty() {
+        return Err(Error::Fields(problems));
+    }
+    Ok(Checked {
+        title,
+        tagline,
+        footer,
+        accent,
+        social,
+        header,
+    })
+}
+
+/// Checks and stores the branding, then bumps the content version so every page shows it at
+/// once. Nothing is stored when any field is refused.
+pub fn save(conn: &mut crate::DbConn, input: &BrandingInput) -> Result<Branding> {
+    let Checked {
+        title,
+        tagline,
+        footer,
+        accent,
+        social,
+        header,
+    } = check(conn, input)?;
+    site::set_setting(conn, TITLE, &title)?;
+    site::set_setting(conn, TAGLINE, &tagline)?;
     site::set_setting(conn, FOOTER, &footer)?;
     site::set_setting(conn, ACCENT, accent.as_deref().unwrap_or(""))?;
     site::set_setting(
@@ -292,15 +340,25 @@ fn contrast_with_white(hex: &str) -> f64 {
     1.05 / (l + 0.05)
 }
 
-/// One `http(s)` address per line; blank lines skipped.
+/// One `http(s)` address per line (`https://` is assumed when a line starts with a host name);
+/// blank lines skipped; every bad line named.
 pub fn parse_social(text: &str) -> Result<Vec<SocialLink>> {
     let mut links = Vec::new();
+    let mut bad = Vec::new();
     for line in text.lines() {
-        if let Some(link) = social_link(line)?
-            && !links.iter().any(|l: &SocialLink| l.url == link.url)
-        {
-            links.push(link);
+        match social_link(line) {
+            Ok(Some(link)) => {
+                if !links.iter().any(|l: &SocialLink| l.url == link.url) {
+                    links.push(link);
+                }
+            }
+            Ok(None) => {}
+            Err(Error::Invalid { message, .. }) => bad.push(message),
+            Err(other) => return Err(other),
         }
+    }
+    if !bad.is_empty() {
+        return Err(Error::invalid("social", bad.join("; ")));
     }
     if links.len() > MAX_SOCIAL_LINKS {
         return Err(Error::invalid(
@@ -316,8 +374,23 @@ fn social_link(line: &str) -> Result<Option<SocialLink>> {
     if line.is_empty() {
         return Ok(None);
     }
-    let bad = || Error::invalid("social", format!("{line} is not a web address (https://…)"));
-    let url = url::Url::parse(line).map_err(|_| bad())?;
+    let bad = || {
+        Error::invalid(
+            "social",
+            format!("“{line}” is not a web address (https://…)"),
+        )
+    };
+    let url = match url::Url::parse(line) {
+        Ok(u) => u,
+        // "instagram.com/name": a host name and a path, the scheme left out.
+        Err(url::ParseError::RelativeUrlWithoutBase)
+            if !line.contains(char::is_whitespace)
+                && line.split('/').next().is_some_and(|h| h.contains('.')) =>
+        {
+            url::Url::parse(&format!("https://{line}")).map_err(|_| bad())?
+        }
+        Err(_) => return Err(bad()),
+    };
     if !matches!(url.scheme(), "http" | "https") || !url.username().is_empty() {
         return Err(bad());
     }
@@ -379,7 +452,17 @@ mod tests {
         let labels: Vec<_> = links.iter().map(|l| l.label.as_str()).collect();
         assert_eq!(labels, ["Instagram", "X", "Tumblr", "fans.example"]);
         assert!(parse_social("javascript:alert(1)").is_err());
-        assert!(parse_social("instagram.com/me").is_err());
+        assert_eq!(
+            parse_social("www.instagram.com/me").expect("a host without https://")[0].url,
+            "https://www.instagram.com/me"
+        );
+        let both = parse_social("not a url\nftp://x.example/\nhttps://ok.example/")
+            .expect_err("two bad lines")
+            .to_string();
+        assert!(
+            both.contains("“not a url”") && both.contains("“ftp://x.example/”"),
+            "{both}"
+        );
         assert!(parse_social("https://user:pw@example.com/").is_err());
         let many = (0..13)
             .map(|i| format!("https://e{i}.example/\n"))

@@ -43,6 +43,23 @@ struct SettingsPage {
     header_preview: Option<String>,
     header_from_photo: Option<i64>,
     icon_preview: Option<String>,
+    /// The problems for the summary at the top, by the fields' names as the form shows them.
+    summary: Vec<(&'static str, String)>,
+}
+
+/// The label of a form field, for the summary of problems.
+fn label(field: &str) -> &'static str {
+    match field {
+        "title" => "Site title",
+        "tagline" => "Tagline",
+        "accent" => "Accent colour",
+        "footer" => "Footer text",
+        "social" => "Social links",
+        "header_photo" => "Header photo from the gallery",
+        "header_file" => "Header image upload",
+        "icon_file" => "Icon",
+        _ => "Settings",
+    }
 }
 
 fn form_of(b: &branding::Branding) -> SettingsForm {
@@ -86,6 +103,11 @@ async fn render(
         &SettingsPage {
             c: Chrome::new(req, &user.0, "Settings", Section::Settings),
             f: f.unwrap_or_else(|| form_of(&b)),
+            summary: errors
+                .all()
+                .iter()
+                .map(|(k, m)| (label(k), m.clone()))
+                .collect(),
             errors,
             header_preview,
             header_from_photo: b.header.as_ref().and_then(|h| h.photo_id),
@@ -248,9 +270,6 @@ pub async fn save(
     for (field, message) in file_errors.all() {
         errors.add(field, message.clone());
     }
-    if !errors.is_empty() {
-        return render(&state, &req, &user, Some(f), errors).await;
-    }
     // Choosing the photo that is already the header changes nothing about it.
     let header = match header {
         HeaderChoice::Photo(id) => {
@@ -277,6 +296,23 @@ pub async fn save(
         header,
         icon,
     };
+    if !errors.is_empty() {
+        // The other fields' problems are reported too, all at once.
+        let i = input.clone();
+        let more = state
+            .db
+            .run(move |conn| {
+                Ok::<_, cms_core::Error>(match branding::check(conn, &i) {
+                    Err(cms_core::Error::Fields(f)) => f,
+                    _ => Vec::new(),
+                })
+            })
+            .await?;
+        for (field, message) in more {
+            errors.add(field, message);
+        }
+        return render(&state, &req, &user, Some(f), errors).await;
+    }
     let act = actor(&user.0.user, &req);
     let saved = state
         .db

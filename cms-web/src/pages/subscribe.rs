@@ -26,6 +26,14 @@ struct SubscribePage {
     l: Layout,
     email: String,
     error: Option<String>,
+    /// The topics ticked: all on a fresh form, the reader's own choice when it comes back.
+    chosen: Vec<String>,
+}
+
+impl SubscribePage {
+    fn ticked(&self, topic: &str) -> bool {
+        self.chosen.iter().any(|t| t == topic)
+    }
 }
 
 /// `GET /subscribe`
@@ -42,6 +50,7 @@ pub async fn form(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
             l,
             email: String::new(),
             error: None,
+            chosen: vec!["news".into(), "gallery".into(), "videos".into()],
         })
     })
     .await
@@ -182,6 +191,7 @@ pub async fn sign_up(
                 l,
                 email: f.email.clone(),
                 error: Some(msg.to_string()),
+                chosen: f.topics.clone(),
             },
         )
     };

@@ -141,7 +141,7 @@ async fn the_site_is_branded_from_settings(backend: Backend) {
             &draft_photo.id.to_string(),
             "not in a published album",
         ),
-        ("header_photo", "999999", "not in a published album"),
+        ("header_photo", "999999", "there is no photo 999999"),
     ] {
         let mut bad: Vec<(&str, &str)> =
             LOOK.iter().filter(|(k, _)| *k != field).copied().collect();
@@ -158,6 +158,47 @@ async fn the_site_is_branded_from_settings(backend: Backend) {
             "{field}={value} changed nothing"
         );
     }
+
+    // Every problem at once, named by the form's labels, uploads included.
+    let mut many: Vec<(&str, &str)> = vec![
+        ("title", ""),
+        ("accent", "#ffee00"),
+        ("social", "not a url\nhttps://ok.example/\nftp://x.example/"),
+        ("header_photo", "abc"),
+    ];
+    many.push(("tagline", "Changed"));
+    let page = owner
+        .send(
+            &app,
+            settings_request(&token, &many, &[("icon_file", "icon.svg", b"<svg/>")]),
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    assert_eq!(
+        page.texts(".field-error").len(),
+        5,
+        "{:?}",
+        page.texts(".field-error")
+    );
+    let summary = page.texts(".error li");
+    for label in [
+        "Site title",
+        "Accent colour",
+        "Social links",
+        "Header photo from the gallery",
+        "Icon",
+    ] {
+        assert!(
+            summary.iter().any(|l| l.starts_with(label)),
+            "{label} in {summary:?}"
+        );
+    }
+    assert!(
+        summary
+            .iter()
+            .any(|l| l.contains("“not a url”") && l.contains("“ftp://x.example/”")),
+        "{summary:?}"
+    );
 
     // An uploaded header goes through the photo pipeline; an uploaded icon is served as sent.
     let wide = files::jpeg(2200, 500, 9);
