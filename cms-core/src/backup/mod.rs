@@ -237,10 +237,104 @@ fn pg_env(url: &str) -> Result<Vec<(&'static str, String)>> {
     Ok(env)
 }
 
+/// The `application_name` of a restore's loading connection, so a later restore can find one
+/// that a killed restore left behind.
+const RESTORE_APP: &str = "keepsake-restore";
+
+/// Replaces the database's `public` schema with a `pg_dump` archive in one transaction: the old
+/// schema is dropped inside the transaction that loads the new one. `pg_restore` turns the
+/// archive into SQL, which reaches `psql` through this process between `BEGIN` and `COMMIT`;
+/// killed at any point before the `COMMIT` is passed on, psql's input ends without it and
+/// PostgreSQL rolls everything back — the old database stays, and nothing loads on without
+/// this process (a `pg_restore --dbname` of its own would go on and commit after a kill).
+fn load_dump(url: &str, file: &Path) -> Result<()> {
+    use std::process::{Command, Stdio};
+    let missing = |tool: &'static str| {
+        move |e: std::io::Error| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::Internal(format!(
+                    "{tool} is not installed: install PostgreSQL's client tools (Debian: postgresql-client)"
+                ))
+            } else {
+                Error::io(format!("cannot run {tool}"), e)
+            }
+        }
+    };
+    let mut psql = Command::new("psql")
+        .args(["--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1"])
+        .env_remove("PGSERVICE")
+        .envs(pg_env(url)?)
+        .env("PGAPPNAME", RESTORE_APP)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(missing("psql"))?;
+    let mut sql = Command::new("pg_restore")
+        .args(["--no-owner", "--no-privileges", "--file=-"])
+        .arg(file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(missing("pg_restore"))?;
+    // Each tool's complaints are read as they come, so neither blocks on a full pipe.
+    let drain = |pipe: Option<std::process::ChildStderr>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_string(&mut text);
+            }
+            text
+        })
+    };
+    let (psql_err, sql_err) = (drain(psql.stderr.take()), drain(sql.stderr.take()));
+    let fed = (|| -> std::io::Result<()> {
+        let (Some(input), Some(mut output)) = (psql.stdin.as_mut(), sql.stdout.take()) else {
+            return Err(std::io::Error::other("no pipe"));
+        };
+        input.write_all(
+            b"SET client_min_messages = warning;\nBEGIN;\n\
+              DROP SCHEMA public CASCADE;\nCREATE SCHEMA public;\n",
+        )?;
+        std::io::copy(&mut output, input)?;
+        // Only a whole archive is committed: pg_restore must have read it to the end.
+        if !sql.wait()?.success() {
+            return Err(std::io::Error::other("pg_restore failed"));
+        }
+        input.write_all(b"COMMIT;\n")
+    })();
+    drop(psql.stdin.take());
+    let loaded = psql.wait().map_err(|e| Error::io("cannot run psql", e))?;
+    let _ = sql.kill();
+    let _ = sql.wait();
+    let first_line = |t: std::thread::JoinHandle<String>| {
+        t.join()
+            .unwrap_or_default()
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .map(str::to_string)
+    };
+    let (psql_says, sql_says) = (first_line(psql_err), first_line(sql_err));
+    match (fed, loaded.success()) {
+        (Ok(()), true) => Ok(()),
+        (_, false) => Err(Error::Internal(format!(
+            "loading the database failed: {}",
+            psql_says.unwrap_or_else(|| "psql stopped".into())
+        ))),
+        (Err(e), true) => Err(Error::Internal(format!(
+            "reading the database dump failed: {}",
+            sql_says.unwrap_or_else(|| e.to_string())
+        ))),
+    }
+}
+
 /// Runs a PostgreSQL client tool (`pg_dump`, `pg_restore`) with the database's environment.
 fn pg_tool(tool: &str, url: &str, args: &[&str]) -> Result<()> {
     let mut cmd = std::process::Command::new(tool);
-    cmd.args(args).env_remove("PGSERVICE");
+    cmd.args(args).env_remove("PGSERVICE").env(
+        "PGAPPNAME",
+        format!("keepsake-{}", tool.trim_start_matches("pg_")),
+    );
     for (k, v) in pg_env(url)? {
         cmd.env(k, v);
     }
@@ -831,27 +925,18 @@ pub fn restore(config: &Config, dir: &Path, force: bool) -> Result<Manifest> {
         DatabaseUrl::Postgres { url } => {
             let mut c = diesel::PgConnection::establish(url)
                 .map_err(|e| Error::Unavailable(format!("cannot connect: {e}")))?;
-            c.batch_execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-                .map_err(Error::from)?;
+            // A load a killed restore left behind (its psql, until PostgreSQL notices the
+            // end of its input) is ended now rather than waited for.
+            diesel::sql_query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND application_name = $1 \
+                 AND pid <> pg_backend_pid()",
+            )
+            .bind::<diesel::sql_types::Text, _>(RESTORE_APP)
+            .execute(&mut c)
+            .map_err(Error::from)?;
             drop(c);
-            let file = dir.join(PG_FILE).display().to_string();
-            let name = pg_env(url)?
-                .into_iter()
-                .find(|(k, _)| *k == "PGDATABASE")
-                .map(|(_, v)| v)
-                .unwrap_or_default();
-            pg_tool(
-                "pg_restore",
-                url,
-                &[
-                    "--no-owner",
-                    "--no-privileges",
-                    "--exit-on-error",
-                    "--single-transaction",
-                    &format!("--dbname={name}"),
-                    &file,
-                ],
-            )?;
+            load_dump(url, &dir.join(PG_FILE))?;
         }
     }
     // An older schema is brought up to date.
