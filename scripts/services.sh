@@ -107,6 +107,19 @@ ensure_browser_deps() {
   fi
 }
 
+# Java (the Nu HTML checker runs on it) and the quality checks' packages: Lighthouse, which
+# drives the system Chromium, and vnu-jar.
+ensure_quality_deps() {
+  if ! command -v java >/dev/null; then
+    echo "installing Java…" >&2
+    apt_install default-jre-headless
+  fi
+  ensure_browser_deps
+  if [ ! -d tests/quality/node_modules/lighthouse ] || [ ! -d tests/quality/node_modules/vnu-jar ]; then
+    (cd tests/quality && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 # Python's aiosmtpd: the real SMTP server the mail tests deliver to.
 ensure_smtp_sink() {
   if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
@@ -122,7 +135,7 @@ ensure_schemathesis() {
   fi
 }
 
-# Starts the debug `cms serve --demo` on a free loopback port in a throwaway folder. Sets
+# Starts `cms serve --demo` on a free loopback port in a throwaway folder. Sets
 # demo_dir, demo_pid and KEEPSAKE_URL (plus the demo admin's login); the caller removes the
 # folder and stops the server (see stop_demo). Extra arguments go to `serve`; CMS_* settings
 # can be given in the environment as usual.
@@ -138,9 +151,14 @@ demo_env() {
 
 start_demo() {
   local target bin
-  target="${CARGO_TARGET_DIR:-target}"
-  cargo build --locked --quiet --bin cms
-  bin="$(cd "$target" && pwd)/debug/cms"
+  # The binary the caller names (scripts/test: the release one it built), else a debug build.
+  if [ -n "${KEEPSAKE_CMS_BIN:-}" ]; then
+    bin="$KEEPSAKE_CMS_BIN"
+  else
+    target="${CARGO_TARGET_DIR:-target}"
+    cargo build --locked --quiet --bin cms
+    bin="$(cd "$target" && pwd)/debug/cms"
+  fi
   demo_bin="$bin"
   demo_dir=$(mktemp -d)
   (cd "$demo_dir" && demo_env "$bin" serve --demo --bind 127.0.0.1:0 "$@" >"$demo_dir/out.log" 2>"$demo_dir/err.log") &

@@ -28,11 +28,22 @@ pub async fn asset(name: web::Path<String>) -> Result<HttpResponse, WebError> {
         .body(asset.bytes))
 }
 
-/// `GET /favicon.ico`: browsers ask for it by habit; send them to the icon.
-pub async fn favicon() -> HttpResponse {
-    HttpResponse::MovedPermanently()
-        .insert_header(("Location", ICON.href()))
-        .finish()
+/// `GET /favicon.ico`: browsers ask for it by habit; send them to the site's icon — the one
+/// set in Settings, else the built-in one. A temporary redirect kept for five minutes, so a
+/// new icon reaches browsers that asked before (a permanent one would be kept for good).
+pub async fn favicon(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
+    let site = super::subscribe::site(&state).await?;
+    let to = match &site.brand.icon {
+        Some(icon) => crate::views::media_url(&icon.key),
+        None => ICON.href().to_string(),
+    };
+    Ok(HttpResponse::Found()
+        .insert_header(("Location", to))
+        .insert_header(CacheControl(vec![
+            CacheDirective::Public,
+            CacheDirective::MaxAge(300),
+        ]))
+        .finish())
 }
 
 /// `GET /media/{key}`: a file of the local media store.

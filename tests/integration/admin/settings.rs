@@ -234,6 +234,17 @@ async fn the_site_is_branded_from_settings(backend: Backend) {
     assert!(icon_href.starts_with("/media/branding/"), "{icon_href}");
     assert_eq!(home.attrs("link[rel=icon]", "type"), ["image/png"]);
     assert_eq!(get(&app, &icon_href).await.status, 200);
+    // Browsers that ask for /favicon.ico by habit get the branded icon too, for a while only.
+    let habit = get(&app, "/favicon.ico").await;
+    assert_eq!(habit.status, 302);
+    assert_eq!(
+        habit.header("location").as_deref(),
+        Some(icon_href.as_str())
+    );
+    assert_eq!(
+        habit.header("cache-control").as_deref(),
+        Some("public, max-age=300")
+    );
 
     // Files that are not what they claim are refused.
     let svg = br#"<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>"#;
@@ -275,6 +286,11 @@ async fn the_site_is_branded_from_settings(backend: Backend) {
     assert!(
         home.attrs("link[rel=icon]", "href")[0].starts_with("/static/icon."),
         "the default icon"
+    );
+    let habit = get(&app, "/favicon.ico").await;
+    assert_eq!(
+        habit.header("location"),
+        home.attrs("link[rel=icon]", "href").first().cloned()
     );
 }
 
