@@ -65,6 +65,9 @@ pub struct Report {
     pub albums_created: Vec<(i64, String)>,
     /// Albums that received photos: id, slug, title, how many.
     pub albums_filled: Vec<(i64, String, String, usize)>,
+    /// Albums that were there before and received photos: id, and the first id the photos
+    /// this import (with a killed run it resumed) added can have.
+    pub added_from: Vec<(i64, i64)>,
     pub announcement: Option<i64>,
 }
 
@@ -100,6 +103,8 @@ pub fn run(
     // Photos this run adds have larger ids than any there now: an announcement shows an
     // existing album's new photos from here on.
     let first_new_id = photo::max_id(&mut *db.conn()?)?.unwrap_or(0) + 1;
+    // Albums that were there before and got photos: their marks go when the import ends.
+    let mut touched: Vec<i64> = Vec::new();
     progress.start(plan.file_count() as u64);
     for source in plan.albums {
         let names: Vec<&str> = source.categories.iter().map(String::as_str).collect();
@@ -111,6 +116,15 @@ pub fn run(
         if let Some((id, true)) = album_id {
             report.albums_created.push((id, source.title.clone()));
         }
+        // Photos added to an album that was there before are new from the first id of the run
+        // that began adding them: a mark written with the first of them keeps it, so a run
+        // resuming a killed one announces the killed run's photos too.
+        let mut adding_from = match album_id {
+            Some((id, false)) => {
+                import_item::find(&mut *db.conn()?, ADDING.0, ADDING.1, &id.to_string())?
+            }
+            _ => None,
+        };
         let mut known: HashSet<String> = match album_id {
             Some((id, _)) => {
                 let mut conn = db.conn()?;
@@ -153,11 +167,25 @@ pub fn run(
             if !done.is_empty() {
                 let (id, created, added) = db.write_blocking(|conn| -> Result<_> {
                     let (id, created) = match album_id {
-                        Some((id, _)) => (id, false),
+                        Some((id, pending)) => {
+                            if !pending && adding_from.is_none() {
+                                import_item::record(
+                                    conn,
+                                    ADDING.0,
+                                    ADDING.1,
+                                    &id.to_string(),
+                                    first_new_id,
+                                )?;
+                            }
+                            (id, false)
+                        }
                         None => (create_album(conn, &names, &source, actor)?, true),
                     };
                     Ok((id, created, photo::add_to_album(conn, id, &done)?))
                 })?;
+                if matches!(album_id, Some((_, false))) && adding_from.is_none() {
+                    adding_from = Some(first_new_id);
+                }
                 if created {
                     report.albums_created.push((id, source.title.clone()));
                     album_id = Some((id, true));
@@ -168,19 +196,26 @@ pub fn run(
             }
             progress.advance(chunk.len() as u64, &source.title);
         }
-        // An album this import created is new from its first photo to its last (a resumed
-        // run counts what the killed one added); any other counts what this run added.
+        // An album this import created is new from its first photo to its last, any other
+        // from the first photo this run (or the killed run it resumes) added.
         if let Some((id, pending)) = album_id
-            && (pending || added_here > 0)
+            && (pending || added_here > 0 || adding_from.is_some())
         {
-            let a = album::find(&mut *db.conn()?, id)?.ok_or(Error::NotFound("album"))?;
-            let new = if pending {
-                a.photo_count.max(0) as usize
-            } else {
-                added_here
+            let mut conn = db.conn()?;
+            let a = album::find(&mut conn, id)?.ok_or(Error::NotFound("album"))?;
+            let new = match adding_from {
+                Some(from) if !pending => photo::count_from(&mut conn, id, from)?.max(0) as usize,
+                _ if pending => a.photo_count.max(0) as usize,
+                _ => added_here,
             };
             if new > 0 {
                 report.albums_filled.push((id, a.slug, a.title, new));
+                if let Some(from) = adding_from.filter(|_| !pending) {
+                    report.added_from.push((id, from));
+                }
+            }
+            if adding_from.is_some() && !pending {
+                touched.push(id);
             }
         }
     }
@@ -197,8 +232,10 @@ pub fn run(
         // The import has ended: its albums are no longer pending, published or (--draft) not.
         let keys: Vec<String> = ids.iter().map(i64::to_string).collect();
         import_item::forget(conn, PENDING.0, PENDING.1, &keys)?;
+        let keys: Vec<String> = touched.iter().map(i64::to_string).collect();
+        import_item::forget(conn, ADDING.0, ADDING.1, &keys)?;
         if opts.announce && !report.albums_filled.is_empty() {
-            let input = announcement(conn, &report, first_new_id, actor)?;
+            let input = announcement(conn, &report, actor)?;
             let p = post::create(conn, &input)?;
             audit::record(
                 conn,
@@ -220,12 +257,7 @@ pub fn run(
 /// album an embed — its category path, count and a row of the photos just added (an album that
 /// existed before shows only its new photos) — filed under "Gallery Updates", the first new
 /// photo featured. The editor can change all of it before publishing.
-fn announcement(
-    conn: &mut crate::db::DbConn,
-    report: &Report,
-    first_new_id: i64,
-    actor: &Actor,
-) -> Result<PostInput> {
+fn announcement(conn: &mut crate::db::DbConn, report: &Report, actor: &Actor) -> Result<PostInput> {
     let filled = &report.albums_filled;
     let total: usize = filled.iter().map(|a| a.3).sum();
     // Each album's category path, root first.
@@ -273,13 +305,12 @@ fn announcement(
             ),
         ),
     };
-    let created: HashSet<i64> = report.albums_created.iter().map(|a| a.0).collect();
+    let from = |id: i64| report.added_from.iter().find(|a| a.0 == id).map(|a| a.1);
     let mut body = format!("{intro}\n\n");
     for (id, slug, ..) in filled {
-        if created.contains(id) {
-            body.push_str(&format!("[[album:{slug}]]\n\n"));
-        } else {
-            body.push_str(&format!("[[album:{slug} from:{first_new_id}]]\n\n"));
+        match from(*id) {
+            Some(first) => body.push_str(&format!("[[album:{slug} from:{first}]]\n\n")),
+            None => body.push_str(&format!("[[album:{slug}]]\n\n")),
         }
     }
     let mut input = PostInput::new(title, body);
@@ -287,11 +318,7 @@ fn announcement(
     input.category_ids = vec![crate::models::category::ensure(conn, "Gallery Updates")?.id];
     input.featured_photo_id = photos::table
         .filter(photos::album_id.eq(filled[0].0))
-        .filter(photos::id.ge(if created.contains(&filled[0].0) {
-            0
-        } else {
-            first_new_id
-        }))
+        .filter(photos::id.ge(from(filled[0].0).unwrap_or(0)))
         .order((photos::position.asc(), photos::id.asc()))
         .select(photos::id)
         .first::<i64>(conn)
@@ -344,6 +371,11 @@ fn announcement_words(shared: &[String], total: usize) -> (Option<String>, Optio
 /// The `import_items` (source, kind) marking an album a gallery import created and has not
 /// finished; its id is the source id.
 const PENDING: (&str, &str) = ("gallery-import", "pending-album");
+
+/// The `import_items` (source, kind) marking an album that was there before a gallery import
+/// added photos to it, until the import ends; its id is the album's, its target the first id
+/// the import's photos can have.
+const ADDING: (&str, &str) = ("gallery-import", "adding-to-album");
 
 /// The album an import of `title` under `categories` would fill, if it exists: its id, and
 /// whether a gallery import created it and did not finish (a killed run).

@@ -530,6 +530,15 @@ pub fn latest_published(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<(Photo
         .load(conn)
 }
 
+/// How many photos of an album have ids from `first_id` on: what an import added.
+pub fn count_from(conn: &mut DbConn, album_id: i64, first_id: i64) -> QueryResult<i64> {
+    photos::table
+        .filter(photos::album_id.eq(album_id))
+        .filter(photos::id.ge(first_id))
+        .count()
+        .get_result(conn)
+}
+
 /// The first `limit` photos of an album (in display order) among those added from photo
 /// `first_id` on: what an import just added (ids only grow).
 pub fn added_from(

@@ -506,14 +506,6 @@ async fn killed_imports_resume_without_duplicates(backend: Backend) {
         "Captures/Episode 1/zz-not-an-image.jpg",
         b"plain text",
     );
-    // Start, wait until some photos are in, kill it hard.
-    let mut child = cms(dir.path(), &url)
-        .args(["import", "gallery", "--announce"])
-        .arg(&src)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
     let count = |url: &str| -> i64 {
         let config = cms_core::Config::for_tests(dir.path(), url).expect("config");
         let Ok(state) = cms_core::AppState::open(config) else {
@@ -528,16 +520,29 @@ async fn killed_imports_resume_without_duplicates(backend: Backend) {
             .get_result(&mut *conn)
             .unwrap_or(0)
     };
-    let mut at_kill = 0;
-    for _ in 0..600 {
-        std::thread::sleep(std::time::Duration::from_millis(25));
-        at_kill = count(&url);
-        if at_kill > 0 || child.try_wait().expect("wait").is_some() {
-            break;
+    // Start `import gallery --announce`, wait until more than `past` photos are in, kill it
+    // hard: how many were in.
+    let import_killed_past = |past: i64| -> i64 {
+        let mut child = cms(dir.path(), &url)
+            .args(["import", "gallery", "--announce"])
+            .arg(&src)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let mut at_kill = 0;
+        for _ in 0..600 {
+            std::thread::sleep(std::time::Duration::from_millis(25));
+            at_kill = count(&url);
+            if at_kill > past || child.try_wait().expect("wait").is_some() {
+                break;
+            }
         }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
+        let _ = child.kill();
+        let _ = child.wait();
+        at_kill
+    };
+    let at_kill = import_killed_past(0);
     assert!(at_kill < N as i64, "killed part-way ({at_kill} of {N})");
     // A temporary file like one a killed writer leaves (the kill may or may not have left one).
     let tmp = dir.path().join("data/media/.tmp");
@@ -621,6 +626,77 @@ async fn killed_imports_resume_without_duplicates(backend: Backend) {
         .output()
         .expect("third");
     assert!(String::from_utf8_lossy(&third.stdout).starts_with("imported 0 photos"));
+    let first_new = all.iter().map(|p| p.id).max().expect("photos") + 1;
+    drop(conn);
+
+    // More photos for the albums now published, announced; killed part-way and resumed: the
+    // announcement counts the killed run's photos too and shows each album from the first of
+    // them.
+    const MORE: usize = 36;
+    for i in N..N + MORE {
+        write(
+            &src,
+            &format!("Captures/Episode {}/{i:03}.jpg", i % 3 + 1),
+            &files::jpeg(1280, 720, i as u8),
+        );
+    }
+    let at_kill = import_killed_past(N as i64);
+    assert!(
+        at_kill > N as i64 && at_kill < (N + MORE) as i64,
+        "killed part-way ({at_kill} of {})",
+        N + MORE
+    );
+    let out = cms(dir.path(), &url)
+        .args(["import", "gallery", "--announce"])
+        .arg(&src)
+        .output()
+        .expect("resume");
+    assert_eq!(out.status.code(), Some(3));
+    let mut conn = state.db.conn().expect("conn");
+    assert_eq!(count(&url), (N + MORE) as i64);
+    let posts: Vec<post::Post> = cms_core::schema::posts::table
+        .order(cms_core::schema::posts::id.asc())
+        .select(post::Post::as_select())
+        .load(&mut *conn)
+        .expect("posts");
+    let resumed = posts.last().expect("an announcement");
+    assert_ne!(resumed.id, last.id, "a second announcement");
+    assert_eq!(resumed.title, format!("{MORE} new photos in 3 albums"));
+    // Each album's row starts where the photos new to it start — the killed run's first for
+    // an album it reached (a resumed run that started counting afresh would leave those out),
+    // the resumed run's own for one it did not — never earlier.
+    for a in &albums {
+        let marker = format!("[[album:{} from:", a.slug);
+        let from: i64 = resumed
+            .body_markdown
+            .split(&marker)
+            .nth(1)
+            .and_then(|r| r.split("]]").next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{marker} in {}", resumed.body_markdown));
+        let mut new_ids = |from: i64| -> Vec<i64> {
+            cms_core::schema::photos::table
+                .filter(cms_core::schema::photos::album_id.eq(a.id))
+                .filter(cms_core::schema::photos::id.ge(from))
+                .select(cms_core::schema::photos::id)
+                .load(&mut *conn)
+                .expect("ids")
+        };
+        assert!(
+            from >= first_new,
+            "{}: from {from}, before the import",
+            a.slug
+        );
+        let (shown, added) = (new_ids(from), new_ids(first_new));
+        assert_eq!(shown, added, "{}: every new photo", a.slug);
+        assert_eq!(shown.len(), MORE / 3, "{}", a.slug);
+    }
+    assert!(
+        cms_core::models::import_item::all_of(&mut conn, "gallery-import", "adding-to-album")
+            .expect("marks")
+            .is_empty(),
+        "the marks go when the import ends"
+    );
 }
 
 backend_tests!(killed_imports_resume_without_duplicates);
