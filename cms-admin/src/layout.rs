@@ -45,6 +45,9 @@ pub struct Chrome {
 fn notice_text(code: &str) -> Option<&'static str> {
     Some(match code {
         "saved" => "Saved.",
+        "saved-no-poster" => {
+            "Saved. The provider's thumbnail could not be fetched as the poster: upload one if you like."
+        }
         "created" => "Created.",
         "deleted" => "Deleted.",
         "published" => "Published.",

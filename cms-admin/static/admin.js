@@ -246,11 +246,12 @@
     var mine = ++seq;
     status.textContent = 'Loading…';
     fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
-      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
-      .then(function (data) {
+      .then(function (r) { return r.json().then(function (data) { return { ok: r.ok, data: data }; }); })
+      .then(function (res) {
         if (mine !== seq) return;
+        if (!res.ok) { status.textContent = res.data.error || 'The gallery could not be read just now.'; return; }
         if (!append) list.textContent = '';
-        if (data.albums) showAlbums(data.albums); else showPhotos(data);
+        if (res.data.albums) showAlbums(res.data.albums); else showPhotos(res.data);
       })
       .catch(function () { if (mine === seq) status.textContent = 'The gallery could not be read just now.'; });
   }

@@ -134,6 +134,8 @@ pub(crate) fn load_with(
         let mut album_slugs = Vec::new();
         let mut photo_total = 0;
         let mut first_photo = None;
+        // The header: a photo no post features, so the banner and the first card differ.
+        let mut header_photo = None;
         // One photo from each album, for the posts' featured images.
         let mut album_firsts = Vec::new();
         for ((title, _), photos) in EPISODES.iter().zip(&album_photos) {
@@ -149,6 +151,7 @@ pub(crate) fn load_with(
             )?;
             let added = photo::add_to_album(conn, a.id, photos)?;
             first_photo = first_photo.or(added.inserted.first().copied());
+            header_photo = added.inserted.last().copied().or(header_photo);
             album_firsts.extend(added.inserted.get(added.inserted.len() / 2).copied());
             photo_total += added.inserted.len();
             album_slugs.push((a.slug, title.to_string(), added.inserted.len()));
@@ -163,7 +166,7 @@ pub(crate) fn load_with(
                 accent: String::new(),
                 footer: "Kit Connor Archives is a non-profit fan site and is not affiliated with Kit Connor, his family or representatives.\nAll images are copyright their respective owners and are used under fair use.".into(),
                 social: "https://www.instagram.com/kitconnorarchives\nhttps://x.com/kitconnorarchive\nhttps://kitconnorarchives.tumblr.com/".into(),
-                header: match first_photo {
+                header: match header_photo {
                     Some(id) => crate::branding::HeaderChoice::Photo(id),
                     None => crate::branding::HeaderChoice::Keep,
                 },

@@ -91,6 +91,14 @@ impl Embed {
         }
     }
 
+    /// The video's page on the provider's site, starting at `seconds`.
+    pub fn watch_url_at(&self, seconds: u32) -> String {
+        match self {
+            Embed::YouTube(id) => format!("https://www.youtube.com/watch?v={id}&t={seconds}s"),
+            Embed::Vimeo(id) => format!("https://vimeo.com/{id}#t={seconds}s"),
+        }
+    }
+
     /// The provider's name, for the consent notice.
     pub fn provider(&self) -> &'static str {
         match self {

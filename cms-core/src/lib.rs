@@ -27,6 +27,7 @@ pub mod net;
 pub mod notify;
 pub mod page_cache;
 pub mod password;
+pub mod posters;
 pub mod preview;
 pub mod publishing;
 pub mod schema;

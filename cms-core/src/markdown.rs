@@ -181,28 +181,32 @@ pub fn decode_entities(s: &str) -> String {
 fn strip_markers(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(i) = rest.find("[[") {
-        let after = &rest[i + 2..];
-        let marker = ["album:", "video:"]
+    while let Some((start, end)) = next_marker(rest) {
+        out.push_str(&rest[..start]);
+        out.push(' ');
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Where the first embed marker in `text` starts and ends (after its `]]`).
+fn next_marker(text: &str) -> Option<(usize, usize)> {
+    let mut from = 0;
+    while let Some(i) = text[from..].find("[[").map(|i| i + from) {
+        let after = &text[i + 2..];
+        let end = ["album:", "video:"]
             .iter()
             .any(|k| after.starts_with(k))
             .then(|| after.find("]]"))
             .flatten()
             .filter(|&end| parse_marker(&after[..end]).is_some());
-        match marker {
-            Some(end) => {
-                out.push_str(&rest[..i]);
-                out.push(' ');
-                rest = &after[end + 2..];
-            }
-            None => {
-                out.push_str(&rest[..i + 2]);
-                rest = after;
-            }
+        match end {
+            Some(end) => return Some((i, i + 2 + end + 2)),
+            None => from = i + 2,
         }
     }
-    out.push_str(rest);
-    out
+    None
 }
 
 /// Plain text of some Markdown, whitespace collapsed, cut at a word boundary to at most
@@ -216,7 +220,23 @@ pub fn plain_excerpt(markdown: &str, max_chars: usize) -> String {
             break;
         }
     }
-    let text = strip_markers(&text);
+    // Words that lead up to an embed ("jump straight to an episode:") end the excerpt there:
+    // what follows the album is another thought, and joining them reads as one sentence.
+    // Embeds before any words are passed over.
+    let mut rest = text.as_str();
+    while let Some((_, end)) = next_marker(rest).filter(|(s, _)| rest[..*s].trim().is_empty()) {
+        rest = &rest[end..];
+    }
+    let text = match next_marker(rest) {
+        Some((start, _)) => {
+            let lead = rest[..start].trim_end();
+            match lead.strip_suffix(':') {
+                Some(cut) => format!("{}…", cut.trim_end()),
+                None => lead.to_string(),
+            }
+        }
+        None => rest.to_string(),
+    };
     let words: Vec<&str> = text.split_whitespace().collect();
     let mut out = String::new();
     for w in words {
@@ -342,7 +362,14 @@ mod tests {
                 "Jump to an episode:\n\n[[album:s02e01-out]]\n\n[[video:x-1]]\n\nEnjoy [[not a marker]].",
                 100
             ),
-            "Jump to an episode: Enjoy [[not a marker]]."
+            "Jump to an episode…"
+        );
+        assert_eq!(
+            plain_excerpt(
+                "[[album:s02e01-out]]\n\nEnjoy [[not a marker]].\n\n[[video:x-1]]\n\nMore.",
+                100
+            ),
+            "Enjoy [[not a marker]]."
         );
         assert_eq!(plain_text("[[album:a]] b"), "b");
     }

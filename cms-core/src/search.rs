@@ -423,6 +423,42 @@ pub fn terms(q: &str) -> Vec<String> {
         .collect()
 }
 
+/// A transcript line as a result's snippet: escaped, with `<mark>` around the words of `q` it
+/// holds (the last word also as a prefix, as the search matched it).
+pub fn cue_snippet_html(text: &str, q: &str) -> String {
+    let words = terms(q);
+    let mut marked = String::with_capacity(text.len() + 16);
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.is_empty() {
+            return;
+        }
+        let lower = word.to_lowercase();
+        let hit = words
+            .iter()
+            .enumerate()
+            .any(|(i, w)| lower == *w || (i + 1 == words.len() && lower.starts_with(w.as_str())));
+        if hit {
+            out.push(MARK_START);
+            out.push_str(word);
+            out.push(MARK_END);
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars().filter(|c| *c != MARK_START && *c != MARK_END) {
+        if c.is_alphanumeric() {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut marked);
+            marked.push(c);
+        }
+    }
+    flush(&mut word, &mut marked);
+    marked_html(&marked)
+}
+
 /// One search result, with highlighted HTML (escaped, `<mark>` around matches).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Hit {
@@ -724,6 +760,18 @@ mod tests {
             ["truth", "dare", "or", "near", "x"]
         );
         assert!(terms("*** \" ( )").is_empty());
+    }
+
+    #[test]
+    fn transcript_lines_are_marked_where_the_words_are() {
+        assert_eq!(
+            super::cue_snippet_html("The <b>rain</b> scene & the raining one", "rain sce"),
+            "The &lt;b&gt;<mark>rain</mark>&lt;/b&gt; <mark>scene</mark> &amp; the raining one"
+        );
+        assert_eq!(
+            super::cue_snippet_html("Nothing here", "rain"),
+            "Nothing here"
+        );
     }
 
     #[test]

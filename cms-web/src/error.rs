@@ -71,7 +71,7 @@ impl ResponseError for WebError {
                 "There is nothing at this address. It may have moved, or the link may be mistyped."
                     .into(),
             ),
-            WebError::BadRequest(m) => ("Bad request", m.clone()),
+            WebError::BadRequest(m) => ("That address does not work", m.clone()),
             WebError::Gone(m) => ("No longer here", m.clone()),
             WebError::Unavailable(m) => {
                 let id = cms_core::error::incident(tracing::Level::WARN, "service unavailable", m);
@@ -106,8 +106,64 @@ impl ResponseError for WebError {
         if matches!(self, WebError::Unavailable(_)) {
             resp.insert_header(("Retry-After", "5"));
         }
-        resp.body(body)
+        let mut resp = resp.body(body);
+        // A reader's mistake is shown again inside the site's layout (`redirects`' middleware
+        // reads this); the bare page stays for when the site cannot be read.
+        if let WebError::BadRequest(m) | WebError::Gone(m) = self {
+            resp.extensions_mut().insert(ReaderMistake {
+                heading: heading.to_string(),
+                message: m.clone(),
+            });
+        }
+        resp
     }
+}
+
+/// What a 400 or 410 page says, for the middleware that shows it in the site's layout.
+#[derive(Debug, Clone)]
+pub struct ReaderMistake {
+    pub heading: String,
+    pub message: String,
+}
+
+#[derive(Template)]
+#[template(path = "reader_error.html")]
+struct ReaderErrorPage<'a> {
+    l: crate::layout::Layout,
+    heading: &'a str,
+    message: &'a str,
+}
+
+/// A reader's 400 or 410 inside the site's header, navigation and footer, never indexed or
+/// cached; `None` when the site cannot be read (the bare page is kept then).
+pub async fn mistake_page(
+    state: &cms_core::AppState,
+    path: &str,
+    status: StatusCode,
+    mistake: &ReaderMistake,
+) -> Option<HttpResponse> {
+    let site = crate::pages::subscribe::site(state).await.ok()?;
+    let mut l = crate::layout::Layout::new(
+        &site,
+        &state.config.server.base_url,
+        &mistake.heading,
+        path,
+        crate::layout::Section::None,
+    );
+    l.noindex = true;
+    let body = ReaderErrorPage {
+        l,
+        heading: &mistake.heading,
+        message: &mistake.message,
+    }
+    .render()
+    .ok()?;
+    Some(
+        HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .insert_header(("Cache-Control", "no-store"))
+            .body(body),
+    )
 }
 
 /// The default service: a real 404 page for every unknown path.

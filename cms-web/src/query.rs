@@ -15,7 +15,11 @@ pub fn page(query: &str) -> Result<u64, WebError> {
                 return Err(WebError::BadRequest("give 'page' only once".into()));
             }
             let n: u64 = v.parse().map_err(|_| {
-                WebError::BadRequest(format!("page must be a whole number from 1, not '{v}'"))
+                if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+                    WebError::BadRequest(format!("page must be from 1 to {MAX_PAGE}"))
+                } else {
+                    WebError::BadRequest(format!("page must be a whole number from 1, not '{v}'"))
+                }
             })?;
             if n == 0 || n > MAX_PAGE {
                 return Err(WebError::BadRequest(format!(

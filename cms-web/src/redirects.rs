@@ -93,6 +93,20 @@ pub async fn legacy_redirects(
         return Ok(ServiceResponse::new(req, moved(&to)));
     }
     let res = next.call(req).await?;
+    let mistake = res
+        .response()
+        .extensions()
+        .get::<crate::error::ReaderMistake>()
+        .cloned();
+    if let (Some(mistake), Some(state)) = (mistake, &state) {
+        let status = res.status();
+        let (req, res) = res.into_parts();
+        let page = crate::error::mistake_page(state, req.path(), status, &mistake).await;
+        return Ok(ServiceResponse::new(
+            req,
+            page.unwrap_or_else(|| res.map_into_boxed_body()),
+        ));
+    }
     if res.status() != StatusCode::NOT_FOUND {
         return Ok(res.map_into_boxed_body());
     }

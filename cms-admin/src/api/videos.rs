@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use cms_core::AppState;
 use cms_core::api::views::{self, Urls};
+use cms_core::embed::Embed;
 use cms_core::models::audit;
 use cms_core::models::video::{self, TranscriptFormat, VideoInput};
 use serde::Deserialize;
@@ -89,7 +90,7 @@ pub async fn create(req: HttpRequest, state: web::Data<AppState>, body: web::Pay
     let caller = authorize(&req, &state, "videos:write").await?;
     let b: VideoCreate = read_json(&req, body).await?;
     super::exact_slug(b.slug.as_deref())?;
-    let input = VideoInput {
+    let mut input = VideoInput {
         title: b.title,
         slug: b.slug,
         description: b.description,
@@ -108,6 +109,13 @@ pub async fn create(req: HttpRequest, state: web::Data<AppState>, body: web::Pay
         published: b.published,
         ..VideoInput::default()
     };
+    // An embed gets the provider's thumbnail as its poster, as in the admin.
+    if let Some(url) = input.embed_url.clone().filter(|u| Embed::parse(u).is_ok()) {
+        match cms_core::posters::fetch_for(&state, url).await {
+            Ok(key) => input.poster_key = Some(key),
+            Err(why) => tracing::warn!(%why, "the video's poster could not be fetched"),
+        }
+    }
     let base = state.config.server.base_url.clone();
     let act = caller.actor;
     let out = state
@@ -196,9 +204,43 @@ pub async fn update(
                 Some(("video", id)),
                 &saved.title,
             )?;
-            Ok::<_, ApiError>(views::video_out(&saved, Urls(&base)))
+            let wanted = cms_core::posters::wanted(
+                saved.embed_url.as_deref(),
+                v.embed_url.as_deref(),
+                saved.poster_key.as_deref(),
+            );
+            Ok::<_, ApiError>((
+                views::video_out(&saved, Urls(&base)),
+                wanted.then_some(saved),
+            ))
         })
         .await?;
+    // A new embed without a poster gets the provider's thumbnail, after the write (nothing
+    // waits on the network inside a transaction).
+    let out = match out {
+        (out, None) => out,
+        (out, Some(saved)) => {
+            let url = saved.embed_url.clone().unwrap_or_default();
+            match cms_core::posters::fetch_for(&state, url).await {
+                Ok(key) => {
+                    let base = state.config.server.base_url.clone();
+                    state
+                        .db
+                        .write(move |conn| {
+                            let mut input = cms_core::models::video::input_of(&saved);
+                            input.poster_key = Some(key);
+                            let v = video::update(conn, saved.id, &input)?;
+                            Ok::<_, ApiError>(views::video_out(&v, Urls(&base)))
+                        })
+                        .await?
+                }
+                Err(why) => {
+                    tracing::warn!(%why, "the video's poster could not be fetched");
+                    out
+                }
+            }
+        }
+    };
     Ok(json(StatusCode::OK, &out))
 }
 

@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::auth::Editor;
 use crate::error::AdminError;
 use crate::forms;
+use actix_web::ResponseError;
 
 /// Albums listed at once.
 const ALBUMS: usize = 36;
@@ -55,8 +56,30 @@ fn thumb_of(p: &photo::Photo) -> String {
     format!("/media/{}", photo_variant_key(&p.content_hash, w))
 }
 
-/// `GET /admin/photos/pick?q=…` (albums) or `?album=ID&page=N` (an album's photos).
-pub async fn pick(
+/// `GET /admin/photos/pick?q=…` (albums) or `?album=ID&page=N` (an album's photos). A problem
+/// is answered in JSON too (`{"error": "…"}` with its status), for the dialog to show.
+pub async fn pick(state: web::Data<AppState>, req: HttpRequest, user: Editor) -> HttpResponse {
+    match answer(state, req, user).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            let status = e.status_code();
+            let message = match &e {
+                AdminError::BadRequest(m) => m.clone(),
+                AdminError::NotFound => "There is no such album.".into(),
+                _ if status.is_server_error() => {
+                    tracing::error!(error = %e, "photo picker");
+                    "The gallery could not be read. Please try again.".into()
+                }
+                other => other.to_string(),
+            };
+            HttpResponse::build(status)
+                .insert_header(("Cache-Control", "no-store"))
+                .json(serde_json::json!({ "error": message }))
+        }
+    }
+}
+
+async fn answer(
     state: web::Data<AppState>,
     req: HttpRequest,
     _user: Editor,

@@ -226,7 +226,13 @@ pub async fn save(
     let header_photo = f.header_photo.clone();
     let (header, icon, file_errors) = web::block(move || {
         let mut errors = Errors::default();
-        let header = if remove_header {
+        let header = if remove_header && (header_file.is_some() || !header_photo.is_empty()) {
+            errors.add(
+                "header_photo",
+                "Choose a new header or remove it, not both.".to_string(),
+            );
+            HeaderChoice::Keep
+        } else if remove_header {
             HeaderChoice::Remove
         } else if let Some(file) = &header_file {
             match header_from_upload(&st, file) {
@@ -239,9 +245,9 @@ pub async fn save(
         } else if header_photo.is_empty() {
             HeaderChoice::Keep
         } else {
-            match header_photo.parse::<i64>() {
-                Ok(id) if id > 0 => HeaderChoice::Photo(id),
-                _ => {
+            match photo_number(&header_photo) {
+                Some(id) => HeaderChoice::Photo(id),
+                None => {
                     errors.add(
                         "header_photo",
                         format!("“{header_photo}” is not a photo number"),
@@ -325,5 +331,44 @@ pub async fn save(
     match saved {
         Ok(()) => Ok(see_other("/admin/settings?notice=saved")),
         Err(e) => render(&state, &req, &user, Some(f), Errors::from_core(e)?).await,
+    }
+}
+
+/// A photo's number as an editor gives it: `3`, `#3`, or the photo page's address pasted
+/// whole (`/photos/3`, `https://fansite.example/photos/3?size=1280`).
+fn photo_number(given: &str) -> Option<i64> {
+    let given = given.trim();
+    let number = match given.rfind("/photos/") {
+        Some(at) => given[at + "/photos/".len()..]
+            .split(['/', '?', '#'])
+            .next()
+            .unwrap_or_default(),
+        None => given.strip_prefix('#').unwrap_or(given),
+    };
+    number.parse::<i64>().ok().filter(|id| *id > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::photo_number;
+
+    #[test]
+    fn photo_numbers_are_read_as_editors_paste_them() {
+        for (given, want) in [
+            ("3", Some(3)),
+            (" 3 ", Some(3)),
+            ("#3", Some(3)),
+            ("/photos/3", Some(3)),
+            ("/photos/3/", Some(3)),
+            ("https://fansite.example/photos/3?size=1280#top", Some(3)),
+            ("0", None),
+            ("-3", None),
+            ("three", None),
+            ("/albums/3", None),
+            ("/photos/", None),
+            ("/photos/x", None),
+        ] {
+            assert_eq!(photo_number(given), want, "{given:?}");
+        }
     }
 }

@@ -421,9 +421,26 @@ async fn save(
     let (f, format, mut errors) = web::block(move || apply_upload(&st, up, base))
         .await
         .map_err(|e| AdminError::Internal(e.to_string()))?;
-    let input = to_input(&f, format, &mut errors);
+    let mut input = to_input(&f, format, &mut errors);
     if !errors.is_empty() {
         return editor(&req, &user, id, f, errors, None);
+    }
+    // A new embed without a poster gets the provider's thumbnail, fetched once, here.
+    let mut poster_missed = false;
+    if cms_core::posters::wanted(
+        input.embed_url.as_deref(),
+        existing.as_ref().and_then(|v| v.embed_url.as_deref()),
+        input.poster_key.as_deref(),
+    ) && cms_core::embed::Embed::parse(input.embed_url.as_deref().unwrap_or_default()).is_ok()
+    {
+        let url = input.embed_url.clone().unwrap_or_default();
+        match cms_core::posters::fetch_for(&state, url).await {
+            Ok(key) => input.poster_key = Some(key),
+            Err(why) => {
+                tracing::warn!(%why, "the video's poster could not be fetched");
+                poster_missed = true;
+            }
+        }
     }
     let act = actor(&user.0.user, &req);
     let saved = state
@@ -449,8 +466,13 @@ async fn save(
         .await;
     match saved {
         Ok(v) => Ok(see_other(&format!(
-            "/admin/videos/{}/edit?notice=saved",
-            v.id
+            "/admin/videos/{}/edit?notice={}",
+            v.id,
+            if poster_missed {
+                "saved-no-poster"
+            } else {
+                "saved"
+            }
         ))),
         Err(e) => {
             let errors = Errors::from_core(e)?;

@@ -94,19 +94,34 @@ pub struct Fetcher {
 }
 
 impl Fetcher {
-    /// A fetcher that reads at most `max_bytes` per file.
+    /// A fetcher that reads at most `max_bytes` per file (an import: two minutes a file).
     pub fn new(allow_private: bool, max_bytes: u64) -> Fetcher {
+        Fetcher::with_limits(
+            allow_private,
+            max_bytes,
+            Duration::from_secs(120),
+            "site import",
+        )
+    }
+
+    /// A fetcher with its own time limit per file, saying what it fetches for in its
+    /// user agent.
+    pub fn with_limits(
+        allow_private: bool,
+        max_bytes: u64,
+        per_file: Duration,
+        purpose: &str,
+    ) -> Fetcher {
         let config = ureq::Agent::config_builder()
-            .timeout_connect(Some(Duration::from_secs(10)))
-            .timeout_global(Some(Duration::from_secs(120)))
+            .timeout_connect(Some(Duration::from_secs(10).min(per_file)))
+            .timeout_global(Some(per_file))
             .max_redirects(5)
             // A proxy from the environment would be connected to instead of the checked
             // addresses.
             .proxy(None)
-            .user_agent(concat!(
-                "Keepsake/",
-                env!("CARGO_PKG_VERSION"),
-                " (site import)"
+            .user_agent(format!(
+                "Keepsake/{} ({purpose})",
+                env!("CARGO_PKG_VERSION")
             ))
             .build();
         let agent = ureq::Agent::with_parts(

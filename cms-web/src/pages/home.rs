@@ -28,7 +28,8 @@ pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     let base = state.config.server.base_url.clone();
     cache::respond(&req, &state, None, move |conn, snap| {
         let site = Site::of(snap);
-        let posts = post::list_page(conn, &ListFilter::default(), 0, 8, None)?;
+        // One wide card and six that fill rows of two or three: no card left alone.
+        let posts = post::list_page(conn, &ListFilter::default(), 0, 7, None)?;
         let posts = post_summaries(conn, &base, &posts)?;
         let additions = latest_additions(conn, snap, 3, 6)?;
         let (videos, _) = video::list_published(conn, 0, 4)?;

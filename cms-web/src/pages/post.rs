@@ -163,6 +163,10 @@ fn page_of(
         let path = format!("/posts/{}", p.slug);
         let mut l = Layout::new(&site, base, &p.title, &path, Section::News);
         l.noindex = preview;
+        if preview {
+            // Not the address of anything readers can see (yet): no canonical link.
+            l.canonical.clear();
+        }
         l.description = p.summary();
         l.og_type = "article";
         l.og_image = image.clone();

@@ -61,6 +61,8 @@ pub async fn search(
                 for h in results.hits.iter_mut().filter(|h| h.url == url) {
                     h.url = format!("{url}?t={}#cue-{n}", cue.start_ms / 1000);
                     h.at = Some(cue.start_label());
+                    // The line that matched reads better than the description.
+                    h.snippet_html = search::cue_snippet_html(&cue.text, &q);
                 }
             }
         }

@@ -26,6 +26,8 @@ struct SubscribePage {
     l: Layout,
     email: String,
     error: Option<String>,
+    /// The error is about the address (else about the topics), for `aria-invalid`.
+    bad_email: bool,
     /// The topics ticked: all on a fresh form, the reader's own choice when it comes back.
     chosen: Vec<String>,
 }
@@ -50,6 +52,7 @@ pub async fn form(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
             l,
             email: String::new(),
             error: None,
+            bad_email: false,
             chosen: vec!["news".into(), "gallery".into(), "videos".into()],
         })
     })
@@ -183,7 +186,7 @@ pub async fn sign_up(
                 .map_err(|_| WebError::BadRequest(format!("'{t}' is not a topic")))?,
         );
     }
-    let invalid = |msg: &str| -> Result<HttpResponse, WebError> {
+    let invalid = |msg: &str, bad_email: bool| -> Result<HttpResponse, WebError> {
         let l = private_layout(&state, &site, "Subscribe");
         private_page(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -191,15 +194,16 @@ pub async fn sign_up(
                 l,
                 email: f.email.clone(),
                 error: Some(msg.to_string()),
+                bad_email,
                 chosen: f.topics.clone(),
             },
         )
     };
     if let Err(cms_core::Error::Invalid { message, .. }) = subscriber::parse_email(&f.email) {
-        return invalid(&format!("That email address {message}."));
+        return invalid(&format!("That email address {message}."), true);
     }
     if topics.is_empty() {
-        return invalid("Choose at least one topic.");
+        return invalid("Choose at least one topic.", false);
     }
     let bot = !f.website.is_empty();
     let host = state.config.server.base_url.clone();

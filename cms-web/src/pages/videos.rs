@@ -107,7 +107,46 @@ struct VideoPage {
 /// The longest start time accepted: a day.
 const MAX_START: u32 = 86_400;
 
-/// `player=1` (load an embedded provider's player) and `t=SECONDS` (start there).
+/// A start time as people write it in links: seconds (`90`, `90s`), YouTube's `1m30s` or
+/// `1h2m3s`, or a clock `1:30` / `1:02:03`.
+fn start_time(t: &str) -> Option<u32> {
+    let t = t.trim();
+    if t.is_empty() {
+        return None;
+    }
+    if t.contains(':') {
+        let parts: Vec<&str> = t.split(':').collect();
+        if parts.len() > 3
+            || parts
+                .iter()
+                .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return None;
+        }
+        return parts.iter().try_fold(0u32, |acc, p| {
+            acc.checked_mul(60)?.checked_add(p.parse::<u32>().ok()?)
+        });
+    }
+    if t.bytes().all(|b| b.is_ascii_digit()) {
+        return t.parse().ok();
+    }
+    // Units in order, each at most once: h, m, s.
+    let mut total = 0u32;
+    let mut rest = t;
+    let mut units = "hms";
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let unit = rest[digits..].chars().next()?;
+        let at = units.find(unit)?;
+        let n: u32 = rest[..digits].parse().ok()?;
+        total = total.checked_add(n.checked_mul([3600, 60, 1][at + 3 - units.len()])?)?;
+        units = &units[at + 1..];
+        rest = &rest[digits + 1..];
+    }
+    Some(total)
+}
+
+/// `player=1` (load an embedded provider's player) and `t` (start there; see [`start_time`]).
 fn player_params(query: &str) -> Result<(bool, Option<u32>), WebError> {
     let mut on = false;
     let mut start = None;
@@ -120,16 +159,11 @@ fn player_params(query: &str) -> Result<(bool, Option<u32>), WebError> {
                 )));
             }
             ("t", t) => {
-                start = Some(
-                    t.parse::<u32>()
-                        .ok()
-                        .filter(|s| *s <= MAX_START)
-                        .ok_or_else(|| {
-                            WebError::BadRequest(format!(
-                                "t must be a number of seconds from 0 to {MAX_START}, not '{t}'"
-                            ))
-                        })?,
-                );
+                start = Some(start_time(t).filter(|s| *s <= MAX_START).ok_or_else(|| {
+                    WebError::BadRequest(format!(
+                        "t must be a time from 0 to 24 hours, such as 90, 1m30s or 1:30, not '{t}'"
+                    ))
+                })?);
             }
             _ => {}
         }
@@ -160,6 +194,8 @@ pub async fn show(
         let site = Site::of(snap);
         let path = format!("/videos/{}", v.slug);
         let cues = v.cues();
+        // A time past the end (an old link to a shortened video) starts at the beginning.
+        let start = start.filter(|s| v.duration_seconds.is_none_or(|d| i64::from(*s) < i64::from(d)));
         // A time code starts the player there: a media fragment for our own file, the
         // provider's start parameter for an embed (loaded at once: the reader chose it).
         let at = |s: u64| match (&v.file_key, v.embed()) {
@@ -189,7 +225,10 @@ pub async fn show(
                     Some(s) => format!("{path}?player=1&t={s}#player"),
                     None => format!("{path}?player=1#player"),
                 },
-                watch_url: e.watch_url(),
+                watch_url: match start {
+                    Some(s) => e.watch_url_at(s),
+                    None => e.watch_url(),
+                },
             },
             (None, None) => Player::None,
         };
@@ -274,4 +313,37 @@ pub async fn captions(
         ))
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::start_time;
+
+    #[test]
+    fn start_times_are_read_as_people_write_them() {
+        for (t, want) in [
+            ("0", Some(0)),
+            ("90", Some(90)),
+            ("90s", Some(90)),
+            ("1m30s", Some(90)),
+            ("1m", Some(60)),
+            ("1h2m3s", Some(3723)),
+            ("2h", Some(7200)),
+            ("1:30", Some(90)),
+            ("1:02:03", Some(3723)),
+            ("", None),
+            ("-5", None),
+            ("1.5", None),
+            ("1s2m", None),
+            ("1m1m", None),
+            ("m", None),
+            ("1x", None),
+            ("1::2", None),
+            ("1:2:3:4", None),
+            ("99999999999", None),
+            ("99999999h", None),
+        ] {
+            assert_eq!(start_time(t), want, "{t:?}");
+        }
+    }
 }

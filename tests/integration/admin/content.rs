@@ -257,6 +257,13 @@ async fn drafts_follow_their_title_and_preview_as_readers_see_them(backend: Back
     assert_eq!(reader.texts(".site-title").len(), 1, "in the site's layout");
     assert_eq!(reader.attrs("meta[name=robots]", "content"), ["noindex"]);
     assert_eq!(reader.header("cache-control").as_deref(), Some("no-store"));
+    assert!(
+        reader.attrs("link[rel=canonical]", "href").is_empty()
+            && reader
+                .attrs("meta[property='og:url']", "content")
+                .is_empty(),
+        "a draft has no canonical address yet"
+    );
     assert_eq!(
         get(&app, "/posts/heartstopper-season-2-captures")
             .await
@@ -548,6 +555,38 @@ async fn video_vault_entries_are_edited_with_uploads(backend: Backend) {
     assert_eq!(get(&app, &format!("/media/{poster}")).await.status, 200);
     let page = get(&app, "/videos/kit-connor-joe-locke-react").await;
     assert_eq!(page.texts(".cues time"), ["0:01", "0:04"]);
+
+    // Embedded without a poster: the provider's thumbnail is fetched as one, or the editor is
+    // told it could not be (this machine may not reach YouTube); the video is saved either way.
+    let bare = ed
+        .send(
+            &app,
+            send(
+                vec![
+                    ("title", "Heartstopper Season 2 Teaser"),
+                    ("embed_url", "https://www.youtube.com/watch?v=dQw4w9WgXcQ"),
+                    ("published", "on"),
+                ],
+                vec![],
+            ),
+        )
+        .await;
+    assert_eq!(bare.status, 303, "{}", bare.body);
+    let location = bare.header("location").expect("location");
+    let teaser = video::find_published_by_slug(&mut env.conn(), "heartstopper-season-2-teaser")
+        .expect("q")
+        .expect("saved");
+    match teaser.poster_key {
+        Some(k) => assert!(k.starts_with("posters/"), "{k}"),
+        None => {
+            assert!(location.ends_with("notice=saved-no-poster"), "{location}");
+            let said = ed.get(&app, &location).await;
+            assert!(
+                said.body.contains("thumbnail could not be fetched"),
+                "the editor is told"
+            );
+        }
+    }
 }
 
 backend_tests!(

@@ -463,19 +463,17 @@ async fn photos_are_picked_from_the_gallery(backend: Backend) {
     );
     assert_eq!(second["photos"].as_array().map(Vec::len), Some(2));
     assert_eq!(second["more"], false);
-    for bad in ["album=abc", "album=0", "page=-1"] {
-        assert_eq!(
-            ed.get(&app, &format!("/admin/photos/pick?{bad}"))
-                .await
-                .status,
-            400,
-            "{bad}"
-        );
+    // Problems come back as JSON the dialog can show.
+    for (bad, status, says) in [
+        ("album=abc", 400, "album must be a number from 1"),
+        ("album=0", 400, "album must be a number from 1"),
+        ("page=-1", 400, "page must be a number from 1"),
+        ("album=999999", 404, "There is no such album."),
+    ] {
+        let r = ed.get(&app, &format!("/admin/photos/pick?{bad}")).await;
+        assert_eq!(r.status, status, "{bad}");
+        assert_eq!(json(&r)["error"], says, "{bad}");
     }
-    assert_eq!(
-        ed.get(&app, "/admin/photos/pick?album=999999").await.status,
-        404
-    );
     // The editor offers it next to the featured photo's number.
     let editor = ed.get(&app, "/admin/posts/new").await;
     assert_eq!(

@@ -71,7 +71,8 @@ async fn the_site_is_branded_from_settings(backend: Backend) {
     assert_eq!(form.attrs("input[name=accent]", "value"), ["#8a1c4a"]);
     let token = csrf_of(&form);
 
-    let header_id = header.id.to_string();
+    // The photo page's address pasted whole is taken as its number.
+    let header_id = format!("https://fans.example/photos/{}?size=1280", header.id);
     let mut fields = LOOK.to_vec();
     fields.push(("header_photo", &header_id));
     let saved = owner
@@ -158,6 +159,24 @@ async fn the_site_is_branded_from_settings(backend: Backend) {
             "{field}={value} changed nothing"
         );
     }
+
+    // Removing the header and choosing one in the same save is a question, not a guess.
+    let mut both = LOOK.to_vec();
+    let other = header.id.to_string();
+    both.push(("header_photo", &other));
+    both.push(("remove_header", "on"));
+    let page = owner.send(&app, settings_request(&token, &both, &[])).await;
+    assert_eq!(page.status, 422);
+    assert!(
+        page.texts(".field-error").join(" ").contains("not both"),
+        "{:?}",
+        page.texts(".field-error")
+    );
+    assert_eq!(
+        get(&app, "/").await.attrs(".banner img", "srcset").len(),
+        1,
+        "the header stays"
+    );
 
     // Every problem at once, named by the form's labels, uploads included.
     let mut many: Vec<(&str, &str)> = vec![

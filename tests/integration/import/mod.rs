@@ -5,4 +5,4 @@
 pub mod coppermine;
 pub mod mysql;
 mod piwigo;
-mod wordpress;
+pub mod wordpress;

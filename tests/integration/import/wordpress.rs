@@ -832,14 +832,15 @@ async fn the_command_reports_and_refuses_bad_input(backend: Backend) {
 
 backend_tests!(the_command_reports_and_refuses_bad_input);
 
-/// A small HTTP server on loopback serving `root`'s files (the old site), until dropped.
-struct OldSite {
-    port: u16,
+/// A small HTTP server on loopback serving `root`'s files (the old site, or a video provider
+/// standing in), until dropped. A query string is ignored.
+pub struct OldSite {
+    pub port: u16,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl OldSite {
-    fn serve(root: PathBuf) -> OldSite {
+    pub fn serve(root: PathBuf) -> OldSite {
         use std::io::{BufRead, BufReader, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
@@ -856,7 +857,14 @@ impl OldSite {
                 let mut reader = BufReader::new(stream.try_clone().expect("clone"));
                 let mut line = String::new();
                 let _ = reader.read_line(&mut line);
-                let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let path = line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("/")
+                    .split('?')
+                    .next()
+                    .unwrap_or("/")
+                    .to_string();
                 loop {
                     let mut h = String::new();
                     if reader.read_line(&mut h).unwrap_or(0) <= 2 {

@@ -148,6 +148,13 @@ async fn bad_addresses_and_floods_are_refused(backend: Backend) {
         .await;
         assert_eq!(r.status, 422, "{bad}");
         assert!(!r.texts(".form-error").is_empty());
+        // Screen readers are told which field is wrong and why.
+        assert_eq!(r.attrs("#email", "aria-invalid"), ["true"], "{bad}");
+        assert_eq!(
+            r.attrs("#email", "aria-describedby"),
+            r.attrs(".form-error", "id"),
+            "{bad}"
+        );
         // The form comes back with the reader's own choice of topics, not all of them.
         assert_eq!(
             r.attrs("input[name=topics][checked]", "value"),

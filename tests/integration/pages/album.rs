@@ -77,7 +77,17 @@ async fn album_pages_paginate_and_reject_bad_numbers(backend: Backend) {
     for bad in ["abc", "0", "-1", "1.5", "99999999999999999999"] {
         let page = get(&app, &format!("/albums/{}?page={bad}", a.slug)).await;
         assert_eq!(page.status, 400, "page={bad}");
-        assert_eq!(page.texts("h1"), ["Bad request"]);
+        // In the site's own layout, saying what is wrong with the address.
+        assert_eq!(page.texts("h1"), ["That address does not work"]);
+        assert_eq!(page.texts(".site-title").len(), 1, "page={bad}");
+        assert_eq!(page.attrs("meta[name=robots]", "content"), ["noindex"]);
+        assert_eq!(page.header("cache-control").as_deref(), Some("no-store"));
+        let says = page.texts(".error-message").join("");
+        if bad == "99999999999999999999" {
+            assert_eq!(says, "page must be from 1 to 1000000");
+        } else {
+            assert!(says.contains("page must be"), "{says}");
+        }
     }
 }
 

@@ -92,6 +92,20 @@ async fn search_input_is_never_a_500(backend: Backend) {
         let page = get(&app, &format!("/search?q={q}")).await;
         assert_eq!(page.status, 200, "q={q}");
     }
+    // Only symbols: the reader is told why nothing was searched.
+    for q in ["%22", "*", "%E2%80%93", "%21%21%21"] {
+        let said = get(&app, &format!("/search?q={q}"))
+            .await
+            .texts(".result-count");
+        assert!(
+            said.join("").contains("has no letters or numbers"),
+            "q={q}: {said:?}"
+        );
+    }
+    assert!(
+        get(&app, "/search").await.texts(".result-count").is_empty(),
+        "no question, no remark"
+    );
     assert_eq!(
         get(&app, "/search?q=truth%20dare")
             .await

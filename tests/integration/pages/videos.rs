@@ -65,7 +65,15 @@ async fn video_page_asks_before_loading_the_provider(backend: Backend) {
         played.attrs("iframe", "src"),
         ["https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ"]
     );
-    for bad in ["player=yes", "t=abc", "t=-5", "t=86401", "t=1.5"] {
+    for bad in [
+        "player=yes",
+        "t=abc",
+        "t=-5",
+        "t=86401",
+        "t=25h",
+        "t=1.5",
+        "t=1s2m",
+    ] {
         assert_eq!(
             get(&app, &format!("/videos/{}?{bad}", v.slug)).await.status,
             400,
@@ -94,6 +102,26 @@ async fn video_page_asks_before_loading_the_provider(backend: Backend) {
         asked.attrs(".player-notice a.button", "href"),
         [format!("/videos/{}?player=1&t=65#player", v.slug)]
     );
+    // …and through the link to the provider's own page.
+    assert_eq!(
+        asked.attrs(".player-notice a[rel~=noopener]", "href"),
+        ["https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=65s"]
+    );
+    // Times as people paste them from YouTube or write them: 1m5s, 1:05.
+    for t in ["1m5s", "1:05", "65s"] {
+        let same = get(&app, &format!("/videos/{}?player=1&t={t}", v.slug)).await;
+        assert_eq!(
+            same.attrs("iframe", "src"),
+            ["https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ?start=65&autoplay=1"],
+            "{t}"
+        );
+    }
+    // Past the end (the video is 754 s long): from the beginning, not a broken player.
+    let past = get(&app, &format!("/videos/{}?player=1&t=754", v.slug)).await;
+    assert_eq!(
+        past.attrs("iframe", "src"),
+        ["https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ"]
+    );
     // A search for words of the transcript leads to their line.
     let found = get(&app, "/search?q=rain+scene").await;
     assert_eq!(
@@ -101,6 +129,18 @@ async fn video_page_asks_before_loading_the_provider(backend: Backend) {
         [format!("/videos/{}?t=65#cue-2", v.slug)]
     );
     assert_eq!(found.texts(".result-video .cue-at"), ["At 1:05"]);
+    // …and shows that line, the words marked, rather than the description.
+    assert_eq!(
+        found.texts(".result-video .snippet mark"),
+        ["rain", "scene"]
+    );
+    assert!(
+        found
+            .body
+            .contains("The <mark>rain</mark> <mark>scene</mark>.</p>"),
+        "{:?}",
+        found.texts(".result-video .snippet")
+    );
     let vtt = get(&app, &format!("/videos/{}/captions.vtt", v.slug)).await;
     assert_eq!(vtt.status, 200);
     assert!(vtt.body.starts_with("WEBVTT\n"));
@@ -169,6 +209,115 @@ async fn posters_show_before_the_provider_loads(backend: Backend) {
     );
 }
 
+/// An embed without a poster gets the provider's thumbnail, fetched once and kept: a provider
+/// stands in on loopback (YouTube's image host, Vimeo's oEmbed), which only a fetcher told to
+/// allow private addresses reaches.
+async fn embedded_videos_get_the_providers_thumbnail(backend: Backend) {
+    use cms_core::posters::{Providers, fetch, fetcher};
+    let env = TestEnv::new(backend);
+    let provider = tempfile::tempdir().expect("tempdir");
+    let put = |rel: &str, bytes: &[u8]| {
+        let p = provider.path().join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, bytes).expect("write");
+    };
+    let thumb = crate::gallery::files::jpeg(480, 360, 7);
+    // No maxresdefault for this one: the smaller thumbnail is taken.
+    put("vi/dQw4w9WgXcQ/hqdefault.jpg", &thumb);
+    put("vi/aaaaaaaaaaa/hqdefault.jpg", b"<html>not an image</html>");
+    let site = crate::import::wordpress::OldSite::serve(provider.path().to_path_buf());
+    let base = format!("http://127.0.0.1:{}", site.port);
+    put(
+        "api/oembed.json",
+        format!("{{\"type\":\"video\",\"thumbnail_url\":\"{base}/vimeo/76979871.jpg\"}}")
+            .as_bytes(),
+    );
+    put(
+        "vimeo/76979871.jpg",
+        &crate::gallery::files::jpeg(640, 360, 9),
+    );
+    let providers = Providers {
+        youtube_images: base.clone(),
+        vimeo_oembed: format!("{base}/api/oembed.json"),
+    };
+    let media = env.state.media.as_ref();
+    let key = fetch(
+        "https://youtu.be/dQw4w9WgXcQ",
+        &providers,
+        &fetcher(true),
+        media,
+    )
+    .expect("youtube thumbnail");
+    assert!(
+        key.starts_with("posters/") && key.ends_with(".jpg"),
+        "{key}"
+    );
+    assert_eq!(
+        std::fs::read(env.state.config.storage.media_dir.join(&key)).expect("stored"),
+        thumb
+    );
+    let vimeo = fetch(
+        "https://vimeo.com/76979871",
+        &providers,
+        &fetcher(true),
+        media,
+    )
+    .expect("vimeo thumbnail");
+    assert_ne!(vimeo, key);
+    // Refused: what is not an image, a video the provider has no thumbnail for, and — with
+    // the guard on, as the admin runs it — a provider on a private address.
+    let junk = fetch(
+        "https://youtu.be/aaaaaaaaaaa",
+        &providers,
+        &fetcher(true),
+        media,
+    );
+    assert!(
+        junk.as_ref().is_err_and(|e| e.contains("not an image")),
+        "{junk:?}"
+    );
+    let none = fetch(
+        "https://youtu.be/bbbbbbbbbbb",
+        &providers,
+        &fetcher(true),
+        media,
+    );
+    assert!(none.as_ref().is_err_and(|e| e.contains("404")), "{none:?}");
+    let guarded = fetch(
+        "https://youtu.be/dQw4w9WgXcQ",
+        &providers,
+        &fetcher(false),
+        media,
+    );
+    assert!(
+        guarded
+            .as_ref()
+            .is_err_and(|e| e.contains("private or reserved")),
+        "{guarded:?}"
+    );
+    // The fetched poster is the video's thumbnail for readers and share cards.
+    let mut input = gq();
+    input.poster_key = Some(key.clone());
+    let v = env.write(|c| video::create(c, &input));
+    let app = env.app().await;
+    let page = get(&app, &format!("/videos/{}", v.slug)).await;
+    let json: serde_json::Value =
+        serde_json::from_str(&page.texts("script[type='application/ld+json']")[0]).expect("ld");
+    assert_eq!(
+        json["thumbnailUrl"],
+        format!("http://keepsake.test/media/{key}")
+    );
+    assert_eq!(
+        page.attrs("meta[property='og:image']", "content"),
+        [format!("http://keepsake.test/media/{key}")]
+    );
+    assert_eq!(
+        get(&app, &format!("/media/{key}")).await.status,
+        200,
+        "served from our own store"
+    );
+}
+
 async fn video_list_hides_drafts(backend: Backend) {
     let env = TestEnv::new(backend);
     env.write(|c| video::create(c, &gq()));
@@ -202,6 +351,7 @@ async fn video_list_hides_drafts(backend: Backend) {
 
 backend_tests!(
     posters_show_before_the_provider_loads,
+    embedded_videos_get_the_providers_thumbnail,
     video_page_asks_before_loading_the_provider,
     uploaded_files_play_with_captions,
     video_list_hides_drafts
