@@ -77,8 +77,9 @@ pub async fn read(
                     bytes += chunk.len() as u64;
                     if bytes > *limit {
                         return Err(AdminError::TooLarge(format!(
-                            "{name} may be at most {} MB",
-                            limit >> 20
+                            "{} may be at most {}",
+                            field_label(&name),
+                            cms_core::units::bytes(*limit)
                         )));
                     }
                     if head.len() < 64 {
@@ -129,8 +130,9 @@ pub async fn read(
                     })?;
                     if buf.len() + chunk.len() > TEXT_LIMIT {
                         return Err(AdminError::TooLarge(format!(
-                            "{name} may be at most {} MB",
-                            TEXT_LIMIT >> 20
+                            "{} may be at most {}",
+                            field_label(&name),
+                            cms_core::units::bytes(TEXT_LIMIT as u64)
                         )));
                     }
                     buf.extend_from_slice(&chunk);
@@ -147,4 +149,14 @@ pub async fn read(
         }
     }
     Ok(up)
+}
+
+/// An upload field's name as the forms label it, for messages.
+fn field_label(name: &str) -> String {
+    let words = name.trim_end_matches("_file").replace('_', " ");
+    let mut c = words.chars();
+    match c.next() {
+        Some(first) => format!("The {}{}", first.to_lowercase(), c.as_str()),
+        None => "The file".into(),
+    }
 }

@@ -11,23 +11,12 @@ use askama::Template;
 use crate::DbConn;
 use crate::error::{Error, Result};
 use crate::markdown::{EmbedMarker as Marker, split_embeds as split};
-use crate::media::photo_variant_key;
 use crate::models::{album, photo, video};
 use crate::snapshot::Snapshot;
+use crate::thumbs::{Thumb, media_url};
 
 /// Thumbnails shown in an album embed.
 const EMBED_THUMBS: i64 = 4;
-
-/// A thumbnail in an embed.
-#[derive(Debug, Clone)]
-pub struct EmbedThumb {
-    pub href: String,
-    pub src: String,
-    pub srcset: String,
-    pub width: u32,
-    pub height: u32,
-    pub alt: String,
-}
 
 #[derive(Template)]
 #[template(path = "embeds/album.html")]
@@ -35,7 +24,7 @@ struct AlbumEmbed {
     path: Vec<String>,
     href: String,
     count: String,
-    thumbs: Vec<EmbedThumb>,
+    thumbs: Vec<Thumb>,
 }
 
 #[derive(Template)]
@@ -46,37 +35,6 @@ struct VideoEmbed {
     series: String,
     released: String,
     poster: Option<String>,
-}
-
-fn media_url(key: &str) -> String {
-    format!("/media/{key}")
-}
-
-fn thumb(p: &photo::Photo, album_title: &str) -> EmbedThumb {
-    let widths = p.variant_widths();
-    let smallest = widths.first().copied().unwrap_or(320);
-    let (w, h) = (p.width.max(1) as u64, p.height.max(1) as u64);
-    EmbedThumb {
-        href: format!("/photos/{}", p.id),
-        src: media_url(&photo_variant_key(&p.content_hash, smallest)),
-        srcset: widths
-            .iter()
-            .map(|x| {
-                format!(
-                    "{} {x}w",
-                    media_url(&photo_variant_key(&p.content_hash, *x))
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
-        width: 160,
-        height: (160 * h / w) as u32,
-        alt: [&p.alt_text, &p.caption]
-            .into_iter()
-            .find(|t| !t.trim().is_empty())
-            .cloned()
-            .unwrap_or_else(|| format!("{album_title}, photo {}", p.position + 1)),
-    }
 }
 
 fn draw<T: Template>(t: &T) -> Result<String> {
@@ -124,7 +82,7 @@ pub fn expand(conn: &mut DbConn, snap: &Snapshot, html: &str) -> Result<String> 
                     Some(first) => photo::added_from(conn, a.id, first, EMBED_THUMBS)?,
                     None => photo::page_in_album(conn, a.id, 0, EMBED_THUMBS)?,
                 };
-                let thumbs = photos.iter().map(|p| thumb(p, &a.title)).collect();
+                let thumbs = photos.iter().map(|p| Thumb::of(p, &a.title, 160)).collect();
                 out.push_str(&draw(&AlbumEmbed {
                     path,
                     href: format!("/albums/{}", a.slug),

@@ -35,6 +35,7 @@ pub mod search;
 pub mod slug;
 pub mod snapshot;
 pub mod state;
+pub mod thumbs;
 pub mod tokens;
 pub mod transcript;
 pub mod two_factor;

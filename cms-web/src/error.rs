@@ -71,7 +71,7 @@ impl ResponseError for WebError {
                 "There is nothing at this address. It may have moved, or the link may be mistyped."
                     .into(),
             ),
-            WebError::BadRequest(m) => ("That address does not work", m.clone()),
+            WebError::BadRequest(m) => ("That did not work", m.clone()),
             WebError::Gone(m) => ("No longer here", m.clone()),
             WebError::Unavailable(m) => {
                 let id = cms_core::error::incident(tracing::Level::WARN, "service unavailable", m);

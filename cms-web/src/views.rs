@@ -2,8 +2,6 @@
 //! query and never format.
 
 use chrono::{NaiveDate, NaiveDateTime};
-use cms_core::media::photo_variant_key;
-use cms_core::models::photo::Photo;
 
 /// "3 August 2023".
 pub fn long_date(t: NaiveDateTime) -> String {
@@ -30,56 +28,7 @@ pub fn grouped(n: impl std::borrow::Borrow<i64>) -> String {
     cms_core::units::grouped(*n.borrow())
 }
 
-/// The URL of a media key.
-pub fn media_url(key: &str) -> String {
-    format!("/media/{key}")
-}
-
-/// The `srcset` of a photo's derivatives: `/media/…-320.jpg 320w, …`.
-pub fn srcset(content_hash: &str, widths: &[u32]) -> String {
-    widths
-        .iter()
-        .map(|w| format!("{} {w}w", media_url(&photo_variant_key(content_hash, *w))))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// A thumbnail with everything the `<img>` needs so nothing jumps while loading.
-#[derive(Debug, Clone)]
-pub struct Thumb {
-    pub photo_id: i64,
-    pub href: String,
-    pub src: String,
-    pub srcset: String,
-    pub width: u32,
-    pub height: u32,
-    pub alt: String,
-}
-
-impl Thumb {
-    /// The thumbnail of a photo: the smallest derivative as `src`, all of them in `srcset`, and
-    /// the displayed box (`box_width` wide) as width and height.
-    pub fn of(photo: &Photo, album_title: &str, box_width: u32) -> Thumb {
-        let widths = photo.variant_widths();
-        let smallest = widths.first().copied().unwrap_or(box_width);
-        let srcset = srcset(&photo.content_hash, &widths);
-        let (w, h) = (photo.width.max(1) as u32, photo.height.max(1) as u32);
-        let alt = if photo.caption.is_empty() {
-            format!("{album_title}, photo {}", photo.position + 1)
-        } else {
-            photo.caption.clone()
-        };
-        Thumb {
-            photo_id: photo.id,
-            href: format!("/photos/{}", photo.id),
-            src: media_url(&photo_variant_key(&photo.content_hash, smallest)),
-            srcset,
-            width: box_width,
-            height: (u64::from(box_width) * u64::from(h) / u64::from(w)) as u32,
-            alt,
-        }
-    }
-}
+pub use cms_core::thumbs::{Thumb, media_url, srcset};
 
 /// One entry of a pager's numbered links: a page, or a gap ("…") between far-apart pages.
 #[derive(Debug, Clone, PartialEq, Eq)]

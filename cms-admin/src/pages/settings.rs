@@ -153,6 +153,10 @@ fn header_from_upload(state: &AppState, file: &StagedFile) -> Result<branding::B
 
 /// An uploaded icon: PNG, ICO, JPEG, WebP or GIF (SVG is refused: it can carry script), stored
 /// as sent.
+/// The sides an uploaded icon may have, in pixels (ICO files hold several sizes and are taken
+/// as they are).
+const ICON_SIDES: (u32, u32) = (32, 512);
+
 fn icon_from_upload(state: &AppState, file: &StagedFile) -> Result<SiteIcon, String> {
     let (mime, ext) = match sniff(&file.head) {
         Some("image/png") => ("image/png", "png"),
@@ -174,8 +178,22 @@ fn icon_from_upload(state: &AppState, file: &StagedFile) -> Result<SiteIcon, Str
             max_side: 1024,
             ..Default::default()
         };
-        process::inspect(&bytes, &limits)
+        let (_, w, h) = process::inspect(&bytes, &limits)
             .map_err(|skip| format!("{} could not be used: {skip}", file.filename))?;
+        // Browsers show an icon square, from 16 to 192 pixels: a non-square one is squeezed,
+        // a tiny one blurred.
+        if w != h {
+            return Err(format!(
+                "{} is {w}×{h} pixels: an icon must be square",
+                file.filename
+            ));
+        }
+        if !(ICON_SIDES.0..=ICON_SIDES.1).contains(&w) {
+            return Err(format!(
+                "{} is {w}×{h} pixels: an icon must be {} to {} pixels across",
+                file.filename, ICON_SIDES.0, ICON_SIDES.1
+            ));
+        }
     }
     let key = format!("branding/{}/{}.{ext}", &file.sha256[..2], file.sha256);
     state
@@ -222,11 +240,19 @@ pub async fn save(
     let icon_file = up.files.remove("icon_file");
     let remove_header = up.fields.contains_key("remove_header");
     let remove_icon = up.fields.contains_key("remove_icon");
+    // The photo that is the header now (the form shows its number).
+    let current = state
+        .db
+        .run(|conn| Ok::<_, cms_core::Error>(branding::load(conn)?))
+        .await?
+        .header
+        .and_then(|h| h.photo_id);
     let st = state.clone();
     let header_photo = f.header_photo.clone();
     let (header, icon, file_errors) = web::block(move || {
         let mut errors = Errors::default();
-        let header = if remove_header && (header_file.is_some() || !header_photo.is_empty()) {
+        let new_photo = !header_photo.is_empty() && photo_number(&header_photo) != current;
+        let header = if remove_header && (header_file.is_some() || new_photo) {
             errors.add(
                 "header_photo",
                 "Choose a new header or remove it, not both.".to_string(),
@@ -256,7 +282,13 @@ pub async fn save(
                 }
             }
         };
-        let icon = if remove_icon {
+        let icon = if remove_icon && icon_file.is_some() {
+            errors.add(
+                "icon_file",
+                "Choose a new icon or go back to the default one, not both.".to_string(),
+            );
+            None
+        } else if remove_icon {
             Some(None)
         } else if let Some(file) = &icon_file {
             match icon_from_upload(&st, file) {
@@ -279,12 +311,6 @@ pub async fn save(
     // Choosing the photo that is already the header changes nothing about it.
     let header = match header {
         HeaderChoice::Photo(id) => {
-            let current = state
-                .db
-                .run(|conn| Ok::<_, cms_core::Error>(branding::load(conn)?))
-                .await?
-                .header
-                .and_then(|h| h.photo_id);
             if current == Some(id) {
                 HeaderChoice::Keep
             } else {

@@ -305,9 +305,11 @@ pub fn set_topics(conn: &mut DbConn, id: i64, topics: &[Topic]) -> QueryResult<(
 }
 
 fn add_topics(conn: &mut DbConn, id: i64, topics: &[Topic]) -> QueryResult<()> {
-    let have = topics_of(conn, id)?;
+    let mut have = topics_of(conn, id)?;
     for t in topics {
+        // A topic given twice (a hand-made form) is added once.
         if !have.contains(t) {
+            have.push(*t);
             diesel::insert_into(subscriber_topics::table)
                 .values((
                     subscriber_topics::subscriber_id.eq(id),

@@ -170,13 +170,15 @@ fn page_of(
         l.description = p.summary();
         l.og_type = "article";
         l.og_image = image.clone();
+        // A preview states no address and no publication it does not have yet.
+        let public = !preview || p.published_at.is_some();
         l.set_json_ld(&serde_json::json!({
             "@context": "https://schema.org",
             "@type": if p.kind == PostKind::News { "NewsArticle" } else { "Article" },
             "headline": p.title,
-            "datePublished": iso(published),
+            "datePublished": public.then(|| iso(published)),
             "dateModified": iso(p.updated_at),
-            "mainEntityOfPage": format!("{base}{path}"),
+            "mainEntityOfPage": (!preview).then(|| format!("{base}{path}")),
             "author": author.as_ref().map(|a| serde_json::json!({"@type": "Person", "name": a})),
             "image": image.as_ref().map(|i| i.0.clone()),
             "publisher": {"@type": "Organization", "name": site.title},

@@ -200,7 +200,14 @@ pub async fn sign_up(
         )
     };
     if let Err(cms_core::Error::Invalid { message, .. }) = subscriber::parse_email(&f.email) {
-        return invalid(&format!("That email address {message}."), true);
+        let said = if f.email.trim().is_empty() {
+            "Please enter your email address.".to_string()
+        } else if message == "is not a valid email address" {
+            "That does not look like an email address: please check it.".to_string()
+        } else {
+            format!("That email address {message}.")
+        };
+        return invalid(&said, true);
     }
     if topics.is_empty() {
         return invalid("Choose at least one topic.", false);

@@ -123,8 +123,13 @@ fn start_time(t: &str) -> Option<u32> {
         {
             return None;
         }
-        return parts.iter().try_fold(0u32, |acc, p| {
-            acc.checked_mul(60)?.checked_add(p.parse::<u32>().ok()?)
+        // Minutes and seconds after the first part are 0–59, as on a clock.
+        return parts.iter().enumerate().try_fold(0u32, |acc, (i, p)| {
+            let n = p.parse::<u32>().ok()?;
+            if i > 0 && n >= 60 {
+                return None;
+            }
+            acc.checked_mul(60)?.checked_add(n)
         });
     }
     if t.bytes().all(|b| b.is_ascii_digit()) {
@@ -158,10 +163,15 @@ fn player_params(query: &str) -> Result<(bool, Option<u32>), WebError> {
                     "player must be 1, not '{other}'"
                 )));
             }
+            ("t", _) if start.is_some() => {
+                return Err(WebError::BadRequest(
+                    "give the start time t only once".into(),
+                ));
+            }
             ("t", t) => {
                 start = Some(start_time(t).filter(|s| *s <= MAX_START).ok_or_else(|| {
                     WebError::BadRequest(format!(
-                        "t must be a time from 0 to 24 hours, such as 90, 1m30s or 1:30, not '{t}'"
+                        "The start time (t) must be from 0 to 24 hours, such as 90, 1m30s or 1:30, not '{t}'"
                     ))
                 })?);
             }
@@ -340,6 +350,9 @@ mod tests {
             ("1x", None),
             ("1::2", None),
             ("1:2:3:4", None),
+            ("0:99", None),
+            ("1:60", None),
+            ("90:00", Some(5400)),
             ("99999999999", None),
             ("99999999h", None),
         ] {

@@ -264,6 +264,11 @@ async fn drafts_follow_their_title_and_preview_as_readers_see_them(backend: Back
                 .is_empty(),
         "a draft has no canonical address yet"
     );
+    let ld = reader.texts("script[type='application/ld+json']").join("");
+    assert!(
+        !ld.contains("mainEntityOfPage") && !ld.contains("datePublished"),
+        "nor an address or a publication date in its structured data: {ld}"
+    );
     assert_eq!(
         get(&app, "/posts/heartstopper-season-2-captures")
             .await

@@ -160,9 +160,9 @@ async fn the_site_is_branded_from_settings(backend: Backend) {
         );
     }
 
-    // Removing the header and choosing one in the same save is a question, not a guess.
+    // Removing the header and choosing another in the same save is a question, not a guess.
     let mut both = LOOK.to_vec();
-    let other = header.id.to_string();
+    let other = draft_photo.id.to_string();
     both.push(("header_photo", &other));
     both.push(("remove_header", "on"));
     let page = owner.send(&app, settings_request(&token, &both, &[])).await;
@@ -176,6 +176,35 @@ async fn the_site_is_branded_from_settings(backend: Backend) {
         get(&app, "/").await.attrs(".banner img", "srcset").len(),
         1,
         "the header stays"
+    );
+    // The form shows the current header's number; ticking "remove" with it there removes it.
+    let shown = owner.get(&app, "/admin/settings").await;
+    assert_eq!(
+        shown.attrs("input[name=header_photo]", "value"),
+        [header.id.to_string()]
+    );
+    let current = header.id.to_string();
+    let mut removing = LOOK.to_vec();
+    removing.push(("header_photo", &current));
+    removing.push(("remove_header", "on"));
+    let removed = owner
+        .send(&app, settings_request(&token, &removing, &[]))
+        .await;
+    assert_eq!(removed.status, 303, "{:?}", removed.texts(".field-error"));
+    assert!(
+        get(&app, "/")
+            .await
+            .attrs(".banner img", "srcset")
+            .is_empty()
+    );
+    let mut again = LOOK.to_vec();
+    again.push(("header_photo", &current));
+    assert_eq!(
+        owner
+            .send(&app, settings_request(&token, &again, &[]))
+            .await
+            .status,
+        303
     );
 
     // Every problem at once, named by the form's labels, uploads included.
@@ -264,6 +293,33 @@ async fn the_site_is_branded_from_settings(backend: Backend) {
         habit.header("cache-control").as_deref(),
         Some("public, max-age=300")
     );
+
+    // An icon that is not square, or too small to be sharp, is refused; so is a new icon
+    // together with "use the default icon".
+    for (name, png, says) in [
+        ("wide.png", files::png(64, 32, 3), "must be square"),
+        ("tiny.png", files::png(16, 16, 3), "32 to 512 pixels"),
+    ] {
+        let page = owner
+            .send(
+                &app,
+                settings_request(&token, LOOK, &[("icon_file", name, &png)]),
+            )
+            .await;
+        assert_eq!(page.status, 422, "{name}");
+        let errors = page.texts(".field-error").join(" ");
+        assert!(errors.contains(says), "{name}: {errors}");
+    }
+    let mut both = LOOK.to_vec();
+    both.push(("remove_icon", "on"));
+    let page = owner
+        .send(
+            &app,
+            settings_request(&token, &both, &[("icon_file", "icon.png", &icon)]),
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(page.texts(".field-error").join(" ").contains("not both"));
 
     // Files that are not what they claim are refused.
     let svg = br#"<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>"#;

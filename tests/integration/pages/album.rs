@@ -78,7 +78,7 @@ async fn album_pages_paginate_and_reject_bad_numbers(backend: Backend) {
         let page = get(&app, &format!("/albums/{}?page={bad}", a.slug)).await;
         assert_eq!(page.status, 400, "page={bad}");
         // In the site's own layout, saying what is wrong with the address.
-        assert_eq!(page.texts("h1"), ["That address does not work"]);
+        assert_eq!(page.texts("h1"), ["That did not work"]);
         assert_eq!(page.texts(".site-title").len(), 1, "page={bad}");
         assert_eq!(page.attrs("meta[name=robots]", "content"), ["noindex"]);
         assert_eq!(page.header("cache-control").as_deref(), Some("no-store"));

@@ -73,6 +73,8 @@ async fn video_page_asks_before_loading_the_provider(backend: Backend) {
         "t=25h",
         "t=1.5",
         "t=1s2m",
+        "t=0:99",
+        "t=1&t=2",
     ] {
         assert_eq!(
             get(&app, &format!("/videos/{}?{bad}", v.slug)).await.status,
