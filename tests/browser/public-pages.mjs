@@ -12,8 +12,10 @@ const PATHS = [
   '/gallery/television-productions/heartstopper/season-2/episode-captures',
   '/albums/s02e06-truth-dare', '/photos/1', '/videos',
   '/videos/kit-connor-joe-locke-react-to-heartstopper-scenes',
-  '/search?q=heartstopper', '/subscribe', '/no-such-page',
+  '/search?q=heartstopper', '/search?q=rain', '/subscribe', '/no-such-page', '/posts?page=abc',
 ];
+// Pages that answer with an error status, in the site's layout all the same.
+const STATUS = { '/no-such-page': 404, '/posts?page=abc': 400 };
 const VIEWPORTS = [
   { name: 'phone', width: 375, height: 800 },
   { name: 'desktop', width: 1280, height: 900 },
@@ -65,7 +67,8 @@ for (const vp of VIEWPORTS) {
   for (const path of PATHS) {
     const { page, problems } = await watchedPage(context);
     const resp = await page.goto(BASE + path, { waitUntil: 'load' });
-    const expected = path === '/no-such-page' ? 404 : 200;
+    const expected = STATUS[path] || 200;
+    if (expected !== 200 && !(await page.$('.site-title'))) fail(`${path}: the ${expected} page is not in the site's layout`);
     if (resp.status() !== expected) fail(`${path}: status ${resp.status()}, expected ${expected}`);
     // Scroll through so lazy images load and are checked too.
     await page.evaluate(async () => {

@@ -199,6 +199,7 @@ pub async fn show(
     let (load_player, start) = player_params(req.query_string())?;
     let base = state.config.server.base_url.clone();
     let slug = slug.into_inner();
+    let media = state.media.clone();
     cache::respond(&req, &state, None, move |conn, snap| {
         let v = video::find_published_by_slug(conn, &slug)?.ok_or(WebError::NotFound)?;
         let site = Site::of(snap);
@@ -265,7 +266,11 @@ pub async fn show(
         let mut l = Layout::new(&site, &base, &v.title, &path, Section::Videos);
         l.description = if v.description.is_empty() { v.title.clone() } else { v.description.clone() };
         l.og_type = "video.other";
-        l.og_image = poster.as_ref().map(|p| (format!("{base}{p}"), 1280, 720));
+        // The poster's own size, when it can be read (0: not stated).
+        l.og_image = v.poster_key.as_deref().map(|k| {
+            let (w, h) = cms_core::media::image_size(media.as_ref(), k).unwrap_or((0, 0));
+            (format!("{base}{}", media_url(k)), w, h)
+        });
         if load_player || start.is_some() {
             l.noindex = true;
         }

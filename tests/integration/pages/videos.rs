@@ -209,6 +209,11 @@ async fn posters_show_before_the_provider_loads(backend: Backend) {
         page.attrs("meta[property='og:image']", "content"),
         ["http://keepsake.test/media/posters/ab/gq.jpg"]
     );
+    assert!(
+        page.attrs("meta[property='og:image:width']", "content")
+            .is_empty(),
+        "a size that cannot be read is not made up"
+    );
 }
 
 /// An embed without a poster gets the provider's thumbnail, fetched once and kept: a provider
@@ -312,6 +317,15 @@ async fn embedded_videos_get_the_providers_thumbnail(backend: Backend) {
     assert_eq!(
         page.attrs("meta[property='og:image']", "content"),
         [format!("http://keepsake.test/media/{key}")]
+    );
+    assert_eq!(
+        page.attrs("meta[property='og:image:width']", "content"),
+        ["480"],
+        "the poster's own size"
+    );
+    assert_eq!(
+        page.attrs("meta[property='og:image:height']", "content"),
+        ["360"]
     );
     assert_eq!(
         get(&app, &format!("/media/{key}")).await.status,
