@@ -142,10 +142,16 @@ ensure_schemathesis() {
 # Runs a command with the demo's database: DEMO_DATABASE_URL when set (PostgreSQL), else the
 # SQLite file in the current folder.
 demo_env() {
+  # --exec: the command replaces the calling (sub)shell, so its pid is the server's.
+  local run=()
+  if [ "${1:-}" = "--exec" ]; then
+    run=(exec)
+    shift
+  fi
   if [ -n "${DEMO_DATABASE_URL:-}" ]; then
-    env CMS_DATABASE_URL="$DEMO_DATABASE_URL" CMS_LOG=warn "$@"
+    "${run[@]}" env CMS_DATABASE_URL="$DEMO_DATABASE_URL" CMS_LOG=warn "$@"
   else
-    env -u CMS_DATABASE_URL CMS_LOG=warn "$@"
+    "${run[@]}" env -u CMS_DATABASE_URL CMS_LOG=warn "$@"
   fi
 }
 
@@ -161,7 +167,9 @@ start_demo() {
   fi
   demo_bin="$bin"
   demo_dir=$(mktemp -d)
-  (cd "$demo_dir" && demo_env "$bin" serve --demo --bind 127.0.0.1:0 "$@" >"$demo_dir/out.log" 2>"$demo_dir/err.log") &
+  # The subshell becomes the server (exec), so stop_demo's kill reaches it: a server left
+  # running by every test run would pile up on the machine.
+  (cd "$demo_dir" && demo_env --exec "$bin" serve --demo --bind 127.0.0.1:0 "$@" >"$demo_dir/out.log" 2>"$demo_dir/err.log") &
   demo_pid=$!
   KEEPSAKE_URL=""
   for _ in $(seq 1 120); do
