@@ -44,7 +44,6 @@ fn process_alive(pid: u32) -> bool {
     !proc.is_dir() || proc.join(pid.to_string()).exists()
 }
 
-/// Checks that a key is relative, has no `..` or empty segment, and uses safe characters.
 /// The width and height of an image in a store, read from its header, when the store is
 /// local and the file an image (a poster a share card should state the size of).
 pub fn image_size(store: &dyn MediaStore, key: &str) -> Option<(u32, u32)> {
@@ -52,6 +51,7 @@ pub fn image_size(store: &dyn MediaStore, key: &str) -> Option<(u32, u32)> {
     image::image_dimensions(store.local_root()?.join(key)).ok()
 }
 
+/// Checks that a key is relative, has no `..` or empty segment, and uses safe characters.
 pub fn validate_key(key: &str) -> Result<()> {
     let ok = !key.is_empty()
         && key.len() <= 512

@@ -151,12 +151,12 @@ fn header_from_upload(state: &AppState, file: &StagedFile) -> Result<branding::B
     })
 }
 
-/// An uploaded icon: PNG, ICO, JPEG, WebP or GIF (SVG is refused: it can carry script), stored
-/// as sent.
 /// The sides an uploaded icon may have, in pixels (ICO files hold several sizes and are taken
 /// as they are).
 const ICON_SIDES: (u32, u32) = (32, 512);
 
+/// An uploaded icon: PNG, ICO, JPEG, WebP or GIF (SVG is refused: it can carry script), stored
+/// as sent, square and within [`ICON_SIDES`].
 fn icon_from_upload(state: &AppState, file: &StagedFile) -> Result<SiteIcon, String> {
     let (mime, ext) = match sniff(&file.head) {
         Some("image/png") => ("image/png", "png"),
@@ -180,8 +180,7 @@ fn icon_from_upload(state: &AppState, file: &StagedFile) -> Result<SiteIcon, Str
         };
         let (_, w, h) = process::inspect(&bytes, &limits)
             .map_err(|skip| format!("{} could not be used: {skip}", file.filename))?;
-        // Browsers show an icon square, from 16 to 192 pixels: a non-square one is squeezed,
-        // a tiny one blurred.
+        // Browsers show an icon square: a non-square one is squeezed, a tiny one blurred.
         if w != h {
             return Err(format!(
                 "{} is {w}×{h} pixels: an icon must be square",

@@ -341,7 +341,14 @@ fn announcement_words(shared: &[String], total: usize) -> (Option<String>, Optio
         above
     };
     let last = leaf.split_whitespace().last().unwrap_or(leaf);
-    let plural = last.len() > 1 && last.ends_with('s') && last.chars().all(char::is_alphabetic);
+    // A plural noun ("Captures", "Stills"); not "Press", and not "Series" (its singular is
+    // itself, so a count of one would read wrong either way).
+    let lower_last = last.to_lowercase();
+    let plural = last.len() > 1
+        && last.ends_with('s')
+        && !lower_last.ends_with("ss")
+        && !lower_last.ends_with("series")
+        && last.chars().all(char::is_alphabetic);
     let mut parts: Vec<&str> = above.iter().map(String::as_str).collect();
     let kind = if plural {
         last
@@ -464,6 +471,17 @@ mod tests {
             Some("Season 2 Photos")
         );
         assert_eq!(words(&[], 3), (None, None));
+        // Words ending in s that are not plurals to cut: a folder of one photo reads right.
+        assert_eq!(
+            words(&["Events", "Press"], 1).1.as_deref(),
+            Some("1 new photo from Press has been added to the gallery!")
+        );
+        assert_eq!(
+            words(&["Television", "Heartstopper Series"], 1)
+                .1
+                .as_deref(),
+            Some("1 new photo from Heartstopper Series has been added to the gallery!")
+        );
         assert_eq!(
             words(&["Stills"], 3),
             (None, None),

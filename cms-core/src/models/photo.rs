@@ -240,8 +240,20 @@ pub fn page_in_album(
     offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<Photo>> {
+    page_from(conn, album_id, 0, offset, limit)
+}
+
+/// One page, in display order, of an album's photos with ids from `first_id` on.
+fn page_from(
+    conn: &mut DbConn,
+    album_id: i64,
+    first_id: i64,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<Photo>> {
     photos::table
         .filter(photos::album_id.eq(album_id))
+        .filter(photos::id.ge(first_id))
         .order((photos::position.asc(), photos::id.asc()))
         .offset(offset)
         .limit(limit)
@@ -547,13 +559,7 @@ pub fn added_from(
     first_id: i64,
     limit: i64,
 ) -> QueryResult<Vec<Photo>> {
-    photos::table
-        .filter(photos::album_id.eq(album_id))
-        .filter(photos::id.ge(first_id))
-        .order((photos::position.asc(), photos::id.asc()))
-        .limit(limit)
-        .select(Photo::as_select())
-        .load(conn)
+    page_from(conn, album_id, first_id, 0, limit)
 }
 
 /// The first `per_album` photos of each album in `album_ids`, for thumbnails strips.

@@ -59,7 +59,10 @@ pub async fn search(
                 };
                 let url = format!("/videos/{}", v.slug);
                 for h in results.hits.iter_mut().filter(|h| h.url == url) {
-                    h.url = format!("{url}?t={}#cue-{n}", cue.start_ms / 1000);
+                    h.url = match cue.start_ms / 1000 {
+                        s if s <= 86_400 => format!("{url}?t={s}#cue-{n}"),
+                        _ => format!("{url}#cue-{n}"),
+                    };
                     h.at = Some(cue.start_label());
                     // The line that matched reads better than the description.
                     h.snippet_html = search::cue_snippet_html(&cue.text, &q);

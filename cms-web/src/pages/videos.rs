@@ -209,7 +209,9 @@ pub async fn show(
         let start = start.filter(|s| v.duration_seconds.is_none_or(|d| i64::from(*s) < i64::from(d)));
         // A time code starts the player there: a media fragment for our own file, the
         // provider's start parameter for an embed (loaded at once: the reader chose it).
+        // (A cue past the longest start a link may give has no link.)
         let at = |s: u64| match (&v.file_key, v.embed()) {
+            _ if s > u64::from(MAX_START) => None,
             (Some(_), _) => Some(format!("{path}?t={s}#player")),
             (None, Some(_)) => Some(format!("{path}?player=1&t={s}#player")),
             (None, None) => None,
