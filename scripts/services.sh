@@ -191,3 +191,30 @@ stop_demo() {
   [ -n "${demo_dir:-}" ] && rm -rf "$demo_dir"
   return 0
 }
+
+# Garage, the S3-compatible object store the media tests write to. Built once with cargo into a
+# folder outside the clone, keyed by version (a cold machine builds it: about 9 minutes on 2
+# cores); exports KEEPSAKE_GARAGE_BIN. The tests start their own throw-away servers with it.
+GARAGE_VERSION=2.5.0
+ensure_garage() {
+  local root="${KEEPSAKE_TOOLS_CACHE:-$HOME/.cache/keepsake-tools}/garage-$GARAGE_VERSION"
+  if [ ! -x "$root/bin/garage" ]; then
+    echo "building Garage $GARAGE_VERSION (once; kept in $root)…" >&2
+    # Its own target folder: the build must not disturb the project's.
+    CARGO_TARGET_DIR="$root.build" cargo install garage --version "=$GARAGE_VERSION" --locked \
+      --root "$root.partial" --quiet \
+      || { echo "cannot build Garage $GARAGE_VERSION" >&2; return 1; }
+    rm -rf "$root" && mv "$root.partial" "$root" && rm -rf "$root.build"
+  fi
+  export KEEPSAKE_GARAGE_BIN="$root/bin/garage"
+}
+
+# Debian's nginx, the load balancer in front of several nodes (tests) and the reference the
+# benchmarks compare with.
+ensure_nginx() {
+  if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+    echo "installing nginx…" >&2
+    apt_install nginx-light
+  fi
+  export KEEPSAKE_NGINX_BIN="$(command -v nginx || echo /usr/sbin/nginx)"
+}

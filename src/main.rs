@@ -55,6 +55,23 @@ enum Command {
     /// table plus the media files, readable on either backend (docs/EXPORT.md). With
     /// `wordpress FILE.xml`, write a WordPress export (WXR) instead.
     Export(ExportArgs),
+    /// The media files: move them between the media folder and an S3-compatible object store.
+    #[command(subcommand)]
+    Media(MediaCommand),
+}
+
+#[derive(Subcommand)]
+enum MediaCommand {
+    /// Copy every media file from where the site keeps them now (CMS_MEDIA_URL, else the media
+    /// folder) to TARGET, verifying each, while the site keeps serving. Resumable: run it again
+    /// and it copies only what is missing or does not verify. Nothing is deleted. Then point
+    /// the site at TARGET and restart it.
+    Migrate {
+        /// s3://BUCKET/PREFIX (reached with CMS_S3_ENDPOINT, CMS_S3_REGION and the keys), or a
+        /// folder.
+        #[arg(long, value_name = "s3://BUCKET/PREFIX | DIR")]
+        to: String,
+    },
 }
 
 #[derive(Args)]
@@ -654,6 +671,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Media(MediaCommand::Migrate { to }) => migrate_media(&to),
         Command::Export(args) => {
             let config = load_config(None)?;
             init_logging(&config.log);
@@ -1130,4 +1148,124 @@ fn serve(args: ServeArgs) -> Result<(), Failure> {
         tracing::info!("stopped");
         Ok::<(), Failure>(())
     })
+}
+
+/// `cms media migrate --to TARGET`.
+fn migrate_media(to: &str) -> Result<(), Failure> {
+    use cms_core::media::migrate::{self, End};
+    use cms_core::media::s3::S3MediaStore;
+    use cms_core::media::{LocalMediaStore, MediaStore};
+    let config = load_config(None)?;
+    init_logging(&config.log);
+    let storage = &config.storage;
+    let open_bucket = |location: cms_core::media::s3::S3Location| -> Result<S3MediaStore, Failure> {
+        let store = S3MediaStore::open(location)?;
+        store.check()?;
+        Ok(store)
+    };
+    let (src_bucket, src_folder) = match &storage.s3 {
+        Some(location) => (Some(open_bucket(location.clone())?), None),
+        None => (None, Some(LocalMediaStore::open(&storage.media_dir)?)),
+    };
+    let (dst_bucket, dst_folder) = if to.starts_with("s3://") {
+        let location = storage
+            .s3_access
+            .at(to)
+            .map_err(|e| Failure(format!("--to: {e}")))?;
+        if storage
+            .s3
+            .as_ref()
+            .is_some_and(|s| s.url() == location.url())
+        {
+            return Err(Failure(format!(
+                "the media are in {} already",
+                location.url()
+            )));
+        }
+        (Some(open_bucket(location)?), None)
+    } else {
+        if to.contains("://") {
+            return Err(Failure(format!(
+                "--to: '{to}' is neither s3://BUCKET/PREFIX nor a folder"
+            )));
+        }
+        let dir = std::path::PathBuf::from(to);
+        if src_folder.is_some() {
+            let same =
+                std::fs::canonicalize(&dir).ok() == std::fs::canonicalize(&storage.media_dir).ok();
+            if same {
+                return Err(Failure(format!(
+                    "the media are in {} already",
+                    storage.media_dir.display()
+                )));
+            }
+        }
+        (None, Some(LocalMediaStore::open(&dir)?))
+    };
+    let from = match (&src_bucket, &src_folder) {
+        (Some(b), _) => End::Bucket(b),
+        (_, Some(f)) => End::Folder(f),
+        _ => return Err(Failure("no media store".into())),
+    };
+    let target = match (&dst_bucket, &dst_folder) {
+        (Some(b), _) => End::Bucket(b),
+        (_, Some(f)) => End::Folder(f),
+        _ => return Err(Failure("no media store".into())),
+    };
+    let (src_name, dst_name) = (
+        src_bucket
+            .as_ref()
+            .map(|b| b.describe())
+            .or(src_folder.as_ref().map(|f| f.describe()))
+            .unwrap_or_default(),
+        dst_bucket
+            .as_ref()
+            .map(|b| b.describe())
+            .or(dst_folder.as_ref().map(|f| f.describe()))
+            .unwrap_or_default(),
+    );
+    eprintln!("copying the media from {src_name} to {dst_name}…");
+    let last = std::cell::Cell::new(std::time::Instant::now());
+    let report = migrate::migrate(
+        &from,
+        &target,
+        &storage.data_dir.join("staging").join("migrate"),
+        &|r| {
+            if last.get().elapsed().as_secs() >= 2 {
+                last.set(std::time::Instant::now());
+                eprintln!(
+                    "{}/{} files: {} copied, {} there already",
+                    r.copied + r.present + r.failed.len(),
+                    r.files,
+                    r.copied,
+                    r.present
+                );
+            }
+        },
+    )?;
+    for (key, why) in &report.failed {
+        eprintln!("failed {key}: {why}");
+    }
+    if !report.failed.is_empty() {
+        return Err(Failure(format!(
+            "{} of {} files could not be copied to {dst_name}; run the command again",
+            report.failed.len(),
+            report.files
+        )));
+    }
+    let setting = if dst_bucket.is_some() {
+        format!("CMS_MEDIA_URL={dst_name}")
+    } else {
+        format!("CMS_MEDIA_DIR={dst_name} (and no CMS_MEDIA_URL)")
+    };
+    println!(
+        "all {} media files are in {dst_name}, each verified: {} copied now ({:.1} MB), {} were there already. \
+         Nothing was deleted from {src_name}. To switch, run this again (it copies what was added meanwhile), \
+         then restart the site with {setting}.",
+        report.files,
+        report.copied,
+        report.copied_bytes as f64 / 1_048_576.0,
+        report.present
+    );
+    Ok(())
 }

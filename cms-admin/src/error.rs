@@ -108,9 +108,14 @@ impl ResponseError for AdminError {
             AdminError::TooLarge(m) => ("Too large", m.clone()),
             AdminError::Unavailable(m) => {
                 let id = cms_core::error::incident(tracing::Level::WARN, "admin: unavailable", m);
+                let what = if m.starts_with("media store") {
+                    "The media store cannot be reached, so nothing was saved."
+                } else {
+                    "The database is busy."
+                };
                 (
                     "Temporarily unavailable",
-                    format!("The database is busy. Please try again in a moment. (Error {id})"),
+                    format!("{what} Please try again in a moment. (Error {id})"),
                 )
             }
             AdminError::Internal(m) => {

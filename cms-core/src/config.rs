@@ -23,6 +23,27 @@ const KEYS: &[(&str, &str)] = &[
     ),
     ("media_dir", "folder for uploaded and derived media"),
     (
+        "media_url",
+        "s3://BUCKET/PREFIX: keep media in an S3-compatible object store instead of the folder",
+    ),
+    (
+        "s3_endpoint",
+        "the object store's address, e.g. http://127.0.0.1:3900 (unset: AWS)",
+    ),
+    ("s3_region", "the object store's region (default us-east-1)"),
+    (
+        "s3_access_key_id",
+        "the object store's key id (or AWS_ACCESS_KEY_ID)",
+    ),
+    (
+        "s3_secret_access_key",
+        "the object store's secret key (or AWS_SECRET_ACCESS_KEY)",
+    ),
+    (
+        "media_public_url",
+        "where readers' browsers fetch media instead of /media/, e.g. https://cdn.example.org/media",
+    ),
+    (
         "import_dir",
         "folder the admin may import galleries from (server-side, like FTP + sync)",
     ),
@@ -78,6 +99,12 @@ const KEYS: &[(&str, &str)] = &[
         "how many scheduled snapshots are kept (default 7)",
     ),
     ("log", "log filter, e.g. info or cms=debug"),
+];
+
+/// Settings that also answer to the name every S3 tool reads, when the `CMS_` one is unset.
+const STANDARD_NAMES: &[(&str, &str)] = &[
+    ("s3_access_key_id", "AWS_ACCESS_KEY_ID"),
+    ("s3_secret_access_key", "AWS_SECRET_ACCESS_KEY"),
 ];
 
 /// The whole configuration, one struct per concern.
@@ -140,7 +167,16 @@ pub struct ServerConfig {
 #[derive(Debug, Clone)]
 pub struct StorageConfig {
     pub data_dir: PathBuf,
+    /// The media folder (used when no object store is configured).
     pub media_dir: PathBuf,
+    /// The object store holding the media instead of the folder (`CMS_MEDIA_URL`).
+    pub s3: Option<crate::media::s3::S3Location>,
+    /// How an object store is reached (endpoint, region, keys), whatever the bucket: what
+    /// `cms media migrate --to s3://…` uses ([`crate::media::s3::S3Location::at`]).
+    pub s3_access: crate::media::s3::S3Location,
+    /// The public address media are linked at instead of `/media/` (`CMS_MEDIA_PUBLIC_URL`),
+    /// without a trailing slash.
+    pub media_public_url: Option<String>,
     /// Where editors drop folders and zips for the admin's server-side import.
     pub import_dir: PathBuf,
 }
@@ -360,6 +396,10 @@ impl RawSettings {
         for (key, _) in KEYS {
             if let Some(v) = lookup(&format!("CMS_{}", key.to_ascii_uppercase())) {
                 self.0.insert(key, v);
+            } else if let Some((_, standard)) = STANDARD_NAMES.iter().find(|(k, _)| k == key)
+                && let Some(v) = lookup(standard)
+            {
+                self.0.insert(key, v);
             }
         }
     }
@@ -392,6 +432,75 @@ impl RawSettings {
             .get("media_dir")
             .map(PathBuf::from)
             .unwrap_or_else(|| data_dir.join("media"));
+
+        // How to reach an object store: for CMS_MEDIA_URL, and for `cms media migrate --to s3://`.
+        let mut s3_access = crate::media::s3::S3Location::parse("s3://any-bucket")
+            .map_err(|e| ConfigError(vec![e]))?;
+        if let Some(endpoint) = self.get("s3_endpoint") {
+            match url::Url::parse(endpoint) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                    s3_access.endpoint = Some(endpoint.trim_end_matches('/').to_string());
+                }
+                _ => problems.push(format!(
+                    "{}: '{endpoint}' is not an http:// or https:// address",
+                    env_name("s3_endpoint")
+                )),
+            }
+        }
+        if let Some(region) = self.get("s3_region") {
+            if !region.is_empty()
+                && region.len() <= 64
+                && region
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                s3_access.region = region.to_string();
+            } else {
+                problems.push(format!(
+                    "{}: '{region}' is not a region name (letters, digits, '-' and '_', e.g. eu-west-1 or garage)",
+                    env_name("s3_region")
+                ));
+            }
+        }
+        s3_access.access_key_id = self.get("s3_access_key_id").map(str::to_string);
+        s3_access.secret_access_key = self.get("s3_secret_access_key").map(str::to_string);
+        if s3_access.access_key_id.is_some() != s3_access.secret_access_key.is_some() {
+            problems.push(format!(
+                "{0} and {1} (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) go together: set both",
+                env_name("s3_access_key_id"),
+                env_name("s3_secret_access_key")
+            ));
+        }
+        let s3 = match self.get("media_url") {
+            None => None,
+            Some(url) => match s3_access.at(url) {
+                Ok(location) => Some(location),
+                Err(e) => {
+                    problems.push(format!("{}: {e}", env_name("media_url")));
+                    None
+                }
+            },
+        };
+        let media_public_url = match self.get("media_public_url") {
+            None => None,
+            Some(u) => match url::Url::parse(u) {
+                Ok(parsed)
+                    if matches!(parsed.scheme(), "http" | "https")
+                        && parsed.host().is_some()
+                        && parsed.query().is_none()
+                        && parsed.fragment().is_none() =>
+                {
+                    Some(u.trim_end_matches('/').to_string())
+                }
+                _ => {
+                    problems.push(format!(
+                        "{}: '{u}' is not an http:// or https:// address without ?query or #fragment",
+                        env_name("media_public_url")
+                    ));
+                    None
+                }
+            },
+        };
 
         let import_dir = self
             .get("import_dir")
@@ -639,6 +748,9 @@ impl RawSettings {
                 storage: StorageConfig {
                     data_dir,
                     media_dir,
+                    s3,
+                    s3_access,
+                    media_public_url,
                     import_dir,
                 },
                 mail: MailConfig {

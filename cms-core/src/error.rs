@@ -43,6 +43,10 @@ pub enum Error {
     /// database is down.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The object store holding the media cannot be reached or refused a request: the
+    /// operation did nothing and may be tried again.
+    #[error("media store unavailable: {0}")]
+    MediaUnavailable(String),
     /// A file could not be read or written.
     #[error("{context}: {source}")]
     Io {
@@ -105,7 +109,7 @@ impl Error {
             Error::NotFound(_) => Kind::NotFound,
             Error::Invalid { .. } | Error::Fields(_) => Kind::Invalid,
             Error::Missing { .. } | Error::Taken { .. } | Error::Conflict(_) => Kind::Conflict,
-            Error::Unavailable(_) => Kind::Unavailable,
+            Error::Unavailable(_) | Error::MediaUnavailable(_) => Kind::Unavailable,
             Error::Database(_) | Error::Io { .. } | Error::Internal(_) => Kind::Internal,
         }
     }

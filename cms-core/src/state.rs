@@ -8,7 +8,7 @@ use crate::api::TokenLimiter;
 use crate::config::Config;
 use crate::db::{Db, MigrationReport, run_migrations};
 use crate::error::Result;
-use crate::media::{LocalMediaStore, MediaStore};
+use crate::media::MediaStore;
 use crate::page_cache::PageCache;
 use crate::snapshot::SnapshotCache;
 use crate::view_counter::ViewCounter;
@@ -30,10 +30,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Connects to the database and opens the media store.
+    /// Connects to the database and opens the media store (both checked at once).
     pub fn open(config: Config) -> Result<Self> {
         let db = Db::connect(&config.database)?;
-        let media = Arc::new(LocalMediaStore::open(&config.storage.media_dir)?);
+        let media = crate::media::open(&config.storage)?;
         let pages = PageCache::new(config.server.page_cache_bytes);
         Ok(AppState {
             db,

@@ -248,14 +248,20 @@ pub async fn edge(
         return Ok(res);
     }
     // HEAD is GET without the body: the HTTP layer remembers the request was HEAD and sends
-    // the headers (Content-Length included) only.
+    // the headers (Content-Length included) only. A handler that can skip fetching the body
+    // (media from the object store) finds [`WasHead`] among the request's extensions.
     if req.method() == Method::HEAD {
         req.head_mut().method = Method::GET;
+        req.extensions_mut().insert(WasHead);
     }
     let mut res = next.call(req).await?.map_into_boxed_body();
     secure(&mut res, hsts);
     Ok(res)
 }
+
+/// Marks a request that came as HEAD (and is handled as GET).
+#[derive(Debug, Clone, Copy)]
+pub struct WasHead;
 
 /// The client's address (`cms_core::net`): the peer, or what trusted proxies say it is.
 pub fn client_ip(req: &actix_web::HttpRequest) -> Option<std::net::IpAddr> {

@@ -12,3 +12,4 @@ pub mod import;
 pub mod mail;
 mod models;
 mod pages;
+mod storage;

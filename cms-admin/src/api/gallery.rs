@@ -389,6 +389,9 @@ pub async fn upload_photos(
     })
     .await
     .map_err(|e| ApiError::from(cms_core::Error::Internal(e.to_string())))?;
+    if let Some(why) = prepared.store_error {
+        return Err(ApiError::from(cms_core::Error::MediaUnavailable(why)));
+    }
     report.duplicates = prepared.duplicates;
     report.refused = prepared
         .refused

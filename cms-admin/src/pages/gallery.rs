@@ -786,6 +786,15 @@ pub async fn upload_one(
     })
     .await
     .map_err(|e| AdminError::Internal(e.to_string()))?;
+    if let Some(why) = prepared.store_error {
+        let id = cms_core::error::incident(tracing::Level::WARN, "admin: upload not stored", &why);
+        return Ok(fail(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "{filename}: the media store cannot be reached, so the photo was not saved; try again in a moment (error {id})"
+            ),
+        ));
+    }
     if !prepared.duplicates.is_empty() {
         return Ok(HttpResponse::Ok()
             .json(serde_json::json!({ "ok": true, "duplicate": true, "name": filename })));

@@ -211,6 +211,23 @@ impl From<Error> for Problem {
                     )
                 }
             }
+            Error::MediaUnavailable(m) => {
+                let id = crate::error::incident(
+                    tracing::Level::WARN,
+                    "api: media store unavailable",
+                    &m,
+                );
+                Problem {
+                    retry_after: Some(5),
+                    error_id: Some(id.clone().into()),
+                    ..Problem::new(
+                        503,
+                        format!(
+                            "the media store cannot be reached, so nothing was saved; try again in a moment (error {id})"
+                        ),
+                    )
+                }
+            }
             other => Problem::internal(&other),
         }
     }

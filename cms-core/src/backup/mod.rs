@@ -497,6 +497,81 @@ pub(crate) fn copy_missing(from: &Path, to: &Path, link_from: Option<&Path>) -> 
     Ok(sum)
 }
 
+/// [`copy_missing`] from an object store: every object the backup's folder lacks (by name and
+/// size) is downloaded, checked against its ETag and renamed into place; one the previous
+/// snapshot has is hard-linked instead.
+fn copy_missing_from_bucket(
+    store: &crate::media::s3::S3MediaStore,
+    to: &Path,
+    link_from: Option<&Path>,
+) -> Result<MediaSum> {
+    use crate::media::MediaStore;
+    let mut sum = MediaSum::default();
+    for (key, len, tag) in store.list()? {
+        sum.files += 1;
+        sum.bytes += len;
+        let dest = to.join(&key);
+        if std::fs::metadata(&dest).is_ok_and(|m| m.len() == len) {
+            continue;
+        }
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(io(format!("cannot create {}", parent.display())))?;
+        }
+        let linked = link_from.is_some_and(|prev| {
+            let earlier = prev.join(&key);
+            std::fs::metadata(&earlier).is_ok_and(|m| m.len() == len) && link_into(&earlier, &dest)
+        });
+        if linked {
+            sum.linked += 1;
+            continue;
+        }
+        let bytes = store.read(&key)?;
+        let got = crate::media::migrate::bytes_etag(&bytes);
+        if let Some(tag) = tag.as_deref().map(|t| t.trim_matches('"'))
+            && (tag.len() == 32 || tag.contains('-'))
+            && tag != got
+        {
+            return Err(Error::Internal(format!(
+                "{key}: the bytes read from the media store do not match the object (ETag {got} instead of {tag})"
+            )));
+        }
+        let tmp = dest.with_extension("partial");
+        std::fs::write(&tmp, &bytes).map_err(io(format!("cannot write {}", tmp.display())))?;
+        std::fs::rename(&tmp, &dest).map_err(io(format!("cannot write {}", dest.display())))?;
+        sum.copied += 1;
+        sum.copied_bytes += len;
+    }
+    Ok(sum)
+}
+
+/// Restores a backup's media into an object store: every file the bucket lacks (by name and
+/// size) is uploaded.
+fn upload_missing(from: &Path, store: &crate::media::s3::S3MediaStore) -> Result<u64> {
+    use crate::media::MediaStore;
+    let present: std::collections::HashMap<String, u64> = store
+        .list()?
+        .into_iter()
+        .map(|(k, len, _)| (k, len))
+        .collect();
+    let mut uploaded = 0;
+    each_media_file(from, |rel, len| {
+        let key = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        if present.get(&key) == Some(&len) {
+            return Ok(());
+        }
+        let bytes = std::fs::read(from.join(rel)).map_err(io(format!("cannot read {key}")))?;
+        store.put(&key, &bytes)?;
+        uploaded += 1;
+        Ok(())
+    })?;
+    Ok(uploaded)
+}
+
 /// Notes where a file with several names first landed in the copy, until all its names have
 /// been seen.
 fn remember(
@@ -635,7 +710,13 @@ pub(crate) fn backup_linked(
     };
     let database_seconds = started.elapsed().as_secs_f64();
     let earlier = previous.map(|p| p.join(MEDIA));
-    let media = copy_missing(media_root, &dir.join(MEDIA), earlier.as_deref())?;
+    let media = match &config.storage.s3 {
+        Some(location) => {
+            let store = crate::media::s3::S3MediaStore::open(location.clone())?;
+            copy_missing_from_bucket(&store, &dir.join(MEDIA), earlier.as_deref())?
+        }
+        None => copy_missing(media_root, &dir.join(MEDIA), earlier.as_deref())?,
+    };
     let media_seconds = started.elapsed().as_secs_f64() - database_seconds;
     let secret_key = if let Some(key_file) = &config.secret_key_file {
         let bytes = std::fs::read(key_file).map_err(io("cannot read the secret key"))?;
@@ -868,7 +949,16 @@ pub fn restore(config: &Config, dir: &Path, force: bool) -> Result<Manifest> {
     }
     // Media and key first: copying content-addressed files never changes one that is there,
     // so a restore killed here leaves the target as it was, and running it again finishes.
-    copy_missing(&dir.join(MEDIA), media_root, None)?;
+    match &config.storage.s3 {
+        Some(location) => {
+            let store = crate::media::s3::S3MediaStore::open(location.clone())?;
+            store.check()?;
+            upload_missing(&dir.join(MEDIA), &store)?;
+        }
+        None => {
+            copy_missing(&dir.join(MEDIA), media_root, None)?;
+        }
+    }
     // The site's key comes back with it (signed links, sessions' cookies, two-step secrets);
     // a key set in the configuration is the configuration's business.
     if let (Some(k), Some(key_file)) = (&m.secret_key, &config.secret_key_file) {

@@ -130,6 +130,17 @@ fn newest_applied(conn: &mut DbConn) -> Result<String> {
 
 /// Exports the site into `path` (a new folder, or a `.zip` file).
 pub fn export(config: &Config, db: &Db, path: &Path, opts: Options) -> Result<Manifest> {
+    if let Some(s3) = &config.storage.s3
+        && !opts.no_media
+    {
+        return Err(Error::invalid(
+            "media",
+            format!(
+                "the media are in {}: export with --no-media, and copy the media to a folder with cms media migrate --to DIR",
+                s3.url()
+            ),
+        ));
+    }
     if !archive::is_zip(path) {
         let _ = std::fs::remove_file(path.join(MANIFEST));
     }
@@ -253,6 +264,16 @@ fn bad(path: &Path, why: impl std::fmt::Display) -> Error {
 
 /// Imports the export at `path` into the configured, empty database and media folder.
 pub fn import(config: &Config, path: &Path) -> Result<ImportReport> {
+    if let Some(s3) = &config.storage.s3 {
+        return Err(Error::invalid(
+            "media",
+            format!(
+                "CMS_MEDIA_URL is {}: import without it (into the media folder), then move the media with cms media migrate --to {}",
+                s3.url(),
+                s3.url()
+            ),
+        ));
+    }
     let mut src = Reader::open(path)?;
     let manifest: Manifest = src
         .with(MANIFEST, |r| {

@@ -56,6 +56,9 @@ pub struct Prepared {
     pub duplicates: Vec<String>,
     /// Files refused, with the reason.
     pub refused: Vec<(String, String)>,
+    /// Why files could not be written to the media store, when that happened: they are
+    /// neither refused nor in `photos`, and the caller fails the whole request (503) or run.
+    pub store_error: Option<String>,
 }
 
 /// The last segment of a path as typed on any system: what a photo keeps as its file name.
@@ -99,11 +102,19 @@ pub fn prepare(
             }
         }
         let refused = Mutex::new(Vec::new());
+        let unstored = Mutex::new(None);
         let done: Vec<NewPhoto> = todo
             .par_iter()
             .filter_map(|(name, bytes, hash)| {
                 match process::process_hashed(bytes, hash, file_name(name), settings, media) {
                     Ok(p) => Some(p),
+                    Err(Skip::Store(why)) => {
+                        unstored
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .get_or_insert(why);
+                        None
+                    }
                     Err(skip) => {
                         refused
                             .lock()
@@ -117,6 +128,11 @@ pub fn prepare(
         out.photos.extend(done);
         out.refused
             .extend(refused.into_inner().unwrap_or_else(|e| e.into_inner()));
+        if let Some(why) = unstored.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            // The store is failing: the rest would fail too.
+            out.store_error.get_or_insert(why);
+            break;
+        }
     }
     out
 }

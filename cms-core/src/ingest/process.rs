@@ -44,9 +44,28 @@ impl Default for Settings {
 pub enum Skip {
     NotAnImage,
     Unsupported(String),
-    TooLarge { bytes: u64, limit: u64 },
-    TooManyPixels { width: u32, height: u32 },
+    TooLarge {
+        bytes: u64,
+        limit: u64,
+    },
+    TooManyPixels {
+        width: u32,
+        height: u32,
+    },
     Damaged(String),
+    /// The file is fine but could not be written to the media store (down, full): the caller
+    /// stops and tries again later rather than calling the file bad.
+    Store(String),
+}
+
+impl Skip {
+    /// A write to the media store that failed.
+    fn store(e: crate::error::Error) -> Skip {
+        Skip::Store(match e {
+            crate::error::Error::MediaUnavailable(why) => why,
+            other => other.to_string(),
+        })
+    }
 }
 
 impl std::fmt::Display for Skip {
@@ -64,6 +83,7 @@ impl std::fmt::Display for Skip {
                 write!(f, "too many pixels ({width}×{height})")
             }
             Skip::Damaged(why) => write!(f, "damaged or truncated ({why})"),
+            Skip::Store(why) => write!(f, "could not be stored ({why})"),
         }
     }
 }
@@ -307,9 +327,7 @@ pub fn process_hashed(
         let jpeg = encode(&current, settings.quality)?;
         let key = photo_variant_key(&hash, width);
         if !media.exists(&key) {
-            media
-                .put(&key, &jpeg)
-                .map_err(|e| Skip::Damaged(e.to_string()))?;
+            media.put(&key, &jpeg).map_err(Skip::store)?;
         }
         made.push(width);
     }
@@ -317,9 +335,7 @@ pub fn process_hashed(
         // Fail closed: an original whose metadata cannot be removed is not published.
         let stripped = strip::strip(bytes, mime, o)
             .map_err(|why| Skip::Damaged(format!("its metadata could not be removed: {why}")))?;
-        media
-            .put(&original_key, &stripped)
-            .map_err(|e| Skip::Damaged(e.to_string()))?;
+        media.put(&original_key, &stripped).map_err(Skip::store)?;
     }
     made.sort_unstable();
     Ok(row(made))

@@ -164,6 +164,7 @@ pub fn run(
             report.duplicates.extend(prepared.duplicates);
             report.skipped.extend(prepared.refused);
             let done = prepared.photos;
+            let store_error = prepared.store_error;
             if !done.is_empty() {
                 let (id, created, added) = db.write_blocking(|conn| -> Result<_> {
                     let (id, created) = match album_id {
@@ -193,6 +194,10 @@ pub fn run(
                 added_here += added.inserted.len();
                 report.imported += added.inserted.len();
                 report.duplicates.extend(added.duplicates);
+            }
+            if let Some(why) = store_error {
+                // What is stored is recorded; a run started again goes on from here.
+                return Err(crate::error::Error::MediaUnavailable(why));
             }
             progress.advance(chunk.len() as u64, &source.title);
         }

@@ -2,9 +2,12 @@
 //! lifetimes (their names change when their content does).
 
 use actix_files::NamedFile;
+use actix_web::http::header;
 use actix_web::http::header::{CacheControl, CacheDirective};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use cms_core::AppState;
+use cms_core::media::s3::{Fetched, GetRange, S3MediaStore};
+use futures_util::StreamExt;
 
 use crate::error::WebError;
 use crate::layout::{ASSETS, ICON};
@@ -46,7 +49,12 @@ pub async fn favicon(state: web::Data<AppState>) -> Result<HttpResponse, WebErro
         .finish())
 }
 
-/// `GET /media/{key}`: a file of the local media store.
+/// The headers every media answer carries: a year's cache (names change with content) and no
+/// type sniffing.
+const MEDIA_CACHE: &str = "public, max-age=31536000, immutable";
+
+/// `GET /media/{key}`: a file of the media store — from the folder, streamed from the object
+/// store, or, with `CMS_MEDIA_PUBLIC_URL`, a permanent redirect to the file's public address.
 pub async fn media(
     state: web::Data<AppState>,
     key: web::Path<String>,
@@ -54,6 +62,15 @@ pub async fn media(
 ) -> Result<HttpResponse, WebError> {
     let key = key.into_inner();
     cms_core::media::validate_key(&key).map_err(|_| WebError::NotFound)?;
+    if let Some(public) = &state.config.storage.media_public_url {
+        return Ok(HttpResponse::MovedPermanently()
+            .insert_header(("Location", format!("{public}/{key}")))
+            .insert_header(("Cache-Control", MEDIA_CACHE))
+            .finish());
+    }
+    if let Some(store) = state.media.s3() {
+        return from_object_store(store, &key, &req).await;
+    }
     let root = state.media.local_root().ok_or(WebError::NotFound)?;
     let path = root.join(&key);
     let file = web::block(move || NamedFile::open(path))
@@ -66,11 +83,124 @@ pub async fn media(
         .into_response(&req);
     resp.headers_mut().insert(
         actix_web::http::header::CACHE_CONTROL,
-        actix_web::http::header::HeaderValue::from_static("public, max-age=31536000, immutable"),
+        actix_web::http::header::HeaderValue::from_static(MEDIA_CACHE),
     );
     resp.headers_mut().insert(
         actix_web::http::header::X_CONTENT_TYPE_OPTIONS,
         actix_web::http::header::HeaderValue::from_static("nosniff"),
     );
     Ok(resp)
+}
+
+/// A media file streamed from the object store, with what a browser or a video player expects
+/// of a file server: ETag and `If-None-Match` (304), `Range` (206, 416) and `HEAD`.
+async fn from_object_store(
+    store: &S3MediaStore,
+    key: &str,
+    req: &HttpRequest,
+) -> Result<HttpResponse, WebError> {
+    let range = req
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(byte_range);
+    let if_none_match = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().trim_start_matches("W/").to_string());
+    let head = req.extensions().contains::<crate::edge::WasHead>();
+    let fetched = store
+        .get(key, range.clone(), if_none_match.clone(), head)
+        .await
+        .map_err(|e| WebError::Unavailable(e.to_string()))?;
+    let object = match fetched {
+        Fetched::Object(o) => o,
+        Fetched::NotFound => return Err(WebError::NotFound),
+        Fetched::NotModified => {
+            let mut resp = HttpResponse::NotModified();
+            if let Some(tag) = if_none_match {
+                resp.insert_header((header::ETAG, tag));
+            }
+            return Ok(resp
+                .insert_header((header::CACHE_CONTROL, MEDIA_CACHE))
+                .finish());
+        }
+        Fetched::BadRange => {
+            return Ok(HttpResponse::RangeNotSatisfiable()
+                .insert_header((header::ACCEPT_RANGES, "bytes"))
+                .finish());
+        }
+    };
+    let mut resp = if range.is_some() {
+        let mut r = HttpResponse::PartialContent();
+        r.insert_header((
+            header::CONTENT_RANGE,
+            format!(
+                "bytes {}-{}/{}",
+                object.range.start,
+                object.range.end.saturating_sub(1),
+                object.size
+            ),
+        ));
+        r
+    } else {
+        HttpResponse::Ok()
+    };
+    resp.content_type(cms_core::media::s3::content_type(key))
+        .insert_header((header::CACHE_CONTROL, MEDIA_CACHE))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::ACCEPT_RANGES, "bytes"))
+        .insert_header((
+            header::LAST_MODIFIED,
+            header::HttpDate::from(std::time::SystemTime::from(object.last_modified)).to_string(),
+        ));
+    if let Some(tag) = &object.e_tag {
+        resp.insert_header((header::ETAG, tag.as_str()));
+    }
+    let length = object.range.end - object.range.start;
+    Ok(resp.no_chunking(length).streaming(
+        object
+            .body
+            .map(|c| c.map_err(|e| WebError::Unavailable(e.to_string()))),
+    ))
+}
+
+/// One byte range of a `Range` header; anything else (several ranges, another unit, nonsense)
+/// is ignored and the whole file sent, as RFC 9110 allows.
+fn byte_range(value: &str) -> Option<GetRange> {
+    let spec = value.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None;
+    }
+    let (first, last) = spec.split_once('-')?;
+    let (first, last) = (first.trim(), last.trim());
+    match (first.parse::<u64>().ok(), last.parse::<u64>().ok()) {
+        (Some(a), Some(b)) if a <= b => Some(GetRange::Bounded(a..b.saturating_add(1))),
+        (Some(a), None) if last.is_empty() => Some(GetRange::Offset(a)),
+        (None, Some(n)) if first.is_empty() && n > 0 => Some(GetRange::Suffix(n)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_ranges_are_read_like_a_file_server() {
+        assert_eq!(byte_range("bytes=0-99"), Some(GetRange::Bounded(0..100)));
+        assert_eq!(byte_range("bytes=100-"), Some(GetRange::Offset(100)));
+        assert_eq!(byte_range("bytes=-500"), Some(GetRange::Suffix(500)));
+        for ignored in [
+            "bytes=5-1",
+            "bytes=0-1,5-9",
+            "items=0-1",
+            "bytes=-0",
+            "bytes=x-y",
+            "",
+        ] {
+            assert_eq!(byte_range(ignored), None, "{ignored}");
+        }
+    }
 }

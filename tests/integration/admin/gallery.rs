@@ -12,7 +12,12 @@ use crate::backend_tests;
 use crate::common::{Backend, Page, TestEnv, get};
 use crate::gallery::files;
 
-fn upload_request(album: i64, token: &str, name: &str, bytes: &[u8]) -> test::TestRequest {
+pub(crate) fn upload_request(
+    album: i64,
+    token: &str,
+    name: &str,
+    bytes: &[u8],
+) -> test::TestRequest {
     let boundary = "XgalleryX";
     let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").into_bytes();
     body.extend_from_slice(bytes);

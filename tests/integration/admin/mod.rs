@@ -4,7 +4,7 @@ mod auth;
 mod backups;
 pub(crate) mod client;
 mod content;
-mod gallery;
+pub(crate) mod gallery;
 mod security;
 mod settings;
 mod subscribers;

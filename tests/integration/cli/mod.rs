@@ -249,7 +249,7 @@ fn token_create_prints_the_secret_once() {
 /// One request over a plain TCP connection (HTTP/1.0, so the server closes when done), with
 /// extra headers and a urlencoded body: the status, the header block (lower-cased) and the
 /// body.
-fn request(
+pub(crate) fn request(
     addr: &str,
     method: &str,
     path: &str,
@@ -294,7 +294,7 @@ fn http(addr: &str, method: &str, path: &str) -> (u16, String, String) {
 }
 
 /// The address a `cms serve` child prints ("Serving on http://…") on its stdout.
-fn served_address(child: &mut std::process::Child) -> String {
+pub(crate) fn served_address(child: &mut std::process::Child) -> String {
     let stdout = child.stdout.take().expect("stdout");
     BufReader::new(stdout)
         .lines()

@@ -47,6 +47,18 @@ const BAD: &[(&str, &str)] = &[
     ("CMS_BACKUP_DIR", "data/media/backups"),
     ("CMS_BACKUP_EVERY", "1s"),
     ("CMS_BACKUP_KEEP", "0"),
+    // The object store: checked before anything connects (tests/integration/storage/ starts
+    // the release binary on a real Garage bucket with them).
+    ("CMS_MEDIA_URL", "ftp://media"),
+    ("CMS_S3_ENDPOINT", "garage.local"),
+    ("CMS_S3_REGION", "eu west"),
+    // One key without the other.
+    ("CMS_S3_ACCESS_KEY_ID", "GK31c2f218a2e44f485b94239e"),
+    (
+        "CMS_S3_SECRET_ACCESS_KEY",
+        "b892c0665f0ada8a4755dae98baa3b133590e11dae3bcc1f",
+    ),
+    ("CMS_MEDIA_PUBLIC_URL", "cdn.example.org/media"),
 ];
 
 #[test]

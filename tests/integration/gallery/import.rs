@@ -21,7 +21,7 @@ fn write(dir: &Path, rel: &str, bytes: &[u8]) {
     std::fs::write(p, bytes).expect("write");
 }
 
-fn import(env: &TestEnv, dir: &Path, opts: &Options) -> ingest::Report {
+pub(crate) fn import(env: &TestEnv, dir: &Path, opts: &Options) -> ingest::Report {
     let plan = ingest::source::plan_folder(dir, &[]).expect("plan");
     ingest::run::run(
         &env.state.db,

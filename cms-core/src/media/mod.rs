@@ -2,7 +2,10 @@
 //! The local-folder backend writes through a temporary file and a rename, so a reader (or a
 //! crash) never sees half a file. Temporary files live in one folder, `.tmp/`, named after the
 //! process writing them: what a killed process left is found without walking the archive and
-//! swept ([`MediaStore::sweep_temporary`]).
+//! swept ([`MediaStore::sweep_temporary`]). The object-store backend is in [`s3`].
+
+pub mod migrate;
+pub mod s3;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -22,8 +25,16 @@ pub trait MediaStore: Send + Sync + std::fmt::Debug {
     fn exists(&self, key: &str) -> bool;
     /// Removes `key`; a missing file is not an error.
     fn delete(&self, key: &str) -> Result<()>;
+    /// The whole file under `key`.
+    fn read(&self, key: &str) -> Result<Vec<u8>>;
     /// The folder behind the store when it is local, for serving files directly.
     fn local_root(&self) -> Option<&Path>;
+    /// The object store behind the store when it is one, for streaming objects to readers.
+    fn s3(&self) -> Option<&s3::S3MediaStore> {
+        None
+    }
+    /// Where the media are, for messages: a folder or an `s3://` address.
+    fn describe(&self) -> String;
     /// Removes temporary files left by writers that died (kill -9, power loss); returns how
     /// many. Files of a live writer are kept.
     fn sweep_temporary(&self) -> Result<usize> {
@@ -44,11 +55,31 @@ fn process_alive(pid: u32) -> bool {
     !proc.is_dir() || proc.join(pid.to_string()).exists()
 }
 
-/// The width and height of an image in a store, read from its header, when the store is
-/// local and the file an image (a poster a share card should state the size of).
+/// The width and height of an image in a store, read from its header, when the file is an
+/// image (a poster a share card should state the size of).
 pub fn image_size(store: &dyn MediaStore, key: &str) -> Option<(u32, u32)> {
     validate_key(key).ok()?;
-    image::image_dimensions(store.local_root()?.join(key)).ok()
+    match store.local_root() {
+        Some(root) => image::image_dimensions(root.join(key)).ok(),
+        None => image::ImageReader::new(std::io::Cursor::new(store.read(key).ok()?))
+            .with_guessed_format()
+            .ok()?
+            .into_dimensions()
+            .ok(),
+    }
+}
+
+/// Opens the store a configuration names: the media folder, or an object store that is
+/// checked at once (unreachable, no such bucket, keys refused: one line).
+pub fn open(storage: &crate::config::StorageConfig) -> Result<std::sync::Arc<dyn MediaStore>> {
+    Ok(match &storage.s3 {
+        Some(location) => {
+            let store = s3::S3MediaStore::open(location.clone())?;
+            store.check()?;
+            std::sync::Arc::new(store)
+        }
+        None => std::sync::Arc::new(LocalMediaStore::open(&storage.media_dir)?),
+    })
 }
 
 /// Checks that a key is relative, has no `..` or empty segment, and uses safe characters.
@@ -82,6 +113,11 @@ impl LocalMediaStore {
         std::fs::create_dir_all(&root)
             .map_err(|e| Error::io(format!("cannot create {}", root.display()), e))?;
         Ok(LocalMediaStore { root })
+    }
+
+    /// The folder.
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
     fn path(&self, key: &str) -> Result<PathBuf> {
@@ -176,8 +212,20 @@ impl MediaStore for LocalMediaStore {
         }
     }
 
+    fn read(&self, key: &str) -> Result<Vec<u8>> {
+        let path = self.path(key)?;
+        std::fs::read(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::NotFound("media file"),
+            _ => Error::io(format!("cannot read {key}"), e),
+        })
+    }
+
     fn local_root(&self) -> Option<&Path> {
         Some(&self.root)
+    }
+
+    fn describe(&self) -> String {
+        self.root.display().to_string()
     }
 
     fn sweep_temporary(&self) -> Result<usize> {
