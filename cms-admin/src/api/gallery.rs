@@ -261,9 +261,7 @@ pub async fn delete_album(
         })
         .await?;
     // Files nobody uses any more go after the rows did (never before).
-    for key in unused {
-        let _ = state.media.delete(&key);
-    }
+    cms_core::media::forget(state.media.clone(), unused).await;
     Ok(deleted())
 }
 
@@ -541,8 +539,6 @@ pub async fn delete_photo(
             Ok(unused)
         })
         .await?;
-    for key in unused {
-        let _ = state.media.delete(&key);
-    }
+    cms_core::media::forget(state.media.clone(), unused).await;
     Ok(deleted())
 }

@@ -635,9 +635,7 @@ pub async fn batch(
     match result {
         Ok(unused) => {
             // Files nobody uses any more go after the rows did (never before).
-            for key in unused {
-                let _ = media.delete(&key);
-            }
+            cms_core::media::forget(media, unused).await;
             Ok(see_other(&format!("/admin/albums/{id}?notice=saved")))
         }
         Err(cms_core::Error::NotFound(_)) => Err(AdminError::NotFound),
@@ -728,9 +726,7 @@ pub async fn delete_album(
             Ok::<_, cms_core::Error>(unused)
         })
         .await?;
-    for key in unused {
-        let _ = state.media.delete(&key);
-    }
+    cms_core::media::forget(state.media.clone(), unused).await;
     Ok(see_other("/admin/gallery?notice=deleted"))
 }
 

@@ -409,6 +409,10 @@ fn walk_media(
             if d == root && name.to_string_lossy().starts_with('.') {
                 continue;
             }
+            // A copy a killed backup or restore left half-written (never a media key).
+            if name.to_string_lossy().ends_with(".partial") {
+                continue;
+            }
             let meta = e
                 .metadata()
                 .map_err(io(format!("cannot read {}", e.path().display())))?;
@@ -505,7 +509,6 @@ fn copy_missing_from_bucket(
     to: &Path,
     link_from: Option<&Path>,
 ) -> Result<MediaSum> {
-    use crate::media::MediaStore;
     let mut sum = MediaSum::default();
     for (key, len, tag) in store.list()? {
         sum.files += 1;
@@ -526,18 +529,18 @@ fn copy_missing_from_bucket(
             sum.linked += 1;
             continue;
         }
-        let bytes = store.read(&key)?;
-        let got = crate::media::migrate::bytes_etag(&bytes);
-        if let Some(tag) = tag.as_deref().map(|t| t.trim_matches('"'))
-            && (tag.len() == 32 || tag.contains('-'))
-            && tag != got
+        // Streamed into a file beside its name (not whole in memory), checked, renamed.
+        let tmp = dest.with_extension("partial");
+        store.download_to(&key, &tmp)?;
+        if let Some(tag) = tag.as_deref()
+            && !crate::media::migrate::etag_matches(tag, &tmp)
+                .map_err(io(format!("cannot read {}", tmp.display())))?
         {
+            let _ = std::fs::remove_file(&tmp);
             return Err(Error::Internal(format!(
-                "{key}: the bytes read from the media store do not match the object (ETag {got} instead of {tag})"
+                "{key}: the bytes read from the media store do not match the object's ETag {tag} (the store's ETags must be MD5s, as Garage's, MinIO's and S3's without KMS are)"
             )));
         }
-        let tmp = dest.with_extension("partial");
-        std::fs::write(&tmp, &bytes).map_err(io(format!("cannot write {}", tmp.display())))?;
         std::fs::rename(&tmp, &dest).map_err(io(format!("cannot write {}", dest.display())))?;
         sum.copied += 1;
         sum.copied_bytes += len;
@@ -548,7 +551,6 @@ fn copy_missing_from_bucket(
 /// Restores a backup's media into an object store: every file the bucket lacks (by name and
 /// size) is uploaded.
 fn upload_missing(from: &Path, store: &crate::media::s3::S3MediaStore) -> Result<u64> {
-    use crate::media::MediaStore;
     let present: std::collections::HashMap<String, u64> = store
         .list()?
         .into_iter()
@@ -564,8 +566,7 @@ fn upload_missing(from: &Path, store: &crate::media::s3::S3MediaStore) -> Result
         if present.get(&key) == Some(&len) {
             return Ok(());
         }
-        let bytes = std::fs::read(from.join(rel)).map_err(io(format!("cannot read {key}")))?;
-        store.put(&key, &bytes)?;
+        store.put_from_path(&key, &from.join(rel))?;
         uploaded += 1;
         Ok(())
     })?;

@@ -136,7 +136,7 @@ pub fn export(config: &Config, db: &Db, path: &Path, opts: Options) -> Result<Ma
         return Err(Error::invalid(
             "media",
             format!(
-                "the media are in {}: export with --no-media, and copy the media to a folder with cms media migrate --to DIR",
+                "the media are in {}: export without the media files (cms export --no-media), and copy them to a folder with cms media migrate --to DIR",
                 s3.url()
             ),
         ));

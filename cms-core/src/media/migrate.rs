@@ -24,13 +24,6 @@ pub enum End<'a> {
 }
 
 impl End<'_> {
-    fn store(&self) -> &dyn MediaStore {
-        match self {
-            End::Folder(s) => *s,
-            End::Bucket(s) => *s,
-        }
-    }
-
     /// Every key with its size and, for an object, its ETag.
     fn list(&self) -> Result<Vec<(String, u64, Option<String>)>> {
         match self {
@@ -55,7 +48,17 @@ pub struct Report {
 }
 
 /// Copies every file of `from` that `to` does not have verified; `progress` hears of each.
+/// One end is a folder and the other a bucket.
 pub fn migrate(from: &End, to: &End, scratch: &Path, progress: &dyn Fn(&Report)) -> Result<Report> {
+    if matches!(
+        (from, to),
+        (End::Folder(_), End::Folder(_)) | (End::Bucket(_), End::Bucket(_))
+    ) {
+        return Err(Error::invalid(
+            "to",
+            "moves media between the media folder and an object store: copy a folder with rsync, a bucket with your store's tools",
+        ));
+    }
     let sources = from.list()?;
     let present: std::collections::HashMap<String, (u64, Option<String>)> = to
         .list()?
@@ -93,106 +96,131 @@ pub fn migrate(from: &End, to: &End, scratch: &Path, progress: &dyn Fn(&Report))
 /// True when the destination's copy of `key` is the source's: the object's ETag is the one the
 /// folder's file computes to.
 fn same(from: &End, to: &End, key: &str, src_tag: Option<&str>, dest_tag: Option<&str>) -> bool {
-    match (from, to) {
-        (End::Folder(f), End::Bucket(_)) => dest_tag
-            .is_some_and(|t| file_etag(&f.root().join(key)).is_ok_and(|mine| mine == bare(t))),
-        (End::Bucket(_), End::Folder(f)) => src_tag
-            .is_some_and(|t| file_etag(&f.root().join(key)).is_ok_and(|mine| mine == bare(t))),
-        // Same kind at both ends: the ETags of two buckets, or two folders' bytes.
-        (End::Bucket(_), End::Bucket(_)) => src_tag.is_some() && src_tag == dest_tag,
-        (End::Folder(a), End::Folder(b)) => {
-            file_etag(&a.root().join(key)).ok() == file_etag(&b.root().join(key)).ok()
-        }
-    }
+    let (tag, folder) = match (from, to) {
+        (End::Folder(f), End::Bucket(_)) => (dest_tag, f),
+        (End::Bucket(_), End::Folder(f)) => (src_tag, f),
+        _ => return false,
+    };
+    tag.is_some_and(|t| etag_matches(t, &folder.root().join(key)).unwrap_or(false))
 }
 
-/// Copies one file and checks what arrived.
+/// Copies one file and checks what arrived against the object's ETag.
 fn copy(from: &End, to: &End, key: &str, src_tag: Option<&str>, scratch: &Path) -> Result<()> {
     validate_key(key)?;
     match (from, to) {
         (End::Folder(f), End::Bucket(b)) => {
             let path = f.root().join(key);
-            let expected =
-                file_etag(&path).map_err(|e| Error::io(format!("cannot read {key}"), e))?;
-            // put_file takes the file it is given: give it a copy.
-            let tmp = tempfile::NamedTempFile::new_in(scratch)
-                .map_err(|e| Error::io("cannot make a scratch file", e))?;
-            std::fs::copy(&path, tmp.path())
+            b.put_from_path(key, &path)?;
+            let stored = b.etag(key)?.unwrap_or_default();
+            let ok = etag_matches(&stored, &path)
                 .map_err(|e| Error::io(format!("cannot read {key}"), e))?;
-            let (_, tmp_path) = tmp
-                .keep()
-                .map_err(|e| Error::io("cannot keep a scratch file", e.error))?;
-            let put = b.put_file(key, &tmp_path);
-            let _ = std::fs::remove_file(&tmp_path);
-            put?;
-            let stored = b.etag(key)?;
-            if stored.as_deref().map(bare) != Some(expected.as_str()) {
+            if !ok {
                 return Err(Error::Internal(format!(
-                    "{key}: the stored object does not match the file (ETag {} instead of {expected})",
-                    stored.unwrap_or_default()
+                    "{key}: the stored object does not match the file (ETag {stored})"
                 )));
             }
             Ok(())
         }
         (End::Bucket(b), End::Folder(f)) => {
-            let bytes = b.read(key)?;
-            let expected = src_tag.map(bare).unwrap_or_default().to_string();
-            let got = bytes_etag(&bytes);
-            if !expected.is_empty() && got != expected {
+            // Streamed into a scratch file (not whole in memory), checked, then moved in.
+            let tmp = tempfile::NamedTempFile::new_in(scratch)
+                .map_err(|e| Error::io("cannot make a scratch file", e))?;
+            b.download_to(key, tmp.path())?;
+            let tag = src_tag.unwrap_or_default();
+            let ok = etag_matches(tag, tmp.path())
+                .map_err(|e| Error::io(format!("cannot read {key}"), e))?;
+            if !ok {
                 return Err(Error::Internal(format!(
-                    "{key}: the bytes read do not match the object (ETag {got} instead of {expected})"
+                    "{key}: the bytes read do not match the object (ETag {tag})"
                 )));
             }
-            f.put(key, &bytes)
+            let (_, path) = tmp
+                .keep()
+                .map_err(|e| Error::io("cannot keep a scratch file", e.error))?;
+            f.put_file(key, &path)
         }
-        _ => {
-            let bytes = from.store().read(key)?;
-            to.store().put(key, &bytes)
+        _ => Err(Error::invalid("to", "a folder and a bucket")),
+    }
+}
+
+/// True when an S3 ETag is the one the file's bytes give: the MD5 of a single-part object, or
+/// for one uploaded in `N` parts, the MD5 of the parts' MD5s — of Keepsake's part size, or,
+/// for an object another tool uploaded, of the size its parts must have had.
+pub fn etag_matches(tag: &str, path: &Path) -> std::io::Result<bool> {
+    let tag = bare(tag);
+    let size = std::fs::metadata(path)?.len();
+    match tag.split_once('-') {
+        None => Ok(file_md5_parts(path, None)? == tag),
+        Some((_, n)) => {
+            let Ok(n) = n.parse::<u64>() else {
+                return Ok(false);
+            };
+            if n == 0 {
+                return Ok(false);
+            }
+            let mut part_sizes = vec![PART_BYTES as u64];
+            // Others pick a whole number of MiB per part.
+            let mib = 1 << 20;
+            part_sizes.push(size.div_ceil(n).div_ceil(mib) * mib);
+            part_sizes.push(size.div_ceil(n));
+            for part in part_sizes {
+                if part > 0 && size.div_ceil(part) == n && file_md5_parts(path, Some(part))? == tag
+                {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
         }
     }
+}
+
+/// The MD5 of a file (`part: None`), or the multipart ETag of it cut in parts of `part`.
+fn file_md5_parts(path: &Path, part: Option<u64>) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
+    let mut buf = vec![0u8; 1 << 20];
+    let Some(part) = part else {
+        let mut all = Md5::new();
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            all.update(&buf[..n]);
+        }
+        return Ok(hex::encode(all.finalize()));
+    };
+    let mut outer = Md5::new();
+    let mut parts = 0u64;
+    loop {
+        let mut inner = Md5::new();
+        let mut left = part;
+        let mut read_any = false;
+        while left > 0 {
+            let want = (left as usize).min(buf.len());
+            let n = file.read(&mut buf[..want])?;
+            if n == 0 {
+                break;
+            }
+            read_any = true;
+            inner.update(&buf[..n]);
+            left -= n as u64;
+        }
+        if !read_any {
+            break;
+        }
+        outer.update(inner.finalize());
+        parts += 1;
+        if left > 0 {
+            break;
+        }
+    }
+    Ok(format!("{}-{parts}", hex::encode(outer.finalize())))
 }
 
 /// An ETag without its quotes.
 fn bare(tag: &str) -> &str {
     tag.trim_matches('"')
-}
-
-/// The ETag an S3 store gives these bytes when Keepsake uploads them: the MD5, or for a file
-/// sent in parts, the MD5 of the parts' MD5s and the number of parts.
-pub fn bytes_etag(bytes: &[u8]) -> String {
-    if bytes.len() <= PART_BYTES {
-        return hex::encode(Md5::digest(bytes));
-    }
-    let mut all = Md5::new();
-    let mut parts = 0;
-    for part in bytes.chunks(PART_BYTES) {
-        all.update(Md5::digest(part));
-        parts += 1;
-    }
-    format!("{}-{parts}", hex::encode(all.finalize()))
-}
-
-/// [`bytes_etag`] of a file, read a part at a time.
-pub fn file_etag(path: &Path) -> std::io::Result<String> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    let size = file.metadata()?.len();
-    let mut buf = vec![0u8; PART_BYTES.min(size as usize).max(1)];
-    if size as usize <= PART_BYTES {
-        file.read_exact(&mut buf[..size as usize])?;
-        return Ok(hex::encode(Md5::digest(&buf[..size as usize])));
-    }
-    let mut all = Md5::new();
-    let mut parts = 0;
-    let mut left = size;
-    while left > 0 {
-        let n = (left as usize).min(PART_BYTES);
-        file.read_exact(&mut buf[..n])?;
-        all.update(Md5::digest(&buf[..n]));
-        parts += 1;
-        left -= n as u64;
-    }
-    Ok(format!("{}-{parts}", hex::encode(all.finalize())))
 }
 
 /// Every media file under a folder (not the temporary files), with its size.
@@ -236,18 +264,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn etags_are_computed_like_s3s() {
-        assert_eq!(bytes_etag(b""), "d41d8cd98f00b204e9800998ecf8427e");
-        assert_eq!(bytes_etag(b"hello"), "5d41402abc4b2a76b9719d911017c592");
-        let big = vec![7u8; PART_BYTES + 1];
-        let tag = bytes_etag(&big);
-        assert!(tag.ends_with("-2"), "{tag}");
+    fn etags_are_checked_like_s3_computes_them() {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("f");
-        for bytes in [b"".to_vec(), b"hello".to_vec(), big] {
-            std::fs::write(&p, &bytes).expect("write");
-            assert_eq!(file_etag(&p).expect("etag"), bytes_etag(&bytes));
-        }
+        std::fs::write(&p, b"hello").expect("write");
+        assert!(etag_matches("\"5d41402abc4b2a76b9719d911017c592\"", &p).expect("etag"));
+        assert!(!etag_matches("5d41402abc4b2a76b9719d911017c593", &p).expect("etag"));
+        // In Keepsake's parts, and in another tool's 5 MiB parts.
+        let big: Vec<u8> = (0..(PART_BYTES + 5)).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&p, &big).expect("write");
+        let multipart = |part: usize| {
+            let mut outer = Md5::new();
+            let chunks: Vec<&[u8]> = big.chunks(part).collect();
+            for c in &chunks {
+                outer.update(Md5::digest(c));
+            }
+            format!("{}-{}", hex::encode(outer.finalize()), chunks.len())
+        };
+        assert!(etag_matches(&multipart(PART_BYTES), &p).expect("etag"));
+        assert!(etag_matches(&multipart(5 << 20), &p).expect("etag"));
+        assert!(!etag_matches(&multipart(PART_BYTES).replace("-2", "-3"), &p).expect("etag"));
+        // A big file sent in one request has the plain MD5.
+        assert!(etag_matches(&hex::encode(Md5::digest(&big)), &p).expect("etag"));
+        assert!(!etag_matches("abc-x", &p).expect("etag"));
     }
 
     #[test]

@@ -59,14 +59,32 @@ fn process_alive(pid: u32) -> bool {
 /// image (a poster a share card should state the size of).
 pub fn image_size(store: &dyn MediaStore, key: &str) -> Option<(u32, u32)> {
     validate_key(key).ok()?;
-    match store.local_root() {
-        Some(root) => image::image_dimensions(root.join(key)).ok(),
-        None => image::ImageReader::new(std::io::Cursor::new(store.read(key).ok()?))
+    match (store.local_root(), store.s3()) {
+        (Some(root), _) => image::image_dimensions(root.join(key)).ok(),
+        (None, Some(bucket)) => bucket.image_size(key),
+        (None, None) => image::ImageReader::new(std::io::Cursor::new(store.read(key).ok()?))
             .with_guessed_format()
             .ok()?
             .into_dimensions()
             .ok(),
     }
+}
+
+/// Removes files nobody uses any more, after the rows that used them are gone, on the blocking
+/// pool (an object store answers over the network: an async worker must not wait on it). A
+/// file that cannot be removed stays as an orphan; nothing refers to it.
+pub async fn forget(store: std::sync::Arc<dyn MediaStore>, keys: Vec<String>) {
+    if keys.is_empty() {
+        return;
+    }
+    let _ = tokio::task::spawn_blocking(move || {
+        for key in keys {
+            if let Err(e) = store.delete(&key) {
+                tracing::warn!(%key, error = %e, "an unused media file could not be removed");
+            }
+        }
+    })
+    .await;
 }
 
 /// Opens the store a configuration names: the media folder, or an object store that is

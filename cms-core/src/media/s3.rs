@@ -50,6 +50,8 @@ pub struct S3Location {
     pub region: String,
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<String>,
+    /// The session token of temporary credentials (`AWS_SESSION_TOKEN`).
+    pub session_token: Option<String>,
 }
 
 impl std::fmt::Debug for S3Location {
@@ -93,6 +95,7 @@ impl S3Location {
             region: "us-east-1".into(),
             access_key_id: None,
             secret_access_key: None,
+            session_token: None,
         })
     }
 
@@ -133,6 +136,8 @@ impl Drop for Executor {
 pub struct S3MediaStore {
     location: S3Location,
     store: Arc<AmazonS3>,
+    /// Image sizes read so far (posters whose share cards state them).
+    sizes: std::sync::Mutex<std::collections::HashMap<String, (u32, u32)>>,
     handle: tokio::runtime::Handle,
     _executor: Executor,
 }
@@ -159,12 +164,12 @@ pub struct Object {
 /// What a read of an object came to.
 pub enum Fetched {
     Object(Object),
-    /// The reader's copy (its `If-None-Match`) is current.
-    NotModified,
+    /// The reader's copy (its `If-None-Match`) is current; the object's ETag.
+    NotModified(Option<String>),
     /// No such key.
     NotFound,
-    /// The range asked for is outside the object.
-    BadRange,
+    /// The range asked for is outside the object, of this size.
+    BadRange(u64),
 }
 
 /// Installs the TLS provider HTTPS requests to the store use (once per process).
@@ -191,7 +196,10 @@ impl S3MediaStore {
             .with_client_options(
                 ClientOptions::new()
                     .with_connect_timeout(Duration::from_secs(5))
-                    .with_timeout(Duration::from_secs(120))
+                    // No limit on a whole request (a large video streams for as long as its
+                    // reader reads); a store that stops answering is cut off after 30 s.
+                    .with_timeout_disabled()
+                    .with_read_timeout(Duration::from_secs(30))
                     .with_allow_http(true),
             )
             // A store that is down fails an upload within seconds, not minutes.
@@ -213,6 +221,9 @@ impl S3MediaStore {
         if let Some(secret) = &location.secret_access_key {
             builder = builder.with_secret_access_key(secret);
         }
+        if let Some(token) = &location.session_token {
+            builder = builder.with_token(token);
+        }
         let store = builder
             .build()
             .map_err(|e| Error::Internal(format!("media store {}: {e}", location.url())))?;
@@ -220,6 +231,7 @@ impl S3MediaStore {
             handle: rt.handle().clone(),
             _executor: Executor(Some(rt)),
             store: Arc::new(store),
+            sizes: Default::default(),
             location,
         })
     }
@@ -306,47 +318,67 @@ impl S3MediaStore {
     }
 
     /// Reads `key` for a reader: a byte range (`None`: all of it; `head`: no bytes, only
-    /// what they are), unless the reader's copy with ETag `if_none_match` is current.
+    /// what they are), unless the reader's copy is current — `if_none_match` holds one of
+    /// the object's ETags (a reader revalidating: rare, the cache lasts a year).
     pub async fn get(
         &self,
         key: &str,
         range: Option<GetRange>,
-        if_none_match: Option<String>,
+        if_none_match: &[String],
         head: bool,
     ) -> Result<Fetched> {
         let path = self.path(key)?;
-        let store = self.store.clone();
-        if head {
-            return self.head_only(key, path, range, if_none_match).await;
+        if head || !if_none_match.is_empty() {
+            let meta = match self.head_of(key, path.clone()).await? {
+                Some(m) => m,
+                None => return Ok(Fetched::NotFound),
+            };
+            let current = meta
+                .e_tag
+                .as_deref()
+                .is_some_and(|t| if_none_match.iter().any(|m| m == "*" || m == t));
+            if current {
+                return Ok(Fetched::NotModified(meta.e_tag));
+            }
+            if head {
+                let size = meta.size;
+                let range = match range.as_ref().map(|r| r.as_range(size)) {
+                    None => 0..size,
+                    Some(Ok(r)) => r,
+                    Some(Err(_)) => return Ok(Fetched::BadRange(size)),
+                };
+                return Ok(Fetched::Object(Object {
+                    body: futures_util::stream::empty().boxed(),
+                    range,
+                    size,
+                    e_tag: meta.e_tag,
+                    last_modified: meta.last_modified,
+                }));
+            }
         }
+        let store = self.store.clone();
         let options = GetOptions {
-            range,
-            if_none_match,
+            range: range.clone(),
             ..Default::default()
         };
-        let ranged = options.range.is_some();
+        let task_path = path.clone();
         // The request runs on the store's runtime; the body is handed over chunk by chunk.
         let task = self.handle.spawn(async move {
-            match store.get_opts(&path, options).await {
-                Ok(got) => {
-                    let meta = (got.range.clone(), got.meta.size, got.meta.e_tag.clone());
-                    let modified = got.meta.last_modified;
-                    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes>>(4);
-                    let mut body = got.into_stream();
-                    tokio::spawn(async move {
-                        while let Some(chunk) = body.next().await {
-                            let chunk = chunk.map_err(|e| {
-                                Error::MediaUnavailable(format!("reading: {}", one_line(&e)))
-                            });
-                            if tx.send(chunk).await.is_err() {
-                                break;
-                            }
-                        }
-                    });
-                    Ok((meta, modified, rx))
+            let got = store.get_opts(&task_path, options).await?;
+            let meta = (got.range.clone(), got.meta.size, got.meta.e_tag.clone());
+            let modified = got.meta.last_modified;
+            let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes>>(4);
+            let mut body = got.into_stream();
+            tokio::spawn(async move {
+                while let Some(chunk) = body.next().await {
+                    let chunk = chunk
+                        .map_err(|e| Error::MediaUnavailable(format!("reading: {}", one_line(&e))));
+                    if tx.send(chunk).await.is_err() {
+                        break;
+                    }
                 }
-                Err(e) => Err(e),
-            }
+            });
+            Ok::<_, object_store::Error>((meta, modified, rx))
         });
         let answer = task
             .await
@@ -365,10 +397,35 @@ impl S3MediaStore {
                     last_modified,
                 }))
             }
-            Err(object_store::Error::NotModified { .. }) => Ok(Fetched::NotModified),
             Err(object_store::Error::NotFound { .. }) => Ok(Fetched::NotFound),
-            // S3 answers 416 for a range outside the object; nothing else fails only for ranges.
-            Err(_) if ranged => Ok(Fetched::BadRange),
+            Err(e) => {
+                // A range outside the object, or the store failing: its size tells which.
+                if let Some(r) = &range
+                    && let Ok(Some(meta)) = self.head_of(key, path).await
+                    && r.as_range(meta.size).is_err()
+                {
+                    return Ok(Fetched::BadRange(meta.size));
+                }
+                Err(self.failure("read", key, e))
+            }
+        }
+    }
+
+    /// What the store says of `key`; `None` when there is no such object.
+    async fn head_of(
+        &self,
+        key: &str,
+        path: ObjectPath,
+    ) -> Result<Option<object_store::ObjectMeta>> {
+        let store = self.store.clone();
+        let answer = self
+            .handle
+            .spawn(async move { store.head(&path).await })
+            .await
+            .map_err(|_| Error::MediaUnavailable("the media store has stopped".into()))?;
+        match answer {
+            Ok(m) => Ok(Some(m)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(self.failure("read", key, e)),
         }
     }
@@ -380,45 +437,6 @@ impl S3MediaStore {
         self.wait(async move { store.head(&path).await })?
             .map(|m| m.e_tag)
             .map_err(|e| self.failure("read", key, e))
-    }
-
-    /// [`S3MediaStore::get`] for a HEAD request: what the object is, without its bytes.
-    async fn head_only(
-        &self,
-        key: &str,
-        path: ObjectPath,
-        range: Option<GetRange>,
-        if_none_match: Option<String>,
-    ) -> Result<Fetched> {
-        let store = self.store.clone();
-        let answer = self
-            .handle
-            .spawn(async move { store.head(&path).await })
-            .await
-            .map_err(|_| Error::MediaUnavailable("the media store has stopped".into()))?;
-        let meta = match answer {
-            Ok(m) => m,
-            Err(object_store::Error::NotFound { .. }) => return Ok(Fetched::NotFound),
-            Err(e) => return Err(self.failure("read", key, e)),
-        };
-        if if_none_match.is_some() && if_none_match == meta.e_tag {
-            return Ok(Fetched::NotModified);
-        }
-        let size = meta.size;
-        let range = match range {
-            None => 0..size,
-            Some(GetRange::Bounded(r)) if r.start < size => r.start..r.end.min(size),
-            Some(GetRange::Offset(o)) if o < size => o..size,
-            Some(GetRange::Suffix(n)) if size > 0 => size.saturating_sub(n)..size,
-            Some(_) => return Ok(Fetched::BadRange),
-        };
-        Ok(Fetched::Object(Object {
-            body: futures_util::stream::empty().boxed(),
-            range,
-            size,
-            e_tag: meta.e_tag,
-            last_modified: meta.last_modified,
-        }))
     }
 
     /// Every key under the prefix with its size and ETag, in pages as the store lists them.
@@ -452,9 +470,9 @@ impl S3MediaStore {
         a
     }
 
-    /// Uploads a file in parts, up to [`PARTS_IN_FLIGHT`] at once; aborts the upload (so no
-    /// half object is left) when any part fails.
-    fn put_parts(&self, key: &str, mut file: std::fs::File) -> Result<()> {
+    /// Uploads what `file` reads in parts, up to [`PARTS_IN_FLIGHT`] at once; aborts the
+    /// upload (so no half object is left) when any part, or the end, fails.
+    fn put_parts(&self, key: &str, mut file: impl Read) -> Result<()> {
         let path = self.path(key)?;
         let store = self.store.clone();
         let opts = PutMultipartOptions {
@@ -503,9 +521,111 @@ impl S3MediaStore {
             let _ = self.wait(async move { upload.abort().await });
             return Err(e);
         }
-        self.wait(async move { upload.complete().await })?
-            .map(|_| ())
-            .map_err(|e| self.failure("write", key, e))
+        let (done, upload) = self.wait(async move {
+            let done = upload.complete().await;
+            (done, upload)
+        })?;
+        match done {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let mut upload = upload;
+                let _ = self.wait(async move { upload.abort().await });
+                Err(self.failure("write", key, e))
+            }
+        }
+    }
+
+    /// Uploads the file at `src` under `key` (in parts when it is larger than one), leaving
+    /// the file where it is.
+    pub fn put_from_path(&self, key: &str, src: &Path) -> Result<()> {
+        let file = std::fs::File::open(src)
+            .map_err(|e| Error::io(format!("cannot read {}", src.display()), e))?;
+        let size = file
+            .metadata()
+            .map_err(|e| Error::io(format!("cannot read {}", src.display()), e))?
+            .len();
+        if size as usize > PART_BYTES {
+            self.put_parts(key, std::io::BufReader::with_capacity(1 << 20, file))
+        } else {
+            let bytes = std::fs::read(src)
+                .map_err(|e| Error::io(format!("cannot read {}", src.display()), e))?;
+            self.put(key, &bytes)
+        }
+    }
+
+    /// Streams `key` into a new file at `dest` (synced; not whole in memory, whatever its
+    /// size); its size.
+    pub fn download_to(&self, key: &str, dest: &Path) -> Result<u64> {
+        use std::io::Write as _;
+        let path = self.path(key)?;
+        let store = self.store.clone();
+        let (tx, rx) = std::sync::mpsc::sync_channel::<object_store::Result<Bytes>>(4);
+        self.handle.spawn(async move {
+            match store.get(&path).await {
+                Ok(got) => {
+                    let mut body = got.into_stream();
+                    while let Some(chunk) = body.next().await {
+                        let stop = chunk.is_err();
+                        if tx.send(chunk).is_err() || stop {
+                            break;
+                        }
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                }
+            }
+        });
+        let mut file = std::fs::File::create(dest)
+            .map_err(|e| Error::io(format!("cannot write {}", dest.display()), e))?;
+        let mut size = 0u64;
+        // The sender goes when the object has been read whole (or failed).
+        for chunk in rx {
+            let chunk = chunk.map_err(|e| self.failure("read", key, e))?;
+            file.write_all(&chunk)
+                .map_err(|e| Error::io(format!("cannot write {}", dest.display()), e))?;
+            size += chunk.len() as u64;
+        }
+        file.sync_all()
+            .map_err(|e| Error::io(format!("cannot write {}", dest.display()), e))?;
+        Ok(size)
+    }
+
+    /// The width and height of the image under `key`, read from its first 64 KiB (once: keys
+    /// never change, so the answer is kept), or `None` when it cannot be read within 3 s.
+    pub fn image_size(&self, key: &str) -> Option<(u32, u32)> {
+        if let Some(size) = self
+            .sizes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+        {
+            return Some(*size);
+        }
+        let path = self.path(key).ok()?;
+        let store = self.store.clone();
+        let head = self
+            .wait(async move {
+                tokio::time::timeout(Duration::from_secs(3), async move {
+                    let meta = store.head(&path).await?;
+                    store.get_range(&path, 0..meta.size.min(64 * 1024)).await
+                })
+                .await
+            })
+            .ok()?
+            .ok()?
+            .ok()?;
+        let size = image::ImageReader::new(std::io::Cursor::new(head))
+            .with_guessed_format()
+            .ok()?
+            .into_dimensions()
+            .ok()?;
+        let mut sizes = self.sizes.lock().unwrap_or_else(|e| e.into_inner());
+        if sizes.len() >= 10_000 {
+            sizes.clear();
+        }
+        sizes.insert(key.to_string(), size);
+        Some(size)
     }
 
     fn join_part(
@@ -524,7 +644,7 @@ impl S3MediaStore {
 }
 
 /// Reads until `buf` is full or the file ends; how many bytes were read.
-fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+fn read_full(file: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match file.read(&mut buf[n..]) {
@@ -573,6 +693,9 @@ pub fn content_type(key: &str) -> &'static str {
 
 impl MediaStore for S3MediaStore {
     fn put(&self, key: &str, bytes: &[u8]) -> Result<()> {
+        if bytes.len() > PART_BYTES {
+            return self.put_parts(key, bytes);
+        }
         let path = self.path(key)?;
         let store = self.store.clone();
         let payload = PutPayload::from(bytes.to_vec());
@@ -586,19 +709,7 @@ impl MediaStore for S3MediaStore {
     }
 
     fn put_file(&self, key: &str, src: &Path) -> Result<()> {
-        let file = std::fs::File::open(src)
-            .map_err(|e| Error::io(format!("cannot read {}", src.display()), e))?;
-        let size = file
-            .metadata()
-            .map_err(|e| Error::io(format!("cannot read {}", src.display()), e))?
-            .len();
-        if size as usize > PART_BYTES {
-            self.put_parts(key, file)?;
-        } else {
-            let bytes = std::fs::read(src)
-                .map_err(|e| Error::io(format!("cannot read {}", src.display()), e))?;
-            self.put(key, &bytes)?;
-        }
+        self.put_from_path(key, src)?;
         // The caller gave the file up; it is in the store now.
         let _ = std::fs::remove_file(src);
         Ok(())

@@ -63,9 +63,10 @@ pub async fn media(
     let key = key.into_inner();
     cms_core::media::validate_key(&key).map_err(|_| WebError::NotFound)?;
     if let Some(public) = &state.config.storage.media_public_url {
-        return Ok(HttpResponse::MovedPermanently()
+        // Kept a day, not for good: a site that moves its media elsewhere is believed soon.
+        return Ok(HttpResponse::Found()
             .insert_header(("Location", format!("{public}/{key}")))
-            .insert_header(("Cache-Control", MEDIA_CACHE))
+            .insert_header(("Cache-Control", "public, max-age=86400"))
             .finish());
     }
     if let Some(store) = state.media.s3() {
@@ -104,31 +105,37 @@ async fn from_object_store(
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
         .and_then(byte_range);
-    let if_none_match = req
+    // Every tag of `If-None-Match` (a list, or *), weak ones compared as strong ones: the
+    // object's bytes never change under its name.
+    let if_none_match: Vec<String> = req
         .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim().trim_start_matches("W/").to_string());
+        .get_all(header::IF_NONE_MATCH)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/").to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
     let head = req.extensions().contains::<crate::edge::WasHead>();
     let fetched = store
-        .get(key, range.clone(), if_none_match.clone(), head)
+        .get(key, range.clone(), &if_none_match, head)
         .await
         .map_err(|e| WebError::Unavailable(e.to_string()))?;
     let object = match fetched {
         Fetched::Object(o) => o,
         Fetched::NotFound => return Err(WebError::NotFound),
-        Fetched::NotModified => {
+        Fetched::NotModified(tag) => {
             let mut resp = HttpResponse::NotModified();
-            if let Some(tag) = if_none_match {
+            if let Some(tag) = tag {
                 resp.insert_header((header::ETAG, tag));
             }
             return Ok(resp
                 .insert_header((header::CACHE_CONTROL, MEDIA_CACHE))
                 .finish());
         }
-        Fetched::BadRange => {
+        Fetched::BadRange(size) => {
             return Ok(HttpResponse::RangeNotSatisfiable()
                 .insert_header((header::ACCEPT_RANGES, "bytes"))
+                .insert_header((header::CONTENT_RANGE, format!("bytes */{size}")))
                 .finish());
         }
     };
