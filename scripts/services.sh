@@ -218,3 +218,8 @@ ensure_nginx() {
   fi
   export KEEPSAKE_NGINX_BIN="$(command -v nginx || echo /usr/sbin/nginx)"
 }
+
+# systemd-analyze: the tests check deploy/keepsake.service with it.
+ensure_systemd_analyze() {
+  command -v systemd-analyze >/dev/null || apt_install systemd
+}

@@ -28,11 +28,15 @@ pub fn app(
             // The request line with its secrets replaced (`edge::log_line`), never `%r`.
             // The client as trusted proxies name it (`edge::log_client`), never a header's
             // word alone.
-            middleware::Logger::new("%{client}xi \"%{request}xi\" %s %b %Dms")
+            // The request's id last (`observe`, outside this, gives it).
+            middleware::Logger::new("%{client}xi \"%{request}xi\" %s %b %Dms %{id}xi")
+                .custom_request_replace("id", cms_web::observe::log_id)
                 .custom_request_replace("client", cms_web::edge::log_client)
                 .custom_request_replace("request", cms_web::edge::log_line)
                 .log_target("cms::http"),
         )
+        // Outermost: the request id and the counters see every answer, the edge's too.
+        .wrap(middleware::from_fn(cms_web::observe::observe))
         .route("/healthz", web::get().to(healthz))
         .route("/api/openapi.json", web::get().to(openapi_json))
         .configure(cms_web::configure)

@@ -362,13 +362,23 @@ fn load_config(bind: Option<&str>) -> Result<Config, Failure> {
     Ok(raw.resolve()?)
 }
 
-fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+/// Logs to stderr at `CMS_LOG`'s level, as text or (`CMS_LOG_FORMAT=json`) one JSON object
+/// per line with the request's span (its id) on each line written while handling it.
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = if config.log_json {
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
@@ -376,7 +386,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Serve(args) => serve(args),
         Command::Migrate => {
             let config = load_config(None)?;
-            init_logging(&config.log);
+            init_logging(&config);
             let state = AppState::open(config)?;
             let report = state.migrate()?;
             if report.applied.is_empty() {
@@ -398,7 +408,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }) => {
             let role: Role = role.parse()?;
             let config = load_config(None)?;
-            init_logging(&config.log);
+            init_logging(&config);
             let (password, generated) = if password_stdin {
                 let mut s = String::new();
                 std::io::stdin().read_to_string(&mut s)?;
@@ -442,7 +452,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::User(UserCommand::Unlock { email }) => {
             let config = load_config(None)?;
-            init_logging(&config.log);
+            init_logging(&config);
             let state = AppState::open(config)?;
             state.migrate()?;
             let account = user::normalize_email(&email);
@@ -465,7 +475,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::User(UserCommand::Reset2fa { email }) => {
             let config = load_config(None)?;
-            init_logging(&config.log);
+            init_logging(&config);
             let state = AppState::open(config)?;
             state.migrate()?;
             let account = user::normalize_email(&email);
@@ -493,7 +503,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Backup(args) => {
             let config = load_config(None)?;
-            init_logging(&config.log);
+            init_logging(&config);
             if args.verify {
                 let m = cms_core::backup::verify(&args.dir)?;
                 println!(
@@ -544,7 +554,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Restore(args) => {
             let config = load_config(None)?;
-            init_logging(&config.log);
+            init_logging(&config);
             let m = cms_core::backup::restore(&config, &args.dir, args.force)?;
             println!(
                 "restored the backup of {} from {}: {}; {} media files",
@@ -557,7 +567,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Generate(args) => {
             let config = load_config(None)?;
-            init_logging(&config.log);
+            init_logging(&config);
             let state = AppState::open(config)?;
             state.migrate()?;
             let opts = cms_core::generate::ScaleOptions {
@@ -591,7 +601,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Mail(cmd) => {
             let config = load_config(None)?;
-            init_logging(&config.log);
+            init_logging(&config);
             let state = AppState::open(config)?;
             state.migrate()?;
             match cmd {
@@ -647,7 +657,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }) => import_gallery(path, into, draft, announce),
         Command::Import(ImportCommand::Keepsake { path }) => {
             let config = load_config(None)?;
-            init_logging(&config.log);
+            init_logging(&config);
             let r = cms_core::export::import(&config, &path)?;
             let rows: u64 = r.rows.values().sum();
             let n = |t: &str| r.rows.get(t).copied().unwrap_or(0);
@@ -674,7 +684,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Media(MediaCommand::Migrate { to }) => migrate_media(&to),
         Command::Export(args) => {
             let config = load_config(None)?;
-            init_logging(&config.log);
+            init_logging(&config);
             let db = cms_core::db::Db::connect(&config.database)?;
             match (args.format, args.path) {
                 (Some(ExportFormat::Wordpress { file }), _) => {
@@ -766,7 +776,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }),
         Command::Token(TokenCommand::Create { name, scopes }) => {
             let config = load_config(None)?;
-            init_logging(&config.log);
+            init_logging(&config);
             let state = AppState::open(config)?;
             state.migrate()?;
             let (token, secret) = state.db.write_blocking(|conn| {
@@ -883,7 +893,7 @@ fn import_gallery(
     announce: bool,
 ) -> Result<(), Failure> {
     let config = load_config(None)?;
-    init_logging(&config.log);
+    init_logging(&config);
     let settings = config.images.clone();
     let state = AppState::open(config)?;
     state.migrate()?;
@@ -963,7 +973,7 @@ fn import_wordpress(
         )));
     }
     let config = load_config(None)?;
-    init_logging(&config.log);
+    init_logging(&config);
     let settings = config.images.clone();
     let state = AppState::open(config)?;
     state.migrate()?;
@@ -1037,7 +1047,7 @@ fn import_gallery_site(
         )));
     }
     let config = load_config(None)?;
-    init_logging(&config.log);
+    init_logging(&config);
     let settings = config.images.clone();
     let state = AppState::open(config)?;
     state.migrate()?;
@@ -1094,7 +1104,7 @@ fn generate_password() -> String {
 
 fn serve(args: ServeArgs) -> Result<(), Failure> {
     let config = load_config(args.bind.as_deref())?;
-    init_logging(&config.log);
+    init_logging(&config);
     let bind = config.server.bind.clone();
     let base_url = config.server.base_url.clone();
     let state = AppState::open(config)?;
@@ -1156,7 +1166,7 @@ fn migrate_media(to: &str) -> Result<(), Failure> {
     use cms_core::media::s3::S3MediaStore;
     use cms_core::media::{LocalMediaStore, MediaStore};
     let config = load_config(None)?;
-    init_logging(&config.log);
+    init_logging(&config);
     let storage = &config.storage;
     let open_bucket = |location: cms_core::media::s3::S3Location| -> Result<S3MediaStore, Failure> {
         let store = S3MediaStore::open(location)?;

@@ -40,6 +40,10 @@ const KEYS: &[(&str, &str)] = &[
         "the object store's secret key (or AWS_SECRET_ACCESS_KEY)",
     ),
     (
+        "s3_session_token",
+        "the session token of temporary keys (or AWS_SESSION_TOKEN)",
+    ),
+    (
         "media_public_url",
         "where readers' browsers fetch media instead of /media/, e.g. https://cdn.example.org/media",
     ),
@@ -99,12 +103,21 @@ const KEYS: &[(&str, &str)] = &[
         "how many scheduled snapshots are kept (default 7)",
     ),
     ("log", "log filter, e.g. info or cms=debug"),
+    (
+        "log_format",
+        "text (default) or json: one JSON object per log line",
+    ),
+    (
+        "metrics",
+        "serve /metrics (Prometheus): a bearer token of 16+ characters, or public",
+    ),
 ];
 
 /// Settings that also answer to the name every S3 tool reads, when the `CMS_` one is unset.
 const STANDARD_NAMES: &[(&str, &str)] = &[
     ("s3_access_key_id", "AWS_ACCESS_KEY_ID"),
     ("s3_secret_access_key", "AWS_SECRET_ACCESS_KEY"),
+    ("s3_session_token", "AWS_SESSION_TOKEN"),
 ];
 
 /// The whole configuration, one struct per concern.
@@ -120,6 +133,8 @@ pub struct Config {
     pub secret_key_file: Option<PathBuf>,
     /// The `tracing` filter (`CMS_LOG`, default `info`).
     pub log: String,
+    /// One JSON object per log line instead of text (`CMS_LOG_FORMAT=json`).
+    pub log_json: bool,
     /// How photos are processed.
     pub images: crate::ingest::Settings,
     /// The site's time zone: editors schedule in it and see dates in it (`CMS_TIMEZONE`).
@@ -151,6 +166,8 @@ pub enum DatabaseUrl {
 pub struct ServerConfig {
     /// `host:port` to listen on.
     pub bind: String,
+    /// Who may read `/metrics` (`CMS_METRICS`).
+    pub metrics: MetricsAccess,
     /// Absolute base URL without a trailing slash, e.g. `https://kitconnor.example`.
     pub base_url: String,
     /// True when `base_url` is https: cookies get `Secure`.
@@ -161,6 +178,28 @@ pub struct ServerConfig {
     pub api_rate_per_minute: u32,
     /// The reverse proxies whose forwarding headers name the client (`CMS_TRUSTED_PROXIES`).
     pub trusted_proxies: crate::net::TrustedProxies,
+}
+
+/// Who may read `/metrics`.
+#[derive(Clone, PartialEq, Eq)]
+pub enum MetricsAccess {
+    /// Not served (the default): 404.
+    Off,
+    /// Anyone who can reach the node (a private network, or a proxy that keeps it inside).
+    Public,
+    /// Only a scraper sending `Authorization: Bearer TOKEN`.
+    Token(String),
+}
+
+impl fmt::Debug for MetricsAccess {
+    // The token never reaches a log line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MetricsAccess::Off => f.write_str("Off"),
+            MetricsAccess::Public => f.write_str("Public"),
+            MetricsAccess::Token(_) => f.write_str("Token(…)"),
+        }
+    }
 }
 
 /// Where files live.
@@ -464,6 +503,15 @@ impl RawSettings {
         }
         s3_access.access_key_id = self.get("s3_access_key_id").map(str::to_string);
         s3_access.secret_access_key = self.get("s3_secret_access_key").map(str::to_string);
+        s3_access.session_token = self.get("s3_session_token").map(str::to_string);
+        if s3_access.session_token.is_some() && s3_access.access_key_id.is_none() {
+            problems.push(format!(
+                "{}: a session token goes with the temporary keys it belongs to: set {} and {} too",
+                env_name("s3_session_token"),
+                env_name("s3_access_key_id"),
+                env_name("s3_secret_access_key")
+            ));
+        }
         if s3_access.access_key_id.is_some() != s3_access.secret_access_key.is_some() {
             problems.push(format!(
                 "{0} and {1} (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) go together: set both",
@@ -627,6 +675,35 @@ impl RawSettings {
             },
         };
         let log = self.get("log").unwrap_or("info").to_string();
+        let log_json = match self.get("log_format") {
+            None | Some("text") => false,
+            Some("json") => true,
+            Some(other) => {
+                problems.push(format!(
+                    "{}: '{other}' is neither text nor json",
+                    env_name("log_format")
+                ));
+                false
+            }
+        };
+        let metrics = match self.get("metrics") {
+            None | Some("off") => MetricsAccess::Off,
+            Some("public") => MetricsAccess::Public,
+            Some(token)
+                if token.len() >= 16
+                    && token.len() <= 256
+                    && token.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
+                MetricsAccess::Token(token.to_string())
+            }
+            Some(_) => {
+                problems.push(format!(
+                    "{}: give a token of 16 to 256 visible characters (the scraper's bearer token), public, or off",
+                    env_name("metrics")
+                ));
+                MetricsAccess::Off
+            }
+        };
         let mut images = crate::ingest::Settings::default();
         if let Some(w) = self.get("image_widths") {
             let parsed: std::result::Result<Vec<u32>, _> =
@@ -739,6 +816,7 @@ impl RawSettings {
                 database: DatabaseConfig { url, pool_size },
                 server: ServerConfig {
                     bind,
+                    metrics,
                     https: base_url.starts_with("https://"),
                     base_url,
                     page_cache_bytes,
@@ -764,6 +842,7 @@ impl RawSettings {
                 secret_key_file,
                 secret,
                 log,
+                log_json,
                 images,
                 timezone,
                 require_2fa,

@@ -22,6 +22,7 @@ pub mod input;
 pub mod leases;
 pub mod markdown;
 pub mod media;
+pub mod metrics;
 pub mod models;
 pub mod net;
 pub mod notify;

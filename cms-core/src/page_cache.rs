@@ -41,6 +41,8 @@ impl Weighter<String, Arc<CachedPage>> for ByBytes {
 #[derive(Clone)]
 pub struct PageCache {
     inner: Arc<Cache<String, Arc<CachedPage>, ByBytes>>,
+    /// Lookups that found a fresh page, and those that did not (for `/metrics`).
+    counts: Arc<[std::sync::atomic::AtomicU64; 2]>,
 }
 
 impl std::fmt::Debug for PageCache {
@@ -57,14 +59,24 @@ impl PageCache {
         let estimated_items = (max_bytes / 16_384).clamp(64, 1 << 20) as usize;
         PageCache {
             inner: Arc::new(Cache::with_weighter(estimated_items, max_bytes, ByBytes)),
+            counts: Arc::default(),
         }
     }
 
     /// The entry for `key` if it was built at `version` and has not expired.
     pub fn get(&self, key: &str, version: i64) -> Option<Arc<CachedPage>> {
-        let page = self.inner.get(key)?;
-        let fresh = page.version == version && page.expires.is_none_or(|t| t > Instant::now());
-        fresh.then_some(page)
+        let page = self
+            .inner
+            .get(key)
+            .filter(|p| p.version == version && p.expires.is_none_or(|t| t > Instant::now()));
+        self.counts[usize::from(page.is_none())].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        page
+    }
+
+    /// How many lookups found a fresh page, and how many did not.
+    pub fn hits_and_misses(&self) -> (u64, u64) {
+        let n = |i: usize| self.counts[i].load(std::sync::atomic::Ordering::Relaxed);
+        (n(0), n(1))
     }
 
     /// Stores an entry, replacing any older one.

@@ -27,6 +27,8 @@ pub struct AppState {
     pub snapshot: Arc<SnapshotCache>,
     /// Requests per minute of each API token on this node.
     pub api_limits: Arc<TokenLimiter>,
+    /// This node's counters for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -42,6 +44,7 @@ impl AppState {
             views: Arc::new(ViewCounter::default()),
             snapshot: Arc::new(SnapshotCache::default()),
             api_limits: Arc::new(TokenLimiter::new(config.server.api_rate_per_minute)),
+            metrics: Arc::default(),
             config: Arc::new(config),
         })
     }

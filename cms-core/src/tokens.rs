@@ -14,6 +14,11 @@ pub fn random_token() -> String {
     hex::encode(bytes)
 }
 
+/// A request's id: 64 random bits, 16 hex digits (names a request in logs; not a secret).
+pub fn request_id() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
 /// The SHA-256 of a token, hex-encoded: what the database stores in place of the token, so a
 /// leaked table does not leak live credentials.
 pub fn hash_token(token: &str) -> String {

@@ -8,6 +8,7 @@ pub mod edge;
 mod embeds;
 pub mod error;
 mod layout;
+pub mod observe;
 pub mod pages;
 mod query;
 pub mod redirects;
@@ -72,7 +73,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/unsubscribe/{token}", web::post().to(subscribe::manage))
         .route("/static/{name}", read().to(assets::asset))
         .route("/favicon.ico", read().to(assets::favicon))
-        .route("/media/{key:.+}", read().to(assets::media));
+        .route("/media/{key:.+}", read().to(assets::media))
+        .route("/metrics", read().to(observe::metrics));
 }
 
 /// How often counted photo views are written.

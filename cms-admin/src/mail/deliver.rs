@@ -153,8 +153,12 @@ impl Deliverer {
                     limiter.wait().await;
                     let outcome = match transport::send(&transport, &mut slot, &msg).await {
                         Ok(()) => Outcome::Sent,
-                        Err(SendError::Permanent(e)) => Outcome::Failed(e),
+                        Err(SendError::Permanent(e)) => {
+                            state.metrics.smtp_error();
+                            Outcome::Failed(e)
+                        }
                         Err(SendError::Transient(e)) => {
+                            state.metrics.smtp_error();
                             if e.starts_with("cannot connect") || e.contains("timed out") {
                                 down = Some(e.clone());
                             }

@@ -209,7 +209,10 @@ impl Db {
         E: From<Error> + Send + 'static,
     {
         let db = self.clone();
+        // The caller's span (a request's, with its id) goes with the work.
+        let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
+            let _in = span.enter();
             let mut conn = db.conn()?;
             f(&mut conn)
         })
@@ -225,9 +228,13 @@ impl Db {
         E: From<Error> + From<diesel::result::Error> + Send + 'static,
     {
         let db = self.clone();
-        tokio::task::spawn_blocking(move || db.write_blocking(f))
-            .await
-            .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _in = span.enter();
+            db.write_blocking(f)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
     }
 
     /// [`Db::write`] for code already on a blocking thread.

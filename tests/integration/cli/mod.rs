@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 use crate::common::{Backend, PgDatabase};
 
 mod backup;
+mod deploy;
 mod export;
+mod logs;
+mod pg_tls;
 mod readme;
 mod settings;
 mod slow;

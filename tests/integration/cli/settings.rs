@@ -58,7 +58,12 @@ const BAD: &[(&str, &str)] = &[
         "CMS_S3_SECRET_ACCESS_KEY",
         "b892c0665f0ada8a4755dae98baa3b133590e11dae3bcc1f",
     ),
+    // A session token without the keys it belongs to.
+    ("CMS_S3_SESSION_TOKEN", "FwoGZXIvYXdzEBYaDH"),
     ("CMS_MEDIA_PUBLIC_URL", "cdn.example.org/media"),
+    ("CMS_LOG_FORMAT", "yaml"),
+    // A token too short to be one.
+    ("CMS_METRICS", "letmein"),
 ];
 
 #[test]

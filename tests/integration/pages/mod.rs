@@ -5,6 +5,7 @@ mod errors;
 mod feeds;
 mod gallery;
 mod home;
+mod metrics;
 mod news;
 mod post;
 mod search;
