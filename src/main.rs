@@ -365,10 +365,19 @@ fn load_config(bind: Option<&str>) -> Result<Config, Failure> {
 /// Logs to stderr at `CMS_LOG`'s level, as text or (`CMS_LOG_FORMAT=json`) one JSON object
 /// per line with the request's span (its id) on each line written while handling it.
 fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
+    // The object store client reports each retry at info: warnings only, unless asked for.
+    let directives = if config.log.contains("object_store") {
+        config.log.clone()
+    } else {
+        format!("{},object_store=warn", config.log)
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&directives)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colours only on a terminal: not in the journal, a file or a pipe.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     let _ = if config.log_json {
         builder
@@ -1177,6 +1186,25 @@ fn migrate_media(to: &str) -> Result<(), Failure> {
         Some(location) => (Some(open_bucket(location.clone())?), None),
         None => (None, Some(LocalMediaStore::open(&storage.media_dir)?)),
     };
+    if to.contains("://") && !to.starts_with("s3://") {
+        return Err(Failure(format!(
+            "--to: '{to}' is neither s3://BUCKET/PREFIX nor a folder"
+        )));
+    }
+    // One end a folder, the other a bucket: anything else is refused before anything is
+    // opened or created.
+    if to.starts_with("s3://") == storage.s3.is_some() {
+        let already = if let Some(s3) = &storage.s3 {
+            storage.s3_access.at(to).is_ok_and(|l| l.url() == s3.url())
+        } else {
+            std::fs::canonicalize(to).ok() == std::fs::canonicalize(&storage.media_dir).ok()
+        };
+        return Err(Failure(if already {
+            format!("the media are in {to} already")
+        } else {
+            "--to: the media move between the media folder and an object store; copy a folder with rsync, a bucket with your store's tools".into()
+        }));
+    }
     let (dst_bucket, dst_folder) = if to.starts_with("s3://") {
         let location = storage
             .s3_access
@@ -1269,7 +1297,7 @@ fn migrate_media(to: &str) -> Result<(), Failure> {
         format!("CMS_MEDIA_DIR={dst_name} (and no CMS_MEDIA_URL)")
     };
     println!(
-        "all {} media files are in {dst_name}, each verified: {} copied now ({:.1} MB), {} were there already. \
+        "all {} media files are in {dst_name}, each verified: {} copied now ({:.1} MiB), {} were there already. \
          Nothing was deleted from {src_name}. To switch, run this again (it copies what was added meanwhile), \
          then restart the site with {setting}.",
         report.files,

@@ -10,11 +10,20 @@ use crate::db::DbConn;
 use crate::models::now;
 use crate::schema::{email_outbox, jobs};
 
-/// This machine's name as lease owners carry it.
+/// This machine's name as lease owners carry it (gethostname(2)). When it cannot be had, a
+/// name no other process carries: this process then frees nobody's leases early (another
+/// node's live work must never look dead), and its own wait for their time.
 pub fn host() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "node".into())
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        hostname::get()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .map(|h| h.trim().replace(':', "-"))
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| format!("unnamed-{}", crate::tokens::request_id()))
+    })
+    .clone()
 }
 
 /// True when `owner` (`HOST:PID:…`) names a process of `host` that is gone.

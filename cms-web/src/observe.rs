@@ -86,8 +86,9 @@ pub async fn metrics(
                 .headers()
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .unwrap_or("");
+                .and_then(|v| v.split_once(' '))
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map_or("", |(_, token)| token.trim());
             // Compared as digests: the time taken says nothing about the token.
             let hash = cms_core::tokens::hash_token;
             if hash(given) != hash(token) {

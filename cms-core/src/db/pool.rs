@@ -45,6 +45,11 @@ impl Manager {
                 Ok(DbConn::Sqlite(conn))
             }
             DatabaseUrl::Postgres { url } => {
+                // libpq speaks TLS through OpenSSL. Initialised here first, without its exit
+                // handler: by default OpenSSL frees its locks when the process exits, while a
+                // pool thread may still be connecting — a crash at exit (seen: a segfault in
+                // an r2d2 worker after `cms user reset-2fa` had done its work).
+                openssl_sys::init();
                 let mut conn = PgConnection::establish(url)?;
                 conn.batch_execute("SET TIME ZONE 'UTC'")
                     .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;

@@ -27,6 +27,7 @@ use object_store::{
     Attribute, Attributes, BackoffConfig, ClientOptions, GetOptions, ObjectStore, ObjectStoreExt,
     PutMultipartOptions, PutOptions, PutPayload, RetryConfig,
 };
+use tracing::Instrument;
 
 pub use object_store::GetRange;
 
@@ -266,9 +267,13 @@ impl S3MediaStore {
     /// Runs `fut` on the store's runtime and waits for it, from any thread.
     fn wait<T: Send + 'static>(&self, fut: impl Future<Output = T> + Send + 'static) -> Result<T> {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        self.handle.spawn(async move {
-            let _ = tx.send(fut.await);
-        });
+        // The caller's span (a request's, with its id) goes with the work.
+        self.handle.spawn(
+            async move {
+                let _ = tx.send(fut.await);
+            }
+            .instrument(tracing::Span::current()),
+        );
         rx.recv()
             .map_err(|_| Error::MediaUnavailable("the media store has stopped".into()))
     }
@@ -307,10 +312,26 @@ impl S3MediaStore {
             .unwrap_or_default();
         match listed {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(Error::MediaUnavailable(format!(
-                "cannot reach {url}{at}: {}",
-                one_line(&e)
-            ))),
+            Ok(Err(e)) => {
+                let why = one_line(&e);
+                // The store answered: say what it said, not that it is out of reach.
+                let what = if why.contains("NoSuchBucket") {
+                    "there is no such bucket".to_string()
+                } else if why.contains("AccessDenied")
+                    || why.contains("InvalidAccessKeyId")
+                    || why.contains("SignatureDoesNotMatch")
+                    || why.contains("403")
+                {
+                    "the store refused the keys (check CMS_S3_ACCESS_KEY_ID, CMS_S3_SECRET_ACCESS_KEY and CMS_S3_REGION)".to_string()
+                } else if why.contains("169.254.169.254") {
+                    "no keys are set (CMS_S3_ACCESS_KEY_ID and CMS_S3_SECRET_ACCESS_KEY, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)".to_string()
+                } else {
+                    return Err(Error::MediaUnavailable(format!(
+                        "cannot reach {url}{at}: {why}"
+                    )));
+                };
+                Err(Error::MediaUnavailable(format!("{url}{at}: {what}")))
+            }
             Err(_) => Err(Error::MediaUnavailable(format!(
                 "cannot reach {url}{at}: no answer in 20 s"
             ))),
@@ -363,23 +384,27 @@ impl S3MediaStore {
         };
         let task_path = path.clone();
         // The request runs on the store's runtime; the body is handed over chunk by chunk.
-        let task = self.handle.spawn(async move {
-            let got = store.get_opts(&task_path, options).await?;
-            let meta = (got.range.clone(), got.meta.size, got.meta.e_tag.clone());
-            let modified = got.meta.last_modified;
-            let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes>>(4);
-            let mut body = got.into_stream();
-            tokio::spawn(async move {
-                while let Some(chunk) = body.next().await {
-                    let chunk = chunk
-                        .map_err(|e| Error::MediaUnavailable(format!("reading: {}", one_line(&e))));
-                    if tx.send(chunk).await.is_err() {
-                        break;
+        let task = self.handle.spawn(
+            async move {
+                let got = store.get_opts(&task_path, options).await?;
+                let meta = (got.range.clone(), got.meta.size, got.meta.e_tag.clone());
+                let modified = got.meta.last_modified;
+                let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes>>(4);
+                let mut body = got.into_stream();
+                tokio::spawn(async move {
+                    while let Some(chunk) = body.next().await {
+                        let chunk = chunk.map_err(|e| {
+                            Error::MediaUnavailable(format!("reading: {}", one_line(&e)))
+                        });
+                        if tx.send(chunk).await.is_err() {
+                            break;
+                        }
                     }
-                }
-            });
-            Ok::<_, object_store::Error>((meta, modified, rx))
-        });
+                });
+                Ok::<_, object_store::Error>((meta, modified, rx))
+            }
+            .instrument(tracing::Span::current()),
+        );
         let answer = task
             .await
             .map_err(|_| Error::MediaUnavailable("the media store has stopped".into()))?;

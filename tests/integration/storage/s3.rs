@@ -385,6 +385,10 @@ fn serve_refuses_to_start_without_its_store() {
     assert_eq!(code, Some(1), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     assert!(err.contains("s3://no-such-bucket/site"), "{err}");
+    assert!(
+        err.contains("no such bucket"),
+        "what the store said, not 'cannot reach': {err}"
+    );
     // Keys the store does not know.
     let mut env = garage.env(&bucket, "site");
     env[3].1 = "GK0000000000000000000000".into();
