@@ -1,5 +1,6 @@
 //! The server's logs as an operator reads them: `CMS_LOG_FORMAT=json` writes one JSON object
-//! per line, and the access log line of a request carries the id its answer was sent with.
+//! per line, and the access log line of a request carries the id its answer was sent with;
+//! `/metrics` answers the scraper holding `CMS_METRICS`'s token.
 
 use std::process::Stdio;
 
@@ -17,6 +18,7 @@ async fn json_logs_name_each_request(backend: Backend) {
             ("CMS_DATABASE_URL", &url),
             ("CMS_LOG", "info"),
             ("CMS_LOG_FORMAT", "json"),
+            ("CMS_METRICS", "scrape-token-0123456789"),
         ],
     )
     .args(["serve", "--bind", "127.0.0.1:0"])
@@ -36,6 +38,27 @@ async fn json_logs_name_each_request(backend: Backend) {
             .to_string();
         ids.push((path, id));
     }
+    // /metrics as Prometheus scrapes the binary: its token, in any case of 'Bearer'.
+    let (status, _, _) = request(&addr, "GET", "/metrics", &[], "");
+    assert_eq!(status, 401);
+    let (status, head, body) = request(
+        &addr,
+        "GET",
+        "/metrics",
+        &[("Authorization", "bearer scrape-token-0123456789")],
+        "",
+    );
+    assert_eq!(status, 200, "{head}");
+    assert!(
+        head.contains("content-type: text/plain; version=0.0.4"),
+        "{head}"
+    );
+    assert!(
+        body.lines().any(
+            |l| l.starts_with("keepsake_http_requests_total{group=\"health\",status=\"2xx\"} ")
+        ),
+        "{body}"
+    );
     // A proxy's id is not believed from anyone (no CMS_TRUSTED_PROXIES here).
     let (_, head, _) = request(
         &addr,
