@@ -1147,26 +1147,78 @@ fn serve(args: ServeArgs) -> Result<(), Failure> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    rt.block_on(async move {
+    let served = rt.block_on(async move {
         let server_state = state.clone();
         let server = actix_web::HttpServer::new(move || keepsake::app(server_state.clone()))
-            .shutdown_timeout(10)
+            .shutdown_timeout(DRAIN_SECONDS)
+            // Signals are ours: the workers must hear of the stop when the server does.
+            .disable_signals()
             .bind(&bind)
             .map_err(|e| Failure(format!("cannot listen on {bind}: {e}")))?;
         for addr in server.addrs() {
             tracing::info!(%addr, "listening");
             println!("Serving on http://{addr}");
         }
-        let workers = cms_web::spawn_workers(state.clone());
-        let scheduler = cms_admin::spawn_workers(state.clone());
-        // actix stops gracefully on SIGINT and SIGTERM: in-flight requests finish first.
-        server.run().await?;
-        workers.abort();
-        scheduler.abort();
+        let server = server.run();
+        let handle = server.handle();
+        let views = cms_web::spawn_workers(state.clone());
+        let workers = cms_admin::spawn_workers(state.clone());
+        tokio::spawn(async move {
+            stop_signal().await;
+            tracing::info!("stopping: finishing requests, emails and imports in flight");
+            cms_core::shutdown::begin();
+            // In-flight requests (uploads) are answered first; new connections are refused.
+            handle.stop(true).await;
+        });
+        server.await?;
+        let abandoned = workers
+            .stop(std::time::Duration::from_secs(WORK_GRACE_SECONDS))
+            .await;
+        if abandoned > 0 {
+            tracing::warn!(
+                workers = abandoned,
+                "stopped before finishing; their work is taken up again"
+            );
+        }
+        views.abort();
         cms_web::flush_views(&state).await;
         tracing::info!("stopped");
         Ok::<(), Failure>(())
-    })
+    });
+    // A blocking task still running (a housekeeping pass) does not hold the stop up.
+    rt.shutdown_timeout(std::time::Duration::from_secs(5));
+    served
+}
+
+/// How long requests in flight (uploads) get to finish when the server stops.
+const DRAIN_SECONDS: u64 = 20;
+/// How long the workers get, after that, to finish what they hold.
+const WORK_GRACE_SECONDS: u64 = 20;
+
+/// SIGTERM (systemd, containers) or SIGINT (Ctrl-C).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// `cms media migrate --to TARGET`.

@@ -24,7 +24,7 @@ pub mod worker;
 
 use actix_web::{HttpResponse, middleware, web};
 
-pub use worker::spawn_workers;
+pub use worker::{Workers, spawn_workers};
 
 use pages::{
     dashboard, gallery, people, picker, posts, settings, subscribers, taxonomy, tools, videos,

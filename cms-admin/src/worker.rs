@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use cms_core::AppState;
+use tokio::task::JoinHandle;
 
 /// How often the scheduler looks for due posts.
 pub const TICK: Duration = Duration::from_secs(1);
@@ -24,13 +25,34 @@ pub const MAIL_TICK: Duration = Duration::from_millis(500);
 /// How often the import worker looks for queued server-side imports (gallery and site).
 pub const IMPORT_TICK: Duration = Duration::from_secs(2);
 
+/// Sleeps for `d`, or less when the process starts stopping.
+async fn pause(d: Duration) {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => {}
+        _ = cms_core::shutdown::requested() => {}
+    }
+}
+
+/// Waits for `tick`'s next beat; `false` when the process is stopping instead.
+async fn next_beat(tick: &mut tokio::time::Interval) -> bool {
+    tokio::select! {
+        _ = tick.tick() => !cms_core::shutdown::is_stopping(),
+        _ = cms_core::shutdown::requested() => false,
+    }
+}
+
+/// An interval that waits its full period after a late beat.
+fn every(d: Duration) -> tokio::time::Interval {
+    let mut tick = tokio::time::interval(d);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick
+}
+
 /// Runs housekeeping (`cms_core::housekeeping`) at start and then once a day.
-fn spawn_housekeeping(state: AppState) {
+fn spawn_housekeeping(state: AppState) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(cms_core::housekeeping::EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
+        let mut tick = every(cms_core::housekeeping::EVERY);
+        while next_beat(&mut tick).await {
             let s = state.clone();
             match tokio::task::spawn_blocking(move || {
                 cms_core::housekeeping::run(&s.db, s.media.as_ref())
@@ -42,7 +64,7 @@ fn spawn_housekeeping(state: AppState) {
                 Err(e) => tracing::warn!(error = %e, "housekeeping task failed"),
             }
         }
-    });
+    })
 }
 
 /// How often the backup worker looks whether a scheduled backup is due.
@@ -50,16 +72,12 @@ pub const BACKUP_TICK: Duration = Duration::from_secs(30);
 
 /// Takes the scheduled backups (`cms_core::backup::schedule`), when they are configured: the
 /// first at start when none was taken within the interval.
-fn spawn_backups(state: AppState) {
-    let Some(schedule) = state.config.backup.clone() else {
-        return;
-    };
-    tokio::spawn(async move {
+fn spawn_backups(state: AppState) -> Option<JoinHandle<()>> {
+    let schedule = state.config.backup.clone()?;
+    Some(tokio::spawn(async move {
         let owner = node_name();
-        let mut tick = tokio::time::interval(BACKUP_TICK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
+        let mut tick = every(BACKUP_TICK);
+        while next_beat(&mut tick).await {
             let (s, plan, who) = (state.clone(), schedule.clone(), owner.clone());
             match tokio::task::spawn_blocking(move || {
                 cms_core::backup::schedule::run_due(&s.config, &s.db, &plan, &who)
@@ -74,15 +92,14 @@ fn spawn_backups(state: AppState) {
                 Err(e) => tracing::error!(error = %e, "scheduled backup task failed"),
             }
         }
-    });
+    }))
 }
 
-/// Starts the scheduler, the import worker, the mail workers and housekeeping. Abort the
-/// handle at shutdown; a job either held is taken over by the next worker when its lease runs
-/// out.
-pub fn spawn_workers(state: AppState) -> tokio::task::JoinHandle<()> {
-    // What a killed process of this machine held is due again at once, not when its lease
-    // runs out.
+/// How often a node looks for work held by dead processes of its machine (another node there
+/// killed, or crashed): it is due again at once, not when its lease runs out.
+pub const LEASE_SWEEP: Duration = Duration::from_secs(5);
+
+fn free_dead_leases(state: &AppState) {
     match state.db.write_blocking(|c| {
         Ok::<_, cms_core::Error>(cms_core::leases::free_dead(c, &cms_core::leases::host())?)
     }) {
@@ -90,16 +107,56 @@ pub fn spawn_workers(state: AppState) -> tokio::task::JoinHandle<()> {
         Ok(n) => tracing::info!(rows = n, "freed the leases of a stopped process"),
         Err(e) => tracing::warn!(error = %e, "cannot free the leases of stopped processes"),
     }
-    spawn_mail(state.clone());
-    spawn_housekeeping(state.clone());
-    spawn_backups(state.clone());
+}
+
+/// The background workers of a node.
+pub struct Workers {
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Workers {
+    /// Waits, after `cms_core::shutdown::begin`, for the workers to finish what they hold (a
+    /// message being sent, a batch of photos, a fan-out batch) and hand back the rest; those
+    /// still busy after `grace` are abandoned (their work is taken up again like a crashed
+    /// node's). Returns how many were abandoned.
+    pub async fn stop(self, grace: Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + grace;
+        let mut abandoned = 0;
+        for mut h in self.handles {
+            if tokio::time::timeout_at(deadline, &mut h).await.is_err() {
+                h.abort();
+                abandoned += 1;
+            }
+        }
+        abandoned
+    }
+}
+
+/// Starts the scheduler, the import worker, the mail workers, the lease sweeper,
+/// housekeeping and scheduled backups. At shutdown, call `cms_core::shutdown::begin` and then
+/// [`Workers::stop`].
+pub fn spawn_workers(state: AppState) -> Workers {
+    // What a killed process of this machine held is due again at once, not when its lease
+    // runs out.
+    free_dead_leases(&state);
+    let mut handles = Vec::new();
+    let sweeper = state.clone();
+    handles.push(tokio::spawn(async move {
+        let mut tick = every(LEASE_SWEEP);
+        tick.tick().await;
+        while next_beat(&mut tick).await {
+            let s = sweeper.clone();
+            let _ = tokio::task::spawn_blocking(move || free_dead_leases(&s)).await;
+        }
+    }));
+    handles.extend(spawn_mail(state.clone()));
+    handles.push(spawn_housekeeping(state.clone()));
+    handles.extend(spawn_backups(state.clone()));
     let imports = state.clone();
-    tokio::spawn(async move {
+    handles.push(tokio::spawn(async move {
         let owner = node_name();
-        let mut tick = tokio::time::interval(IMPORT_TICK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
+        let mut tick = every(IMPORT_TICK);
+        while next_beat(&mut tick).await {
             let (s, who) = (imports.clone(), owner.clone());
             let run = tokio::task::spawn_blocking(move || {
                 let gallery = cms_core::ingest::job::run_next(
@@ -109,6 +166,9 @@ pub fn spawn_workers(state: AppState) -> tokio::task::JoinHandle<()> {
                     &s.config.images,
                     &who,
                 )?;
+                if cms_core::shutdown::is_stopping() {
+                    return Ok(gallery);
+                }
                 let site = cms_core::import::job::run_next(
                     &s.db,
                     s.media.as_ref(),
@@ -124,13 +184,11 @@ pub fn spawn_workers(state: AppState) -> tokio::task::JoinHandle<()> {
                 Err(e) => tracing::warn!(error = %e, "import worker task failed"),
             }
         }
-    });
-    tokio::spawn(async move {
+    }));
+    handles.push(tokio::spawn(async move {
         let owner = node_name();
-        let mut tick = tokio::time::interval(TICK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
+        let mut tick = every(TICK);
+        while next_beat(&mut tick).await {
             let (db, who) = (state.db.clone(), owner.clone());
             match tokio::task::spawn_blocking(move || cms_core::publishing::run_due(&db, &who))
                 .await
@@ -140,31 +198,32 @@ pub fn spawn_workers(state: AppState) -> tokio::task::JoinHandle<()> {
                 Err(e) => tracing::warn!(error = %e, "scheduler task failed"),
             }
         }
-    })
+    }));
+    Workers { handles }
 }
 
 /// Starts the fan-out worker (queues update emails) and the delivery worker (sends them).
-fn spawn_mail(state: AppState) {
+fn spawn_mail(state: AppState) -> Vec<JoinHandle<()>> {
     let fan = state.clone();
-    tokio::spawn(async move {
+    let fan_out = tokio::spawn(async move {
         let owner = node_name();
         let host = crate::mail::compose::host_of(&fan.config.server.base_url);
-        loop {
+        while !cms_core::shutdown::is_stopping() {
             let (db, who, h) = (fan.db.clone(), owner.clone(), host.clone());
             match tokio::task::spawn_blocking(move || cms_core::notify::run_next(&db, &who, &h))
                 .await
             {
                 Ok(Ok(Some(n))) => tracing::info!(queued = n, "fanned out an update"),
-                Ok(Ok(None)) => tokio::time::sleep(MAIL_TICK).await,
+                Ok(Ok(None)) => pause(MAIL_TICK).await,
                 Ok(Err(e)) => {
                     tracing::warn!(error = %e, "fan-out failed; will retry");
-                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    pause(Duration::from_secs(5)).await;
                 }
                 Err(e) => tracing::warn!(error = %e, "fan-out task failed"),
             }
         }
     });
-    tokio::spawn(async move {
+    let delivery = tokio::spawn(async move {
         let deliverer = match crate::mail::deliver::Deliverer::new(state, node_name()) {
             Ok(d) => d,
             Err(e) => {
@@ -172,15 +231,17 @@ fn spawn_mail(state: AppState) {
                 return;
             }
         };
-        loop {
+        while !cms_core::shutdown::is_stopping() {
             match deliverer.round().await {
-                Ok(0) => tokio::time::sleep(MAIL_TICK).await,
+                Ok(0) => pause(MAIL_TICK).await,
                 Ok(_) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "mail delivery round failed");
-                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    pause(Duration::from_secs(5)).await;
                 }
             }
         }
+        deliverer.shutdown().await;
     });
+    vec![fan_out, delivery]
 }

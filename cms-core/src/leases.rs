@@ -1,13 +1,16 @@
 //! Leases of dead processes. Workers name their leases `HOST:PID:…` (the outbox's messages,
 //! the jobs); when a process on this machine dies (kill -9, a crash, power loss), what it held
 //! would otherwise wait for its lease to run out. A starting node frees at once every lease
-//! held by a process of its own host that no longer runs; leases of other hosts still wait
+//! held by a process of its own host that no longer runs, and looks again every few seconds
+//! (another node of the same machine may die while it runs); leases of other hosts still wait
 //! for their time (they may be alive).
 
 use diesel::prelude::*;
 
 use crate::db::DbConn;
+use crate::models::job::JobStatus;
 use crate::models::now;
+use crate::models::outbox::OutboxStatus;
 use crate::schema::{email_outbox, jobs};
 
 /// This machine's name as lease owners carry it (gethostname(2)). When it cannot be had, a
@@ -46,7 +49,10 @@ pub(crate) fn is_dead(owner: &str, host: &str) -> bool {
 pub fn free_dead(conn: &mut DbConn, host: &str) -> QueryResult<usize> {
     let t = now();
     let mut freed = 0;
+    // Only rows being worked on carry a live lease (the status index keeps this cheap on a
+    // large outbox, which every node sweeps every few seconds).
     let owners: Vec<Option<String>> = email_outbox::table
+        .filter(email_outbox::status.eq(OutboxStatus::Sending))
         .filter(email_outbox::lease_until.gt(t))
         .select(email_outbox::lease_owner)
         .distinct()
@@ -57,6 +63,7 @@ pub fn free_dead(conn: &mut DbConn, host: &str) -> QueryResult<usize> {
             .execute(conn)?;
     }
     let owners: Vec<Option<String>> = jobs::table
+        .filter(jobs::status.eq(JobStatus::Running))
         .filter(jobs::lease_until.gt(t))
         .select(jobs::lease_owner)
         .distinct()

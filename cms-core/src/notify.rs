@@ -169,6 +169,11 @@ pub fn run_next(db: &Db, owner: &str, host: &str) -> Result<Option<usize>> {
         .unwrap_or(0);
     let mut queued = 0;
     loop {
+        if crate::shutdown::is_stopping() {
+            // Each batch is recorded with its progress: the next run goes on from here.
+            db.write_blocking(|c| Ok::<_, Error>(job::release(c, j.id, owner)?))?;
+            return Ok(Some(queued));
+        }
         let step = db.write_blocking(|conn| -> Result<Option<usize>> {
             let batch = subscriber::confirmed_for_topic(conn, topic, cutoff, after, BATCH)?;
             let Some(last) = batch.last().map(|b| b.0) else {

@@ -57,6 +57,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    api_rate (token_id) {
+        token_id -> BigInt,
+        tat -> BigInt,
+    }
+}
+
+diesel::table! {
     rate_events (id) {
         id -> BigInt,
         bucket -> Text,
@@ -369,6 +376,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     recovery_codes,
     sessions,
     rate_events,
+    api_rate,
     api_tokens,
     categories,
     tags,

@@ -94,11 +94,15 @@ async fn audience(req: &HttpRequest, state: &AppState) -> Result<Audience, ApiEr
     else {
         return Ok(Audience::Public);
     };
+    let limits = *state.api_limits;
     let token = state
         .db
-        .run(move |conn| core_api::authenticate(conn, &secret).map_err(ApiError))
+        .run(move |conn| {
+            let token = core_api::authenticate(conn, &secret).map_err(ApiError)?;
+            limits.check(conn, token.id).map_err(ApiError)?;
+            Ok::<_, ApiError>(token)
+        })
         .await?;
-    state.api_limits.check(token.id)?;
     Ok(if token.has_scope("drafts:read") {
         Audience::Drafts
     } else {

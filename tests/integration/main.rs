@@ -7,6 +7,7 @@ mod common;
 mod admin;
 mod api;
 mod cli;
+mod cluster;
 pub mod gallery;
 pub mod import;
 pub mod mail;

@@ -106,11 +106,15 @@ pub async fn authorize(
             "this endpoint needs 'Authorization: Bearer <token>' with the '{scope}' scope"
         )))
     })?;
+    let limits = *state.api_limits;
     let token = state
         .db
-        .run(move |conn| core_api::authenticate(conn, &secret).map_err(ApiError))
+        .run(move |conn| {
+            let token = core_api::authenticate(conn, &secret).map_err(ApiError)?;
+            limits.check(conn, token.id).map_err(ApiError)?;
+            Ok::<_, ApiError>(token)
+        })
         .await?;
-    state.api_limits.check(token.id)?;
     if !token.has_scope(scope) {
         return Err(ApiError(Problem::missing_scope(scope)));
     }

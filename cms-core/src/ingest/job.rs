@@ -109,6 +109,10 @@ impl Progress for JobProgress<'_> {
         self.write(false);
     }
 
+    fn should_stop(&self) -> bool {
+        crate::shutdown::is_stopping()
+    }
+
     fn advance(&self, n: u64, album: &str) {
         let due = {
             let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -181,6 +185,11 @@ pub fn run_next(
             "announcement": report.announcement,
         }))
     })();
+    if outcome.is_err() && crate::shutdown::is_stopping() {
+        // Stopped between batches, not failed: handed back for any node to go on with.
+        db.write_blocking(|c| Ok::<_, Error>(job::release(c, j.id, owner)?))?;
+        return Ok(true);
+    }
     finish(db, &j, owner, &outcome, None)?;
     Ok(true)
 }

@@ -47,6 +47,10 @@ pub trait Progress: Sync {
     fn start(&self, _total: u64) {}
     fn advance(&self, _n: u64, _album: &str) {}
     fn finish(&self) {}
+    /// Whether to stop after the batch in hand (the process is stopping).
+    fn should_stop(&self) -> bool {
+        false
+    }
 }
 
 /// No progress output.
@@ -200,6 +204,10 @@ pub fn run(
                 return Err(crate::error::Error::MediaUnavailable(why));
             }
             progress.advance(chunk.len() as u64, &source.title);
+            if progress.should_stop() {
+                // What is stored is recorded; whoever runs the job next goes on from here.
+                return Err(Error::Unavailable("this node is stopping".into()));
+            }
         }
         // An album this import created is new from its first photo to its last, any other
         // from the first photo this run (or the killed run it resumes) added.

@@ -165,6 +165,22 @@ pub fn complete(conn: &mut DbConn, id: i64, owner: &str) -> QueryResult<bool> {
         .map(|n| n > 0)
 }
 
+/// Hands a job `owner` holds back unfinished (its process is stopping): due again at once for
+/// any node, its progress kept for the next run to go on from.
+pub fn release(conn: &mut DbConn, id: i64, owner: &str) -> QueryResult<bool> {
+    let t = now();
+    diesel::update(jobs::table.find(id).filter(jobs::lease_owner.eq(owner)))
+        .set((
+            jobs::status.eq(JobStatus::Queued),
+            jobs::lease_owner.eq(None::<String>),
+            jobs::lease_until.eq(None::<NaiveDateTime>),
+            jobs::run_at.eq(t),
+            jobs::updated_at.eq(t),
+        ))
+        .execute(conn)
+        .map(|n| n > 0)
+}
+
 /// Records a failure: retried at `retry_at` while attempts remain, else failed for good.
 pub fn fail(
     conn: &mut DbConn,

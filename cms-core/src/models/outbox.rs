@@ -153,6 +153,25 @@ pub fn claim_at(
         .load(conn)
 }
 
+/// Hands back claimed messages `owner` did not start sending (its process is stopping): due
+/// again at once, the claim not counted as an attempt.
+pub fn release(conn: &mut DbConn, ids: &[i64], owner: &str) -> QueryResult<usize> {
+    diesel::update(
+        email_outbox::table
+            .filter(email_outbox::id.eq_any(ids))
+            .filter(email_outbox::status.eq(OutboxStatus::Sending))
+            .filter(email_outbox::lease_owner.eq(owner)),
+    )
+    .set((
+        email_outbox::status.eq(OutboxStatus::Queued),
+        email_outbox::lease_owner.eq(None::<String>),
+        email_outbox::lease_until.eq(None::<chrono::NaiveDateTime>),
+        email_outbox::next_attempt_at.eq(now()),
+        email_outbox::attempts.eq(email_outbox::attempts - 1),
+    ))
+    .execute(conn)
+}
+
 /// Marks a claimed message sent (only if `owner` still holds it).
 pub fn mark_sent(conn: &mut DbConn, id: i64, owner: &str) -> QueryResult<bool> {
     diesel::update(

@@ -672,6 +672,53 @@ async fn each_token_has_its_own_rate_limit(backend: Backend) {
     );
 }
 
+/// The limit's arithmetic, at chosen instants: a burst of a tenth of the minute's allowance,
+/// then one request per interval, the wait said in whole seconds, a full burst again after a
+/// quiet minute, each token on its own.
+async fn the_rate_limit_refills_at_its_rate(backend: Backend) {
+    let env = TestEnv::new(backend);
+    token(&env, "a", &["drafts:read"]);
+    token(&env, "b", &["drafts:read"]);
+    let ids: Vec<i64> = {
+        use cms_core::schema::api_tokens;
+        use diesel::prelude::*;
+        api_tokens::table
+            .order(api_tokens::id)
+            .select(api_tokens::id)
+            .load(&mut env.conn())
+            .expect("ids")
+    };
+    let (a, b) = (ids[0], ids[1]);
+    let l = cms_core::api::TokenLimiter::new(60);
+    let mut c = env.conn();
+    let t0: i64 = 1_800_000_000_000_000;
+    let sec = 1_000_000;
+    for i in 0..6 {
+        assert!(l.check_at(&mut c, a, t0).is_ok(), "burst request {i}");
+    }
+    let p = l.check_at(&mut c, a, t0).expect_err("over the burst");
+    assert_eq!((p.status, p.retry_after), (429, Some(1)));
+    assert!(l.check_at(&mut c, b, t0).is_ok(), "b has its own allowance");
+    assert!(l.check_at(&mut c, a, t0 + sec / 2).is_err(), "not yet");
+    assert!(l.check_at(&mut c, a, t0 + sec).is_ok(), "one a second");
+    assert!(l.check_at(&mut c, a, t0 + sec).is_err());
+    let p = l
+        .check_at(&mut c, a, t0 + sec + sec / 10)
+        .expect_err("wait");
+    assert_eq!(p.retry_after, Some(1), "0.9 s is said as 1 s");
+    for i in 0..6 {
+        assert!(
+            l.check_at(&mut c, a, t0 + 70 * sec).is_ok(),
+            "a full burst after a quiet minute ({i})"
+        );
+    }
+    assert!(l.check_at(&mut c, a, t0 + 70 * sec).is_err());
+    let off = cms_core::api::TokenLimiter::new(0);
+    for _ in 0..100 {
+        assert!(off.check_at(&mut c, a, t0).is_ok(), "0 is no limit");
+    }
+}
+
 /// What the OpenAPI description promises, the handlers keep: whole numbers written `60.0` are
 /// integers, a slug is exactly a slug, a taken slug and a reference to nothing are conflicts
 /// (409, naming the field), and an upload takes only `file` parts.
@@ -887,4 +934,5 @@ backend_tests!(
     the_gallery_is_built_through_the_api,
     videos_categories_and_tags_are_written,
     each_token_has_its_own_rate_limit,
+    the_rate_limit_refills_at_its_rate,
 );

@@ -14,7 +14,10 @@ mod logs;
 mod pg_tls;
 mod readme;
 mod settings;
+mod shutdown;
 mod slow;
+
+pub(crate) use settings::{cookies, form, input_value};
 
 /// A `cms` command in `dir`, with no CMS_* settings but those given.
 fn cms(dir: &std::path::Path, env: &[(&str, &str)]) -> Command {

@@ -125,7 +125,7 @@ fn every_documented_setting_is_listed_and_read() {
 }
 
 /// The `name=value` of every `Set-Cookie` in a header block, as one `Cookie` header.
-pub(super) fn cookies(head: &str, jar: &mut Vec<String>) -> String {
+pub(crate) fn cookies(head: &str, jar: &mut Vec<String>) -> String {
     for line in head.lines() {
         if let Some(v) = line.strip_prefix("set-cookie: ") {
             let pair = v.split(';').next().unwrap_or_default().to_string();
@@ -137,7 +137,7 @@ pub(super) fn cookies(head: &str, jar: &mut Vec<String>) -> String {
     jar.join("; ")
 }
 
-pub(super) fn form(fields: &[(&str, &str)]) -> String {
+pub(crate) fn form(fields: &[(&str, &str)]) -> String {
     url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(fields)
         .finish()
@@ -501,7 +501,7 @@ pub(super) fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 /// The value of the first `<input name=NAME value=…>` of a page.
-pub(super) fn input_value(html: &str, name: &str) -> String {
+pub(crate) fn input_value(html: &str, name: &str) -> String {
     let doc = scraper::Html::parse_document(html);
     let sel = scraper::Selector::parse(&format!("input[name={name}]")).expect("selector");
     doc.select(&sel)

@@ -309,17 +309,7 @@ async fn a_crash_mid_way_loses_nothing(backend: Backend) {
     let sink = Sink::start(dir.path());
     let env = TestEnv::with(backend, &[("smtp_url", &sink.url())]);
     let n = (notify::BATCH as usize) + 150;
-    env.write(|c| {
-        for i in 0..n {
-            subscriber::import_confirmed(
-                c,
-                &format!("fan{i:05}@example.org"),
-                &[Topic::News],
-                "test",
-            )?;
-        }
-        Ok(())
-    });
+    super::confirmed_fans(&env, n);
     let p = publish(&env, "A big one", true);
     // A node claims the fan-out, queues the first batch (recording how far it got, as
     // `notify::run_next` does in the same transaction) and dies; its lease runs out.
@@ -406,17 +396,7 @@ async fn killed_twice_mid_fan_out_nobody_is_lost(backend: Backend) {
     let dir = tempfile::tempdir().expect("tempdir");
     let sink = Sink::start(&dir.path().join("sink"));
     let env = TestEnv::with(backend, &[("smtp_url", &sink.url())]);
-    env.write(|c| {
-        for i in 0..N {
-            subscriber::import_confirmed(
-                c,
-                &format!("fan{i:05}@example.org"),
-                &[Topic::News],
-                "test",
-            )?;
-        }
-        Ok(())
-    });
+    super::confirmed_fans(&env, N);
     publish(&env, "Release day", true);
     let url = env.state.config.database.url.to_string();
     // The release binary, as a site runs it: the fan-out and delivery workers of `cms serve`.

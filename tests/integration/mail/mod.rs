@@ -9,6 +9,22 @@ use cms_core::notify;
 
 use crate::common::TestEnv;
 
+/// `n` confirmed subscribers of the news (`fan00000@example.org`, …), in one transaction.
+pub fn confirmed_fans(env: &TestEnv, n: usize) {
+    use cms_core::models::subscriber::{self, Topic};
+    env.write(|c| {
+        for i in 0..n {
+            subscriber::import_confirmed(
+                c,
+                &format!("fan{i:05}@example.org"),
+                &[Topic::News],
+                "test",
+            )?;
+        }
+        Ok(())
+    });
+}
+
 /// Runs every due fan-out, then delivers everything due.
 pub async fn fan_out_and_deliver(env: &TestEnv) -> usize {
     while notify::run_next(&env.state.db, "test-fanout", "keepsake.test")
