@@ -214,7 +214,7 @@ ensure_garage() {
 ensure_nginx() {
   if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
     echo "installing nginx…" >&2
-    apt_install nginx-light
+    apt_install nginx
   fi
   export KEEPSAKE_NGINX_BIN="$(command -v nginx || echo /usr/sbin/nginx)"
 }

@@ -136,8 +136,14 @@ async fn api_fallback(req: actix_web::HttpRequest) -> HttpResponse {
     resp
 }
 
-/// `GET /healthz`: 200 when the database answers, 503 when it does not.
+/// `GET /healthz`: 200 when the database answers, 503 when it does not or when the node is
+/// stopping (a load balancer's health check then sends nothing new here).
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    if cms_core::shutdown::is_stopping() {
+        return HttpResponse::ServiceUnavailable()
+            .insert_header(("Cache-Control", "no-store"))
+            .json(serde_json::json!({"status": "stopping"}));
+    }
     let check = state
         .db
         .run(|conn| cms_core::models::site::content_version(conn).map_err(cms_core::Error::from))

@@ -1167,10 +1167,19 @@ fn serve(args: ServeArgs) -> Result<(), Failure> {
             stop_signal().await;
             tracing::info!("stopping: finishing requests, emails and imports in flight");
             cms_core::shutdown::begin();
+            tokio::spawn(async {
+                // A second signal: whoever sent it does not want to wait. What this process
+                // holds is taken up again as after a crash.
+                stop_signal().await;
+                tracing::warn!("second signal: stopping now");
+                std::process::exit(1);
+            });
             // In-flight requests (uploads) are answered first; new connections are refused.
             handle.stop(true).await;
         });
-        server.await?;
+        let served = server.await;
+        // However the server ended, the workers hand back what they hold.
+        cms_core::shutdown::begin();
         let abandoned = workers
             .stop(std::time::Duration::from_secs(WORK_GRACE_SECONDS))
             .await;
@@ -1182,6 +1191,7 @@ fn serve(args: ServeArgs) -> Result<(), Failure> {
         }
         views.abort();
         cms_web::flush_views(&state).await;
+        served?;
         tracing::info!("stopped");
         Ok::<(), Failure>(())
     });

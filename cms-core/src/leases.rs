@@ -13,20 +13,53 @@ use crate::models::now;
 use crate::models::outbox::OutboxStatus;
 use crate::schema::{email_outbox, jobs};
 
-/// This machine's name as lease owners carry it (gethostname(2)). When it cannot be had, a
-/// name no other process carries: this process then frees nobody's leases early (another
-/// node's live work must never look dead), and its own wait for their time.
+/// This machine's name as lease owners carry it (gethostname(2)), with the process-id namespace
+/// the process runs in when it can be read (containers that share a host name but not their
+/// processes must not judge each other's). When no name can be had, a name no other process
+/// carries: this process then frees nobody's leases early (another node's live work must
+/// never look dead), and its own wait for their time.
 pub fn host() -> String {
     static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     HOST.get_or_init(|| {
-        hostname::get()
+        let name = hostname::get()
             .ok()
             .and_then(|h| h.into_string().ok())
             .map(|h| h.trim().replace(':', "-"))
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| format!("unnamed-{}", crate::tokens::request_id()))
+            .filter(|h| !h.is_empty());
+        let Some(name) = name else {
+            return format!("unnamed-{}", crate::tokens::request_id());
+        };
+        // "pid:[4026531836]": the namespace's inode.
+        let namespace = std::fs::read_link("/proc/self/ns/pid")
+            .ok()
+            .map(|l| {
+                l.to_string_lossy()
+                    .chars()
+                    .filter(char::is_ascii_digit)
+                    .collect::<String>()
+            })
+            .filter(|n| !n.is_empty());
+        match namespace {
+            Some(ns) => format!("{name}~{ns}"),
+            None => name,
+        }
     })
     .clone()
+}
+
+/// Whether process `pid` of this namespace runs: a null signal (kill(2) with 0) finds it even
+/// when it belongs to another user or `/proc` hides it (`ProtectProc=invisible`).
+fn runs(pid: u32) -> bool {
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
+    match rustix::process::test_kill_process(pid) {
+        Ok(()) => true,
+        Err(e) => e != rustix::io::Errno::SRCH,
+    }
 }
 
 /// True when `owner` (`HOST:PID:…`) names a process of `host` that is gone.
@@ -38,10 +71,7 @@ pub(crate) fn is_dead(owner: &str, host: &str) -> bool {
     let Ok(pid) = pid.parse::<u32>() else {
         return false;
     };
-    h == host
-        && pid != std::process::id()
-        && std::path::Path::new("/proc").is_dir()
-        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+    h == host && pid != std::process::id() && !runs(pid)
 }
 
 /// Frees the leases of dead processes of `host` on outbox messages and jobs: they are due
@@ -58,9 +88,13 @@ pub fn free_dead(conn: &mut DbConn, host: &str) -> QueryResult<usize> {
         .distinct()
         .load(conn)?;
     for owner in owners.into_iter().flatten().filter(|o| is_dead(o, host)) {
-        freed += diesel::update(email_outbox::table.filter(email_outbox::lease_owner.eq(&owner)))
-            .set(email_outbox::lease_until.eq(t))
-            .execute(conn)?;
+        freed += diesel::update(
+            email_outbox::table
+                .filter(email_outbox::status.eq(OutboxStatus::Sending))
+                .filter(email_outbox::lease_owner.eq(&owner)),
+        )
+        .set(email_outbox::lease_until.eq(t))
+        .execute(conn)?;
     }
     let owners: Vec<Option<String>> = jobs::table
         .filter(jobs::status.eq(JobStatus::Running))
@@ -69,9 +103,13 @@ pub fn free_dead(conn: &mut DbConn, host: &str) -> QueryResult<usize> {
         .distinct()
         .load(conn)?;
     for owner in owners.into_iter().flatten().filter(|o| is_dead(o, host)) {
-        freed += diesel::update(jobs::table.filter(jobs::lease_owner.eq(&owner)))
-            .set(jobs::lease_until.eq(t))
-            .execute(conn)?;
+        freed += diesel::update(
+            jobs::table
+                .filter(jobs::status.eq(JobStatus::Running))
+                .filter(jobs::lease_owner.eq(&owner)),
+        )
+        .set(jobs::lease_until.eq(t))
+        .execute(conn)?;
     }
     Ok(freed)
 }
@@ -90,5 +128,6 @@ mod tests {
             "another host may be alive"
         );
         assert!(!is_dead("dead-node", "box"));
+        assert!(!is_dead("box:1:abc", "box"), "init runs, whoever owns it");
     }
 }

@@ -8,18 +8,27 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::Notify;
 
-static STOPPING: AtomicBool = AtomicBool::new(false);
+static FLAG: AtomicBool = AtomicBool::new(false);
 static STOP: Notify = Notify::const_new();
+
+/// The message of the error a job's run ends with when it stopped for this (`Error::Unavailable`):
+/// handed back, not failed.
+pub const STOPPING: &str = "this node is stopping";
+
+/// Whether `outcome` is a run that stopped because this process is stopping.
+pub fn stopped<T>(outcome: &crate::Result<T>) -> bool {
+    matches!(outcome, Err(crate::Error::Unavailable(m)) if m == STOPPING)
+}
 
 /// Asks every worker of this process to finish what it is doing and stop.
 pub fn begin() {
-    STOPPING.store(true, Ordering::SeqCst);
+    FLAG.store(true, Ordering::SeqCst);
     STOP.notify_waiters();
 }
 
 /// Whether this process is stopping: workers take no new work.
 pub fn is_stopping() -> bool {
-    STOPPING.load(Ordering::SeqCst)
+    FLAG.load(Ordering::SeqCst)
 }
 
 /// Resolves when this process starts stopping (at once if it has).

@@ -94,7 +94,7 @@ async fn audience(req: &HttpRequest, state: &AppState) -> Result<Audience, ApiEr
     else {
         return Ok(Audience::Public);
     };
-    let limits = *state.api_limits;
+    let limits = state.api_limits.clone();
     let token = state
         .db
         .run(move |conn| {

@@ -149,14 +149,17 @@ where
         None => {
             let snapshots = state.snapshot.clone();
             let version = cv.version;
+            let media = state.config.storage.media_public_url.clone();
             let rendered = state
                 .db
                 .run(move |conn| {
                     // One read transaction per page: a consistent view of the content, and on
                     // SQLite one lock for all of the page's queries instead of one per query.
-                    diesel::Connection::transaction(conn, |conn| {
-                        let snap = snapshots.get(conn, version)?;
-                        build(conn, &snap)
+                    cms_core::thumbs::with_media_base(media.as_deref(), || {
+                        diesel::Connection::transaction(conn, |conn| {
+                            let snap = snapshots.get(conn, version)?;
+                            build(conn, &snap)
+                        })
                     })
                 })
                 .await?;
@@ -202,6 +205,7 @@ where
     let etag = format!("W/\"v{}-private\"", cv.version);
     let snapshots = state.snapshot.clone();
     let version = cv.version;
+    let media = state.config.storage.media_public_url.clone();
     let rendered = if etag_matches(req, &etag) {
         None
     } else {
@@ -209,9 +213,11 @@ where
             state
                 .db
                 .run(move |conn| {
-                    diesel::Connection::transaction(conn, |conn| {
-                        let snap = snapshots.get(conn, version)?;
-                        build(conn, &snap)
+                    cms_core::thumbs::with_media_base(media.as_deref(), || {
+                        diesel::Connection::transaction(conn, |conn| {
+                            let snap = snapshots.get(conn, version)?;
+                            build(conn, &snap)
+                        })
                     })
                 })
                 .await?,

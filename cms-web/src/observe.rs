@@ -68,6 +68,14 @@ pub async fn observe(
         res.headers_mut()
             .insert(header::HeaderName::from_static(REQUEST_ID), v);
     }
+    if cms_core::shutdown::is_stopping() {
+        // A stopping node answers what it was asked and closes the connection: a proxy's
+        // kept-alive connections (nginx's `keepalive`) would otherwise bring it new requests
+        // until the drain runs out, and those would be cut off.
+        res.response_mut()
+            .head_mut()
+            .set_connection_type(actix_web::http::ConnectionType::Close);
+    }
     Ok(res)
 }
 

@@ -106,7 +106,7 @@ pub async fn authorize(
             "this endpoint needs 'Authorization: Bearer <token>' with the '{scope}' scope"
         )))
     })?;
-    let limits = *state.api_limits;
+    let limits = state.api_limits.clone();
     let token = state
         .db
         .run(move |conn| {

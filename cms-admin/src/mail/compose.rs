@@ -11,6 +11,7 @@ use cms_core::models::outbox::OutboxMessage;
 use cms_core::models::subscriber::{self, Subscriber};
 use cms_core::models::{album, photo, post, video};
 use cms_core::notify::Item;
+use cms_core::thumbs::absolute_media_url;
 use cms_core::{DbConn, Error, Result};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
@@ -100,7 +101,7 @@ fn album_line(
         .filter_map(|p| {
             p.variant_widths()
                 .first()
-                .map(|w| format!("{base}/media/{}", photo_variant_key(&p.content_hash, *w)))
+                .map(|w| absolute_media_url(base, &photo_variant_key(&p.content_hash, *w)))
         })
         .collect();
     Ok(AlbumLine {
@@ -143,7 +144,7 @@ fn embedded(
         .map(|v| VideoLine {
             title: v.title.clone(),
             url: format!("{base}/videos/{}", v.slug),
-            poster: v.poster_key.as_ref().map(|k| format!("{base}/media/{k}")),
+            poster: v.poster_key.as_ref().map(|k| absolute_media_url(base, k)),
         })
         .collect();
     Ok((albums, videos))
@@ -166,7 +167,7 @@ pub fn load_update(conn: &mut DbConn, item: &Item, base: &str) -> Result<Option<
                             .find(|w| **w <= 1280)
                             .copied()
                             .map(|w| {
-                                format!("{base}/media/{}", photo_variant_key(&ph.content_hash, w))
+                                absolute_media_url(base, &photo_variant_key(&ph.content_hash, w))
                             })
                     });
                 let (albums, videos) = embedded(conn, &p, base)?;
@@ -188,7 +189,7 @@ pub fn load_update(conn: &mut DbConn, item: &Item, base: &str) -> Result<Option<
                 heading: v.title.clone(),
                 summary: v.description.clone(),
                 url: format!("{base}/videos/{}", v.slug),
-                image: v.poster_key.as_ref().map(|k| format!("{base}/media/{k}")),
+                image: v.poster_key.as_ref().map(|k| absolute_media_url(base, k)),
                 albums: Vec::new(),
                 videos: Vec::new(),
             }),

@@ -112,18 +112,22 @@ impl Deliverer {
             .state
             .db
             .run(move |conn| {
-                let site = compose::site_title(conn)?;
-                let mut updates = HashMap::new();
-                Ok::<_, cms_core::Error>(
-                    claimed
-                        .into_iter()
-                        .map(|m| {
-                            let r = compose::compose(conn, &config, &m, &mut updates, &site)
-                                .map_err(|e| e.to_string());
-                            (m, r)
-                        })
-                        .collect(),
-                )
+                // Images link the public media address when there is one, like the pages.
+                let media = config.storage.media_public_url.clone();
+                cms_core::thumbs::with_media_base(media.as_deref(), || {
+                    let site = compose::site_title(conn)?;
+                    let mut updates = HashMap::new();
+                    Ok::<_, cms_core::Error>(
+                        claimed
+                            .into_iter()
+                            .map(|m| {
+                                let r = compose::compose(conn, &config, &m, &mut updates, &site)
+                                    .map_err(|e| e.to_string());
+                                (m, r)
+                            })
+                            .collect(),
+                    )
+                })
             })
             .await?;
         // Spread over the connections: each sender works through its own share in order.
@@ -161,6 +165,10 @@ impl Deliverer {
                         continue;
                     }
                     limiter.wait().await;
+                    if cms_core::shutdown::is_stopping() {
+                        unsent.push(m.id);
+                        continue;
+                    }
                     let outcome = match transport::send(&transport, &mut slot, &msg).await {
                         Ok(()) => Outcome::Sent,
                         Err(SendError::Permanent(e)) => {

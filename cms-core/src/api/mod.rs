@@ -55,13 +55,16 @@ pub fn authenticate(conn: &mut DbConn, secret: &str) -> Result<ApiToken, Problem
     Ok(token)
 }
 
-/// Requests per minute per token, counted in the database so that every node counts the same
-/// requests (GCRA: a steady rate with a burst of a tenth of a minute's allowance). One
-/// statement per request: the token's row moves its theoretical arrival time on, or is left
-/// as it is when the request is over the limit.
-#[derive(Debug, Clone, Copy)]
+/// Requests per minute per token (GCRA: a steady rate with a burst of a tenth of a minute's
+/// allowance). On PostgreSQL — the backend of several nodes — it is counted in the database, so
+/// every node counts the same requests: one upsert per request moves the token's theoretical
+/// arrival time on, or leaves it as it is when the request is over the limit. On SQLite (one
+/// node) it is counted in memory, so reading the API with a token writes nothing.
+#[derive(Debug)]
 pub struct TokenLimiter {
     per_minute: u32,
+    /// SQLite: each token's theoretical arrival time (microseconds since 1970).
+    local: std::sync::Mutex<std::collections::HashMap<i64, i64>>,
 }
 
 #[derive(diesel::QueryableByName)]
@@ -72,18 +75,38 @@ struct Granted {
 }
 
 /// `$1` token, `$2` now, `$3` the interval between requests, `$4` the burst's allowance (all
-/// in microseconds). A row comes back when the request is allowed.
+/// in microseconds). A row comes back when the request is allowed. An arrival time further
+/// ahead than a whole burst can only come from a clock that stepped back (or a node whose
+/// clock is behind): it starts afresh instead of refusing the token until the clock catches
+/// up.
 const GCRA_PG: &str = "INSERT INTO api_rate (token_id, tat) VALUES ($1, $2 + $3) \
-    ON CONFLICT (token_id) DO UPDATE SET tat = GREATEST(api_rate.tat, $2) + $3 \
-    WHERE GREATEST(api_rate.tat, $2) + $3 - $2 <= $4 RETURNING tat";
-const GCRA_SQLITE: &str = "INSERT INTO api_rate (token_id, tat) VALUES (?1, ?2 + ?3) \
-    ON CONFLICT (token_id) DO UPDATE SET tat = MAX(api_rate.tat, ?2) + ?3 \
-    WHERE MAX(api_rate.tat, ?2) + ?3 - ?2 <= ?4 RETURNING tat";
+    ON CONFLICT (token_id) DO UPDATE \
+    SET tat = (CASE WHEN api_rate.tat > $2 + $4 THEN $2 ELSE GREATEST(api_rate.tat, $2) END) + $3 \
+    WHERE (CASE WHEN api_rate.tat > $2 + $4 THEN $2 ELSE GREATEST(api_rate.tat, $2) END) + $3 - $2 <= $4 \
+    RETURNING tat";
+
+/// One step of the GCRA for a token whose arrival time is `tat`: the new arrival time when the
+/// request is allowed, else how long to wait (microseconds). The same rule as [`GCRA_PG`].
+fn gcra(tat: Option<i64>, now: i64, interval: i64, allowance: i64) -> Result<i64, i64> {
+    let base = match tat {
+        Some(t) if t > now + allowance => now,
+        Some(t) => t.max(now),
+        None => now,
+    };
+    if base + interval - now <= allowance {
+        Ok(base + interval)
+    } else {
+        Err(base + interval - allowance - now)
+    }
+}
 
 impl TokenLimiter {
     /// A limiter allowing `per_minute` requests per token; 0 turns it off.
     pub fn new(per_minute: u32) -> TokenLimiter {
-        TokenLimiter { per_minute }
+        TokenLimiter {
+            per_minute,
+            local: Default::default(),
+        }
     }
 
     /// Counts one request of `token_id` now; a 429 problem with the wait when over the limit.
@@ -100,26 +123,38 @@ impl TokenLimiter {
         }
         let interval = 60_000_000 / i64::from(self.per_minute);
         let allowance = interval * i64::from((self.per_minute / 10).max(1));
-        let sql = match conn {
-            DbConn::Pg(_) => GCRA_PG,
-            DbConn::Sqlite(_) => GCRA_SQLITE,
+        let wait = match conn {
+            DbConn::Pg(c) => {
+                let granted = diesel::sql_query(GCRA_PG)
+                    .bind::<BigInt, _>(token_id)
+                    .bind::<BigInt, _>(now)
+                    .bind::<BigInt, _>(interval)
+                    .bind::<BigInt, _>(allowance)
+                    .get_result::<Granted>(c)
+                    .optional()?;
+                if granted.is_some() {
+                    return Ok(());
+                }
+                // Refused: how long until the next request fits (a token deleted meanwhile: a
+                // second).
+                let tat: Option<i64> = crate::schema::api_rate::table
+                    .find(token_id)
+                    .select(crate::schema::api_rate::tat)
+                    .first(c)
+                    .optional()?;
+                gcra(tat, now, interval, allowance).err().unwrap_or(1)
+            }
+            DbConn::Sqlite(_) => {
+                let mut tats = self.local.lock().unwrap_or_else(|p| p.into_inner());
+                match gcra(tats.get(&token_id).copied(), now, interval, allowance) {
+                    Ok(tat) => {
+                        tats.insert(token_id, tat);
+                        return Ok(());
+                    }
+                    Err(wait) => wait,
+                }
+            }
         };
-        let granted = crate::per_backend!(conn, |c| diesel::sql_query(sql)
-            .bind::<BigInt, _>(token_id)
-            .bind::<BigInt, _>(now)
-            .bind::<BigInt, _>(interval)
-            .bind::<BigInt, _>(allowance)
-            .get_result::<Granted>(c)
-            .optional())?;
-        if granted.is_some() {
-            return Ok(());
-        }
-        let tat: i64 = crate::schema::api_rate::table
-            .find(token_id)
-            .select(crate::schema::api_rate::tat)
-            .first(conn)?;
-        // The next request fits when the arrival time it would set is within the allowance.
-        let wait = tat.max(now) + interval - allowance - now;
         let secs = (wait.max(0) + 999_999) / 1_000_000;
         Err(Problem::too_many(
             u32::try_from(secs.max(1)).unwrap_or(u32::MAX),
@@ -150,5 +185,18 @@ mod tests {
         ] {
             assert_eq!(bearer(Some(bad)).expect_err("bad").status, 401);
         }
+    }
+
+    #[test]
+    fn gcra_allows_a_burst_then_the_rate_and_forgives_a_clock_step() {
+        let (sec, interval, allowance) = (1_000_000, 1_000_000, 6_000_000);
+        let mut tat = None;
+        for _ in 0..6 {
+            tat = Some(gcra(tat, 0, interval, allowance).expect("burst"));
+        }
+        assert_eq!(gcra(tat, 0, interval, allowance), Err(sec));
+        assert_eq!(gcra(tat, sec, interval, allowance), Ok(7 * sec));
+        // The clock stepped back an hour: a fresh start, not an hour refused.
+        assert_eq!(gcra(Some(3600 * sec), 0, interval, allowance), Ok(sec));
     }
 }

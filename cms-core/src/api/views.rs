@@ -357,7 +357,7 @@ impl Urls<'_> {
         format!("{}{path}", self.0)
     }
     pub fn media(&self, key: &str) -> String {
-        format!("{}/media/{key}", self.0)
+        crate::thumbs::absolute_media_url(self.0, key)
     }
     pub fn album(&self, slug: &str) -> String {
         self.abs(&format!("/albums/{slug}"))

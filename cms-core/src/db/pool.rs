@@ -167,9 +167,15 @@ impl Db {
             ))
         })?;
         let backend = first.backend();
+        // No idle connections kept in reserve: r2d2 opens those on its worker threads after a
+        // connection is taken, so a command that ends right after its last query would exit
+        // while a worker is still connecting — and the process's exit handlers (name
+        // resolution's, TLS's) pull the ground from under it: a segfault in `r2d2-worker`
+        // after the work was done (seen in CI after `cms restore` and `cms user reset-2fa`).
+        // Connections are still reused: each goes back to the pool idle after use.
         let pool = Pool::builder()
             .max_size(cfg.pool_size)
-            .min_idle(Some(1))
+            .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(10))
             .test_on_check_out(false)
             .build_unchecked(manager);

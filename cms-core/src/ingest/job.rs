@@ -185,7 +185,7 @@ pub fn run_next(
             "announcement": report.announcement,
         }))
     })();
-    if outcome.is_err() && crate::shutdown::is_stopping() {
+    if crate::shutdown::stopped(&outcome) {
         // Stopped between batches, not failed: handed back for any node to go on with.
         db.write_blocking(|c| Ok::<_, Error>(job::release(c, j.id, owner)?))?;
         return Ok(true);

@@ -206,7 +206,7 @@ pub fn run(
             progress.advance(chunk.len() as u64, &source.title);
             if progress.should_stop() {
                 // What is stored is recorded; whoever runs the job next goes on from here.
-                return Err(Error::Unavailable("this node is stopping".into()));
+                return Err(Error::Unavailable(crate::shutdown::STOPPING.into()));
             }
         }
         // An album this import created is new from its first photo to its last, any other

@@ -166,7 +166,8 @@ pub fn complete(conn: &mut DbConn, id: i64, owner: &str) -> QueryResult<bool> {
 }
 
 /// Hands a job `owner` holds back unfinished (its process is stopping): due again at once for
-/// any node, its progress kept for the next run to go on from.
+/// any node, its progress kept for the next run to go on from, the claim not counted as an
+/// attempt.
 pub fn release(conn: &mut DbConn, id: i64, owner: &str) -> QueryResult<bool> {
     let t = now();
     diesel::update(jobs::table.find(id).filter(jobs::lease_owner.eq(owner)))
@@ -175,6 +176,7 @@ pub fn release(conn: &mut DbConn, id: i64, owner: &str) -> QueryResult<bool> {
             jobs::lease_owner.eq(None::<String>),
             jobs::lease_until.eq(None::<NaiveDateTime>),
             jobs::run_at.eq(t),
+            jobs::attempts.eq(jobs::attempts - 1),
             jobs::updated_at.eq(t),
         ))
         .execute(conn)

@@ -118,10 +118,7 @@ pub fn share_image(base_url: &str, p: &photo::Photo) -> Option<(String, u32, u32
     let w = *p.variant_widths().last()?;
     let h = (u64::from(w) * p.height.max(1) as u64 / p.width.max(1) as u64) as u32;
     Some((
-        format!(
-            "{base_url}{}",
-            media_url(&photo_variant_key(&p.content_hash, w))
-        ),
+        cms_core::thumbs::absolute_media_url(base_url, &photo_variant_key(&p.content_hash, w)),
         w,
         h,
     ))

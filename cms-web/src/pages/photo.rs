@@ -129,10 +129,10 @@ pub async fn show(
             "name": heading,
             "caption": (!p.caption.is_empty()).then_some(&p.caption),
             "description": (alt != heading).then_some(&alt),
-            "contentUrl": format!("{base}{original}"),
+            "contentUrl": cms_core::thumbs::absolute_media_url(&base, &photo_original_key(&p.content_hash, &p.mime)),
             "thumbnailUrl": widths
                 .first()
-                .map(|w| format!("{base}{}", media_url(&photo_variant_key(&p.content_hash, *w)))),
+                .map(|w| cms_core::thumbs::absolute_media_url(&base, &photo_variant_key(&p.content_hash, *w))),
             "width": p.width,
             "height": p.height,
             "encodingFormat": p.mime,

@@ -89,14 +89,17 @@ pub async fn preview(
     let base = state.config.server.base_url.clone();
     let version = state.db.content_version().await?.version;
     let snapshots = state.snapshot.clone();
+    let media = state.config.storage.media_public_url.clone();
     let body = state
         .db
         .run(move |conn| {
-            let snap = snapshots.get(conn, version)?;
-            let p = post::find(conn, id)?.ok_or(WebError::NotFound)?;
-            page_of(conn, &snap, &base, p, true)?
-                .render()
-                .map_err(|e| WebError::Internal(e.to_string()))
+            cms_core::thumbs::with_media_base(media.as_deref(), || {
+                let snap = snapshots.get(conn, version)?;
+                let p = post::find(conn, id)?.ok_or(WebError::NotFound)?;
+                page_of(conn, &snap, &base, p, true)?
+                    .render()
+                    .map_err(|e| WebError::Internal(e.to_string()))
+            })
         })
         .await?;
     Ok(HttpResponse::Ok()

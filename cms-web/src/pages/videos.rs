@@ -15,6 +15,7 @@ use crate::error::WebError;
 use crate::layout::{Layout, SCRIPT, Section, Site};
 use crate::query;
 use crate::views::{Pager, iso, long_day, media_url};
+use cms_core::thumbs::absolute_media_url;
 
 /// Entries per list page.
 const PER_PAGE: u64 = 24;
@@ -271,7 +272,7 @@ pub async fn show(
         // The poster's own size, when it can be read (0: not stated).
         l.og_image = v.poster_key.as_deref().map(|k| {
             let (w, h) = cms_core::media::image_size(media.as_ref(), k).unwrap_or((0, 0));
-            (format!("{base}{}", media_url(k)), w, h)
+            (absolute_media_url(&base, k), w, h)
         });
         if load_player || start.is_some() {
             l.noindex = true;
@@ -286,10 +287,10 @@ pub async fn show(
             "name": v.title,
             "description": l.description,
             "uploadDate": upload,
-            "thumbnailUrl": poster.as_ref().map(|p| format!("{base}{p}")),
+            "thumbnailUrl": v.poster_key.as_deref().map(|k| absolute_media_url(&base, k)),
             "duration": v.duration_seconds.map(|s| format!("PT{}S", s.max(0))),
             "embedUrl": v.embed().map(|e| e.player_url()),
-            "contentUrl": v.file_key.as_deref().map(|k| format!("{base}{}", media_url(k))),
+            "contentUrl": v.file_key.as_deref().map(|k| absolute_media_url(&base, k)),
             "transcript": (!transcript.is_empty()).then(|| transcript.iter().map(|t| t.text.as_str()).collect::<Vec<_>>().join("\n")),
             "url": format!("{base}{path}"),
         }));

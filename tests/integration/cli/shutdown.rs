@@ -27,6 +27,8 @@ fn serve(env: &TestEnv, sink: &Sink) -> (Child, String) {
     cmd.env("CMS_SMTP_URL", sink.url())
         .env("CMS_SMTP_CONNECTIONS", "4")
         .env("CMS_MAIL_RATE", "150")
+        // The uploads go as fast as they can: not this test's subject.
+        .env("CMS_API_RATE", "0")
         .env("CMS_BASE_URL", "http://keepsake.test")
         .env("CMS_LOG", "info")
         .stdout(Stdio::piped())
@@ -34,6 +36,16 @@ fn serve(env: &TestEnv, sink: &Sink) -> (Child, String) {
     let mut child = cmd.spawn().expect("cms serve");
     let addr = served_address(&mut child);
     (child, addr)
+}
+
+/// A server killed if the test fails before stopping it.
+struct Stopped(Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// SIGTERM, then the exit status (within a minute: the unit's TimeoutStopSec).
@@ -156,7 +168,8 @@ async fn sigterm_under_load_loses_nothing_and_sends_nothing_twice(backend: Backe
     p.notify_subscribers = true;
     env.write(|c| post::create(c, &p));
 
-    let (mut child, addr) = serve(&env, &sink);
+    let (child, addr) = serve(&env, &sink);
+    let mut child = Stopped(child);
     // Uploads, one after another on fresh connections, until the server stops answering.
     let stop = Arc::new(AtomicBool::new(false));
     let uploader = {
@@ -193,7 +206,7 @@ async fn sigterm_under_load_loses_nothing_and_sends_nothing_twice(backend: Backe
     );
     stop.store(true, Ordering::SeqCst);
     let stopping = Instant::now();
-    let status = terminate(&mut child);
+    let status = terminate(&mut child.0);
     let took = stopping.elapsed();
     assert!(
         status.success(),
@@ -237,7 +250,7 @@ async fn sigterm_under_load_loses_nothing_and_sends_nothing_twice(backend: Backe
     );
 
     // The next start finishes everything.
-    let (mut child, _) = serve(&env, &sink);
+    let mut child = Stopped(serve(&env, &sink).0);
     wait("every email", Duration::from_secs(180), || {
         outbox::status_counts(&mut env.conn())
             .map(|c| c == vec![(OutboxStatus::Sent, SUBSCRIBERS as i64)])
@@ -246,7 +259,7 @@ async fn sigterm_under_load_loses_nothing_and_sends_nothing_twice(backend: Backe
     wait("the import", Duration::from_secs(120), || {
         import_job(&env, import).status == JobStatus::Done
     });
-    assert!(terminate(&mut child).success());
+    assert!(terminate(&mut child.0).success());
     let mut per = std::collections::BTreeMap::<String, usize>::new();
     for m in sink.messages() {
         *per.entry(m.to).or_default() += 1;

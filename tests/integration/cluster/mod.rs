@@ -178,7 +178,12 @@ impl Cluster {
             });
         self.nginx = Some(child);
         let started = Instant::now();
-        while std::net::TcpStream::connect(&self.addr).is_err() {
+        while std::net::TcpStream::connect(&self.addr).is_err()
+            || self
+                .nginx
+                .as_mut()
+                .is_some_and(|c| c.try_wait().ok().flatten().is_some())
+        {
             assert!(
                 started.elapsed() < Duration::from_secs(10),
                 "nginx did not start: {}",

@@ -252,7 +252,7 @@ fn a_node_killed_mid_fan_out_or_mid_import_loses_nothing() {
     );
 
     // The import: kill -9 the node running it once part of it is in.
-    const PHOTOS: usize = 240;
+    const PHOTOS: usize = 360;
     drop_photos(&c, "Season 4/Episode 1", PHOTOS / 2, 0);
     drop_photos(&c, "Season 4/Episode 2", PHOTOS / 2, PHOTOS / 2);
     let mut ed = Browser::default();

@@ -255,6 +255,45 @@ async fn a_public_media_address_sends_readers_there(backend: Backend) {
         Some("public, max-age=86400")
     );
     assert_eq!(get(&app, "/media/../secret").await.status, 404);
+
+    // Pages, their JSON-LD and the API link the public address directly: media cost the site
+    // nothing, not even a redirect.
+    let album = env.album_with_photos(&["Television Productions"], "Episode 1", 3);
+    let cdn = "https://cdn.example.org/fan-media/photos/";
+    let page = get(&app, &format!("/albums/{}", album.slug)).await;
+    assert_eq!(page.status, 200);
+    let srcs = page.attrs("main img", "src");
+    assert_eq!(srcs.len(), 3);
+    assert!(srcs.iter().all(|s| s.starts_with(cdn)), "{srcs:?}");
+    let srcsets = page.attrs("main img", "srcset");
+    assert!(
+        srcsets
+            .iter()
+            .flat_map(|s| s.split(", "))
+            .all(|item| item.starts_with(cdn)),
+        "{srcsets:?}"
+    );
+    assert!(!page.body.contains("/media/"), "no link through the site");
+    let photo = cms_core::models::photo::page_in_album(&mut env.conn(), album.id, 0, 1)
+        .expect("photos")
+        .remove(0);
+    let page = get(&app, &format!("/photos/{}", photo.id)).await;
+    assert!(!page.body.contains("/media/"), "no link through the site");
+    assert!(
+        page.body.contains(&format!("\"contentUrl\":\"{cdn}")),
+        "JSON-LD"
+    );
+    assert!(
+        page.attrs("meta[property='og:image']", "content")[0].starts_with(cdn),
+        "the share image"
+    );
+    let api = get(&app, &format!("/api/v1/albums/{}/photos", album.slug)).await;
+    assert_eq!(api.status, 200, "{}", api.body);
+    assert!(
+        api.body.contains(cdn) && !api.body.contains("/media/"),
+        "{}",
+        api.body
+    );
 }
 
 async fn an_upload_while_the_store_is_down_fails_cleanly(backend: Backend) {
