@@ -73,6 +73,7 @@ pub fn publish_if_due(conn: &mut DbConn, post_id: i64, at: NaiveDateTime) -> Res
     .set((
         posts::status.eq(PostStatus::Published),
         posts::published_at.eq(p.publish_at.or(Some(at))),
+        posts::first_published_at.eq(p.first_published_at.or(p.publish_at).or(Some(at))),
         posts::updated_at.eq(now()),
     ))
     .returning(posts::all_columns)

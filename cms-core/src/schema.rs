@@ -187,6 +187,7 @@ diesel::table! {
         notify_subscribers -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        first_published_at -> Nullable<Timestamp>,
     }
 }
 

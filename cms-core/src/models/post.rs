@@ -60,6 +60,8 @@ pub struct Post {
     pub notify_subscribers: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// When it was first published; kept when it goes back to a draft (its address is out).
+    pub first_published_at: Option<NaiveDateTime>,
 }
 
 impl Post {
@@ -265,6 +267,7 @@ pub fn create(conn: &mut DbConn, input: &PostInput) -> Result<Post> {
             posts::author_id.eq(input.author_id),
             posts::publish_at.eq(input.publish_at),
             posts::published_at.eq(published_at_for(input, None, t)),
+            posts::first_published_at.eq(published_at_for(input, None, t)),
             posts::source_publication.eq(clean_opt(&input.source_publication)),
             posts::source_author.eq(clean_opt(&input.source_author)),
             posts::source_url.eq(clean_opt(&input.source_url)),
@@ -313,8 +316,8 @@ pub fn update(
         .map(str::trim)
         .filter(|s| !s.is_empty());
     // Until a post is first published its slug follows its title, unless the editor chose one:
-    // nobody outside has the address yet.
-    let never_published = old.published_at.is_none();
+    // nobody outside has the address yet. A post taken back to a draft has been out.
+    let never_published = old.published_at.is_none() && old.first_published_at.is_none();
     let follows_title = never_published
         && typed.is_none_or(|s| s == old.slug)
         && slug_came_from(&old.slug, &old.title)
@@ -365,6 +368,11 @@ pub fn update(
             posts::featured_photo_id.eq(input.featured_photo_id),
             posts::publish_at.eq(input.publish_at),
             posts::published_at.eq(published_at_for(input, previous_published, t)),
+            posts::first_published_at.eq(old.first_published_at.or(published_at_for(
+                input,
+                previous_published,
+                t,
+            ))),
             posts::source_publication.eq(clean_opt(&input.source_publication)),
             posts::source_author.eq(clean_opt(&input.source_author)),
             posts::source_url.eq(clean_opt(&input.source_url)),
@@ -405,6 +413,7 @@ pub fn publish(conn: &mut DbConn, id: i64) -> Result<Post> {
         .set((
             posts::status.eq(PostStatus::Published),
             posts::published_at.eq(old.published_at.or(Some(t))),
+            posts::first_published_at.eq(old.first_published_at.or(old.published_at).or(Some(t))),
             posts::updated_at.eq(t),
         ))
         .returning(posts::all_columns)

@@ -93,6 +93,48 @@ async fn changed_slug_redirects_and_revisions_accumulate(backend: Backend) {
     assert_ne!(other.slug, p.slug);
 }
 
+/// A post taken back to a draft has had its address out: retitling the draft keeps its slug,
+/// and when the editor changes the slug, the old one redirects.
+async fn an_unpublished_post_keeps_its_address(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let p = env.write(|c| post::create(c, &published("Season Three Announced")));
+    assert_eq!(p.first_published_at, p.published_at);
+    let mut draft = published("Season Three Announced");
+    draft.status = PostStatus::Draft;
+    let d = env.write(|c| post::update(c, p.id, &draft, None));
+    assert_eq!(d.published_at, None, "not published now");
+    assert_eq!(d.first_published_at, p.published_at, "but it was");
+    draft.title = "Season Three Confirmed for October".into();
+    let retitled = env.write(|c| post::update(c, p.id, &draft, None));
+    assert_eq!(retitled.slug, p.slug, "readers' links keep working");
+    draft.slug = Some("season-three-october".into());
+    let moved = env.write(|c| post::update(c, p.id, &draft, None));
+    assert_eq!(moved.slug, "season-three-october");
+    assert_eq!(
+        post::redirect_for(&mut env.conn(), &p.slug).expect("q"),
+        None,
+        "a draft is not revealed by its old address"
+    );
+    env.write(|c| post::publish(c, p.id));
+    assert_eq!(
+        post::redirect_for(&mut env.conn(), &p.slug)
+            .expect("q")
+            .as_deref(),
+        Some("season-three-october")
+    );
+    // A draft never published still follows its title.
+    let mut fresh = published("Working Title");
+    fresh.status = PostStatus::Draft;
+    let f = env.write(|c| post::create(c, &fresh));
+    fresh.title = "Final Title".into();
+    let f2 = env.write(|c| post::update(c, f.id, &fresh, None));
+    assert_eq!(
+        (f.slug.as_str(), f2.slug.as_str()),
+        ("working-title", "final-title")
+    );
+    assert_eq!(f2.first_published_at, None);
+}
+
 async fn readers_see_published_posts_only(backend: Backend) {
     let env = TestEnv::new(backend);
     let cat = env.write(|c| category::create(c, None, "Interviews", None, ""));
@@ -249,6 +291,7 @@ async fn stats_give_the_same_totals_and_pages_as_counting(backend: Backend) {
 }
 
 backend_tests!(
+    an_unpublished_post_keeps_its_address,
     stats_give_the_same_totals_and_pages_as_counting,
     slugs_are_unique_and_survive_punctuation,
     invalid_input_lists_every_field,
