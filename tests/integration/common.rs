@@ -205,6 +205,18 @@ pub fn cms_bin() -> std::path::PathBuf {
     }
 }
 
+/// `cms` ([`cms_bin`]) with none of this environment's `CMS_*` and `AWS_*` settings: what a
+/// test gives it is all it knows.
+pub fn bare_cms() -> std::process::Command {
+    let mut cmd = std::process::Command::new(cms_bin());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("CMS_") || k.starts_with("AWS_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
 /// A post that is published as soon as it is created (fixtures; set other fields on it).
 pub fn published_post(title: &str, body: &str) -> cms_core::models::post::PostInput {
     let mut p = cms_core::models::post::PostInput::new(title, body);

@@ -60,6 +60,22 @@ fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
+/// A self-signed authority valid two days: `NAME.key` and `NAME.crt` in `dir`.
+fn authority(dir: &Path, name: &str, common_name: &str) {
+    let (key, crt, subject) = (
+        format!("{name}.key"),
+        format!("{name}.crt"),
+        format!("/CN={common_name}"),
+    );
+    openssl(
+        dir,
+        &[
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", &key, "-out",
+            &crt, "-subj", &subject,
+        ],
+    );
+}
+
 /// As the `postgres` user.
 fn as_postgres(program: &Path) -> Command {
     let mut c = Command::new("runuser");
@@ -72,24 +88,7 @@ impl TlsServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
         // An authority, and a certificate it signs for localhost and 127.0.0.1.
-        openssl(
-            d,
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "2",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.crt",
-                "-subj",
-                "/CN=Keepsake test CA",
-            ],
-        );
+        authority(d, "ca", "Keepsake test CA");
         openssl(
             d,
             &[
@@ -131,24 +130,7 @@ impl TlsServer {
             ],
         );
         // A second authority that signed nothing of this server's.
-        openssl(
-            d,
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "2",
-                "-keyout",
-                "other.key",
-                "-out",
-                "other.crt",
-                "-subj",
-                "/CN=Someone else",
-            ],
-        );
+        authority(d, "other", "Someone else");
         let data = d.join("data");
         let chown = |p: &Path| {
             let ok = Command::new("chown")

@@ -282,4 +282,61 @@ async fn sigterm_under_load_loses_nothing_and_sends_nothing_twice(backend: Backe
     );
 }
 
+/// While a request is in flight the stopping node refuses new connections; a second signal
+/// does not wait for the request: the process exits at once, with 1.
+#[test]
+fn a_second_signal_stops_at_once() {
+    let env = TestEnv::new(Backend::Sqlite);
+    let sink = Sink::start(&env.state.config.storage.data_dir.join("sink"));
+    let (child, addr) = serve(&env, &sink);
+    let mut child = Stopped(child);
+    // An upload whose body never finishes arriving.
+    let mut slow = TcpStream::connect(&addr).expect("connect");
+    slow.write_all(
+        format!(
+            "POST /api/v1/albums/x/photos HTTP/1.1\r\nHost: {addr}\r\n\
+             Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 1000000\r\n\r\n--b\r\n"
+        )
+        .as_bytes(),
+    )
+    .expect("write");
+    std::thread::sleep(Duration::from_millis(200));
+    let pid = child.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        child.0.try_wait().expect("wait").is_none(),
+        "still finishing the request"
+    );
+    assert!(
+        TcpStream::connect(&addr).is_err(),
+        "new connections are refused"
+    );
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = child.0.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the second signal was not heard"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(1));
+}
+
 crate::backend_tests!(sigterm_under_load_loses_nothing_and_sends_nothing_twice);

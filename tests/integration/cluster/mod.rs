@@ -93,12 +93,7 @@ impl Cluster {
     fn spawn_node(&self, i: usize) -> Node {
         let data = self.dir.path().join(format!("node{i}"));
         std::fs::create_dir_all(&data).expect("node folder");
-        let mut cmd = Command::new(crate::common::cms_bin());
-        for (k, _) in std::env::vars() {
-            if k.starts_with("CMS_") || k.starts_with("AWS_") {
-                cmd.env_remove(k);
-            }
-        }
+        let mut cmd = crate::common::bare_cms();
         for (k, v) in &self.settings {
             cmd.env(format!("CMS_{}", k.to_ascii_uppercase()), v);
         }

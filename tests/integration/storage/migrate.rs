@@ -14,12 +14,7 @@ use super::garage::{self, Garage};
 /// `cms media migrate --to TARGET` on a data folder, with the store's settings; `media_url`
 /// says where the site's media are now.
 fn migrate(garage: &Garage, data: &Path, media_url: Option<&str>, target: &str) -> Command {
-    let mut cmd = Command::new(crate::common::cms_bin());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CMS_") || k.starts_with("AWS_") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = crate::common::bare_cms();
     cmd.args(["media", "migrate", "--to", target])
         .env("CMS_DATA_DIR", data)
         .env("CMS_LOG", "warn")

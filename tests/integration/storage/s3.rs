@@ -353,12 +353,7 @@ fn serve_refuses_to_start_without_its_store() {
     let garage = garage::shared();
     let dir = tempfile::tempdir().expect("tempdir");
     let run = |env: &[(String, String)]| {
-        let mut cmd = std::process::Command::new(crate::common::cms_bin());
-        for (k, _) in std::env::vars() {
-            if k.starts_with("CMS_") || k.starts_with("AWS_") {
-                cmd.env_remove(k);
-            }
-        }
+        let mut cmd = crate::common::bare_cms();
         cmd.args(["serve", "--bind", "127.0.0.1:0"])
             .env("CMS_DATA_DIR", dir.path())
             .env("CMS_LOG", "warn")
@@ -372,12 +367,7 @@ fn serve_refuses_to_start_without_its_store() {
     let bucket = garage.bucket();
     // With its bucket there: `cms serve --demo` puts the demo's photos in it and serves them
     // from it.
-    let mut child = std::process::Command::new(crate::common::cms_bin());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CMS_") || k.starts_with("AWS_") {
-            child.env_remove(k);
-        }
-    }
+    let mut child = crate::common::bare_cms();
     let mut child = child
         .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
         .env("CMS_DATA_DIR", dir.path())
@@ -453,12 +443,7 @@ fn a_site_on_a_bucket_is_backed_up_and_restored() {
     let site = tempfile::tempdir().expect("tempdir");
     let backups = tempfile::tempdir().expect("tempdir");
     let cms = |data: &Path, bucket: &str, args: &[&str]| {
-        let mut cmd = std::process::Command::new(crate::common::cms_bin());
-        for (k, _) in std::env::vars() {
-            if k.starts_with("CMS_") || k.starts_with("AWS_") {
-                cmd.env_remove(k);
-            }
-        }
+        let mut cmd = crate::common::bare_cms();
         let out = cmd
             .args(args)
             .env("CMS_DATA_DIR", data)
