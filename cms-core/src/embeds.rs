@@ -42,8 +42,8 @@ fn draw<T: Template>(t: &T) -> Result<String> {
         .map_err(|e| Error::Internal(format!("an embed could not be drawn: {e}")))
 }
 
-/// Replaces embed markers in rendered Markdown with their live content (a fixed number of
-/// queries per embed).
+/// Replaces embed markers in rendered Markdown with their live content (three statements
+/// whatever the number of embeds: the albums, the videos, every album's strip).
 pub fn expand(conn: &mut DbConn, snap: &Snapshot, html: &str) -> Result<String> {
     if !html.contains("<p>[[") {
         return Ok(html.to_string());
@@ -61,12 +61,25 @@ pub fn expand(conn: &mut DbConn, snap: &Snapshot, html: &str) -> Result<String> 
     };
     let albums = album::published_by_slugs(conn, &slugs(true))?;
     let videos = video::published_by_slugs(conn, &slugs(false))?;
+    // Every album embed's strip in one go, in the order of the markers.
+    let album_of = |slug: &str| albums.iter().find(|a| a.slug == slug);
+    let wants: Vec<photo::StripOf> = parts
+        .iter()
+        .filter_map(|p| match p {
+            Err(Marker::Album(slug, from)) => album_of(slug).map(|a| photo::StripOf {
+                first_id: from.unwrap_or(0),
+                ..photo::StripOf::first(a.id)
+            }),
+            _ => None,
+        })
+        .collect();
+    let mut strips = photo::strips(conn, &wants, EMBED_THUMBS, false)?.into_iter();
     let mut out = String::with_capacity(html.len() + 2048);
     for part in parts {
         match part {
             Ok(text) => out.push_str(text),
-            Err(Marker::Album(slug, from)) => {
-                let Some(a) = albums.iter().find(|a| a.slug == slug) else {
+            Err(Marker::Album(slug, _)) => {
+                let Some(a) = album_of(&slug) else {
                     continue;
                 };
                 let mut path: Vec<String> = match a.category_id {
@@ -78,10 +91,7 @@ pub fn expand(conn: &mut DbConn, snap: &Snapshot, html: &str) -> Result<String> 
                     None => Vec::new(),
                 };
                 path.push(a.title.clone());
-                let photos = match from {
-                    Some(first) => photo::added_from(conn, a.id, first, EMBED_THUMBS)?,
-                    None => photo::page_in_album(conn, a.id, 0, EMBED_THUMBS)?,
-                };
+                let photos = strips.next().unwrap_or_default().photos;
                 let thumbs = photos.iter().map(|p| Thumb::of(p, &a.title, 160)).collect();
                 out.push_str(&draw(&AlbumEmbed {
                     path,

@@ -127,8 +127,14 @@ impl Metrics {
     }
 
     /// Everything, in the Prometheus text format: this node's counters, `cache`'s hits and
-    /// misses, and the site's figures read for this scrape.
-    pub fn render(&self, cache: &crate::page_cache::PageCache, site: &SiteFigures) -> String {
+    /// misses, the statements this node sent the database, and the site's figures read for
+    /// this scrape.
+    pub fn render(
+        &self,
+        cache: &crate::page_cache::PageCache,
+        db_statements: u64,
+        site: &SiteFigures,
+    ) -> String {
         let mut out = String::new();
         let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry);
         let mut scrape = Registry::with_prefix("keepsake");
@@ -142,6 +148,11 @@ impl Metrics {
             "page_cache_misses",
             "Public pages this node had to render",
             ConstCounter::new(misses),
+        );
+        scrape.register(
+            "db_statements",
+            "Statements this node sent the database (queries, BEGIN and COMMIT)",
+            ConstCounter::new(db_statements),
         );
         scrape.register(
             "page_cache_entries",
@@ -259,7 +270,7 @@ mod tests {
             outbox: vec![("failed".into(), 2)],
             photos: 7675,
         };
-        let text = m.render(&cache, &site);
+        let text = m.render(&cache, 42, &site);
         for line in [
             "keepsake_http_requests_total{group=\"page\",status=\"2xx\"} 1",
             "keepsake_http_requests_total{group=\"page\",status=\"5xx\"} 1",
@@ -269,6 +280,7 @@ mod tests {
             "keepsake_outbox{state=\"failed\"} 2",
             "keepsake_photos 7675",
             "keepsake_page_cache_hits_total 0",
+            "keepsake_db_statements_total 42",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
         }

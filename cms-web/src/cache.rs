@@ -153,10 +153,8 @@ where
             let rendered = state
                 .db
                 .run(move |conn| {
-                    // One read transaction per page: a consistent view of the content, and on
-                    // SQLite one lock for all of the page's queries instead of one per query.
                     cms_core::thumbs::with_media_base(media.as_deref(), || {
-                        diesel::Connection::transaction(conn, |conn| {
+                        cms_core::db::read_view(conn, |conn| {
                             let snap = snapshots.get(conn, version)?;
                             build(conn, &snap)
                         })
@@ -214,7 +212,7 @@ where
                 .db
                 .run(move |conn| {
                     cms_core::thumbs::with_media_base(media.as_deref(), || {
-                        diesel::Connection::transaction(conn, |conn| {
+                        cms_core::db::read_view(conn, |conn| {
                             let snap = snapshots.get(conn, version)?;
                             build(conn, &snap)
                         })

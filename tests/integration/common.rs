@@ -14,6 +14,18 @@ use cms_core::{AppState, Config};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 
+/// The app under test as `actix_web::test::init_service` makes it: anything that answers a test
+/// request with a service response whose body is `B`.
+pub trait TestApp<B>:
+    Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>
+{
+}
+
+impl<S, B> TestApp<B> for S where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>
+{
+}
+
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -302,7 +314,7 @@ impl Page {
 /// GETs `path` from the app.
 pub async fn get<S, B>(app: &S, path: &str) -> Page
 where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    S: TestApp<B>,
     B: MessageBody,
 {
     get_with(app, path, &[]).await
@@ -311,7 +323,7 @@ where
 /// GETs `path` with extra request headers.
 pub async fn get_with<S, B>(app: &S, path: &str, headers: &[(&str, &str)]) -> Page
 where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    S: TestApp<B>,
     B: MessageBody,
 {
     let mut req = test::TestRequest::get().uri(path);
@@ -324,7 +336,7 @@ where
 /// Sends any request to the app: its status, headers and body.
 pub async fn send<S, B>(app: &S, req: test::TestRequest) -> Page
 where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    S: TestApp<B>,
     B: MessageBody,
 {
     let req = req.to_request();

@@ -92,10 +92,14 @@ fn album_line(
     base: &str,
     from: Option<i64>,
 ) -> Result<AlbumLine> {
-    let photos = match from {
-        Some(first) => photo::added_from(conn, a.id, first, 4)?,
-        None => photo::page_in_album(conn, a.id, 0, 4)?,
+    let want = photo::StripOf {
+        first_id: from.unwrap_or(0),
+        ..photo::StripOf::first(a.id)
     };
+    let photos = photo::strips(conn, &[want], 4, false)?
+        .pop()
+        .unwrap_or_default()
+        .photos;
     let thumbs = photos
         .iter()
         .filter_map(|p| {

@@ -49,6 +49,21 @@ macro_rules! per_backend {
     };
 }
 
+/// Runs a page's reads. On SQLite in one transaction: one lock for all of the page's queries
+/// instead of one per query, and one consistent view. On PostgreSQL without one: under its
+/// READ COMMITTED isolation a transaction would still give each statement its own snapshot,
+/// and would cost two round trips (`BEGIN`, `COMMIT`) on every page built.
+pub fn read_view<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConn::Sqlite(_) => diesel::Connection::transaction(conn, f),
+        DbConn::Pg(_) => f(conn),
+    }
+}
+
 /// Runs `f` in a write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so the write
 /// lock is taken (waiting up to `busy_timeout`) before anything is read: a deferred transaction
 /// that reads, then writes, fails with `SQLITE_BUSY` when another connection wrote in between.

@@ -1,6 +1,6 @@
 //! The connection pool and the bridge from async handlers to synchronous diesel.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,8 @@ pub type PooledConn = PooledConnection<Manager>;
 #[derive(Debug, Clone)]
 pub struct Manager {
     url: DatabaseUrl,
+    /// Statements sent through the pool's connections (`/metrics`).
+    statements: Arc<AtomicU64>,
 }
 
 /// How long SQLite waits for another writer before giving up (`busy_timeout`).
@@ -64,7 +66,17 @@ impl ManageConnection for Manager {
     type Error = r2d2::Error;
 
     fn connect(&self) -> std::result::Result<DbConn, r2d2::Error> {
-        self.establish().map_err(r2d2::Error::ConnectionError)
+        let mut conn = self.establish().map_err(r2d2::Error::ConnectionError)?;
+        // One atomic add per statement: what every page, job and scrape costs the database is
+        // counted where it is sent (diesel's instrumentation sees each query, BEGIN and COMMIT
+        // included).
+        let statements = self.statements.clone();
+        conn.set_instrumentation(move |event: diesel::connection::InstrumentationEvent<'_>| {
+            if let diesel::connection::InstrumentationEvent::StartQuery { .. } = event {
+                statements.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        Ok(conn)
     }
 
     fn is_valid(&self, conn: &mut DbConn) -> std::result::Result<(), r2d2::Error> {
@@ -95,6 +107,7 @@ impl ManageConnection for Manager {
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<Manager>,
+    statements: Arc<AtomicU64>,
     backend: Backend,
     /// Serialises this process's SQLite writers so they queue here, in order, instead of
     /// polling SQLite's busy handler. `BEGIN IMMEDIATE` still guards against other processes.
@@ -156,8 +169,10 @@ impl Db {
             std::fs::create_dir_all(parent)
                 .map_err(|e| Error::io(format!("cannot create {}", parent.display()), e))?;
         }
+        let statements = Arc::new(AtomicU64::new(0));
         let manager = Manager {
             url: cfg.url.clone(),
+            statements: statements.clone(),
         };
         let first = manager.establish().map_err(|e| {
             Error::Unavailable(format!(
@@ -183,11 +198,17 @@ impl Db {
         drop(first);
         Ok(Db {
             pool,
+            statements,
             backend,
             write_lock: Arc::new(Mutex::new(())),
             version: Arc::new(VersionCache::default()),
             clock: Arc::new(Clock::default()),
         })
+    }
+
+    /// Statements this handle's connections have sent the database since it was opened.
+    pub fn statements(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
     }
 
     /// The time background work goes by ([`Clock`]).

@@ -440,6 +440,9 @@ pub fn published_slugs(conn: &mut DbConn) -> QueryResult<Vec<(String, NaiveDateT
 
 /// Published albums by id (post embeds).
 pub fn published_by_slugs(conn: &mut DbConn, slugs: &[String]) -> QueryResult<Vec<Album>> {
+    if slugs.is_empty() {
+        return Ok(Vec::new());
+    }
     albums::table
         .filter(albums::slug.eq_any(slugs))
         .filter(albums::status.eq(AlbumStatus::Published))

@@ -18,7 +18,7 @@ use crate::search;
 const INSERT_CHUNK: usize = 500;
 
 /// A stored photo.
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable, serde::Serialize)]
 #[diesel(table_name = photos)]
 pub struct Photo {
     pub id: i64,
@@ -263,6 +263,9 @@ fn page_from(
 
 /// Photos by id, in the order of `ids` (missing ones left out).
 pub fn by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<Photo>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut rows: Vec<Photo> = photos::table
         .filter(photos::id.eq_any(ids))
         .select(Photo::as_select())
@@ -551,26 +554,163 @@ pub fn count_from(conn: &mut DbConn, album_id: i64, first_id: i64) -> QueryResul
         .get_result(conn)
 }
 
-/// The first `limit` photos of an album (in display order) among those added from photo
-/// `first_id` on: what an import just added (ids only grow).
-pub fn added_from(
-    conn: &mut DbConn,
-    album_id: i64,
-    first_id: i64,
-    limit: i64,
-) -> QueryResult<Vec<Photo>> {
-    page_from(conn, album_id, first_id, 0, limit)
+/// Which photos of an album a strip of thumbnails shows: the first in display order among
+/// those with ids from `first_id` on (what an import added: ids only grow) and, when `added`
+/// is set, created in `[from, to)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StripOf {
+    pub album_id: i64,
+    pub first_id: i64,
+    pub added: Option<(NaiveDateTime, NaiveDateTime)>,
 }
 
-/// The first `per_album` photos of each album in `album_ids`, for thumbnails strips.
-pub fn first_of_albums(
+impl StripOf {
+    /// An album's first photos.
+    pub fn first(album_id: i64) -> Self {
+        StripOf {
+            album_id,
+            first_id: 0,
+            added: None,
+        }
+    }
+}
+
+/// A strip's photos and how many photos match it in all.
+#[derive(Debug, Clone, Default)]
+pub struct Strip {
+    pub photos: Vec<Photo>,
+    pub matching: i64,
+}
+
+#[derive(QueryableByName)]
+struct StripRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    strip: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    matching: i64,
+    #[diesel(embed)]
+    photo: Photo,
+}
+
+/// The strips statement for PostgreSQL, written out so that diesel prepares it once per
+/// connection (its text never changes; a `sql_query` would be planned again on every page).
+struct StripsQuery<'a> {
+    albums: &'a [i64],
+    firsts: &'a [i64],
+    froms: &'a [Option<NaiveDateTime>],
+    tos: &'a [Option<NaiveDateTime>],
+    limit: i64,
+    count: bool,
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for StripsQuery<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{Array, BigInt, Bool, Nullable, Timestamp};
+        out.push_sql("SELECT s.n - 1 AS strip, c.matching, p.* FROM unnest(");
+        out.push_bind_param::<Array<BigInt>, _>(&self.albums)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.firsts)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Timestamp>>, _>(&self.froms)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Timestamp>>, _>(&self.tos)?;
+        out.push_sql(
+            ") WITH ORDINALITY AS s(album_id, first_id, t0, t1, n) \
+             CROSS JOIN LATERAL (SELECT count(*) AS matching FROM photos q WHERE ",
+        );
+        out.push_bind_param::<Bool, _>(&self.count)?;
+        out.push_sql(
+            " AND q.album_id = s.album_id AND q.id >= s.first_id \
+               AND (s.t0 IS NULL OR (q.created_at >= s.t0 AND q.created_at < s.t1))) c \
+             CROSS JOIN LATERAL (SELECT * FROM photos q \
+               WHERE q.album_id = s.album_id AND q.id >= s.first_id \
+               AND (s.t0 IS NULL OR (q.created_at >= s.t0 AND q.created_at < s.t1)) \
+               ORDER BY q.position, q.id LIMIT ",
+        );
+        out.push_bind_param::<BigInt, _>(&self.limit)?;
+        out.push_sql(") p ORDER BY s.n, p.position, p.id");
+        Ok(())
+    }
+}
+
+// Cached by its SQL text, which is always the same: one prepared statement per connection.
+impl diesel::query_builder::QueryId for StripsQuery<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for StripsQuery<'_> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl RunQueryDsl<diesel::PgConnection> for StripsQuery<'_> {}
+
+/// Up to `limit` photos of each strip, in the order of `strips`, and, if `count`, how many
+/// photos match each strip in all: what the home page's latest additions and the album embeds
+/// of a post show. On PostgreSQL one prepared statement for all strips (a lateral join over
+/// the list), whatever their number; on SQLite, in process, one or two indexed queries per
+/// strip.
+pub fn strips(
     conn: &mut DbConn,
-    album_ids: &[i64],
-    per_album: i64,
-) -> QueryResult<Vec<Photo>> {
-    let mut out = Vec::new();
-    for id in album_ids {
-        out.extend(page_in_album(conn, *id, 0, per_album)?);
+    strips: &[StripOf],
+    limit: i64,
+    count: bool,
+) -> QueryResult<Vec<Strip>> {
+    let mut out = vec![Strip::default(); strips.len()];
+    if strips.is_empty() {
+        return Ok(out);
+    }
+    match conn {
+        DbConn::Pg(c) => {
+            let albums: Vec<i64> = strips.iter().map(|s| s.album_id).collect();
+            let firsts: Vec<i64> = strips.iter().map(|s| s.first_id).collect();
+            let froms: Vec<Option<NaiveDateTime>> =
+                strips.iter().map(|s| s.added.map(|a| a.0)).collect();
+            let tos: Vec<Option<NaiveDateTime>> =
+                strips.iter().map(|s| s.added.map(|a| a.1)).collect();
+            let rows: Vec<StripRow> = StripsQuery {
+                albums: &albums,
+                firsts: &firsts,
+                froms: &froms,
+                tos: &tos,
+                limit,
+                count,
+            }
+            .load(c)?;
+            for r in rows {
+                if let Some(s) = usize::try_from(r.strip).ok().and_then(|i| out.get_mut(i)) {
+                    s.matching = r.matching;
+                    s.photos.push(r.photo);
+                }
+            }
+        }
+        DbConn::Sqlite(_) => {
+            for (want, strip) in strips.iter().zip(out.iter_mut()) {
+                let q = || {
+                    let q = photos::table
+                        .filter(photos::album_id.eq(want.album_id))
+                        .filter(photos::id.ge(want.first_id))
+                        .into_boxed();
+                    match want.added {
+                        Some((from, to)) => q
+                            .filter(photos::created_at.ge(from))
+                            .filter(photos::created_at.lt(to)),
+                        None => q,
+                    }
+                };
+                if count {
+                    strip.matching = q().count().get_result(conn)?;
+                }
+                strip.photos = q()
+                    .order((photos::position.asc(), photos::id.asc()))
+                    .limit(limit)
+                    .select(Photo::as_select())
+                    .load(conn)?;
+            }
+        }
     }
     Ok(out)
 }
@@ -596,6 +736,9 @@ pub fn hash_in_use(conn: &mut DbConn, content_hash: &str) -> QueryResult<bool> {
 
 /// Photos by id whose albums are published (featured photos, embeds), in the order of `ids`.
 pub fn published_by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(Photo, Album)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut rows: Vec<(Photo, Album)> = photos::table
         .inner_join(albums::table)
         .filter(photos::id.eq_any(ids))
@@ -619,7 +762,10 @@ pub fn most_viewed(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<(Photo, Alb
 }
 
 /// Up to `n` random photos from published albums: random points in the id range, each the
-/// next photo at or after it (one indexed lookup each, whatever the archive's size).
+/// next photo at or after it (one indexed lookup each, whatever the archive's size). Twice as
+/// many points as photos wanted, so gaps and unpublished albums rarely leave the list short.
+/// On PostgreSQL three statements in all (the id range, every lookup at once, their albums);
+/// on SQLite, in process, one lookup per point until `n` are found.
 pub fn random_published(conn: &mut DbConn, n: usize) -> QueryResult<Vec<(Photo, Album)>> {
     use rand::Rng;
     let bounds: (Option<i64>, Option<i64>) = photos::table
@@ -628,51 +774,62 @@ pub fn random_published(conn: &mut DbConn, n: usize) -> QueryResult<Vec<(Photo, 
     let (Some(lo), Some(hi)) = bounds else {
         return Ok(Vec::new());
     };
-    let mut rng = rand::thread_rng();
+    let points: Vec<i64> = {
+        let mut rng = rand::thread_rng();
+        (0..n * 2).map(|_| rng.gen_range(lo..=hi)).collect()
+    };
     let mut out: Vec<(Photo, Album)> = Vec::with_capacity(n);
-    for _ in 0..n * 2 {
-        if out.len() >= n {
-            break;
+    match conn {
+        DbConn::Pg(c) => {
+            use diesel::sql_types::{Array, BigInt};
+            // The points in order, each its next published photo: the same picks as one
+            // lookup per point.
+            let found: Vec<Photo> = diesel::sql_query(
+                "SELECT p.* FROM unnest($1::int8[]) WITH ORDINALITY AS r(at, n)
+                 CROSS JOIN LATERAL (
+                     SELECT q.* FROM photos q JOIN albums a ON a.id = q.album_id
+                     WHERE a.status = 'published' AND q.id >= r.at
+                     ORDER BY q.id LIMIT 1) p
+                 ORDER BY r.n",
+            )
+            .bind::<Array<BigInt>, _>(&points)
+            .load(c)?;
+            let album_ids: Vec<i64> = found.iter().map(|p| p.album_id).collect();
+            let found_albums: Vec<Album> = albums::table
+                .filter(albums::id.eq_any(&album_ids))
+                .select(Album::as_select())
+                .load(c)?;
+            for p in found {
+                if out.len() >= n || out.iter().any(|(q, _)| q.id == p.id) {
+                    continue;
+                }
+                if let Some(a) = found_albums.iter().find(|a| a.id == p.album_id) {
+                    out.push((p, a.clone()));
+                }
+            }
         }
-        let at = rng.gen_range(lo..=hi);
-        let found = photos::table
-            .inner_join(albums::table)
-            .filter(albums::status.eq(AlbumStatus::Published))
-            .filter(photos::id.ge(at))
-            .order(photos::id.asc())
-            .select((Photo::as_select(), Album::as_select()))
-            .first::<(Photo, Album)>(conn)
-            .optional()?;
-        if let Some(f) = found
-            && out.iter().all(|(p, _)| p.id != f.0.id)
-        {
-            out.push(f);
+        DbConn::Sqlite(_) => {
+            for at in points {
+                if out.len() >= n {
+                    break;
+                }
+                let found = photos::table
+                    .inner_join(albums::table)
+                    .filter(albums::status.eq(AlbumStatus::Published))
+                    .filter(photos::id.ge(at))
+                    .order(photos::id.asc())
+                    .select((Photo::as_select(), Album::as_select()))
+                    .first::<(Photo, Album)>(conn)
+                    .optional()?;
+                if let Some(f) = found
+                    && out.iter().all(|(p, _)| p.id != f.0.id)
+                {
+                    out.push(f);
+                }
+            }
         }
     }
     Ok(out)
-}
-
-/// Photos of an album added in `[from, to)`, in album order, and how many there are.
-pub fn added_between(
-    conn: &mut DbConn,
-    album_id: i64,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-    limit: i64,
-) -> QueryResult<(Vec<Photo>, i64)> {
-    let q = || {
-        photos::table
-            .filter(photos::album_id.eq(album_id))
-            .filter(photos::created_at.ge(from))
-            .filter(photos::created_at.lt(to))
-    };
-    let n: i64 = q().count().get_result(conn)?;
-    let rows = q()
-        .order((photos::position.asc(), photos::id.asc()))
-        .limit(limit)
-        .select(Photo::as_select())
-        .load(conn)?;
-    Ok((rows, n))
 }
 
 /// Ids of photos in published albums with ids in `[from, to)`, in id order (sitemaps cover

@@ -187,6 +187,9 @@ pub fn names(
     conn: &mut DbConn,
     ids: &[i64],
 ) -> QueryResult<std::collections::HashMap<i64, String>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
     let rows: Vec<(i64, String)> = users::table
         .filter(users::id.eq_any(ids))
         .select((users::id, users::name))

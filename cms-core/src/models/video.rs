@@ -306,6 +306,16 @@ pub fn list_published(
     list(conn, true, offset, limit)
 }
 
+/// The `limit` latest published entries, newest release first (no count: the home page).
+pub fn latest_published(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<Video>> {
+    videos::table
+        .filter(videos::status.eq(VideoStatus::Published))
+        .order((videos::release_date.desc(), videos::id.desc()))
+        .limit(limit)
+        .select(Video::as_select())
+        .load(conn)
+}
+
 /// One page of entries, newest release first, and the total; drafts too unless
 /// `published_only`.
 pub fn list(
@@ -353,6 +363,9 @@ pub fn published_slugs(conn: &mut DbConn) -> QueryResult<Vec<(String, NaiveDateT
 
 /// Published entries by slug (post embeds).
 pub fn published_by_slugs(conn: &mut DbConn, slugs: &[String]) -> QueryResult<Vec<Video>> {
+    if slugs.is_empty() {
+        return Ok(Vec::new());
+    }
     videos::table
         .filter(videos::slug.eq_any(slugs))
         .filter(videos::status.eq(VideoStatus::Published))

@@ -32,7 +32,7 @@ pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         let posts = post::list_page(conn, &ListFilter::default(), 0, 7, None)?;
         let posts = post_summaries(conn, &base, &posts)?;
         let additions = latest_additions(conn, snap, 3, 6)?;
-        let (videos, _) = video::list_published(conn, 0, 4)?;
+        let videos = video::latest_published(conn, 4)?;
         let mut l = Layout::new(&site, &base, &site.title, "/", Section::None);
         l.description = format!("{}: news, a photo gallery and a video vault.", site.title);
         l.og_image = posts.iter().find_map(|p| p.share_image.clone());

@@ -137,45 +137,55 @@ pub struct Addition {
 }
 
 /// The `albums` albums most recently added to, each with up to `per_album` of the photos added
-/// on its latest day — the newly added photos, not the album's first ones (two queries per
-/// album).
+/// on its latest day — the newly added photos, not the album's first ones (two statements in
+/// all: the albums, then every album's strip and count).
 pub fn latest_additions(
     conn: &mut DbConn,
     snap: &Snapshot,
     albums: i64,
     per_album: i64,
 ) -> Result<Vec<Addition>, WebError> {
-    let mut additions = Vec::new();
-    for a in album::latest_published(conn, albums)? {
-        let Some(last) = a.last_added_at else {
-            continue;
-        };
-        let day_start = last.date().and_hms_opt(0, 0, 0).unwrap_or(last);
-        let (photos, added) = photo::added_between(
-            conn,
-            a.id,
-            day_start,
-            day_start + chrono::Duration::days(1),
-            per_album,
-        )?;
-        let path = match a.category_id {
-            Some(c) => snap
-                .breadcrumb(c)
-                .iter()
-                .map(|c| c.name.as_str())
-                .collect::<Vec<_>>()
-                .join(" › "),
-            None => String::new(),
-        };
-        additions.push(Addition {
-            href: format!("/albums/{}", a.slug),
-            thumbs: photos.iter().map(|p| Thumb::of(p, &a.title, 160)).collect(),
-            title: a.title,
-            path,
-            day: long_day(last.date()),
-            datetime: iso(last),
-            added,
-        });
-    }
-    Ok(additions)
+    let latest: Vec<(Album, chrono::NaiveDateTime)> = album::latest_published(conn, albums)?
+        .into_iter()
+        .filter_map(|a| a.last_added_at.map(|last| (a, last)))
+        .collect();
+    let wants: Vec<photo::StripOf> = latest
+        .iter()
+        .map(|(a, last)| {
+            let day_start = last.date().and_hms_opt(0, 0, 0).unwrap_or(*last);
+            photo::StripOf {
+                added: Some((day_start, day_start + chrono::Duration::days(1))),
+                ..photo::StripOf::first(a.id)
+            }
+        })
+        .collect();
+    let strips = photo::strips(conn, &wants, per_album, true)?;
+    Ok(latest
+        .into_iter()
+        .zip(strips)
+        .map(|((a, last), strip)| {
+            let path = match a.category_id {
+                Some(c) => snap
+                    .breadcrumb(c)
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" › "),
+                None => String::new(),
+            };
+            Addition {
+                href: format!("/albums/{}", a.slug),
+                thumbs: strip
+                    .photos
+                    .iter()
+                    .map(|p| Thumb::of(p, &a.title, 160))
+                    .collect(),
+                title: a.title,
+                path,
+                day: long_day(last.date()),
+                datetime: iso(last),
+                added: strip.matching,
+            }
+        })
+        .collect())
 }

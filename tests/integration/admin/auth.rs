@@ -270,11 +270,7 @@ async fn attackers_cannot_lock_the_owner_out(backend: Backend) {
 /// The device cookie a fresh browser gets by logging in to `email`.
 async fn device_of<S, B>(app: &S, email: &str) -> String
 where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
+    S: crate::common::TestApp<B>,
     B: actix_web::body::MessageBody,
 {
     let mut c = Client::new();

@@ -3,11 +3,10 @@
 use std::collections::BTreeMap;
 
 use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceResponse};
 use actix_web::test;
 use cms_core::models::user::{self, NewUser, Role};
 
-use crate::common::{Page, TestEnv};
+use crate::common::{Page, TestApp, TestEnv};
 
 /// The password every test user gets.
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -77,7 +76,7 @@ impl Client {
     /// Sends a request built by `build` with this client's cookies and address.
     pub async fn send<S, B>(&mut self, app: &S, build: test::TestRequest) -> Page
     where
-        S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+        S: TestApp<B>,
         B: MessageBody,
     {
         let mut req = build.peer_addr(self.peer.parse().expect("address"));
@@ -101,7 +100,7 @@ impl Client {
 
     pub async fn get<S, B>(&mut self, app: &S, path: &str) -> Page
     where
-        S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+        S: TestApp<B>,
         B: MessageBody,
     {
         self.send(app, test::TestRequest::get().uri(path)).await
@@ -110,7 +109,7 @@ impl Client {
     /// POSTs a urlencoded form (add `_csrf` yourself, or use [`Client::post_form`]).
     pub async fn post<S, B>(&mut self, app: &S, path: &str, fields: &[(&str, &str)]) -> Page
     where
-        S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+        S: TestApp<B>,
         B: MessageBody,
     {
         let body = url::form_urlencoded::Serializer::new(String::new())
@@ -135,7 +134,7 @@ impl Client {
         fields: &[(&str, &str)],
     ) -> Page
     where
-        S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+        S: TestApp<B>,
         B: MessageBody,
     {
         let page = self.get(app, form_page).await;
@@ -148,7 +147,7 @@ impl Client {
     /// Logs in and returns the response to the login POST.
     pub async fn login<S, B>(&mut self, app: &S, email: &str, password: &str) -> Page
     where
-        S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+        S: TestApp<B>,
         B: MessageBody,
     {
         self.post_form(

@@ -62,11 +62,7 @@ fn audit_of(env: &TestEnv, uid: i64) -> Vec<(String, String)> {
 /// Sets two-step verification up for the logged-in `browser`; returns the app and the codes.
 async fn set_up<S, B>(app: &S, browser: &mut Client) -> (App, Vec<String>)
 where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
+    S: crate::common::TestApp<B>,
     B: actix_web::body::MessageBody,
 {
     let setup = browser

@@ -6,10 +6,9 @@ mod spec;
 mod write;
 
 use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceResponse};
 use actix_web::test;
 
-use crate::common::{Page, TestEnv};
+use crate::common::{Page, TestApp, TestEnv};
 
 /// A token with `scopes`, created as an admin would; returns the secret.
 pub fn token(env: &TestEnv, name: &str, scopes: &[&str]) -> String {
@@ -28,7 +27,7 @@ pub async fn call<S, B>(
     body: Option<(&str, Vec<u8>)>,
 ) -> Page
 where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    S: TestApp<B>,
     B: MessageBody,
 {
     let m = actix_web::http::Method::from_bytes(method.as_bytes()).expect("method");

@@ -11,11 +11,7 @@ use crate::common::{Backend, TestEnv, get};
 
 async fn post_form<S, B>(app: &S, path: &str, body: &str, peer: &str) -> crate::common::Page
 where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
+    S: crate::common::TestApp<B>,
     B: actix_web::body::MessageBody,
 {
     let req = test::TestRequest::post()

@@ -10,4 +10,5 @@ mod news;
 mod post;
 mod search;
 mod site;
+mod statements;
 mod videos;

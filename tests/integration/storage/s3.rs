@@ -222,11 +222,7 @@ async fn photos_live_in_the_bucket_and_are_served_from_it(backend: Backend) {
 /// The body of a GET as bytes.
 async fn read_bytes<S, B>(app: &S, path: &str, headers: &[(&str, &str)]) -> Vec<u8>
 where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
+    S: crate::common::TestApp<B>,
     B: actix_web::body::MessageBody,
 {
     let mut req = actix_web::test::TestRequest::get().uri(path);
