@@ -20,16 +20,16 @@ import http.client
 import os
 import random
 import re
-import socket
 import threading
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
+from benchlib import free_port  # noqa: E402
 
 
 def timed(cmd, env):
@@ -111,12 +111,6 @@ class Readers:
         return f"{len(lat)} requests, p50 {q(0.5):.1f} ms, p99 {q(0.99):.1f} ms, {self.errors} errors"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def serve(cms, env):
     port = free_port()
     proc = subprocess.Popen([cms, "serve", "--bind", f"127.0.0.1:{port}"], env=env,
@@ -145,9 +139,7 @@ def main():
     ap.add_argument("--unlink-media", action="store_true",
                     help="give every media file its own copy, as a real archive has")
     a = ap.parse_args()
-    subprocess.run(["cargo", "build", "--release", "--locked", "--quiet", "--bin", "cms"], cwd=ROOT, check=True)
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-    cms = os.path.join(target, "release", "cms")
+    cms = benchlib.cms_binary()
     work = tempfile.mkdtemp(prefix="keepsake-backup-bench-")
     try:
         env = dict(os.environ, CMS_DATA_DIR=os.path.join(work, "data"), CMS_LOG="warn")

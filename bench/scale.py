@@ -24,35 +24,14 @@ Needs wrk, nginx and taskset (installed like bench/run's), PostgreSQL on 127.0.0
 (KEEPSAKE_TEST_PG, as the tests), Garage (KEEPSAKE_GARAGE_BIN, or the build scripts/test
 caches in ~/.cache/keepsake-tools). Prints tables; --json FILE writes the figures.
 """
-import argparse, json, os, re, secrets, shutil, signal, subprocess, sys, tempfile, time, urllib.request
+import argparse, json, os, re, secrets, shutil, signal, subprocess, sys, tempfile, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-TICK = os.sysconf('SC_CLK_TCK')
+import benchlib
+from benchlib import ROOT, cpu_seconds, fetch as get, free_port, wait_http
 MAKE = os.path.join(os.path.dirname(ROOT), 'shared', 'tools', 'make-captures.py')
 PG = os.environ.get('KEEPSAKE_TEST_PG', 'postgres://postgres@127.0.0.1:5432/postgres')
 SECRET = 'bench-secret-key-bench-secret-key-bench-secret'
-
-
-def free_port():
-    import socket
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def cpu_seconds(pids):
-    total = 0
-    for pid in pids:
-        try:
-            with open(f'/proc/{pid}/stat') as f:
-                fields = f.read().rsplit(')', 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-    return total / TICK
 
 
 def postgres_pids():
@@ -60,41 +39,10 @@ def postgres_pids():
     return [int(p) for p in out]
 
 
-def wait_http(url, timeout=180):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except Exception:
-            pass
-        time.sleep(0.02)
-    sys.exit(f'{url} did not answer')
-
-
-def get(url):
-    with urllib.request.urlopen(url, timeout=30) as r:
-        return r.read()
-
-
-def wrk(url, seconds, connections, cpus='1'):
-    cmd = ['wrk', '-t1', f'-c{connections}', f'-d{seconds}s', url]
-    if cpus:
-        cmd = ['taskset', '-c', cpus] + cmd
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    errors = re.search(r'Non-2xx or 3xx responses: (\d+)', out)
-    if errors:
-        sys.exit(f'{url}: {errors.group(1)} non-2xx answers')
-    return int(re.search(r'(\d+) requests in', out).group(1)), float(re.search(r'Requests/sec:\s+([\d.]+)', out).group(1))
-
-
 def measure(url, seconds, connections, groups, cpus='1'):
     """Requests/s and CPU microseconds per request of each group of processes."""
-    wrk(url, 1, connections, cpus)
-    before = [cpu_seconds(g) for g in groups]
-    n, rps = wrk(url, seconds, connections, cpus)
-    return rps, [(cpu_seconds(g) - b) / max(n, 1) * 1e6 for g, b in zip(groups, before)]
+    r = benchlib.measure(url, seconds, connections, groups, cpus)
+    return r['rps'], r['cpu_us']
 
 
 def env_for(data, **extra):
@@ -412,11 +360,7 @@ def main():
                   if subprocess.run([sys.executable, '-c', f'import {m}'], capture_output=True).returncode]
         if absent:
             subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', *absent], check=True)
-    target = os.environ.get('CARGO_TARGET_DIR', os.path.join(ROOT, 'target'))
-    cms = os.environ.get('KEEPSAKE_CMS_BIN')
-    if not cms:
-        subprocess.run(['cargo', 'build', '--release', '--locked', '--quiet', '--bin', 'cms'], cwd=ROOT, check=True)
-        cms = os.path.join(target, 'release', 'cms')
+    cms = benchlib.cms_binary()
     work = tempfile.mkdtemp(prefix='keepsake-scale-')
     out = {'cpus': os.cpu_count()}
     try:
