@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
 use crate::db::DbConn;
+use crate::db::prepared::{Bind, sql};
 use crate::markdown;
 use crate::models::album::{self, AlbumStatus};
 use crate::models::post::{self, PostStatus};
@@ -537,19 +538,19 @@ struct SearchSql {
 }
 
 const SQLITE: SearchSql = SearchSql {
-    count: "SELECT count(*) AS n FROM search_fts WHERE search_fts MATCH ?",
-    floor: "SELECT rowid AS n FROM search_fts WHERE search_fts MATCH ?
-            ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+    count: "SELECT count(*) AS n FROM search_fts WHERE search_fts MATCH $1",
+    floor: "SELECT rowid AS n FROM search_fts WHERE search_fts MATCH $1
+            ORDER BY rowid DESC LIMIT 1 OFFSET $2",
     ranked: "SELECT rowid AS doc_id, slug, title,
                     highlight(search_fts, 0, char(2), char(3)) AS title_marked,
                     snippet(search_fts, 1, char(2), char(3), '…', 24) AS snippet
-             FROM search_fts WHERE search_fts MATCH ? AND rowid >= ?
-             ORDER BY bm25(search_fts, 4.0, 1.0), rowid DESC LIMIT ? OFFSET ?",
+             FROM search_fts WHERE search_fts MATCH $1 AND rowid >= $2
+             ORDER BY bm25(search_fts, 4.0, 1.0), rowid DESC LIMIT $3 OFFSET $4",
     older: "SELECT rowid AS doc_id, slug, title,
                    highlight(search_fts, 0, char(2), char(3)) AS title_marked,
                    snippet(search_fts, 1, char(2), char(3), '…', 24) AS snippet
-            FROM search_fts WHERE search_fts MATCH ? AND rowid < ?
-            ORDER BY rowid DESC LIMIT ? OFFSET ?",
+            FROM search_fts WHERE search_fts MATCH $1 AND rowid < $2
+            ORDER BY rowid DESC LIMIT $3 OFFSET $4",
 };
 
 const POSTGRES: SearchSql = SearchSql {
@@ -614,23 +615,23 @@ pub fn search(conn: &mut DbConn, q: &str, offset: i64, limit: i64) -> QueryResul
     if words.is_empty() {
         return Ok(Results::default());
     }
-    let (sql, query) = match conn {
+    let (search, query) = match conn {
         DbConn::Sqlite(_) => (&SQLITE, engine_query(&words, "\"", "*", " ")),
         DbConn::Pg(_) => (&POSTGRES, engine_query(&words, "'", ":*", " & ")),
     };
-    // The same steps on either backend, with its own SQL (compiled once per backend).
+    // The same steps on either backend, with its own SQL (each prepared once per connection).
     let (rows, total): (Vec<Row>, i64) = crate::per_backend!(conn, |c| {
-        let total = diesel::sql_query(sql.count)
-            .bind::<Text, _>(&query)
+        let total = sql(search.count, &[Bind::Text(&query)])
             .get_result::<Count>(c)?
             .n;
         let floor = if total > RANK_WINDOW {
             Some(
-                diesel::sql_query(sql.floor)
-                    .bind::<Text, _>(&query)
-                    .bind::<BigInt, _>(RANK_WINDOW - 1)
-                    .get_result::<Count>(c)?
-                    .n,
+                sql(
+                    search.floor,
+                    &[Bind::Text(&query), Bind::BigInt(RANK_WINDOW - 1)],
+                )
+                .get_result::<Count>(c)?
+                .n,
             )
         } else {
             None
@@ -638,9 +639,9 @@ pub fn search(conn: &mut DbConn, q: &str, offset: i64, limit: i64) -> QueryResul
         let window = Window::of(total, floor, offset, limit);
         let mut rows = Vec::new();
         for (part, from, (skip, take)) in [
-            (sql.ranked, floor.unwrap_or(i64::MIN), window.ranked),
+            (search.ranked, floor.unwrap_or(i64::MIN), window.ranked),
             (
-                sql.older,
+                search.older,
                 floor.unwrap_or(i64::MIN),
                 window.older.filter(|_| floor.is_some()),
             ),
@@ -648,14 +649,13 @@ pub fn search(conn: &mut DbConn, q: &str, offset: i64, limit: i64) -> QueryResul
         .into_iter()
         .filter_map(|(p, f, w)| w.map(|w| (p, f, w)))
         {
-            rows.extend(
-                diesel::sql_query(part)
-                    .bind::<Text, _>(&query)
-                    .bind::<BigInt, _>(from)
-                    .bind::<BigInt, _>(take)
-                    .bind::<BigInt, _>(skip)
-                    .load::<Row>(c)?,
-            );
+            let binds = [
+                Bind::Text(&query),
+                Bind::BigInt(from),
+                Bind::BigInt(take),
+                Bind::BigInt(skip),
+            ];
+            rows.extend(sql(part, &binds).load::<Row>(c)?);
         }
         Ok::<_, diesel::result::Error>((rows, total))
     })?;

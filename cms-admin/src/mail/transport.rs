@@ -56,7 +56,14 @@ pub struct SmtpSettings {
     pub tls: Tls,
     pub credentials: Option<(String, String)>,
     pub hello: String,
+    /// How long one exchange with the server (the greeting and handshake, or one message)
+    /// may take before the connection is given up and the message retried later: a server
+    /// that accepts and then stalls must not hold a sender for ever.
+    pub timeout: Duration,
 }
+
+/// [`SmtpSettings::timeout`] unless told otherwise: lettre's own default for its transports.
+pub const SMTP_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl SmtpSettings {
     /// Parses `smtp://[user:pass@]host[:port][?tls=none|opportunistic|required]` or `smtps://…`.
@@ -99,6 +106,7 @@ impl SmtpSettings {
             tls,
             credentials,
             hello: hello.to_string(),
+            timeout: SMTP_TIMEOUT,
         })
     }
 }
@@ -135,6 +143,7 @@ impl Transport {
                     let mut b = lettre::AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host)
                         .map_err(|e| format!("CMS_SMTP_URL: {e}"))?
                         .port(s.port)
+                        .timeout(Some(s.timeout))
                         .pool_config(
                             lettre::transport::smtp::PoolConfig::new()
                                 .max_size(config.mail.connections as u32),
@@ -168,11 +177,31 @@ impl Default for Slot {
     }
 }
 
+/// Runs one exchange with the server, giving up after `limit`.
+async fn within<T>(
+    limit: Duration,
+    what: &str,
+    exchange: impl std::future::Future<Output = Result<T, SendError>>,
+) -> Result<T, SendError> {
+    tokio::time::timeout(limit, exchange)
+        .await
+        .unwrap_or_else(|_| {
+            Err(SendError::Transient(format!(
+                "{what}: no answer from the SMTP server in {} s",
+                limit.as_secs_f32()
+            )))
+        })
+}
+
 async fn connect(s: &SmtpSettings) -> Result<AsyncSmtpConnection, SendError> {
     let addr = format!("{}:{}", s.host, s.port);
+    within(s.timeout, &format!("greeting {addr}"), handshake(s, &addr)).await
+}
+
+async fn handshake(s: &SmtpSettings, addr: &str) -> Result<AsyncSmtpConnection, SendError> {
     let stream = tokio::time::timeout(
         Duration::from_secs(15),
-        tokio::net::TcpStream::connect(&addr),
+        tokio::net::TcpStream::connect(addr),
     )
     .await
     .map_err(|_| SendError::Transient(format!("connecting to {addr} timed out")))?
@@ -256,15 +285,27 @@ pub async fn send(
             let Some(conn) = slot.conn.as_mut() else {
                 return Err(SendError::Transient("no connection".into()));
             };
-            let result = conn.send(message.envelope(), &message.formatted()).await;
-            match result {
-                Ok(_) => Ok(()),
-                Err(e) => {
+            let sent = tokio::time::timeout(
+                settings.timeout,
+                conn.send(message.envelope(), &message.formatted()),
+            )
+            .await;
+            match sent {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) => {
                     let err = SendError::from_smtp(&e);
                     if conn.has_broken() || !e.is_response() {
                         slot.conn = None;
                     }
                     Err(err)
+                }
+                Err(_) => {
+                    // Where the exchange stopped is unknown: this connection is done with.
+                    slot.conn = None;
+                    Err(SendError::Transient(format!(
+                        "sending: no answer from the SMTP server in {} s",
+                        settings.timeout.as_secs_f32()
+                    )))
                 }
             }
         }
@@ -307,5 +348,73 @@ mod tests {
             465
         );
         assert!(SmtpSettings::parse("smtp://h?tls=maybe", "h").is_err());
+    }
+
+    fn message() -> lettre::Message {
+        lettre::Message::builder()
+            .from("site@example.org".parse().expect("address"))
+            .to("fan@example.org".parse().expect("address"))
+            .subject("hello")
+            .body(String::from("hello"))
+            .expect("message")
+    }
+
+    /// A server that accepts and then says nothing, or greets and then stalls in the middle
+    /// of a message, costs a sender its timeout, not for ever; the next message opens a new
+    /// connection.
+    #[tokio::test]
+    async fn a_stalled_server_times_out() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        // First connection: silence. Second: a greeting and answers until DATA, then silence.
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            let (silent, _) = listener.accept().await.expect("accept");
+            held.push(silent);
+            let (mut talker, _) = listener.accept().await.expect("accept");
+            talker.write_all(b"220 sink\r\n").await.expect("write");
+            let mut buf = [0u8; 4096];
+            loop {
+                let n = talker.read(&mut buf).await.unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                let line = String::from_utf8_lossy(&buf[..n]).to_ascii_uppercase();
+                if line.starts_with("EHLO") {
+                    talker.write_all(b"250 sink\r\n").await.expect("write");
+                } else if line.starts_with("DATA") {
+                    // Never answers the DATA command.
+                    held.push(talker);
+                    break;
+                } else {
+                    talker.write_all(b"250 ok\r\n").await.expect("write");
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            drop(held);
+        });
+        let mut settings =
+            SmtpSettings::parse(&format!("smtp://127.0.0.1:{port}?tls=none"), "site")
+                .expect("valid");
+        settings.timeout = Duration::from_millis(300);
+        let transport = Transport::Smtp(settings);
+        let mut slot = Slot::new();
+        let started = std::time::Instant::now();
+        let greeting = send(&transport, &mut slot, &message()).await;
+        assert!(
+            matches!(&greeting, Err(SendError::Transient(t)) if t.contains("no answer")),
+            "{greeting:?}"
+        );
+        assert!(slot.conn.is_none());
+        let data = send(&transport, &mut slot, &message()).await;
+        assert!(
+            matches!(&data, Err(SendError::Transient(t)) if t.starts_with("sending")),
+            "{data:?}"
+        );
+        assert!(slot.conn.is_none(), "a stalled connection is not kept");
+        assert!(started.elapsed() < Duration::from_secs(20));
     }
 }

@@ -3,6 +3,7 @@
 
 mod migrate;
 mod pool;
+pub mod prepared;
 
 pub use migrate::{MigrationReport, migrate_up_to, newest_known, run_migrations};
 pub use pool::{Clock, Db, PooledConn};

@@ -1,8 +1,9 @@
 //! Site imports run from the admin (Tools → Import): a durable job that a worker in `cms serve`
 //! runs, with live progress and the report kept on the job row. A WordPress export (and its
 //! uploads folder) or a gallery's files sit in the import folder, like server-side gallery
-//! imports; a Coppermine or Piwigo database is reached by its address. A job interrupted by a
-//! restart runs again when its lease runs out, and the import resumes where it stopped. The
+//! imports; a Coppermine or Piwigo database is reached by its address. A node asked to stop
+//! hands the job back between batches, and one killed leaves it to run again when its lease
+//! runs out; either way the import resumes where it stopped. The
 //! database password is kept on the job only while it may run: it is removed from the row
 //! in the same transaction that records the end.
 
@@ -293,6 +294,12 @@ pub fn run_next(
             "summary": report.summary(),
         }))
     })();
+    if crate::shutdown::stopped(&outcome) {
+        // Stopped between batches, not failed: handed back, password and all, for any node to
+        // go on with.
+        db.write_blocking(|c| Ok::<_, Error>(job::release(c, j.id, owner)?))?;
+        return Ok(true);
+    }
     // The password is not kept once the import has ended, however it ended.
     let kept = serde_json::from_str::<SiteImportRequest>(&j.payload)
         .ok()

@@ -394,7 +394,7 @@ impl<'a> Pipeline<'a> {
             }
         }
         self.progress.advance(n, &label);
-        Ok(())
+        crate::ingest::stop_if_asked(self.progress)
     }
 
     /// A dry run's batch: files checked, nothing read or written.

@@ -26,7 +26,7 @@ use super::wxr::{self, Item, Record, WxrReader};
 use crate::db::{Db, DbConn};
 use crate::embed::Embed;
 use crate::error::{Error, Result};
-use crate::ingest::{self, Progress};
+use crate::ingest::{self, Progress, stop_if_asked};
 use crate::markdown::decode_entities;
 use crate::media::{MediaStore, photo_original_key, photo_variant_key};
 use crate::models::album::{self, AlbumStatus};
@@ -749,6 +749,7 @@ fn import_media(
         })?;
         report.counts("attachments").imported += n as u64;
         progress.advance(chunk.len() as u64, "attachments");
+        stop_if_asked(progress)?;
     }
     load_photo_refs(db, source)
 }
@@ -895,7 +896,7 @@ fn import_posts(
             }
         }
         progress.advance(n, "posts");
-        Ok(())
+        stop_if_asked(progress)
     };
     while let Some(rec) = r.next_record()? {
         let Record::Item(item) = rec else { continue };

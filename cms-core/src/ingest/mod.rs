@@ -10,4 +10,4 @@ pub mod source;
 pub mod strip;
 
 pub use process::{Settings, Skip};
-pub use run::{Options, Progress, Report, Silent};
+pub use run::{Options, Progress, Report, Silent, stop_if_asked};

@@ -53,6 +53,16 @@ pub trait Progress: Sync {
     }
 }
 
+/// Ends a run between batches when `progress` says the process is stopping, with the error
+/// [`crate::shutdown::stopped`] knows: what is written is recorded, and whoever runs the job
+/// next goes on from there.
+pub fn stop_if_asked(progress: &dyn Progress) -> Result<()> {
+    if progress.should_stop() {
+        return Err(Error::Unavailable(crate::shutdown::STOPPING.into()));
+    }
+    Ok(())
+}
+
 /// No progress output.
 pub struct Silent;
 impl Progress for Silent {}
@@ -204,10 +214,7 @@ pub fn run(
                 return Err(crate::error::Error::MediaUnavailable(why));
             }
             progress.advance(chunk.len() as u64, &source.title);
-            if progress.should_stop() {
-                // What is stored is recorded; whoever runs the job next goes on from here.
-                return Err(Error::Unavailable(crate::shutdown::STOPPING.into()));
-            }
+            stop_if_asked(progress)?;
         }
         // An album this import created is new from its first photo to its last, any other
         // from the first photo this run (or the killed run it resumes) added.

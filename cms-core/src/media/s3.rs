@@ -340,24 +340,34 @@ impl S3MediaStore {
 
     /// Reads `key` for a reader: a byte range (`None`: all of it; `head`: no bytes, only
     /// what they are), unless the reader's copy is current — `if_none_match` holds one of
-    /// the object's ETags (a reader revalidating: rare, the cache lasts a year).
+    /// the object's ETags, or, when it is empty, the object is no newer than
+    /// `if_modified_since` (a reader revalidating: rare, the cache lasts a year).
     pub async fn get(
         &self,
         key: &str,
         range: Option<GetRange>,
         if_none_match: &[String],
+        if_modified_since: Option<std::time::SystemTime>,
         head: bool,
     ) -> Result<Fetched> {
         let path = self.path(key)?;
-        if head || !if_none_match.is_empty() {
+        if head || !if_none_match.is_empty() || if_modified_since.is_some() {
             let meta = match self.head_of(key, path.clone()).await? {
                 Some(m) => m,
                 None => return Ok(Fetched::NotFound),
             };
-            let current = meta
-                .e_tag
-                .as_deref()
-                .is_some_and(|t| if_none_match.iter().any(|m| m == "*" || m == t));
+            // RFC 9110: If-Modified-Since counts only without If-None-Match; dates are
+            // compared to the second, as HTTP dates carry.
+            let current = if if_none_match.is_empty() {
+                if_modified_since.is_some_and(|since| {
+                    let since = chrono::DateTime::<chrono::Utc>::from(since).timestamp();
+                    meta.last_modified.timestamp() <= since
+                })
+            } else {
+                meta.e_tag
+                    .as_deref()
+                    .is_some_and(|t| if_none_match.iter().any(|m| m == "*" || m == t))
+            };
             if current {
                 return Ok(Fetched::NotModified(meta.e_tag));
             }

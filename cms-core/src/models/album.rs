@@ -412,9 +412,65 @@ pub fn published_in_category_page(
     Ok((rows, total))
 }
 
+/// The cover of the published album most recently added to anywhere beneath each category
+/// of `paths` (the category itself or its descendants), in their order: what category cards
+/// show. On PostgreSQL one prepared statement whatever the number of cards; on SQLite one
+/// indexed query per card and one for the photos.
+pub fn latest_covers_beneath(
+    conn: &mut DbConn,
+    paths: &[String],
+) -> QueryResult<Vec<Option<super::photo::Photo>>> {
+    let mut out = vec![None; paths.len()];
+    if paths.is_empty() {
+        return Ok(out);
+    }
+    match conn {
+        DbConn::Pg(c) => {
+            #[derive(QueryableByName)]
+            struct CoverRow {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                card: i64,
+                #[diesel(embed)]
+                photo: super::photo::Photo,
+            }
+            let binds = [crate::db::prepared::Bind::Texts(paths)];
+            // Paths are slugs joined by '/', so they hold no LIKE wildcards.
+            let rows: Vec<CoverRow> = crate::db::prepared::sql(
+                "SELECT s.n - 1 AS card, p.* FROM unnest($1) WITH ORDINALITY AS s(path, n)
+                 CROSS JOIN LATERAL (
+                     SELECT a.cover_photo_id FROM albums a
+                     JOIN gallery_categories gc ON gc.id = a.category_id
+                     WHERE (gc.path = s.path OR gc.path LIKE s.path || '/%')
+                       AND a.status = 'published' AND a.cover_photo_id IS NOT NULL
+                     ORDER BY a.last_added_at DESC, a.id DESC LIMIT 1) c
+                 JOIN photos p ON p.id = c.cover_photo_id",
+                &binds,
+            )
+            .load(c)?;
+            for r in rows {
+                if let Some(slot) = usize::try_from(r.card).ok().and_then(|i| out.get_mut(i)) {
+                    *slot = Some(r.photo);
+                }
+            }
+        }
+        DbConn::Sqlite(_) => {
+            let mut ids = Vec::with_capacity(paths.len());
+            for p in paths {
+                ids.push(latest_cover_beneath(conn, p)?);
+            }
+            let photos =
+                super::photo::by_ids(conn, &ids.iter().flatten().copied().collect::<Vec<_>>())?;
+            for (slot, id) in out.iter_mut().zip(ids) {
+                *slot = id.and_then(|id| photos.iter().find(|p| p.id == id).cloned());
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The cover of the published album most recently added to anywhere beneath the category at
-/// `path` (the category itself or its descendants): what a category card shows.
-pub fn latest_cover_beneath(conn: &mut DbConn, path: &str) -> QueryResult<Option<i64>> {
+/// `path` (the category itself or its descendants).
+fn latest_cover_beneath(conn: &mut DbConn, path: &str) -> QueryResult<Option<i64>> {
     use crate::schema::gallery_categories as gc;
     // Paths are slugs joined by '/', so they hold no LIKE wildcards.
     albums::table

@@ -592,61 +592,17 @@ struct StripRow {
     photo: Photo,
 }
 
-/// The strips statement for PostgreSQL, written out so that diesel prepares it once per
-/// connection (its text never changes; a `sql_query` would be planned again on every page).
-struct StripsQuery<'a> {
-    albums: &'a [i64],
-    firsts: &'a [i64],
-    froms: &'a [Option<NaiveDateTime>],
-    tos: &'a [Option<NaiveDateTime>],
-    limit: i64,
-    count: bool,
-}
-
-impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for StripsQuery<'_> {
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> QueryResult<()> {
-        use diesel::sql_types::{Array, BigInt, Bool, Nullable, Timestamp};
-        out.push_sql("SELECT s.n - 1 AS strip, c.matching, p.* FROM unnest(");
-        out.push_bind_param::<Array<BigInt>, _>(&self.albums)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<BigInt>, _>(&self.firsts)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Timestamp>>, _>(&self.froms)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Timestamp>>, _>(&self.tos)?;
-        out.push_sql(
-            ") WITH ORDINALITY AS s(album_id, first_id, t0, t1, n) \
-             CROSS JOIN LATERAL (SELECT count(*) AS matching FROM photos q WHERE ",
-        );
-        out.push_bind_param::<Bool, _>(&self.count)?;
-        out.push_sql(
-            " AND q.album_id = s.album_id AND q.id >= s.first_id \
-               AND (s.t0 IS NULL OR (q.created_at >= s.t0 AND q.created_at < s.t1))) c \
-             CROSS JOIN LATERAL (SELECT * FROM photos q \
-               WHERE q.album_id = s.album_id AND q.id >= s.first_id \
-               AND (s.t0 IS NULL OR (q.created_at >= s.t0 AND q.created_at < s.t1)) \
-               ORDER BY q.position, q.id LIMIT ",
-        );
-        out.push_bind_param::<BigInt, _>(&self.limit)?;
-        out.push_sql(") p ORDER BY s.n, p.position, p.id");
-        Ok(())
-    }
-}
-
-// Cached by its SQL text, which is always the same: one prepared statement per connection.
-impl diesel::query_builder::QueryId for StripsQuery<'_> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl diesel::query_builder::Query for StripsQuery<'_> {
-    type SqlType = diesel::sql_types::Untyped;
-}
-
-impl RunQueryDsl<diesel::PgConnection> for StripsQuery<'_> {}
+/// The strips of [`strips`] on PostgreSQL: a lateral join over the list of strips.
+const STRIPS_SQL: &str = "SELECT s.n - 1 AS strip, c.matching, p.* \
+     FROM unnest($1, $2, $3, $4) WITH ORDINALITY AS s(album_id, first_id, t0, t1, n) \
+     CROSS JOIN LATERAL (SELECT count(*) AS matching FROM photos q WHERE $5 \
+       AND q.album_id = s.album_id AND q.id >= s.first_id \
+       AND (s.t0 IS NULL OR (q.created_at >= s.t0 AND q.created_at < s.t1))) c \
+     CROSS JOIN LATERAL (SELECT * FROM photos q \
+       WHERE q.album_id = s.album_id AND q.id >= s.first_id \
+       AND (s.t0 IS NULL OR (q.created_at >= s.t0 AND q.created_at < s.t1)) \
+       ORDER BY q.position, q.id LIMIT $6) p \
+     ORDER BY s.n, p.position, p.id";
 
 /// Up to `limit` photos of each strip, in the order of `strips`, and, if `count`, how many
 /// photos match each strip in all: what the home page's latest additions and the album embeds
@@ -671,15 +627,16 @@ pub fn strips(
                 strips.iter().map(|s| s.added.map(|a| a.0)).collect();
             let tos: Vec<Option<NaiveDateTime>> =
                 strips.iter().map(|s| s.added.map(|a| a.1)).collect();
-            let rows: Vec<StripRow> = StripsQuery {
-                albums: &albums,
-                firsts: &firsts,
-                froms: &froms,
-                tos: &tos,
-                limit,
-                count,
-            }
-            .load(c)?;
+            use crate::db::prepared::{Bind, sql};
+            let binds = [
+                Bind::BigInts(&albums),
+                Bind::BigInts(&firsts),
+                Bind::Stamps(&froms),
+                Bind::Stamps(&tos),
+                Bind::Bool(count),
+                Bind::BigInt(limit),
+            ];
+            let rows: Vec<StripRow> = sql(STRIPS_SQL, &binds).load(c)?;
             for r in rows {
                 if let Some(s) = usize::try_from(r.strip).ok().and_then(|i| out.get_mut(i)) {
                     s.matching = r.matching;
@@ -781,18 +738,18 @@ pub fn random_published(conn: &mut DbConn, n: usize) -> QueryResult<Vec<(Photo, 
     let mut out: Vec<(Photo, Album)> = Vec::with_capacity(n);
     match conn {
         DbConn::Pg(c) => {
-            use diesel::sql_types::{Array, BigInt};
             // The points in order, each its next published photo: the same picks as one
             // lookup per point.
-            let found: Vec<Photo> = diesel::sql_query(
-                "SELECT p.* FROM unnest($1::int8[]) WITH ORDINALITY AS r(at, n)
+            let binds = [crate::db::prepared::Bind::BigInts(&points)];
+            let found: Vec<Photo> = crate::db::prepared::sql(
+                "SELECT p.* FROM unnest($1) WITH ORDINALITY AS r(at, n)
                  CROSS JOIN LATERAL (
                      SELECT q.* FROM photos q JOIN albums a ON a.id = q.album_id
                      WHERE a.status = 'published' AND q.id >= r.at
                      ORDER BY q.id LIMIT 1) p
                  ORDER BY r.n",
+                &binds,
             )
-            .bind::<Array<BigInt>, _>(&points)
             .load(c)?;
             let album_ids: Vec<i64> = found.iter().map(|p| p.album_id).collect();
             let found_albums: Vec<Album> = albums::table

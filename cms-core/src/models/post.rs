@@ -425,13 +425,22 @@ pub fn publish(conn: &mut DbConn, id: i64) -> Result<Post> {
     Ok(post)
 }
 
-/// Sets a post's status without touching anything else (unpublish, archive).
+/// Sets a post's status without touching its content (unpublish, archive). As with an edit in
+/// the admin, a post taken back to a draft loses its publication date (it gets a new one when
+/// it is published again) and keeps its first one, and with it its address.
 pub fn set_status(conn: &mut DbConn, id: i64, status: PostStatus) -> Result<Post> {
     if status == PostStatus::Published {
         return publish(conn, id);
     }
+    let unpublished = matches!(status, PostStatus::Draft | PostStatus::Scheduled);
+    let old = find(conn, id)?.ok_or(Error::NotFound("post"))?;
     let post = diesel::update(posts::table.find(id))
-        .set((posts::status.eq(status), posts::updated_at.eq(now())))
+        .set((
+            posts::status.eq(status),
+            posts::published_at.eq(old.published_at.filter(|_| !unpublished)),
+            posts::first_published_at.eq(old.first_published_at.or(old.published_at)),
+            posts::updated_at.eq(now()),
+        ))
         .returning(posts::all_columns)
         .get_result::<Post>(conn)
         .optional()?

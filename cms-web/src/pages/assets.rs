@@ -94,17 +94,30 @@ pub async fn media(
 }
 
 /// A media file streamed from the object store, with what a browser or a video player expects
-/// of a file server: ETag and `If-None-Match` (304), `Range` (206, 416) and `HEAD`.
+/// of a file server: ETag and `If-None-Match` or `If-Modified-Since` (304), `Range` (206,
+/// 416) and `HEAD`. `If-Range` needs nothing: an object never changes under its key, so the
+/// range asked for is always of the reader's copy.
 async fn from_object_store(
     store: &S3MediaStore,
     key: &str,
     req: &HttpRequest,
 ) -> Result<HttpResponse, WebError> {
-    let range = req
+    let range = match req
         .headers()
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
-        .and_then(byte_range);
+        .and_then(byte_range)
+    {
+        // The last zero bytes: a range no file can satisfy (RFC 9110 14.1.1).
+        Some(GetRange::Suffix(0)) => {
+            return match store.get(key, None, &[], None, true).await {
+                Ok(Fetched::Object(o)) => Ok(unsatisfiable(o.size)),
+                Ok(_) => Err(WebError::NotFound),
+                Err(e) => Err(WebError::Unavailable(e.to_string())),
+            };
+        }
+        other => other,
+    };
     // Every tag of `If-None-Match` (a list, or *), weak ones compared as strong ones: the
     // object's bytes never change under its name.
     let if_none_match: Vec<String> = req
@@ -115,9 +128,15 @@ async fn from_object_store(
         .map(|t| t.trim().trim_start_matches("W/").to_string())
         .filter(|t| !t.is_empty())
         .collect();
+    let if_modified_since = req
+        .headers()
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<header::HttpDate>().ok())
+        .map(std::time::SystemTime::from);
     let head = req.extensions().contains::<crate::edge::WasHead>();
     let fetched = store
-        .get(key, range.clone(), &if_none_match, head)
+        .get(key, range.clone(), &if_none_match, if_modified_since, head)
         .await
         .map_err(|e| WebError::Unavailable(e.to_string()))?;
     let object = match fetched {
@@ -132,12 +151,7 @@ async fn from_object_store(
                 .insert_header((header::CACHE_CONTROL, MEDIA_CACHE))
                 .finish());
         }
-        Fetched::BadRange(size) => {
-            return Ok(HttpResponse::RangeNotSatisfiable()
-                .insert_header((header::ACCEPT_RANGES, "bytes"))
-                .insert_header((header::CONTENT_RANGE, format!("bytes */{size}")))
-                .finish());
-        }
+        Fetched::BadRange(size) => return Ok(unsatisfiable(size)),
     };
     let mut resp = if range.is_some() {
         let mut r = HttpResponse::PartialContent();
@@ -173,7 +187,15 @@ async fn from_object_store(
     ))
 }
 
-/// One byte range of a `Range` header; anything else (several ranges, another unit, nonsense)
+/// 416 for a file of `size` bytes.
+fn unsatisfiable(size: u64) -> HttpResponse {
+    HttpResponse::RangeNotSatisfiable()
+        .insert_header((header::ACCEPT_RANGES, "bytes"))
+        .insert_header((header::CONTENT_RANGE, format!("bytes */{size}")))
+        .finish()
+}
+
+/// One byte range of a `Range` header (`bytes=-0` is kept: it is answered 416); anything else (several ranges, another unit, nonsense)
 /// is ignored and the whole file sent, as RFC 9110 allows.
 fn byte_range(value: &str) -> Option<GetRange> {
     let spec = value.trim().strip_prefix("bytes=")?;
@@ -185,7 +207,7 @@ fn byte_range(value: &str) -> Option<GetRange> {
     match (first.parse::<u64>().ok(), last.parse::<u64>().ok()) {
         (Some(a), Some(b)) if a <= b => Some(GetRange::Bounded(a..b.saturating_add(1))),
         (Some(a), None) if last.is_empty() => Some(GetRange::Offset(a)),
-        (None, Some(n)) if first.is_empty() && n > 0 => Some(GetRange::Suffix(n)),
+        (None, Some(n)) if first.is_empty() => Some(GetRange::Suffix(n)),
         _ => None,
     }
 }
@@ -199,14 +221,8 @@ mod tests {
         assert_eq!(byte_range("bytes=0-99"), Some(GetRange::Bounded(0..100)));
         assert_eq!(byte_range("bytes=100-"), Some(GetRange::Offset(100)));
         assert_eq!(byte_range("bytes=-500"), Some(GetRange::Suffix(500)));
-        for ignored in [
-            "bytes=5-1",
-            "bytes=0-1,5-9",
-            "items=0-1",
-            "bytes=-0",
-            "bytes=x-y",
-            "",
-        ] {
+        assert_eq!(byte_range("bytes=-0"), Some(GetRange::Suffix(0)));
+        for ignored in ["bytes=5-1", "bytes=0-1,5-9", "items=0-1", "bytes=x-y", ""] {
             assert_eq!(byte_range(ignored), None, "{ignored}");
         }
     }

@@ -153,28 +153,20 @@ pub struct CategoryCard {
     pub cover: Option<Thumb>,
 }
 
-/// Cards for categories (those with published albums beneath them), one cover query each.
+/// Cards for categories (those with published albums beneath them).
 fn category_cards(
     conn: &mut cms_core::DbConn,
     cats: Vec<gallery_category::GalleryCategory>,
 ) -> Result<Vec<CategoryCard>, WebError> {
     let cats: Vec<_> = cats.into_iter().filter(|k| k.album_count > 0).collect();
-    let mut cover_ids = Vec::with_capacity(cats.len());
-    for c in &cats {
-        cover_ids.push(album::latest_cover_beneath(conn, &c.path)?);
-    }
-    let covers = photo::by_ids(
-        conn,
-        &cover_ids.iter().flatten().copied().collect::<Vec<_>>(),
-    )?;
+    let paths: Vec<String> = cats.iter().map(|c| c.path.clone()).collect();
+    let covers = album::latest_covers_beneath(conn, &paths)?;
     Ok(cats
         .into_iter()
-        .zip(cover_ids)
+        .zip(covers)
         .map(|(k, cover)| CategoryCard {
             href: format!("/gallery/{}", k.path),
-            cover: cover
-                .and_then(|id| covers.iter().find(|p| p.id == id))
-                .map(|p| Thumb::of(p, &k.name, 320)),
+            cover: cover.map(|p| Thumb::of(&p, &k.name, 320)),
             name: k.name,
             albums: k.album_count,
             photos: k.photo_count,

@@ -1,7 +1,8 @@
 //! `cms serve` stopped with SIGTERM under load — photos being uploaded, update emails going
 //! out over several connections, a server-side import running: every upload that was answered
 //! is recorded (and nothing else), the process hands back what it held instead of leaving
-//! leases to run out, and the next start finishes the work with nobody emailed twice.
+//! leases to run out, and the next start finishes the work with nobody emailed twice. A site
+//! import is handed back the same way.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -339,4 +340,70 @@ fn a_second_signal_stops_at_once() {
     assert_eq!(status.code(), Some(1));
 }
 
-crate::backend_tests!(sigterm_under_load_loses_nothing_and_sends_nothing_twice);
+/// A site import (a WordPress export, queued as the admin queues it) stopped with SIGTERM:
+/// the node hands it back between batches with its progress — it is not failed and not left
+/// leased — and the next start finishes it with every post once.
+async fn sigterm_hands_a_site_import_back(backend: Backend) {
+    const POSTS: usize = 10_000;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sink = Sink::start(&dir.path().join("sink"));
+    let env = TestEnv::new(backend);
+    let import_dir = &env.state.config.storage.import_dir;
+    std::fs::create_dir_all(import_dir).expect("mkdir");
+    let wxr = crate::import::wordpress::large_wxr(POSTS);
+    std::fs::write(import_dir.join("big.xml"), wxr).expect("write");
+    let request = cms_core::import::job::SiteImportRequest {
+        source: "wordpress".into(),
+        file: "big.xml".into(),
+        user_label: "test".into(),
+        ..Default::default()
+    };
+    let id = env.write(|c| {
+        Ok(job::enqueue_returning(
+            c,
+            cms_core::import::job::SITE_IMPORT_JOB,
+            &serde_json::to_value(&request).expect("json"),
+        )?)
+    });
+    let posts = || -> i64 {
+        cms_core::schema::posts::table
+            .count()
+            .get_result(&mut env.conn())
+            .expect("count")
+    };
+    let mut child = Stopped(serve(&env, &sink).0);
+    wait("the import under way", Duration::from_secs(120), || {
+        posts() >= 200
+    });
+    assert!(terminate(&mut child.0).success());
+    let j = import_job(&env, id);
+    let at_stop = posts();
+    assert_eq!(
+        (j.status, j.lease_owner.as_deref()),
+        (JobStatus::Queued, None),
+        "handed back part-way: {}",
+        j.progress
+    );
+    assert!(
+        at_stop < POSTS as i64,
+        "the stop came after the import had ended"
+    );
+    let left: cms_core::import::job::SiteImportRequest =
+        serde_json::from_str(&j.payload).expect("payload");
+    assert_eq!(left.file, "big.xml", "the job is kept whole to run again");
+    eprintln!("SIGTERM with {at_stop} of {POSTS} posts imported");
+
+    let mut child = Stopped(serve(&env, &sink).0);
+    wait("the import", Duration::from_secs(300), || {
+        import_job(&env, id).status == JobStatus::Done
+    });
+    assert!(terminate(&mut child.0).success());
+    assert_eq!(posts(), POSTS as i64, "every post once");
+    let j = import_job(&env, id);
+    assert!(j.progress.contains("finished"), "{}", j.progress);
+}
+
+crate::backend_tests!(
+    sigterm_under_load_loses_nothing_and_sends_nothing_twice,
+    sigterm_hands_a_site_import_back
+);

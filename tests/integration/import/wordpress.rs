@@ -630,7 +630,7 @@ fn database(backend: Backend, dir: &Path) -> (String, Option<PgDatabase>) {
 }
 
 /// A WXR file of `n` published posts in a few categories and tags, with links between them.
-fn large_wxr(n: usize) -> String {
+pub fn large_wxr(n: usize) -> String {
     let mut s = String::from(
         r#"<?xml version="1.0" encoding="UTF-8" ?>
 <rss version="2.0" xmlns:excerpt="http://wordpress.org/export/1.2/excerpt/" xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:wfw="http://wellformedweb.org/CommentAPI/" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:wp="http://wordpress.org/export/1.2/">

@@ -133,6 +133,18 @@ async fn an_unpublished_post_keeps_its_address(backend: Backend) {
         ("working-title", "final-title")
     );
     assert_eq!(f2.first_published_at, None);
+    // Unpublished without an edit (the API's unpublish): the same as through the admin.
+    let q = env.write(|c| post::create(c, &published("Premiere Photos")));
+    let un = env.write(|c| post::set_status(c, q.id, PostStatus::Draft));
+    assert_eq!(
+        (un.published_at, un.first_published_at),
+        (None, q.published_at)
+    );
+    let archived = env.write(|c| post::set_status(c, p.id, PostStatus::Archived));
+    assert!(
+        archived.published_at.is_some(),
+        "an archived post keeps its date"
+    );
 }
 
 async fn readers_see_published_posts_only(backend: Backend) {

@@ -199,6 +199,43 @@ async fn photos_live_in_the_bucket_and_are_served_from_it(backend: Backend) {
         outside.header("content-range"),
         Some(format!("bytes */{}", original.len()))
     );
+    // The last zero bytes: no file has them.
+    let nothing = get_with(&app, &url, &[("Range", "bytes=-0")]).await;
+    assert_eq!(nothing.status, 416);
+    assert_eq!(
+        nothing.header("content-range"),
+        Some(format!("bytes */{}", original.len()))
+    );
+    // Revalidating by date (a reader without the ETag): 304 when the copy is as new as the
+    // object, the file when the object is newer; an ETag that does not match wins over a date.
+    let stored = whole.header("last-modified").expect("a Last-Modified");
+    let by_date = get_with(&app, &url, &[("If-Modified-Since", &stored)]).await;
+    assert_eq!(by_date.status, 304);
+    assert!(by_date.body.is_empty());
+    let old = "Sat, 01 Jan 2000 00:00:00 GMT";
+    let stale = get_with(&app, &url, &[("If-Modified-Since", old)]).await;
+    assert_eq!(stale.status, 200);
+    assert_eq!(
+        stale.header("content-length"),
+        Some(original.len().to_string())
+    );
+    let other_tag = get_with(
+        &app,
+        &url,
+        &[
+            ("If-None-Match", "\"other\""),
+            ("If-Modified-Since", &stored),
+        ],
+    )
+    .await;
+    assert_eq!(other_tag.status, 200);
+    assert_eq!(
+        get_with(&app, &url, &[("If-Modified-Since", "yesterday")])
+            .await
+            .status,
+        200,
+        "a date that is not one is ignored"
+    );
     // HEAD: the size and no bytes.
     let head = send(
         &app,
