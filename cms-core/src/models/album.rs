@@ -436,7 +436,7 @@ pub fn latest_covers_beneath(
             let binds = [crate::db::prepared::Bind::Texts(paths)];
             // Paths are slugs joined by '/', so they hold no LIKE wildcards.
             let rows: Vec<CoverRow> = crate::db::prepared::sql(
-                "SELECT s.n - 1 AS card, p.* FROM unnest($1) WITH ORDINALITY AS s(path, n)
+                "SELECT s.n - 1 AS card, p.* FROM unnest((SELECT $1)) WITH ORDINALITY AS s(path, n)
                  CROSS JOIN LATERAL (
                      SELECT a.cover_photo_id FROM albums a
                      JOIN gallery_categories gc ON gc.id = a.category_id

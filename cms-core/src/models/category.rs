@@ -10,7 +10,7 @@ use crate::schema::{categories, post_categories};
 use crate::slug;
 
 /// A stored post category.
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable, serde::Serialize)]
 #[diesel(table_name = categories)]
 pub struct Category {
     pub id: i64,

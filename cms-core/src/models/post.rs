@@ -818,37 +818,94 @@ pub fn list_published(
     Ok((list_page(conn, filter, offset, limit, None)?, total))
 }
 
+/// A category of a post, as PostgreSQL's list statement returns it.
+#[derive(QueryableByName)]
+struct CategoryOf {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    post_id: i64,
+    #[diesel(embed)]
+    item: Category,
+}
+
+/// A tag of a post, likewise.
+#[derive(QueryableByName)]
+struct TagOf {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    post_id: i64,
+    #[diesel(embed)]
+    item: Tag,
+}
+
+/// Items of each post in `post_ids` (categories, tags), grouped by post in the rows' order: on
+/// PostgreSQL the statement `pg` (its list read through `(SELECT $1)`, so that it is planned
+/// once per connection: see [`crate::db::prepared`]) with its rows made pairs by `pair`, on
+/// SQLite `sqlite`'s pairs.
+fn of_posts<T, R: QueryableByName<diesel::pg::Pg> + 'static>(
+    conn: &mut DbConn,
+    post_ids: &[i64],
+    pg: &'static str,
+    pair: fn(R) -> (i64, T),
+    sqlite: impl FnOnce(&mut DbConn) -> QueryResult<Vec<(i64, T)>>,
+) -> QueryResult<HashMap<i64, Vec<T>>> {
+    if post_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = match conn {
+        DbConn::Pg(c) => {
+            let binds = [crate::db::prepared::Bind::BigInts(post_ids)];
+            let rows: Vec<R> = crate::db::prepared::sql(pg, &binds).load(c)?;
+            rows.into_iter().map(pair).collect()
+        }
+        DbConn::Sqlite(_) => sqlite(conn)?,
+    };
+    let mut map: HashMap<i64, Vec<T>> = HashMap::new();
+    for (pid, item) in rows {
+        map.entry(pid).or_default().push(item);
+    }
+    Ok(map)
+}
+
 /// Categories of each post in `post_ids`.
 pub fn categories_of(
     conn: &mut DbConn,
     post_ids: &[i64],
 ) -> QueryResult<HashMap<i64, Vec<Category>>> {
-    let rows: Vec<(i64, Category)> = post_categories::table
-        .inner_join(categories::table)
-        .filter(post_categories::post_id.eq_any(post_ids))
-        .order(categories::name.asc())
-        .select((post_categories::post_id, Category::as_select()))
-        .load(conn)?;
-    let mut map: HashMap<i64, Vec<Category>> = HashMap::new();
-    for (pid, c) in rows {
-        map.entry(pid).or_default().push(c);
-    }
-    Ok(map)
+    of_posts(
+        conn,
+        post_ids,
+        "SELECT pc.post_id, c.* FROM post_categories pc
+         JOIN categories c ON c.id = pc.category_id
+         WHERE pc.post_id = ANY((SELECT $1)::int8[]) ORDER BY c.name",
+        |r: CategoryOf| (r.post_id, r.item),
+        |conn| {
+            post_categories::table
+                .inner_join(categories::table)
+                .filter(post_categories::post_id.eq_any(post_ids))
+                .order(categories::name.asc())
+                .select((post_categories::post_id, Category::as_select()))
+                .load(conn)
+        },
+    )
 }
 
 /// Tags of each post in `post_ids`.
 pub fn tags_of(conn: &mut DbConn, post_ids: &[i64]) -> QueryResult<HashMap<i64, Vec<Tag>>> {
-    let rows: Vec<(i64, Tag)> = post_tags::table
-        .inner_join(tags::table)
-        .filter(post_tags::post_id.eq_any(post_ids))
-        .order(tags::name.asc())
-        .select((post_tags::post_id, Tag::as_select()))
-        .load(conn)?;
-    let mut map: HashMap<i64, Vec<Tag>> = HashMap::new();
-    for (pid, t) in rows {
-        map.entry(pid).or_default().push(t);
-    }
-    Ok(map)
+    of_posts(
+        conn,
+        post_ids,
+        "SELECT pt.post_id, t.* FROM post_tags pt
+         JOIN tags t ON t.id = pt.tag_id
+         WHERE pt.post_id = ANY((SELECT $1)::int8[]) ORDER BY t.name",
+        |r: TagOf| (r.post_id, r.item),
+        |conn| {
+            post_tags::table
+                .inner_join(tags::table)
+                .filter(post_tags::post_id.eq_any(post_ids))
+                .order(tags::name.asc())
+                .select((post_tags::post_id, Tag::as_select()))
+                .load(conn)
+        },
+    )
 }
 
 /// A stored revision.

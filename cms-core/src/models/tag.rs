@@ -10,7 +10,7 @@ use crate::schema::tags;
 use crate::slug;
 
 /// A stored tag.
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable, serde::Serialize)]
 #[diesel(table_name = tags)]
 pub struct Tag {
     pub id: i64,

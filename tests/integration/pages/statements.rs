@@ -255,6 +255,55 @@ async fn random_picks_are_published_photos_once_each(backend: Backend) {
     }
 }
 
+/// PostgreSQL plans the statements that take lists once per connection, not at every
+/// execution (after five executions a prepared statement keeps its generic plan only if it is
+/// no dearer than the custom ones; see `cms_core::db::prepared`).
+#[test]
+fn list_statements_are_planned_once_on_postgres() {
+    use diesel::sql_types::{BigInt, Text};
+    #[derive(QueryableByName)]
+    struct Plans {
+        #[diesel(sql_type = Text)]
+        statement: String,
+        #[diesel(sql_type = BigInt)]
+        generic_plans: i64,
+        #[diesel(sql_type = BigInt)]
+        custom_plans: i64,
+    }
+    let env = TestEnv::new(Backend::Postgres);
+    let a = env.album_with_photos(&["Television Productions", "Heartstopper"], "Episode 1", 9);
+    let p = env.write(|c| post::create(c, &published("Release", "Out now.")));
+    let mut conn = env.conn();
+    let paths = vec!["television-productions".to_string()];
+    for _ in 0..10 {
+        photo::strips(&mut conn, &[photo::StripOf::first(a.id)], 4, true).expect("strips");
+        cms_core::models::album::latest_covers_beneath(&mut conn, &paths).expect("covers");
+        photo::random_published(&mut conn, 4).expect("random");
+        post::categories_of(&mut conn, &[p.id]).expect("categories");
+        post::tags_of(&mut conn, &[p.id]).expect("tags");
+    }
+    let cms_core::DbConn::Pg(pg) = &mut *conn else {
+        panic!("not PostgreSQL")
+    };
+    let plans: Vec<Plans> = diesel::sql_query(
+        "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements \
+         WHERE statement LIKE '%(SELECT $1)%'",
+    )
+    .load(pg)
+    .expect("plans");
+    let texts: Vec<&str> = plans.iter().map(|p| p.statement.as_str()).collect();
+    assert_eq!(plans.len(), 5, "{texts:#?}");
+    for p in &plans {
+        assert!(
+            p.generic_plans >= 4 && p.custom_plans <= 6,
+            "planned again at every execution ({} custom plans, {} generic): {}",
+            p.custom_plans,
+            p.generic_plans,
+            p.statement
+        );
+    }
+}
+
 backend_tests!(
     pages_send_a_fixed_number_of_statements,
     strips_show_the_photos_asked_for,
