@@ -151,6 +151,7 @@ pub fn actor(user: &User, req: &HttpRequest) -> Actor {
         user_id: Some(user.id),
         label: user.email.clone(),
         ip: client_ip(req).map(|a| a.to_string()),
+        importing: false,
     }
 }
 

@@ -9,12 +9,14 @@ use sha2::{Digest, Sha256};
 use crate::db::{Db, DbConn};
 use crate::error::{Error, Result};
 use crate::media::{MediaStore, photo_original_key, photo_variant_key};
-use crate::models::album::{self, AlbumStatus, NewAlbum};
+use crate::models::album::{AlbumStatus, NewAlbum};
+use crate::models::audit::Actor;
+use crate::models::photo;
 use crate::models::post::{self, PostInput, PostKind, PostStatus};
 use crate::models::user::{self, NewUser, Role};
-use crate::models::video::{self, TranscriptFormat, VideoInput};
-use crate::models::{category, gallery_category, photo};
+use crate::models::video::{TranscriptFormat, VideoInput};
 use crate::password;
+use crate::service;
 
 /// The eight episode albums of the reference site with their real capture counts.
 pub const EPISODES: &[(&str, u32)] = &[
@@ -130,7 +132,8 @@ pub(crate) fn load_with(
                 must_change_password: false,
             },
         )?;
-        let parent = gallery_category::ensure_path(conn, GALLERY_PATH)?;
+        let demo = Actor::system("demo");
+        let parent = service::gallery::ensure_path(conn, &demo, GALLERY_PATH)?;
         let mut album_slugs = Vec::new();
         let mut photo_total = 0;
         let mut first_photo = None;
@@ -139,8 +142,9 @@ pub(crate) fn load_with(
         // One photo from each album, for the posts' featured images.
         let mut album_firsts = Vec::new();
         for ((title, _), photos) in EPISODES.iter().zip(&album_photos) {
-            let a = album::create(
+            let a = service::gallery::create_album(
                 conn,
+                &demo,
                 &NewAlbum {
                     category_id: parent,
                     title,
@@ -149,7 +153,7 @@ pub(crate) fn load_with(
                     status: AlbumStatus::Published,
                 },
             )?;
-            let added = photo::add_to_album(conn, a.id, photos)?;
+            let added = service::gallery::add_photos(conn, &demo, a.id, photos)?;
             first_photo = first_photo.or(added.inserted.first().copied());
             header_photo = added.inserted.last().copied().or(header_photo);
             album_firsts.extend(added.inserted.get(added.inserted.len() / 2).copied());
@@ -508,8 +512,9 @@ fn load_posts(
     ];
     let now = crate::models::now();
     let n = posts.len();
+    let demo = Actor::system("demo");
     for (i, p) in posts.into_iter().enumerate() {
-        let cat = category::ensure(conn, p.category)?;
+        let cat = service::taxonomy::ensure_category(conn, &demo, p.category)?;
         let mut input = PostInput::new(p.title, p.body);
         input.kind = p.kind;
         input.status = PostStatus::Published;
@@ -531,7 +536,7 @@ fn load_posts(
             input.source_url = opt(url);
             input.source_date = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok();
         }
-        post::create(conn, &input)?;
+        service::posts::create(conn, &demo, &input)?;
     }
     // One draft, to show (and test) that readers never see drafts.
     let mut draft = PostInput::new(
@@ -539,7 +544,7 @@ fn load_posts(
         "Notes for a future post. Not for readers yet.",
     );
     draft.author_id = Some(author);
-    post::create(conn, &draft)?;
+    service::posts::create(conn, &demo, &draft)?;
     Ok(n)
 }
 
@@ -566,8 +571,9 @@ JOE: She was so kind to everyone on set. It's one of my favourite moments of the
 ";
 
 fn load_video(conn: &mut DbConn, poster_key: &str) -> Result<()> {
-    video::create(
+    service::videos::create(
         conn,
+        &Actor::system("demo"),
         &VideoInput {
             title: "Kit Connor & Joe Locke React To Heartstopper Scenes".into(),
             description: "The pair break down scenes from season one, from the rainy kiss to the \

@@ -33,6 +33,7 @@ pub mod preview;
 pub mod publishing;
 pub mod schema;
 pub mod search;
+pub mod service;
 pub mod shutdown;
 pub mod slug;
 pub mod snapshot;

@@ -78,7 +78,7 @@ struct FanoutPayload {
     item: Item,
 }
 
-/// Schedules the fan-out of `item` (once per item, ever). Called by the model functions in the
+/// Schedules the fan-out of `item` (once per item, ever). Called by the service layer in the
 /// transaction that publishes.
 pub fn schedule(conn: &mut DbConn, item: &Item) -> Result<bool> {
     let payload = serde_json::to_value(FanoutPayload { item: item.clone() })

@@ -3,16 +3,16 @@
 //! publishes. Publishing is idempotent — it only moves a post that is still scheduled and due —
 //! so a retry, a restart or a second node can never publish twice.
 
-use chrono::{Duration, NaiveDateTime};
+use chrono::Duration;
 use diesel::prelude::*;
 
 use crate::db::{Db, DbConn};
 use crate::error::{Error, Result};
+use crate::models::audit::Actor;
 use crate::models::job::{self, JobStatus};
-use crate::models::post::{self, Post, PostStatus};
-use crate::models::{now, site};
+use crate::models::now;
+use crate::models::post::{Post, PostStatus};
 use crate::schema::{jobs, posts};
-use crate::search;
 
 /// The job kind that publishes a scheduled post.
 pub const PUBLISH_JOB: &str = "publish_post";
@@ -55,38 +55,6 @@ pub fn sync_schedule(conn: &mut DbConn, post: &Post) -> Result<()> {
     Ok(())
 }
 
-/// Publishes `post_id` if it is still scheduled and its time has come; returns the post when it
-/// did. The post keeps its scheduled time as its publication date.
-pub fn publish_if_due(conn: &mut DbConn, post_id: i64, at: NaiveDateTime) -> Result<Option<Post>> {
-    let Some(p) = post::find(conn, post_id)? else {
-        return Ok(None);
-    };
-    let due = p.status == PostStatus::Scheduled && p.publish_at.is_some_and(|t| t <= at);
-    if !due {
-        return Ok(None);
-    }
-    let published = diesel::update(
-        posts::table
-            .find(post_id)
-            .filter(posts::status.eq(PostStatus::Scheduled)),
-    )
-    .set((
-        posts::status.eq(PostStatus::Published),
-        posts::published_at.eq(p.publish_at.or(Some(at))),
-        posts::first_published_at.eq(p.first_published_at.or(p.publish_at).or(Some(at))),
-        posts::updated_at.eq(now()),
-    ))
-    .returning(posts::all_columns)
-    .get_result::<Post>(conn)
-    .optional()?;
-    if let Some(p) = &published {
-        search::sync_post(conn, p.id)?;
-        post::notify_if_due(conn, p)?;
-        site::bump_content_version(conn)?;
-    }
-    Ok(published)
-}
-
 /// What one pass of the scheduler did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Pass {
@@ -99,6 +67,7 @@ pub struct Pass {
 /// directly to the database), so nothing due is ever stranded.
 pub fn run_due(db: &Db, owner: &str) -> Result<Pass> {
     let mut pass = Pass::default();
+    let scheduler = Actor::system("scheduler");
     let t = db.now();
     db.write_blocking(|conn| -> Result<()> {
         let orphans: Vec<Post> = posts::table
@@ -125,7 +94,7 @@ pub fn run_due(db: &Db, owner: &str) -> Result<Pass> {
             .and_then(|v| v["post_id"].as_i64());
         let outcome = match post_id {
             Some(id) => db.write_blocking(|conn| {
-                let done = publish_if_due(conn, id, db.now())?;
+                let done = crate::service::posts::publish_if_due(conn, &scheduler, id, db.now())?;
                 job::complete(conn, j.id, owner)?;
                 Ok::<_, Error>(done)
             }),

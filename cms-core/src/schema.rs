@@ -329,6 +329,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    change_events (id) {
+        id -> BigInt,
+        kind -> Text,
+        item_type -> Text,
+        item_id -> BigInt,
+        actor -> Text,
+        payload -> Text,
+        quiet -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (created_by));
 diesel::joinable!(albums -> gallery_categories (category_id));
@@ -395,4 +408,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     email_outbox,
     jobs,
     audit_log,
+    change_events,
 );

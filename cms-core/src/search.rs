@@ -1,7 +1,7 @@
 //! Full-text search over everything readers can see: posts, albums, captioned photos, videos
 //! and their transcripts. SQLite uses FTS5 (bm25), PostgreSQL a weighted `tsvector` with a GIN
 //! index (ts_rank_cd); both sit behind [`search`]. The index holds published items only and is
-//! updated by the model functions in the same transaction as each write, so a draft can never
+//! updated by the service layer in the same transaction as each write, so a draft can never
 //! be found and a publish is searchable at once.
 
 use diesel::prelude::*;

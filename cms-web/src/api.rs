@@ -580,6 +580,45 @@ pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
     .await
 }
 
+/// Query parameters of `GET /api/v1/changes`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct ChangesQuery {
+    /// Read the changes after this one (a change's `id`, or `next_cursor` of the last page;
+    /// 0, the default, from the start).
+    #[param(minimum = 0, maximum = 9007199254740991.0)]
+    after: Option<u64>,
+    /// How many changes at most (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<u64>,
+}
+
+/// What changed on the site, oldest first: posts, albums and videos published, updated,
+/// unpublished or deleted; photos added, moved or removed; categories changed. Poll with
+/// `after` set to the last page's `next_cursor`. Drafts never appear; what was taken back is
+/// listed without its data.
+#[utoipa::path(get, path = "/api/v1/changes", tag = "content",
+    params(ChangesQuery),
+    responses(
+        (status = 200, description = "A page of changes", body = cms_core::api::changes::ChangeList),
+        cms_core::api::problem::ReadResponses,
+    ))]
+pub async fn changes(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
+    use cms_core::api::changes::{DEFAULT_LIMIT, MAX_LIMIT, change_list};
+    let p = Params::parse(req.query_string(), &["after", "limit"])?;
+    let after = p.number("after", 0, core_api::MAX_ID as u64)?.unwrap_or(0) as i64;
+    let limit = p.number("limit", 1, MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT);
+    // A token, if one is given, must be good (and counts against its limit); the stream is
+    // the same for every audience, since it never holds drafts.
+    audience(&req, &state).await?;
+    let b = base(&state);
+    answer(&req, &state, Audience::Public, move |conn, _| {
+        json(&change_list(conn, after, limit, Urls(&b))?)
+    })
+    .await
+}
+
 /// The read API's description.
 #[derive(OpenApi)]
 #[openapi(
@@ -594,7 +633,8 @@ pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
         photo,
         videos,
         video,
-        search
+        search,
+        changes
     ),
     components(schemas(Problem, cms_core::api::FieldError))
 )]
@@ -630,6 +670,7 @@ read_routes! {
     "/api/v1/videos" => videos,
     "/api/v1/videos/{slug}" => video,
     "/api/v1/search" => search,
+    "/api/v1/changes" => changes,
 }
 
 /// CORS preflight: any origin may call the API with a bearer token (tokens are not cookies, so

@@ -9,7 +9,7 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::test;
 use cms_core::db::PooledConn;
 use cms_core::models::album::{self, AlbumStatus, NewAlbum};
-use cms_core::models::photo::{self, NewPhoto};
+use cms_core::models::photo::NewPhoto;
 use cms_core::{AppState, Config};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
@@ -190,9 +190,10 @@ impl TestEnv {
     /// Creates a published album under a gallery path with `n` photos (fake files).
     pub fn album_with_photos(&self, path: &[&str], title: &str, n: usize) -> album::Album {
         self.write(|conn| {
-            let cat = cms_core::models::gallery_category::ensure_path(conn, path)?;
-            let a = album::create(
+            let cat = cms_core::service::gallery::ensure_path(conn, &crate::common::cli(), path)?;
+            let a = cms_core::service::gallery::create_album(
                 conn,
+                &crate::common::cli(),
                 &NewAlbum {
                     category_id: cat,
                     title,
@@ -201,7 +202,12 @@ impl TestEnv {
                     status: AlbumStatus::Published,
                 },
             )?;
-            photo::add_to_album(conn, a.id, &fake_photos(title, n))?;
+            cms_core::service::gallery::add_photos(
+                conn,
+                &crate::common::cli(),
+                a.id,
+                &fake_photos(title, n),
+            )?;
             Ok(album::find(conn, a.id)?.expect("album"))
         })
     }
@@ -234,6 +240,11 @@ pub fn published_post(title: &str, body: &str) -> cms_core::models::post::PostIn
     let mut p = cms_core::models::post::PostInput::new(title, body);
     p.status = cms_core::models::post::PostStatus::Published;
     p
+}
+
+/// The actor tests write as (the command line's).
+pub fn cli() -> cms_core::models::audit::Actor {
+    cms_core::models::audit::Actor::cli()
 }
 
 /// `n` photo rows with distinct fake content hashes (no files; enough for model tests).

@@ -9,9 +9,8 @@ use cms_core::api::Problem;
 use cms_core::api::views::{self, Urls};
 use cms_core::ingest::batch;
 use cms_core::models::album::{self, AlbumStatus, NewAlbum};
-use cms_core::models::audit;
-use cms_core::models::gallery_category as gc;
 use cms_core::models::photo;
+use cms_core::service;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -61,15 +60,13 @@ pub async fn create_category(
     let c = state
         .db
         .write(move |conn| {
-            let c = gc::create(conn, b.parent_id, &b.name, &b.description)?;
-            audit::record(
+            Ok::<_, ApiError>(service::gallery::create_category(
                 conn,
                 &act,
-                "gallery.category.create",
-                Some(("gallery_category", c.id)),
-                &c.name,
-            )?;
-            Ok::<_, ApiError>(c)
+                b.parent_id,
+                &b.name,
+                &b.description,
+            )?)
         })
         .await?;
     let base = &state.config.server.base_url;
@@ -150,8 +147,9 @@ pub async fn create_album(
     let out = state
         .db
         .write(move |conn| {
-            let a = album::create(
+            let a = service::gallery::create_album(
                 conn,
+                &act,
                 &NewAlbum {
                     category_id: b.category_id,
                     title: &b.title,
@@ -160,7 +158,6 @@ pub async fn create_album(
                     status: b.status.unwrap_or(AlbumStatus::Draft),
                 },
             )?;
-            audit::record(conn, &act, "album.create", Some(("album", a.id)), &a.title)?;
             album_json(conn, a.id, &base)
         })
         .await?;
@@ -196,38 +193,23 @@ pub async fn update_album(
         .db
         .write(move |conn| {
             let id = super::lookup(conn, "album", &slug)?;
-            let a = album::find(conn, id)?.ok_or(cms_core::Error::NotFound("album"))?;
-            if b.title.is_some() || b.description.is_some() || b.credit.is_some() {
-                album::update_details(
-                    conn,
-                    id,
-                    b.title.as_deref().unwrap_or(&a.title),
-                    b.description.as_deref().unwrap_or(&a.description),
-                    b.credit.as_deref().unwrap_or(&a.credit),
-                )?;
-            }
-            if let Some(c) = b.category_id
-                && c != a.category_id
+            if let Some(Some(pid)) = b.cover_photo_id
+                && photo::find(conn, pid)?.is_none_or(|p| p.album_id != id)
             {
-                album::move_to(conn, id, c)?;
+                return Err(ApiError::from(cms_core::Error::missing(
+                    "cover_photo_id",
+                    format!("there is no photo {pid} in this album"),
+                )));
             }
-            if let Some(cover) = b.cover_photo_id {
-                if let Some(pid) = cover
-                    && photo::find(conn, pid)?.is_none_or(|p| p.album_id != id)
-                {
-                    return Err(ApiError::from(cms_core::Error::missing(
-                        "cover_photo_id",
-                        format!("there is no photo {pid} in this album"),
-                    )));
-                }
-                album::set_cover(conn, id, cover)?;
-            }
-            if let Some(s) = b.status
-                && s != a.status
-            {
-                album::set_status(conn, id, s)?;
-            }
-            audit::record(conn, &act, "album.update", Some(("album", id)), &a.title)?;
+            let edit = service::gallery::AlbumEdit {
+                title: b.title.as_deref(),
+                description: b.description.as_deref(),
+                credit: b.credit.as_deref(),
+                category_id: b.category_id,
+                cover_photo_id: b.cover_photo_id,
+                status: b.status,
+            };
+            service::gallery::edit_album(conn, &act, id, &edit)?;
             album_json(conn, id, &base)
         })
         .await?;
@@ -254,10 +236,8 @@ pub async fn delete_album(
         .db
         .write(move |conn| {
             let id = super::lookup(conn, "album", &slug)?;
-            let gone = album::delete(conn, id)?;
-            let unused = photo::unused_files(conn, &gone)?;
-            audit::record(conn, &act, "album.delete", Some(("album", id)), "")?;
-            Ok::<_, ApiError>(unused)
+            let gone = service::gallery::delete_album(conn, &act, id)?;
+            Ok::<_, ApiError>(photo::unused_files(conn, &gone)?)
         })
         .await?;
     // Files nobody uses any more go after the rows did (never before).
@@ -399,21 +379,13 @@ pub async fn upload_photos(
     let new = prepared.photos;
     let base = state.config.server.base_url.clone();
     let act = caller.actor;
-    let count = new.len();
     let added = if new.is_empty() {
         Vec::new()
     } else {
         state
             .db
             .write(move |conn| {
-                let r = photo::add_to_album(conn, id, &new)?;
-                audit::record(
-                    conn,
-                    &act,
-                    "photos.upload",
-                    Some(("album", id)),
-                    &format!("{count} file(s) through the API"),
-                )?;
+                let r = service::gallery::add_photos(conn, &act, id, &new)?;
                 let a = album::find(conn, id)?.ok_or(cms_core::Error::NotFound("album"))?;
                 let photos = photo::by_ids(conn, &r.inserted)?;
                 Ok::<_, ApiError>(
@@ -495,14 +467,14 @@ pub async fn update_photo(
                     }));
                 }
             }
-            photo::update_meta(
+            service::gallery::update_photo(
                 conn,
+                &act,
                 id,
                 b.caption.as_deref().unwrap_or(&p.caption),
                 b.credit.as_deref().unwrap_or(&p.credit),
                 b.source.as_deref().unwrap_or(&p.source),
             )?;
-            audit::record(conn, &act, "photo.update", Some(("photo", id)), "")?;
             let p = photo::find(conn, id)?.ok_or(cms_core::Error::NotFound("photo"))?;
             let a = album::find(conn, p.album_id)?.ok_or(cms_core::Error::NotFound("album"))?;
             Ok::<_, ApiError>(views::photo_out(&p, &a, Urls(&base)))
@@ -530,13 +502,11 @@ pub async fn delete_photo(
     let unused = state
         .db
         .write(move |conn| {
-            let gone = photo::delete(conn, &[id])?;
+            let gone = service::gallery::delete_photos(conn, &act, &[id])?;
             if gone.is_empty() {
                 return Err(ApiError::from(cms_core::Error::NotFound("photo")));
             }
-            let unused = photo::unused_files(conn, &gone)?;
-            audit::record(conn, &act, "photo.delete", Some(("photo", id)), "")?;
-            Ok(unused)
+            Ok(photo::unused_files(conn, &gone)?)
         })
         .await?;
     cms_core::media::forget(state.media.clone(), unused).await;

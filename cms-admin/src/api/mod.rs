@@ -122,6 +122,7 @@ pub async fn authorize(
         user_id: token.created_by,
         label: format!("token:{}", token.name),
         ip: crate::auth::client_ip(req).map(|a| a.to_string()),
+        importing: false,
     };
     Ok(Caller { token, actor })
 }
@@ -303,15 +304,15 @@ pub fn created<T: serde::Serialize>(location: &str, value: &T) -> HttpResponse {
     r
 }
 
-/// A plain delete by slug: authorize for `scope`, find the `kind` (any status), delete it with
-/// an audit entry, answer 204.
+/// A plain delete by slug: authorize for `scope`, find the `kind` (any status), delete it
+/// through its service (which writes the audit entry), answer 204.
 pub async fn delete_by_slug(
     req: &HttpRequest,
     state: &AppState,
     slug: String,
     scope: &'static str,
     kind: &'static str,
-    delete: fn(&mut cms_core::DbConn, i64) -> cms_core::Result<()>,
+    delete: fn(&mut cms_core::DbConn, &Actor, i64) -> cms_core::Result<()>,
 ) -> ApiResult {
     let caller = authorize(req, state, scope).await?;
     let act = caller.actor;
@@ -319,14 +320,7 @@ pub async fn delete_by_slug(
         .db
         .write(move |conn| {
             let id = lookup(conn, kind, &slug)?;
-            delete(conn, id)?;
-            cms_core::models::audit::record(
-                conn,
-                &act,
-                &format!("{kind}.delete"),
-                Some((kind, id)),
-                &slug,
-            )?;
+            delete(conn, &act, id)?;
             Ok::<_, ApiError>(())
         })
         .await?;

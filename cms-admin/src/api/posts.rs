@@ -5,11 +5,10 @@ use actix_web::{HttpRequest, web};
 use cms_core::AppState;
 use cms_core::api::Problem;
 use cms_core::api::views::{self, Audience, Urls};
-use cms_core::models::audit;
 use cms_core::models::category::{self, Category};
 use cms_core::models::post::{self, Post, PostInput, PostKind, PostStatus};
-use cms_core::models::tag;
 use cms_core::schema::categories;
+use cms_core::service;
 use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -190,8 +189,8 @@ pub async fn create(req: HttpRequest, state: web::Data<AppState>, body: web::Pay
         .db
         .write(move |conn| {
             input.category_ids = category_ids(conn, &names)?;
-            let p = post::create(conn, &input).map_err(|e| as_json_fields(e, POST_FIELDS))?;
-            audit::record(conn, &act, "post.create", Some(("post", p.id)), &p.title)?;
+            let p = service::posts::create(conn, &act, &input)
+                .map_err(|e| as_json_fields(e, POST_FIELDS))?;
             post_json(conn, &p, &base)
         })
         .await?;
@@ -260,9 +259,8 @@ pub async fn update(
             if let Some(s) = b.source {
                 apply_source(&mut input, s)?;
             }
-            let saved = post::update(conn, id, &input, editor)
+            let saved = service::posts::update(conn, &act, id, &input, editor)
                 .map_err(|e| as_json_fields(e, POST_FIELDS))?;
-            audit::record(conn, &act, "post.update", Some(("post", id)), &saved.title)?;
             post_json(conn, &saved, &base)
         })
         .await?;
@@ -312,20 +310,10 @@ async fn transition(
                     let mut input = post::input_of(conn, &old)?;
                     input.status = PostStatus::Scheduled;
                     input.publish_at = Some(when);
-                    post::update(conn, id, &input, editor)?
+                    service::posts::update(conn, &act, id, &input, editor)?
                 }
-                other => {
-                    post::find(conn, id)?.ok_or(cms_core::Error::NotFound("post"))?;
-                    post::set_status(conn, id, other)?
-                }
+                other => service::posts::set_status(conn, &act, id, other)?,
             };
-            audit::record(
-                conn,
-                &act,
-                &format!("post.{}", status.as_str()),
-                Some(("post", id)),
-                &p.title,
-            )?;
             post_json(conn, &p, &base)
         })
         .await?;
@@ -409,7 +397,7 @@ pub async fn delete(
         slug.into_inner(),
         "posts:write",
         "post",
-        post::delete,
+        |c, a, id| service::posts::delete(c, a, id).map(drop),
     )
     .await
 }
@@ -467,19 +455,13 @@ pub async fn create_category(
     let out = state
         .db
         .write(move |conn| {
-            let c = category::create(
+            let c = service::taxonomy::create_category(
                 conn,
+                &act,
                 b.parent_id,
                 &b.name,
                 b.slug.as_deref(),
                 &b.description,
-            )?;
-            audit::record(
-                conn,
-                &act,
-                "category.create",
-                Some(("category", c.id)),
-                &c.name,
             )?;
             category_json(conn, c.id, &base)
         })
@@ -517,8 +499,7 @@ pub async fn update_category(
             let c = category::find(conn, id)?.ok_or(cms_core::Error::NotFound("category"))?;
             let name = b.name.unwrap_or(c.name);
             let description = b.description.unwrap_or(c.description);
-            category::update(conn, id, &name, &description)?;
-            audit::record(conn, &act, "category.update", Some(("category", id)), &name)?;
+            service::taxonomy::update_category(conn, &act, id, &name, &description)?;
             category_json(conn, id, &base)
         })
         .await?;
@@ -544,7 +525,7 @@ pub async fn delete_category(
         slug.into_inner(),
         "posts:write",
         "category",
-        category::delete,
+        |c, a, id| service::taxonomy::delete_category(c, a, id).map(drop),
     )
     .await
 }
@@ -577,10 +558,8 @@ pub async fn create_tag(
     let out = state
         .db
         .write(move |conn| {
-            let t = tag::find_or_create(conn, &b.name)
+            let t = service::taxonomy::create_tag(conn, &act, &b.name)
                 .map_err(|e| as_json_fields(e, &[("tags", "name")]))?;
-            cms_core::models::site::bump_content_version(conn)?;
-            audit::record(conn, &act, "tag.create", Some(("tag", t.id)), &t.name)?;
             views::one_tag_out(conn, t.id, Urls(&base))?
                 .ok_or_else(|| ApiError(Problem::not_found("tag")))
         })
@@ -610,7 +589,7 @@ pub async fn delete_tag(
         slug.into_inner(),
         "posts:write",
         "tag",
-        tag::delete,
+        service::taxonomy::delete_tag,
     )
     .await
 }

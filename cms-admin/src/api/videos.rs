@@ -6,8 +6,8 @@ use actix_web::{HttpRequest, web};
 use cms_core::AppState;
 use cms_core::api::views::{self, Urls};
 use cms_core::embed::Embed;
-use cms_core::models::audit;
 use cms_core::models::video::{self, TranscriptFormat, VideoInput};
+use cms_core::service;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -121,9 +121,8 @@ pub async fn create(req: HttpRequest, state: web::Data<AppState>, body: web::Pay
     let out = state
         .db
         .write(move |conn| {
-            let v = video::create(conn, &input)
+            let v = service::videos::create(conn, &act, &input)
                 .map_err(|e| super::as_json_fields(e, &[("duration", "duration_seconds")]))?;
-            audit::record(conn, &act, "video.create", Some(("video", v.id)), &v.title)?;
             Ok::<_, ApiError>(views::video_out(&v, Urls(&base)))
         })
         .await?;
@@ -160,6 +159,7 @@ pub async fn update(
     };
     let base = state.config.server.base_url.clone();
     let act = caller.actor;
+    let poster_actor = act.clone();
     let out = state
         .db
         .write(move |conn| {
@@ -195,15 +195,8 @@ pub async fn update(
             } else if input.transcript != v.transcript {
                 input.transcript_format = None;
             }
-            let saved = video::update(conn, id, &input)
+            let saved = service::videos::update(conn, &act, id, &input)
                 .map_err(|e| super::as_json_fields(e, &[("duration", "duration_seconds")]))?;
-            audit::record(
-                conn,
-                &act,
-                "video.update",
-                Some(("video", id)),
-                &saved.title,
-            )?;
             let wanted = cms_core::posters::wanted(
                 saved.embed_url.as_deref(),
                 v.embed_url.as_deref(),
@@ -229,7 +222,7 @@ pub async fn update(
                         .write(move |conn| {
                             let mut input = cms_core::models::video::input_of(&saved);
                             input.poster_key = Some(key);
-                            let v = video::update(conn, saved.id, &input)?;
+                            let v = service::videos::update(conn, &poster_actor, saved.id, &input)?;
                             Ok::<_, ApiError>(views::video_out(&v, Urls(&base)))
                         })
                         .await?
@@ -263,7 +256,7 @@ pub async fn delete(
         slug.into_inner(),
         "videos:write",
         "video",
-        video::delete,
+        |c, a, id| service::videos::delete(c, a, id).map(drop),
     )
     .await
 }

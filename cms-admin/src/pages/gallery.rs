@@ -13,9 +13,9 @@ use cms_core::ingest::batch;
 use cms_core::ingest::job::{self as import_job, IMPORT_JOB, ImportRequest};
 use cms_core::media::photo_variant_key;
 use cms_core::models::album::{self, Album, AlbumStatus, NewAlbum};
-use cms_core::models::audit;
 use cms_core::models::gallery_category::{self as gc, GalleryCategory};
 use cms_core::models::{job, photo};
+use cms_core::service;
 
 use crate::auth::{Editor, actor};
 use crate::error::AdminError;
@@ -202,14 +202,7 @@ pub async fn create_category(
     let parent = parse_parent(&f.parent)?;
     let act = actor(&user.0.user, &req);
     gallery_write(&state, &req, &user, move |conn| {
-        let c = gc::create(conn, parent, &f.name, &f.description)?;
-        audit::record(
-            conn,
-            &act,
-            "gallery_category.create",
-            Some(("gallery_category", c.id)),
-            &c.name,
-        )?;
+        service::gallery::create_category(conn, &act, parent, &f.name, &f.description)?;
         Ok(())
     })
     .await
@@ -226,15 +219,8 @@ pub async fn update_category(
     let (id, f) = (id.into_inner(), form.into_inner());
     let act = actor(&user.0.user, &req);
     gallery_write(&state, &req, &user, move |conn| {
-        gc::update_details(conn, id, &f.name, &f.description)?;
-        audit::record(
-            conn,
-            &act,
-            "gallery_category.update",
-            Some(("gallery_category", id)),
-            &f.name,
-        )
-        .map_err(Into::into)
+        service::gallery::update_category(conn, &act, id, &f.name, &f.description)?;
+        Ok(())
     })
     .await
 }
@@ -251,15 +237,8 @@ pub async fn move_category(
     let parent = parse_parent(&form.into_inner().parent)?;
     let act = actor(&user.0.user, &req);
     gallery_write(&state, &req, &user, move |conn| {
-        gc::move_to(conn, id, parent)?;
-        audit::record(
-            conn,
-            &act,
-            "gallery_category.move",
-            Some(("gallery_category", id)),
-            "",
-        )
-        .map_err(Into::into)
+        service::gallery::move_category(conn, &act, id, parent)?;
+        Ok(())
     })
     .await
 }
@@ -277,6 +256,7 @@ pub async fn shift_category(
         "down" => false,
         _ => return Err(AdminError::NotFound),
     };
+    let act = actor(&user.0.user, &req);
     gallery_write(&state, &req, &user, move |conn| {
         let c = gc::find(conn, id)?.ok_or(cms_core::Error::NotFound("gallery category"))?;
         let mut ids: Vec<i64> = gc::children(conn, c.parent_id)?
@@ -293,7 +273,7 @@ pub async fn shift_category(
         };
         if let Some(j) = j {
             ids.swap(i, j);
-            gc::reorder(conn, &ids)?;
+            service::gallery::reorder_categories(conn, &act, &ids)?;
         }
         Ok(())
     })
@@ -310,15 +290,7 @@ pub async fn delete_category(
     let id = id.into_inner();
     let act = actor(&user.0.user, &req);
     gallery_write(&state, &req, &user, move |conn| {
-        gc::delete(conn, id)?;
-        audit::record(
-            conn,
-            &act,
-            "gallery_category.delete",
-            Some(("gallery_category", id)),
-            "",
-        )
-        .map_err(Into::into)
+        service::gallery::delete_category(conn, &act, id)
     })
     .await
 }
@@ -352,8 +324,9 @@ pub async fn create_album(
             } else {
                 AlbumStatus::Draft
             };
-            let a = album::create(
+            let a = service::gallery::create_album(
                 conn,
+                &act,
                 &NewAlbum {
                     category_id: category,
                     title: &f.title,
@@ -362,7 +335,6 @@ pub async fn create_album(
                     status,
                 },
             )?;
-            audit::record(conn, &act, "album.create", Some(("album", a.id)), &a.title)?;
             Ok::<_, cms_core::Error>(a.id)
         })
         .await;
@@ -525,21 +497,20 @@ pub async fn update_album(
     let category = parse_parent(&f.category)?;
     let act = actor(&user.0.user, &req);
     album_write(&state, &req, &user, id, move |conn| {
-        album::update_details(conn, id, &f.title, &f.description, &f.credit)?;
-        album::move_to(conn, id, category)?;
         let status = if f.published.is_some() {
             AlbumStatus::Published
         } else {
             AlbumStatus::Draft
         };
-        album::set_status(conn, id, status)?;
-        audit::record(
-            conn,
-            &act,
-            "album.update",
-            Some(("album", id)),
-            status.as_str(),
-        )?;
+        let edit = service::gallery::AlbumEdit {
+            title: Some(&f.title),
+            description: Some(&f.description),
+            credit: Some(&f.credit),
+            category_id: Some(category),
+            status: Some(status),
+            ..Default::default()
+        };
+        service::gallery::edit_album(conn, &act, id, &edit)?;
         Ok(())
     })
     .await
@@ -601,20 +572,28 @@ pub async fn batch(
                         } else {
                             (p.caption.as_str(), f.value.as_str())
                         };
-                        photo::update_meta(conn, *pid, caption, credit, &p.source)?;
+                        service::gallery::update_photo(
+                            conn, &act, *pid, caption, credit, &p.source,
+                        )?;
                     }
                 }
                 "move" => {
                     let target: i64 = f.target.parse().map_err(|_| {
                         cms_core::Error::invalid("target", "choose an album to move to")
                     })?;
-                    photo::move_to_album(conn, &ids, target)?;
+                    service::gallery::move_photos(conn, &act, &ids, target)?;
                 }
                 "delete" => {
-                    let gone = photo::delete(conn, &ids)?;
+                    let gone = service::gallery::delete_photos(conn, &act, &ids)?;
                     unused = photo::unused_files(conn, &gone)?;
                 }
-                "cover" => album::set_cover(conn, id, ids.first().copied())?,
+                "cover" => {
+                    let edit = service::gallery::AlbumEdit {
+                        cover_photo_id: Some(ids.first().copied()),
+                        ..Default::default()
+                    };
+                    service::gallery::edit_album(conn, &act, id, &edit)?;
+                }
                 other => {
                     return Err(cms_core::Error::invalid(
                         "action",
@@ -622,13 +601,6 @@ pub async fn batch(
                     ));
                 }
             }
-            audit::record(
-                conn,
-                &act,
-                &format!("photos.{action}"),
-                Some(("album", id)),
-                &format!("{} photos", ids.len()),
-            )?;
             Ok::<_, cms_core::Error>(unused)
         })
         .await;
@@ -662,9 +634,10 @@ pub async fn order(
     let id = id.into_inner();
     let f = form.into_inner();
     let ids: Vec<i64> = f.ids.iter().filter_map(|s| s.parse().ok()).collect();
+    let act = actor(&user.0.user, &req);
     album_write(&state, &req, &user, id, move |conn| {
         if f.by == "name" {
-            photo::sort_by_name(conn, id)
+            service::gallery::sort_photos_by_name(conn, &act, id)
         } else {
             // The dragged page first, then the rest in their old order.
             let mut all: Vec<i64> = photo::page_in_album(conn, id, 0, i64::MAX)?
@@ -678,7 +651,7 @@ pub async fn order(
             let mut order = all;
             order.extend(ids.iter().copied());
             order.extend(tail);
-            photo::reorder(conn, id, &order)
+            service::gallery::reorder_photos(conn, &act, id, &order)
         }
     })
     .await
@@ -720,10 +693,8 @@ pub async fn delete_album(
     let unused = state
         .db
         .write(move |conn| {
-            let gone = album::delete(conn, id)?;
-            let unused = photo::unused_files(conn, &gone)?;
-            audit::record(conn, &act, "album.delete", Some(("album", id)), "")?;
-            Ok::<_, cms_core::Error>(unused)
+            let gone = service::gallery::delete_album(conn, &act, id)?;
+            Ok::<_, cms_core::Error>(photo::unused_files(conn, &gone)?)
         })
         .await?;
     cms_core::media::forget(state.media.clone(), unused).await;
@@ -816,8 +787,7 @@ pub async fn upload_one(
     let added = state
         .db
         .write(move |conn| {
-            let r = photo::add_to_album(conn, id, &new)?;
-            audit::record(conn, &act, "photos.upload", Some(("album", id)), &filename)?;
+            let r = service::gallery::add_photos(conn, &act, id, &new)?;
             let count = album::find(conn, id)?.map_or(0, |a| a.photo_count);
             Ok::<_, cms_core::Error>((r, count))
         })
@@ -950,7 +920,7 @@ pub async fn start_import(
             let payload = serde_json::to_value(&request)
                 .map_err(|e| cms_core::Error::Internal(e.to_string()))?;
             let id = job::enqueue_returning(conn, IMPORT_JOB, &payload)?;
-            audit::record(
+            cms_core::models::audit::record(
                 conn,
                 &act,
                 "gallery.import",

@@ -5,10 +5,10 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use cms_core::AppState;
-use cms_core::models::audit;
 use cms_core::models::category::{self, Category};
 use cms_core::models::post::{self, AdminFilter, PostInput, PostKind, PostStatus};
 use cms_core::models::{photo, user};
+use cms_core::service;
 
 use crate::auth::{Editor, actor};
 use crate::error::AdminError;
@@ -467,11 +467,7 @@ pub async fn create(
     let act = actor(&user.0.user, &req);
     let saved = state
         .db
-        .write(move |conn| {
-            let p = post::create(conn, &input)?;
-            audit::record(conn, &act, "post.create", Some(("post", p.id)), &p.title)?;
-            Ok::<_, cms_core::Error>(p)
-        })
+        .write(move |conn| service::posts::create(conn, &act, &input))
         .await;
     match saved {
         Ok(p) => {
@@ -572,15 +568,7 @@ pub async fn update(
             // The author stays who wrote it; the editor is recorded on the revision.
             let mut input = input;
             input.author_id = old.author_id;
-            let p = post::update(conn, id, &input, Some(editor_id))?;
-            audit::record(
-                conn,
-                &act,
-                "post.update",
-                Some(("post", p.id)),
-                p.status.as_str(),
-            )?;
-            Ok::<_, cms_core::Error>(p)
+            service::posts::update(conn, &act, id, &input, Some(editor_id))
         })
         .await;
     match saved {
@@ -758,15 +746,7 @@ pub async fn restore(
     state
         .db
         .write(move |conn| {
-            let p = post::restore_revision(conn, id, rev, Some(editor))?;
-            audit::record(
-                conn,
-                &act,
-                "post.restore",
-                Some(("post", p.id)),
-                &format!("revision {rev}"),
-            )?;
-            Ok::<_, cms_core::Error>(())
+            service::posts::restore_revision(conn, &act, id, rev, Some(editor)).map(drop)
         })
         .await?;
     Ok(see_other(&format!(
@@ -806,12 +786,7 @@ pub async fn delete(
     let act = actor(&user.0.user, &req);
     state
         .db
-        .write(move |conn| {
-            let p = post::find(conn, id)?.ok_or(cms_core::Error::NotFound("post"))?;
-            post::delete(conn, id)?;
-            audit::record(conn, &act, "post.delete", Some(("post", id)), &p.title)?;
-            Ok::<_, cms_core::Error>(())
-        })
+        .write(move |conn| service::posts::delete(conn, &act, id).map(drop))
         .await?;
     Ok(see_other("/admin/posts?notice=deleted"))
 }

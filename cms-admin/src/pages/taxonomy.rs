@@ -3,8 +3,8 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use cms_core::AppState;
-use cms_core::models::audit;
 use cms_core::models::{category, tag};
+use cms_core::service;
 use diesel::prelude::*;
 
 use crate::auth::{Editor, actor};
@@ -167,21 +167,15 @@ pub async fn create(
     let result = state
         .db
         .write(move |conn| {
-            let c = category::create(
+            service::taxonomy::create_category(
                 conn,
+                &act,
                 parent,
                 &name,
                 Some(slug.as_str()).filter(|s| !s.trim().is_empty()),
                 &description,
-            )?;
-            audit::record(
-                conn,
-                &act,
-                "category.create",
-                Some(("category", c.id)),
-                &c.name,
-            )?;
-            Ok::<_, cms_core::Error>(())
+            )
+            .map(drop)
         })
         .await;
     match result {
@@ -204,15 +198,7 @@ pub async fn update(
     let result = state
         .db
         .write(move |conn| {
-            category::update(conn, id, &f.name, &f.description)?;
-            audit::record(
-                conn,
-                &act,
-                "category.update",
-                Some(("category", id)),
-                &f.name,
-            )?;
-            Ok::<_, cms_core::Error>(())
+            service::taxonomy::update_category(conn, &act, id, &f.name, &f.description).map(drop)
         })
         .await;
     match result {
@@ -243,11 +229,7 @@ pub async fn delete(
     let act = actor(&user.0.user, &req);
     let result = state
         .db
-        .write(move |conn| {
-            category::delete(conn, id)?;
-            audit::record(conn, &act, "category.delete", Some(("category", id)), "")?;
-            Ok::<_, cms_core::Error>(())
-        })
+        .write(move |conn| service::taxonomy::delete_category(conn, &act, id).map(drop))
         .await;
     match result {
         Ok(()) => Ok(see_other("/admin/categories?notice=deleted")),
@@ -277,11 +259,7 @@ pub async fn delete_tag(
     let act = actor(&user.0.user, &req);
     state
         .db
-        .write(move |conn| {
-            cms_core::models::tag::delete(conn, id)?;
-            audit::record(conn, &act, "tag.delete", Some(("tag", id)), "")?;
-            Ok::<_, cms_core::Error>(())
-        })
+        .write(move |conn| service::taxonomy::delete_tag(conn, &act, id))
         .await?;
     Ok(see_other("/admin/categories?notice=deleted"))
 }

@@ -7,8 +7,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use cms_core::AppState;
 use cms_core::media::{media_extension, sniff};
-use cms_core::models::audit;
 use cms_core::models::video::{self, TranscriptFormat, Video, VideoInput, VideoStatus};
+use cms_core::service;
 
 use crate::auth::{Editor, actor};
 use crate::error::AdminError;
@@ -445,23 +445,9 @@ async fn save(
     let act = actor(&user.0.user, &req);
     let saved = state
         .db
-        .write(move |conn| {
-            let v = match id {
-                Some(id) => video::update(conn, id, &input)?,
-                None => video::create(conn, &input)?,
-            };
-            audit::record(
-                conn,
-                &act,
-                if id.is_some() {
-                    "video.update"
-                } else {
-                    "video.create"
-                },
-                Some(("video", v.id)),
-                &v.title,
-            )?;
-            Ok::<_, cms_core::Error>(v)
+        .write(move |conn| match id {
+            Some(id) => service::videos::update(conn, &act, id, &input),
+            None => service::videos::create(conn, &act, &input),
         })
         .await;
     match saved {
@@ -533,11 +519,7 @@ pub async fn delete(
     let act = actor(&user.0.user, &req);
     state
         .db
-        .write(move |conn| {
-            video::delete(conn, id)?;
-            audit::record(conn, &act, "video.delete", Some(("video", id)), "")?;
-            Ok::<_, cms_core::Error>(())
-        })
+        .write(move |conn| service::videos::delete(conn, &act, id).map(drop))
         .await?;
     Ok(see_other("/admin/videos?notice=deleted"))
 }

@@ -2,6 +2,7 @@
 //! (`cms-admin`): the JSON shapes and their builders, problem details, strict query parsing,
 //! bearer-token authentication and the per-token rate limit. No HTTP types here.
 
+pub mod changes;
 pub mod paging;
 pub mod problem;
 pub mod spec;

@@ -62,6 +62,7 @@ pub const ORDER: &[&str] = &[
     "email_outbox",
     "jobs",
     "audit_log",
+    "change_events",
     "import_items",
     "redirects",
     "api_tokens",

@@ -9,6 +9,7 @@ use crate::db::DbConn;
 use crate::error::Result;
 use crate::markdown::decode_entities;
 use crate::models::album::{self, AlbumStatus, NewAlbum};
+use crate::models::audit::Actor;
 use crate::models::redirect::{self, Target};
 use crate::notify;
 use crate::schema::photos;
@@ -67,12 +68,14 @@ pub(crate) fn is_image_name(rel: &str) -> bool {
 /// A new album, published without announcing it (imported content is not news).
 pub(crate) fn new_album(
     conn: &mut DbConn,
+    actor: &Actor,
     category: Option<i64>,
     title: &str,
     description: &str,
 ) -> Result<album::Album> {
-    let a = album::create(
+    let a = crate::service::gallery::create_album(
         conn,
+        &actor.importing(),
         &NewAlbum {
             category_id: category,
             title,

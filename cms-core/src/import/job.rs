@@ -276,6 +276,7 @@ pub fn run_next(
             user_id: req.user_id,
             label: req.user_label.clone(),
             ip: None,
+            importing: false,
         };
         let report = run_request(db, media, import_dir, settings, &req, &progress, &actor)?;
         let total = progress.total();

@@ -27,9 +27,8 @@ use crate::db::{Db, DbConn};
 use crate::error::Result;
 use crate::ingest::{self, Progress};
 use crate::media::MediaStore;
-use crate::models::album;
 use crate::models::audit::{self, Actor};
-use crate::models::photo::{self, NewPhoto};
+use crate::models::photo::NewPhoto;
 use crate::models::redirect::{self, Target};
 use crate::models::{import_item, site};
 use crate::schema::{albums, gallery_categories};
@@ -585,7 +584,13 @@ fn write_group(
                 &spec.title
             };
             let title: String = title.chars().take(200).collect();
-            let a = new_album(conn, spec.category, &title, &spec.description)?;
+            let a = new_album(
+                conn,
+                &Actor::import(source),
+                spec.category,
+                &title,
+                &spec.description,
+            )?;
             if !dest.hidden {
                 diesel::update(albums::table.find(a.id))
                     .set(albums::position.eq(spec.position))
@@ -611,7 +616,8 @@ fn write_group(
         }
     };
     let rows: Vec<NewPhoto> = items.iter().map(|(_, r)| r.clone()).collect();
-    let added = photo::add_to_album(conn, album_id, &rows)?;
+    let actor = Actor::import(source);
+    let added = crate::service::gallery::add_photos(conn, &actor, album_id, &rows)?;
     let hashes: Vec<&str> = rows.iter().map(|r| r.content_hash.as_str()).collect();
     let ids = photo_ids_by_hash(conn, album_id, &hashes)?;
     let mut fresh: std::collections::HashSet<i64> = added.inserted.iter().copied().collect();
@@ -635,14 +641,18 @@ fn write_group(
                 }
             }
             if spec.cover.as_deref() == Some(p.key.as_str()) {
-                album::set_cover(conn, album_id, Some(id))?;
+                let edit = crate::service::gallery::AlbumEdit {
+                    cover_photo_id: Some(Some(id)),
+                    ..Default::default()
+                };
+                crate::service::gallery::edit_album(conn, &actor, album_id, &edit)?;
             }
         }
     }
     import_item::record_many(conn, source, kinds.item, &keys)?;
     redirect::put_many(conn, &old, source)?;
     if created && !dest.hidden && spec.public {
-        album::publish_together(conn, &[album_id])?;
+        crate::service::gallery::publish_albums(conn, &actor, &[album_id])?;
     }
     Ok(Written {
         dest: dest.clone(),
@@ -757,8 +767,9 @@ pub fn category(
             match crate::models::gallery_category::find_child_by_name(conn, spec.parent, &name)? {
                 Some(c) if !claimed.contains(&c.id) => c.id,
                 _ => {
-                    let c = crate::models::gallery_category::create(
+                    let c = crate::service::gallery::create_category(
                         conn,
+                        &Actor::import(source),
                         spec.parent,
                         &name,
                         &spec.description,

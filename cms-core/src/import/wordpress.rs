@@ -36,7 +36,8 @@ use crate::models::post::{self, PostInput, PostKind, PostStatus};
 use crate::models::redirect::{self, Target};
 use crate::models::user::{self, NewUser, Role};
 use crate::models::video::{self, VideoInput};
-use crate::models::{category, gallery_category, import_item, tag};
+use crate::models::{category, import_item, tag};
+use crate::service::gallery;
 use crate::{notify, slug};
 
 /// How an import runs.
@@ -441,8 +442,9 @@ fn import_categories(
                     // A category of the same slug is the same category (e.g. "news").
                     Some(c) => (c.id, false),
                     None => (
-                        category::create(
+                        crate::service::taxonomy::create_category(
                             conn,
+                            &Actor::import(source),
                             parent_id,
                             &name,
                             slug.as_deref(),
@@ -692,10 +694,11 @@ fn import_media(
         let n = db.write_blocking(|conn| -> Result<usize> {
             let mut n = 0;
             for ((year, month), items) in &by_album {
-                let cat = gallery_category::ensure_path(conn, &[UPLOADS_CATEGORY, year])?;
+                let importer = Actor::import(source);
+                let cat = gallery::ensure_path(conn, &importer, &[UPLOADS_CATEGORY, year])?;
                 let album = match album::find_in_category_by_title(conn, cat, month)? {
                     Some(a) => a,
-                    None => new_album(conn, cat, month, "Imported from WordPress.")?,
+                    None => new_album(conn, &importer, cat, month, "Imported from WordPress.")?,
                 };
                 let rows: Vec<NewPhoto> = items
                     .iter()
@@ -705,7 +708,7 @@ fn import_media(
                         ..p.clone()
                     })
                     .collect();
-                photo::add_to_album(conn, album.id, &rows)?;
+                gallery::add_photos(conn, &importer, album.id, &rows)?;
                 let hashes: Vec<&str> = rows.iter().map(|p| p.content_hash.as_str()).collect();
                 let ids = photo_ids_by_hash(conn, album.id, &hashes)?;
                 for (a, p) in items {
@@ -742,7 +745,7 @@ fn import_media(
                     n += 1;
                 }
                 if album.status != AlbumStatus::Published {
-                    album::publish_together(conn, &[album.id])?;
+                    gallery::publish_albums(conn, &importer, &[album.id])?;
                 }
             }
             Ok(n)
@@ -1041,20 +1044,22 @@ impl PostHooks<'_, '_> {
                 ..Default::default()
             })
             .collect();
-        let cat = gallery_category::ensure_path(self.conn, &[UPLOADS_CATEGORY, "Galleries"])?;
+        let importer = Actor::import(self.cx.source);
+        let cat = gallery::ensure_path(self.conn, &importer, &[UPLOADS_CATEGORY, "Galleries"])?;
         let title = format!(
             "Gallery: {}",
             self.title.chars().take(180).collect::<String>()
         );
         let a = new_album(
             self.conn,
+            &importer,
             cat,
             &title,
             "A gallery from a post of the WordPress site.",
         )?;
-        photo::add_to_album(self.conn, a.id, &rows)?;
+        gallery::add_photos(self.conn, &importer, a.id, &rows)?;
         if self.published {
-            album::publish_together(self.conn, &[a.id])?;
+            gallery::publish_albums(self.conn, &importer, &[a.id])?;
         }
         import_item::record(self.conn, self.cx.source, "gallery", &key, a.id)?;
         Ok(Some(format!("[[album:{}]]", a.slug)))
@@ -1069,7 +1074,7 @@ impl PostHooks<'_, '_> {
             let v = video::find(self.conn, id)?;
             if let Some(v) = v {
                 if self.published && v.status != video::VideoStatus::Published {
-                    publish_video_quietly(self.conn, &v)?;
+                    publish_video_quietly(self.conn, self.cx.source, &v)?;
                 }
                 return Ok(Some(format!("[[video:{}]]", v.slug)));
             }
@@ -1082,21 +1087,21 @@ impl PostHooks<'_, '_> {
             published: false,
             ..VideoInput::default()
         };
-        let v = video::create(self.conn, &input)?;
+        let v = crate::service::videos::create(self.conn, &Actor::import(self.cx.source), &input)?;
         if self.published {
-            publish_video_quietly(self.conn, &v)?;
+            publish_video_quietly(self.conn, self.cx.source, &v)?;
         }
         import_item::record(self.conn, self.cx.source, "video", &key, v.id)?;
         Ok(Some(format!("[[video:{}]]", v.slug)))
     }
 }
 
-fn publish_video_quietly(conn: &mut DbConn, v: &video::Video) -> Result<()> {
+fn publish_video_quietly(conn: &mut DbConn, source: &str, v: &video::Video) -> Result<()> {
     let input = VideoInput {
         published: true,
         ..video::input_of(v)
     };
-    video::update(conn, v.id, &input)?;
+    crate::service::videos::update(conn, &Actor::import(source), v.id, &input)?;
     notify::mark_announced(conn, &notify::Item::Video(v.id))?;
     Ok(())
 }
@@ -1252,7 +1257,7 @@ fn write_post(
             tags
         },
     };
-    let p = post::create(conn, &input)?;
+    let p = crate::service::posts::create(conn, &cx.actor.importing(), &input)?;
     if let Some(d) = date.filter(|d| *d <= crate::models::now()) {
         // Written then, not today: pages show no "updated" date for an imported post.
         use crate::schema::posts;

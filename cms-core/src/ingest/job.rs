@@ -167,6 +167,7 @@ pub fn run_next(
             user_id: req.user_id,
             label: req.user_label.clone(),
             ip: None,
+            importing: false,
         };
         let opts = Options {
             settings: settings.clone(),

@@ -24,8 +24,8 @@ use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::media::MediaStore;
 use crate::models::album::{self, AlbumStatus, NewAlbum};
-use crate::models::audit::{self, Actor};
-use crate::models::post::{self, PostInput};
+use crate::models::audit::Actor;
+use crate::models::post::PostInput;
 use crate::models::{gallery_category, import_item, photo};
 use crate::schema::photos;
 
@@ -196,7 +196,8 @@ pub fn run(
                         }
                         None => (create_album(conn, &names, &source, actor)?, true),
                     };
-                    Ok((id, created, photo::add_to_album(conn, id, &done)?))
+                    let added = crate::service::gallery::add_photos(conn, actor, id, &done)?;
+                    Ok((id, created, added))
                 })?;
                 if matches!(album_id, Some((_, false))) && adding_from.is_none() {
                     adding_from = Some(first_new_id);
@@ -244,10 +245,7 @@ pub fn run(
     db.write_blocking(|conn| -> Result<()> {
         let ids: Vec<i64> = report.albums_created.iter().map(|a| a.0).collect();
         if !opts.leave_unpublished && !ids.is_empty() {
-            album::publish_together(conn, &ids)?;
-            for (id, title) in &report.albums_created {
-                audit::record(conn, actor, "album.publish", Some(("album", *id)), title)?;
-            }
+            crate::service::gallery::publish_albums(conn, actor, &ids)?;
         }
         // The import has ended: its albums are no longer pending, published or (--draft) not.
         let keys: Vec<String> = ids.iter().map(i64::to_string).collect();
@@ -256,14 +254,7 @@ pub fn run(
         import_item::forget(conn, ADDING.0, ADDING.1, &keys)?;
         if opts.announce && !report.albums_filled.is_empty() {
             let input = announcement(conn, &report, actor)?;
-            let p = post::create(conn, &input)?;
-            audit::record(
-                conn,
-                actor,
-                "post.create",
-                Some(("post", p.id)),
-                "import announcement",
-            )?;
+            let p = crate::service::posts::create(conn, actor, &input)?;
             report.announcement = Some(p.id);
         }
         Ok(())
@@ -335,7 +326,8 @@ fn announcement(conn: &mut crate::db::DbConn, report: &Report, actor: &Actor) ->
     }
     let mut input = PostInput::new(title, body);
     input.author_id = actor.user_id;
-    input.category_ids = vec![crate::models::category::ensure(conn, "Gallery Updates")?.id];
+    input.category_ids =
+        vec![crate::service::taxonomy::ensure_category(conn, actor, "Gallery Updates")?.id];
     input.featured_photo_id = photos::table
         .filter(photos::album_id.eq(filled[0].0))
         .filter(photos::id.ge(from(filled[0].0).unwrap_or(0)))
@@ -434,9 +426,10 @@ fn create_album(
     source: &source::AlbumSource,
     actor: &Actor,
 ) -> Result<i64> {
-    let category = gallery_category::ensure_path(conn, categories)?;
-    let a = album::create(
+    let category = crate::service::gallery::ensure_path(conn, actor, categories)?;
+    let a = crate::service::gallery::create_album(
         conn,
+        actor,
         &NewAlbum {
             category_id: category,
             title: &source.title,
@@ -445,7 +438,6 @@ fn create_album(
             status: AlbumStatus::Draft,
         },
     )?;
-    audit::record(conn, actor, "album.create", Some(("album", a.id)), &a.title)?;
     import_item::record(conn, PENDING.0, PENDING.1, &a.id.to_string(), a.id)?;
     Ok(a.id)
 }

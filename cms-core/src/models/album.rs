@@ -5,11 +5,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::gallery_category::{self, adjust_counts};
-use super::{now, site, text_enum};
+use super::{now, text_enum};
 use crate::db::DbConn;
 use crate::error::{Error, Result};
 use crate::schema::{albums, photos};
-use crate::search;
 use crate::slug;
 
 text_enum! {
@@ -144,10 +143,7 @@ pub fn create(conn: &mut DbConn, new: &NewAlbum<'_>) -> Result<Album> {
         .get_result::<Album>(conn)?;
     if published {
         adjust_counts(conn, new.category_id, 1, 0)?;
-        search::sync_album(conn, album.id)?;
-        crate::notify::schedule(conn, &crate::notify::Item::Albums(vec![album.id]))?;
     }
-    site::bump_content_version(conn)?;
     Ok(album)
 }
 
@@ -246,39 +242,11 @@ pub fn update_details(
     if n == 0 {
         return Err(Error::NotFound("album"));
     }
-    search::sync_album(conn, id)?;
-    site::bump_content_version(conn)?;
     Ok(())
 }
 
 /// Publishes or unpublishes an album; its category chain gains or loses it and its photos.
-/// Publishing tells the gallery's subscribers (once per album).
 pub fn set_status(conn: &mut DbConn, id: i64, status: AlbumStatus) -> Result<Album> {
-    let before = find(conn, id)?.map(|a| a.status);
-    let album = change_status(conn, id, status)?;
-    if status == AlbumStatus::Published && before != Some(AlbumStatus::Published) {
-        crate::notify::schedule(conn, &crate::notify::Item::Albums(vec![id]))?;
-    }
-    Ok(album)
-}
-
-/// Publishes several albums as one event (an import): subscribers get one message about all.
-pub fn publish_together(conn: &mut DbConn, ids: &[i64]) -> Result<()> {
-    let mut newly = Vec::new();
-    for id in ids {
-        let before = find(conn, *id)?.map(|a| a.status);
-        change_status(conn, *id, AlbumStatus::Published)?;
-        if before != Some(AlbumStatus::Published) {
-            newly.push(*id);
-        }
-    }
-    if !newly.is_empty() {
-        crate::notify::schedule(conn, &crate::notify::Item::Albums(newly))?;
-    }
-    Ok(())
-}
-
-fn change_status(conn: &mut DbConn, id: i64, status: AlbumStatus) -> Result<Album> {
     let album = find(conn, id)?.ok_or(Error::NotFound("album"))?;
     if album.status == status {
         return Ok(album);
@@ -303,8 +271,6 @@ fn change_status(conn: &mut DbConn, id: i64, status: AlbumStatus) -> Result<Albu
         ))
         .returning(albums::all_columns)
         .get_result::<Album>(conn)?;
-    search::sync_album(conn, id)?;
-    site::bump_content_version(conn)?;
     Ok(updated)
 }
 
@@ -332,8 +298,6 @@ pub fn move_to(conn: &mut DbConn, id: i64, category_id: Option<i64>) -> Result<(
             albums::updated_at.eq(now()),
         ))
         .execute(conn)?;
-    search::sync_album(conn, id)?;
-    site::bump_content_version(conn)?;
     Ok(())
 }
 
@@ -355,7 +319,6 @@ pub fn set_cover(conn: &mut DbConn, id: i64, photo_id: Option<i64>) -> Result<()
     diesel::update(albums::table.find(id))
         .set(albums::cover_photo_id.eq(photo_id))
         .execute(conn)?;
-    site::bump_content_version(conn)?;
     Ok(())
 }
 
@@ -367,9 +330,6 @@ pub fn delete(conn: &mut DbConn, id: i64) -> Result<Vec<crate::models::photo::Ph
         .filter(photos::album_id.eq(id))
         .select(crate::models::photo::Photo::as_select())
         .load(conn)?;
-    let photo_ids: Vec<i64> = gone.iter().map(|p| p.id).collect();
-    search::remove(conn, search::Kind::Photo, &photo_ids)?;
-    search::remove(conn, search::Kind::Album, &[id])?;
     diesel::update(albums::table.find(id))
         .set(albums::cover_photo_id.eq(None::<i64>))
         .execute(conn)?;
@@ -378,7 +338,6 @@ pub fn delete(conn: &mut DbConn, id: i64) -> Result<Vec<crate::models::photo::Ph
     if album.status == AlbumStatus::Published {
         adjust_counts(conn, album.category_id, -1, -album.photo_count)?;
     }
-    site::bump_content_version(conn)?;
     Ok(gone)
 }
 

@@ -27,6 +27,10 @@ pub struct Actor {
     pub user_id: Option<i64>,
     pub label: String,
     pub ip: Option<String>,
+    /// Moving a site in (WordPress, Coppermine, Piwigo): what it writes was on the old site
+    /// already. Its changes are recorded as quiet events (nobody is told of them) and the
+    /// import writes its own audit entries for the run instead of one per item.
+    pub importing: bool,
 }
 
 impl Actor {
@@ -36,6 +40,7 @@ impl Actor {
             user_id: None,
             label: "cli".into(),
             ip: None,
+            importing: false,
         }
     }
 
@@ -45,6 +50,26 @@ impl Actor {
             user_id: None,
             label: format!("system:{name}"),
             ip: None,
+            importing: false,
+        }
+    }
+
+    /// An import from `source` (a WordPress, Coppermine or Piwigo site): see
+    /// [`Actor::importing`].
+    pub fn import(source: &str) -> Self {
+        Actor {
+            user_id: None,
+            label: format!("import:{source}"),
+            ip: None,
+            importing: true,
+        }
+    }
+
+    /// The same actor moving a site in (see [`Actor::importing`]).
+    pub fn importing(&self) -> Self {
+        Actor {
+            importing: true,
+            ..self.clone()
         }
     }
 }

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{now, site};
+use super::now;
 use crate::db::DbConn;
 use crate::error::{Error, Result};
 use crate::schema::{categories, post_categories};
@@ -73,21 +73,16 @@ pub fn create(
         ))
         .returning(categories::all_columns)
         .get_result::<Category>(conn)?;
-    site::bump_content_version(conn)?;
     Ok(row)
 }
 
-/// The category with this name at the top level, created if missing (demo content, imports).
-pub fn ensure(conn: &mut DbConn, name: &str) -> Result<Category> {
-    let existing = categories::table
+/// A category by its name.
+pub fn find_by_name(conn: &mut DbConn, name: &str) -> QueryResult<Option<Category>> {
+    categories::table
         .filter(categories::name.eq(name.trim()))
         .select(Category::as_select())
         .first(conn)
-        .optional()?;
-    match existing {
-        Some(c) => Ok(c),
-        None => create(conn, None, name, None, ""),
-    }
+        .optional()
 }
 
 /// A category by id.
@@ -150,7 +145,6 @@ pub fn update(conn: &mut DbConn, id: i64, name: &str, description: &str) -> Resu
     if n == 0 {
         return Err(Error::NotFound("category"));
     }
-    site::bump_content_version(conn)?;
     Ok(())
 }
 
@@ -171,6 +165,5 @@ pub fn delete(conn: &mut DbConn, id: i64) -> Result<()> {
     if n == 0 {
         return Err(Error::NotFound("category"));
     }
-    site::bump_content_version(conn)?;
     Ok(())
 }

@@ -8,7 +8,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::album::AlbumStatus;
-use super::{now, site};
+use super::now;
 use crate::db::DbConn;
 use crate::error::{Error, Result};
 use crate::schema::{albums, gallery_categories, photos};
@@ -118,7 +118,6 @@ pub fn create(
         ))
         .returning(gallery_categories::all_columns)
         .get_result::<GalleryCategory>(conn)?;
-    site::bump_content_version(conn)?;
     Ok(row)
 }
 
@@ -289,8 +288,6 @@ pub fn update_details(conn: &mut DbConn, id: i64, name: &str, description: &str)
     if n == 0 {
         return Err(Error::NotFound("gallery category"));
     }
-    crate::search::sync_albums_under(conn, id)?;
-    site::bump_content_version(conn)?;
     Ok(())
 }
 
@@ -347,8 +344,6 @@ pub fn move_to(conn: &mut DbConn, id: i64, new_parent: Option<i64>) -> Result<()
             .set(gallery_categories::path.eq(format!("{new_path}/{rest}")))
             .execute(conn)?;
     }
-    crate::search::sync_albums_under(conn, id)?;
-    site::bump_content_version(conn)?;
     Ok(())
 }
 
@@ -359,7 +354,6 @@ pub fn reorder(conn: &mut DbConn, ids: &[i64]) -> Result<()> {
             .set(gallery_categories::position.eq(i32::try_from(i).unwrap_or(i32::MAX)))
             .execute(conn)?;
     }
-    site::bump_content_version(conn)?;
     Ok(())
 }
 
@@ -382,23 +376,7 @@ pub fn delete(conn: &mut DbConn, id: i64) -> Result<()> {
     if n == 0 {
         return Err(Error::NotFound("gallery category"));
     }
-    site::bump_content_version(conn)?;
     Ok(())
-}
-
-/// Finds or creates the chain of categories named `names` from the top, returning the id of
-/// the last (imports map a folder path onto the tree this way).
-pub fn ensure_path(conn: &mut DbConn, names: &[&str]) -> Result<Option<i64>> {
-    let mut parent: Option<i64> = None;
-    for name in names {
-        let existing = find_child_by_name(conn, parent, name)?;
-        let id = match existing {
-            Some(c) => c.id,
-            None => create(conn, parent, name, "")?.id,
-        };
-        parent = Some(id);
-    }
-    Ok(parent)
 }
 
 /// Recomputes every count from the rows and lists each stored count that differs. Empty means

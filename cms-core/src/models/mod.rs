@@ -6,6 +6,7 @@ pub mod album;
 pub mod api_token;
 pub mod audit;
 pub mod category;
+pub mod change;
 pub mod gallery_category;
 pub mod import_item;
 pub mod job;

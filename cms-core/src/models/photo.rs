@@ -8,11 +8,10 @@ use diesel::prelude::*;
 
 use super::album::{self, Album, AlbumStatus};
 use super::gallery_category::adjust_counts;
-use super::{now, site};
+use super::now;
 use crate::db::DbConn;
 use crate::error::{Error, Result};
 use crate::schema::{albums, photos};
-use crate::search;
 
 /// Photos checked for duplicates (one `IN` of hashes) and inserted per step of `add_to_album`.
 const INSERT_CHUNK: usize = 500;
@@ -194,21 +193,10 @@ pub fn add_to_album(conn: &mut DbConn, album_id: i64, new: &[NewPhoto]) -> Resul
             adjust_counts(conn, album.category_id, 0, n)?;
         }
     }
-    if !report.inserted.is_empty() {
-        // A draft album's photos are indexed when it is published.
-        if album.status == AlbumStatus::Published
-            && new
-                .iter()
-                .any(|p| !(p.title.is_empty() && p.caption.is_empty() && p.credit.is_empty()))
-        {
-            search::sync_photos(conn, &report.inserted)?;
-        }
-        if album.cover_photo_id.is_none() {
-            diesel::update(albums::table.find(album_id))
-                .set(albums::cover_photo_id.eq(report.inserted.first().copied()))
-                .execute(conn)?;
-        }
-        site::bump_content_version(conn)?;
+    if !report.inserted.is_empty() && album.cover_photo_id.is_none() {
+        diesel::update(albums::table.find(album_id))
+            .set(albums::cover_photo_id.eq(report.inserted.first().copied()))
+            .execute(conn)?;
     }
     Ok(report)
 }
@@ -369,8 +357,6 @@ pub fn update_meta(
     if n == 0 {
         return Err(Error::NotFound("photo"));
     }
-    search::sync_photos(conn, &[id])?;
-    site::bump_content_version(conn)?;
     Ok(())
 }
 
@@ -410,10 +396,6 @@ pub fn delete(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<Photo>> {
         remove_from_counts(conn, &album, *n)?;
     }
     diesel::delete(photos::table.filter(photos::id.eq_any(ids))).execute(conn)?;
-    search::remove(conn, search::Kind::Photo, ids)?;
-    if !per_album.is_empty() {
-        site::bump_content_version(conn)?;
-    }
     Ok(gone)
 }
 
@@ -513,9 +495,6 @@ pub fn move_to_album(conn: &mut DbConn, ids: &[i64], target_id: i64) -> Result<u
     if target.status == AlbumStatus::Published {
         adjust_counts(conn, target.category_id, 0, n)?;
     }
-    let moved: Vec<i64> = moving.iter().map(|m| m.0).collect();
-    search::sync_photos(conn, &moved)?;
-    site::bump_content_version(conn)?;
     Ok(moving.len())
 }
 
@@ -530,7 +509,6 @@ pub fn reorder(conn: &mut DbConn, album_id: i64, ids: &[i64]) -> Result<()> {
         .set(photos::position.eq(i as i64))
         .execute(conn)?;
     }
-    site::bump_content_version(conn)?;
     Ok(())
 }
 

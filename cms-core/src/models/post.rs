@@ -8,14 +8,13 @@ use diesel::prelude::*;
 
 use super::category::Category;
 use super::tag::{self, Tag};
-use super::{now, site, text_enum};
+use super::{now, text_enum};
 use crate::db::DbConn;
 use crate::error::{Error, Result};
 use crate::markdown;
 use crate::schema::{
     categories, post_categories, post_revisions, post_slug_redirects, post_tags, posts, tags,
 };
-use crate::search;
 use crate::slug;
 
 text_enum! {
@@ -281,10 +280,6 @@ pub fn create(conn: &mut DbConn, input: &PostInput) -> Result<Post> {
     add_revision(conn, &post, input.author_id)?;
     set_categories(conn, post.id, &input.category_ids)?;
     set_tags(conn, post.id, &input.tags)?;
-    search::sync_post(conn, post.id)?;
-    crate::publishing::sync_schedule(conn, &post)?;
-    notify_if_due(conn, &post)?;
-    site::bump_content_version(conn)?;
     Ok(post)
 }
 
@@ -390,19 +385,7 @@ pub fn update(
     }
     set_categories(conn, id, &input.category_ids)?;
     set_tags(conn, id, &input.tags)?;
-    search::sync_post(conn, id)?;
-    crate::publishing::sync_schedule(conn, &post)?;
-    notify_if_due(conn, &post)?;
-    site::bump_content_version(conn)?;
     Ok(post)
-}
-
-/// Schedules the update email of a post that is published and asks for one (once ever).
-pub(crate) fn notify_if_due(conn: &mut DbConn, post: &Post) -> Result<()> {
-    if post.status == PostStatus::Published && post.notify_subscribers {
-        crate::notify::schedule(conn, &crate::notify::Item::Post(post.id))?;
-    }
-    Ok(())
 }
 
 /// Publishes a post now (or keeps its first publication date if it had one).
@@ -418,11 +401,31 @@ pub fn publish(conn: &mut DbConn, id: i64) -> Result<Post> {
         ))
         .returning(posts::all_columns)
         .get_result::<Post>(conn)?;
-    search::sync_post(conn, id)?;
-    crate::publishing::sync_schedule(conn, &post)?;
-    notify_if_due(conn, &post)?;
-    site::bump_content_version(conn)?;
     Ok(post)
+}
+
+/// Publishes `old` if it is still scheduled and its time has come (checked again in the
+/// UPDATE, so two schedulers cannot both publish it); returns the post when it did. The post
+/// keeps its scheduled time as its publication date.
+pub fn publish_if_due(conn: &mut DbConn, old: &Post, at: NaiveDateTime) -> Result<Option<Post>> {
+    let due = old.status == PostStatus::Scheduled && old.publish_at.is_some_and(|t| t <= at);
+    if !due {
+        return Ok(None);
+    }
+    Ok(diesel::update(
+        posts::table
+            .find(old.id)
+            .filter(posts::status.eq(PostStatus::Scheduled)),
+    )
+    .set((
+        posts::status.eq(PostStatus::Published),
+        posts::published_at.eq(old.publish_at.or(Some(at))),
+        posts::first_published_at.eq(old.first_published_at.or(old.publish_at).or(Some(at))),
+        posts::updated_at.eq(now()),
+    ))
+    .returning(posts::all_columns)
+    .get_result::<Post>(conn)
+    .optional()?)
 }
 
 /// Sets a post's status without touching its content (unpublish, archive). As with an edit in
@@ -445,10 +448,6 @@ pub fn set_status(conn: &mut DbConn, id: i64, status: PostStatus) -> Result<Post
         .get_result::<Post>(conn)
         .optional()?
         .ok_or(Error::NotFound("post"))?;
-    search::sync_post(conn, id)?;
-    crate::publishing::sync_schedule(conn, &post)?;
-    notify_if_due(conn, &post)?;
-    site::bump_content_version(conn)?;
     Ok(post)
 }
 
@@ -458,8 +457,6 @@ pub fn delete(conn: &mut DbConn, id: i64) -> Result<()> {
     if n == 0 {
         return Err(Error::NotFound("post"));
     }
-    search::remove(conn, search::Kind::Post, &[id])?;
-    site::bump_content_version(conn)?;
     Ok(())
 }
 
@@ -956,8 +953,6 @@ pub fn restore_revision(
         .returning(posts::all_columns)
         .get_result::<Post>(conn)?;
     add_revision(conn, &post, editor_id)?;
-    search::sync_post(conn, post_id)?;
-    site::bump_content_version(conn)?;
     Ok(post)
 }
 
@@ -1095,6 +1090,5 @@ pub fn set_featured_photo(conn: &mut DbConn, id: i64, photo_id: Option<i64>) -> 
     if n == 0 {
         return Err(Error::NotFound("post"));
     }
-    site::bump_content_version(conn)?;
     Ok(())
 }

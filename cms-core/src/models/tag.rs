@@ -52,6 +52,15 @@ pub fn find_or_create(conn: &mut DbConn, raw: &str) -> Result<Tag> {
         .get_result::<Tag>(conn)?)
 }
 
+/// A tag by id.
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<Tag>> {
+    tags::table
+        .find(id)
+        .select(Tag::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// A tag by slug.
 pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<Tag>> {
     tags::table
@@ -74,6 +83,5 @@ pub fn delete(conn: &mut DbConn, id: i64) -> Result<()> {
     if diesel::delete(tags::table.find(id)).execute(conn)? == 0 {
         return Err(Error::NotFound("tag"));
     }
-    super::site::bump_content_version(conn)?;
     Ok(())
 }

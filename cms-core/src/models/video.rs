@@ -4,12 +4,11 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::{now, site, text_enum};
+use super::{now, text_enum};
 use crate::db::DbConn;
 use crate::embed::Embed;
 use crate::error::{Error, Result};
 use crate::schema::videos;
-use crate::search;
 use crate::slug;
 use crate::transcript;
 
@@ -183,11 +182,6 @@ pub fn create(conn: &mut DbConn, input: &VideoInput) -> Result<Video> {
         ))
         .returning(videos::all_columns)
         .get_result::<Video>(conn)?;
-    search::sync_video(conn, v.id)?;
-    if v.status == VideoStatus::Published {
-        crate::notify::schedule(conn, &crate::notify::Item::Video(v.id))?;
-    }
-    site::bump_content_version(conn)?;
     Ok(v)
 }
 
@@ -261,11 +255,6 @@ pub fn update(conn: &mut DbConn, id: i64, input: &VideoInput) -> Result<Video> {
         ))
         .returning(videos::all_columns)
         .get_result::<Video>(conn)?;
-    search::sync_video(conn, v.id)?;
-    if v.status == VideoStatus::Published {
-        crate::notify::schedule(conn, &crate::notify::Item::Video(v.id))?;
-    }
-    site::bump_content_version(conn)?;
     Ok(v)
 }
 
@@ -347,8 +336,6 @@ pub fn delete(conn: &mut DbConn, id: i64) -> Result<()> {
     if diesel::delete(videos::table.find(id)).execute(conn)? == 0 {
         return Err(Error::NotFound("video"));
     }
-    search::remove(conn, search::Kind::Video, &[id])?;
-    site::bump_content_version(conn)?;
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 use actix_web::test;
 use cms_core::models::post::{self, PostStatus};
 use cms_core::models::user::Role;
-use cms_core::models::{category, job, video};
+use cms_core::models::{job, video};
 use cms_core::publishing;
 
 use super::client::{Client, PASSWORD, csrf_of, make_user};
@@ -22,7 +22,16 @@ fn post_id_from(location: &str) -> i64 {
 async fn editor_writes_and_publishes_a_post(backend: Backend) {
     let env = TestEnv::new(backend);
     make_user(&env, "editor@example.org", Role::Editor);
-    let cat = env.write(|c| category::create(c, None, "Interviews", None, ""));
+    let cat = env.write(|c| {
+        cms_core::service::taxonomy::create_category(
+            c,
+            &crate::common::cli(),
+            None,
+            "Interviews",
+            None,
+            "",
+        )
+    });
     let app = env.app().await;
     let mut ed = Client::new();
     ed.login(&app, "editor@example.org", PASSWORD).await;
@@ -335,7 +344,7 @@ async fn list_filters_and_searches(backend: Backend) {
         let mut i = post::PostInput::new(title, "x");
         i.status = status;
         i.author_id = Some(editor);
-        env.write(|c| post::create(c, &i));
+        env.write(|c| cms_core::service::posts::create(c, &crate::common::cli(), &i));
     }
     let app = env.app().await;
     let mut ed = Client::new();
@@ -465,9 +474,9 @@ async fn scheduled_posts_publish_once_on_time(backend: Backend) {
     let mut later = post::PostInput::new("Later", "x");
     later.status = PostStatus::Scheduled;
     later.publish_at = Some(cms_core::models::now() + chrono::Duration::days(1));
-    let l = env.write(|c| post::create(c, &later));
+    let l = env.write(|c| cms_core::service::posts::create(c, &crate::common::cli(), &later));
     later.status = PostStatus::Draft;
-    env.write(|c| post::update(c, l.id, &later, None));
+    env.write(|c| cms_core::service::posts::update(c, &crate::common::cli(), l.id, &later, None));
     assert!(
         job::find_by_key(&mut env.conn(), &format!("publish:post:{}", l.id))
             .expect("q")

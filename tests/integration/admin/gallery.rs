@@ -154,7 +154,12 @@ async fn the_category_tree_is_managed(backend: Backend) {
 async fn albums_fill_up_one_upload_at_a_time(backend: Backend) {
     let env = TestEnv::new(backend);
     make_user(&env, "editor@example.org", Role::Editor);
-    let cat = env.write(|c| Ok(gc::ensure_path(c, &["Events"])?.expect("category")));
+    let cat = env.write(|c| {
+        Ok(
+            cms_core::service::gallery::ensure_path(c, &crate::common::cli(), &["Events"])?
+                .expect("category"),
+        )
+    });
     let app = env.app().await;
     let mut ed = Client::new();
     ed.login(&app, "editor@example.org", PASSWORD).await;
@@ -432,7 +437,15 @@ async fn photos_are_picked_from_the_gallery(backend: Backend) {
     let path = ["Television Productions", "Heartstopper", "Season 2"];
     let out = env.album_with_photos(&path, "S02E01 – Out", 50);
     let draft = env.album_with_photos(&["Events"], "BAFTA", 2);
-    env.write(|c| album::set_status(c, draft.id, AlbumStatus::Draft).map(drop));
+    env.write(|c| {
+        cms_core::service::gallery::set_album_status(
+            c,
+            &crate::common::cli(),
+            draft.id,
+            AlbumStatus::Draft,
+        )
+        .map(drop)
+    });
     let app = env.app().await;
     let mut ed = Client::new();
     ed.login(&app, "editor@example.org", PASSWORD).await;

@@ -3,7 +3,6 @@
 
 use actix_web::test;
 use cms_admin::{Access, ROUTES};
-use cms_core::models::category;
 use cms_core::models::post::{self, PostInput};
 use cms_core::models::user::Role;
 use cms_core::models::{api_token, tag, video};
@@ -59,10 +58,19 @@ fn seed(env: &TestEnv) -> Ids {
     make_user(env, "admin@example.org", Role::Admin);
     let mut input = PostInput::new("A post", "Body");
     input.tags = vec!["Heartstopper".into()];
-    let p = env.write(|c| post::create(c, &input));
+    let p = env.write(|c| cms_core::service::posts::create(c, &crate::common::cli(), &input));
     let revision = post::revisions(&mut env.conn(), p.id).expect("revisions")[0].id;
     let category = env
-        .write(|c| category::create(c, None, "Interviews", None, ""))
+        .write(|c| {
+            cms_core::service::taxonomy::create_category(
+                c,
+                &crate::common::cli(),
+                None,
+                "Interviews",
+                None,
+                "",
+            )
+        })
         .id;
     let tag = tag::find_by_slug(&mut env.conn(), "heartstopper")
         .expect("q")
@@ -70,8 +78,9 @@ fn seed(env: &TestEnv) -> Ids {
         .id;
     let video = env
         .write(|c| {
-            video::create(
+            cms_core::service::videos::create(
                 c,
+                &crate::common::cli(),
                 &video::VideoInput {
                     title: "A video".into(),
                     ..Default::default()

@@ -3,7 +3,7 @@
 //! at once, with bad input refused field by field and nothing changed.
 
 use actix_web::test;
-use cms_core::models::album::{self, AlbumStatus};
+use cms_core::models::album::AlbumStatus;
 use cms_core::models::audit;
 use cms_core::models::user::Role;
 
@@ -50,7 +50,15 @@ async fn the_site_is_branded_from_settings(backend: Backend) {
     make_user(&env, "editor@example.org", Role::Editor);
     let shown = env.album_with_photos(&["Events"], "Premiere", 2);
     let hidden = env.album_with_photos(&["Events"], "Unreleased", 1);
-    env.write(|c| album::set_status(c, hidden.id, AlbumStatus::Draft).map(drop));
+    env.write(|c| {
+        cms_core::service::gallery::set_album_status(
+            c,
+            &crate::common::cli(),
+            hidden.id,
+            AlbumStatus::Draft,
+        )
+        .map(drop)
+    });
     let photo_id = |a: i64| {
         cms_core::models::photo::page_in_album(&mut env.conn(), a, 0, 1).expect("q")[0].clone()
     };

@@ -1,6 +1,7 @@
 //! The JSON API: the read routes, the write routes with their tokens and scopes, and the
 //! OpenAPI description against the routes actually served.
 
+mod changes;
 mod read;
 mod spec;
 mod write;

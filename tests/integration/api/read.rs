@@ -1,9 +1,9 @@
 //! The read routes on the demo archive: shapes, absolute URLs, pagination, drafts, validators,
 //! CORS, and problems for every kind of bad request.
 
-use cms_core::models::album::{self, AlbumStatus, NewAlbum};
+use cms_core::models::album::{AlbumStatus, NewAlbum};
 use cms_core::models::post::{self, PostInput, PostStatus};
-use cms_core::models::video::{self, VideoInput};
+use cms_core::models::video::VideoInput;
 
 use super::{call, json, problem, token};
 use crate::backend_tests;
@@ -213,22 +213,27 @@ async fn every_read_route_answers_published_content(backend: Backend) {
 async fn drafts_need_a_token_that_may_read_them(backend: Backend) {
     let env = TestEnv::new(backend);
     let (draft, sched, archived) = env.write(|c| {
-        let d = post::create(c, &PostInput::new("Secret draft", "Not yet."))?;
+        let d = cms_core::service::posts::create(
+            c,
+            &crate::common::cli(),
+            &PostInput::new("Secret draft", "Not yet."),
+        )?;
         let mut s = PostInput::new("Secret scheduled", "Soon.");
         s.status = PostStatus::Scheduled;
         s.publish_at = Some(cms_core::models::now() + chrono::Duration::days(3));
-        let s = post::create(c, &s)?;
+        let s = cms_core::service::posts::create(c, &crate::common::cli(), &s)?;
         let mut a = PostInput::new("Secret archived", "Gone.");
         a.status = PostStatus::Archived;
-        let a = post::create(c, &a)?;
+        let a = cms_core::service::posts::create(c, &crate::common::cli(), &a)?;
         let mut p = PostInput::new("Public news", "Hello.");
         p.status = PostStatus::Published;
-        post::create(c, &p)?;
+        cms_core::service::posts::create(c, &crate::common::cli(), &p)?;
         Ok((d, s, a))
     });
     env.write(|c| {
-        album::create(
+        cms_core::service::gallery::create_album(
             c,
+            &crate::common::cli(),
             &NewAlbum {
                 category_id: None,
                 title: "Secret album",
@@ -237,8 +242,9 @@ async fn drafts_need_a_token_that_may_read_them(backend: Backend) {
                 status: AlbumStatus::Draft,
             },
         )?;
-        video::create(
+        cms_core::service::videos::create(
             c,
+            &crate::common::cli(),
             &VideoInput {
                 title: "Secret video".into(),
                 ..VideoInput::default()
@@ -440,7 +446,7 @@ async fn answers_carry_validators_and_cors(backend: Backend) {
     env.write(|c| {
         let mut p = PostInput::new("First", "Hello.");
         p.status = PostStatus::Published;
-        post::create(c, &p)
+        cms_core::service::posts::create(c, &crate::common::cli(), &p)
     });
     let app = env.app().await;
     for path in [
@@ -466,7 +472,7 @@ async fn answers_carry_validators_and_cors(backend: Backend) {
     env.write(|c| {
         let mut p = PostInput::new("Second", "More.");
         p.status = PostStatus::Published;
-        post::create(c, &p)
+        cms_core::service::posts::create(c, &crate::common::cli(), &p)
     });
     let after = get_with(&app, "/api/v1/posts", &[("If-None-Match", &before)]).await;
     assert_eq!(after.status, 200, "a publish changes the answer");
@@ -488,14 +494,20 @@ async fn answers_carry_validators_and_cors(backend: Backend) {
 /// a post published afterwards is counted (the counts follow the content version).
 async fn taxonomy_counts_are_what_readers_can_list(backend: Backend) {
     let env = TestEnv::new(backend);
-    let cat = env.write(|c| cms_core::models::category::ensure(c, "Stills & “Quotes” – 2024"));
+    let cat = env.write(|c| {
+        cms_core::service::taxonomy::ensure_category(
+            c,
+            &crate::common::cli(),
+            "Stills & “Quotes” – 2024",
+        )
+    });
     let make = |title: &str, status: PostStatus, kind: post::PostKind| {
         let mut p = PostInput::new(title, "Body.");
         p.status = status;
         p.kind = kind;
         p.category_ids = vec![cat.id];
         p.tags = vec!["Heartstopper’s Set".into()];
-        env.write(|c| post::create(c, &p));
+        env.write(|c| cms_core::service::posts::create(c, &crate::common::cli(), &p));
     };
     make("One", PostStatus::Published, post::PostKind::News);
     make("Two", PostStatus::Published, post::PostKind::Article);

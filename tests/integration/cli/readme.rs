@@ -114,6 +114,39 @@ async fn the_readmes_api_example_works_on_the_demo(backend: Backend) {
     let (status, body) = super::http_get(&site.addr, "/posts/season-3-news");
     assert_eq!(status, 200);
     assert!(body.contains("Filming has <em>started</em>."), "{body}");
+    // The change feed's example: the demo's first two changes, more waiting, the post just
+    // published among the last.
+    let feed_line = readme_block("### Change feed");
+    let first = sh(feed_line.trim());
+    assert_eq!(first["items"].as_array().map(Vec::len), Some(2), "{first}");
+    assert_eq!(first["has_more"], true, "{first}");
+    assert_eq!(
+        first["next_cursor"],
+        first["items"][1]["id"].to_string(),
+        "{first}"
+    );
+    let latest = sh(&format!(
+        "curl -s 'localhost:8080/api/v1/changes?after={}&limit=200'",
+        first["next_cursor"].as_str().unwrap_or("0")
+    ));
+    let last = latest["items"]
+        .as_array()
+        .and_then(|a| a.last())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(last["type"], "post.published", "{latest}");
+    assert_eq!(last["data"]["title"], "Season 3 news", "{latest}");
+}
+
+/// The first `sh` block after `heading` in the README.
+fn readme_block(heading: &str) -> String {
+    include_str!("../../../README.md")
+        .split(heading)
+        .nth(1)
+        .and_then(|s| s.split("```sh\n").nth(1))
+        .and_then(|b| b.split("```").next())
+        .unwrap_or_else(|| panic!("no sh block under {heading}"))
+        .to_string()
 }
 
 crate::backend_tests!(the_readmes_api_example_works_on_the_demo);

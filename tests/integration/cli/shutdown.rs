@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use cms_core::models::job::{self, JobStatus};
 use cms_core::models::outbox::{self, OutboxStatus};
-use cms_core::models::post::{self, PostInput, PostStatus};
+use cms_core::models::post::{PostInput, PostStatus};
 use diesel::prelude::*;
 
 use super::served_address;
@@ -167,7 +167,7 @@ async fn sigterm_under_load_loses_nothing_and_sends_nothing_twice(backend: Backe
     let mut p = PostInput::new("Release day", "Out now.");
     p.status = PostStatus::Published;
     p.notify_subscribers = true;
-    env.write(|c| post::create(c, &p));
+    env.write(|c| cms_core::service::posts::create(c, &crate::common::cli(), &p));
 
     let (child, addr) = serve(&env, &sink);
     let mut child = Stopped(child);

@@ -438,7 +438,7 @@ async fn additions_to_existing_albums_are_announced_with_the_new_photos(backend:
     // Published, the old album's row shows the three new photos, not its first five.
     let mut input = post::PostInput::new(p.title.clone(), p.body_markdown.clone());
     input.status = post::PostStatus::Published;
-    env.write(|c| post::update(c, p.id, &input, None));
+    env.write(|c| cms_core::service::posts::update(c, &crate::common::cli(), p.id, &input, None));
     let app = env.app().await;
     let page = get(&app, &format!("/posts/{}", p.slug)).await;
     let captions = page.texts(".embed-album figcaption");

@@ -21,7 +21,7 @@ fn publish(env: &TestEnv, title: &str, notify: bool) -> post::Post {
     let mut p = PostInput::new(title, "The *body* of the news.");
     p.status = PostStatus::Published;
     p.notify_subscribers = notify;
-    env.write(|c| post::create(c, &p))
+    env.write(|c| cms_core::service::posts::create(c, &crate::common::cli(), &p))
 }
 
 async fn one_email_per_subscriber_per_item_by_topic(backend: Backend) {
@@ -88,7 +88,7 @@ async fn one_email_per_subscriber_per_item_by_topic(backend: Backend) {
     let mut again = PostInput::new(p.title.clone(), "Edited body.");
     again.status = PostStatus::Published;
     again.notify_subscribers = true;
-    env.write(|c| post::update(c, p.id, &again, None));
+    env.write(|c| cms_core::service::posts::update(c, &crate::common::cli(), p.id, &again, None));
     env.write(|c| notify::schedule(c, &notify::Item::Post(p.id)).map(drop));
     fan_out_and_deliver(&env).await;
     assert_eq!(sink.messages().len(), 2);
@@ -125,8 +125,9 @@ async fn update_emails_carry_the_posts_embeds(backend: Backend) {
     subscribe(&env, "news@example.org", &[Topic::News]);
     let album = env.album_with_photos(&["Events"], "BAFTA Awards", 3);
     let v = env.write(|c| {
-        cms_core::models::video::create(
+        cms_core::service::videos::create(
             c,
+            &crate::common::cli(),
             &cms_core::models::video::VideoInput {
                 title: "GQ Action Replay".into(),
                 embed_url: Some("https://www.youtube.com/watch?v=dQw4w9WgXcQ".into()),
@@ -145,7 +146,7 @@ async fn update_emails_carry_the_posts_embeds(backend: Backend) {
     );
     p.status = PostStatus::Published;
     p.notify_subscribers = true;
-    env.write(|c| post::create(c, &p));
+    env.write(|c| cms_core::service::posts::create(c, &crate::common::cli(), &p));
     fan_out_and_deliver(&env).await;
     let mail = sink.messages();
     assert_eq!(

@@ -11,7 +11,13 @@ use crate::common::{Backend, TestEnv};
 async fn every_reader_visible_write_bumps_the_content_version(backend: Backend) {
     let env = TestEnv::new(backend);
     let v0 = site::content_version(&mut env.conn()).expect("version");
-    env.write(|c| post::create(c, &post::PostInput::new("Hello", "World")));
+    env.write(|c| {
+        cms_core::service::posts::create(
+            c,
+            &crate::common::cli(),
+            &post::PostInput::new("Hello", "World"),
+        )
+    });
     let v1 = site::content_version(&mut env.conn()).expect("version");
     assert!(v1 > v0);
     env.album_with_photos(&["Films"], "Stills", 2);
@@ -35,7 +41,7 @@ async fn videos_validate_embeds_and_transcripts(backend: Backend) {
         published: true,
         ..VideoInput::default()
     };
-    let v = env.write(|c| video::create(c, &good));
+    let v = env.write(|c| cms_core::service::videos::create(c, &crate::common::cli(), &good));
     assert_eq!(v.slug, "kit-connor-joe-locke-react-to-heartstopper-scenes");
     assert_eq!(v.transcript_format, TranscriptFormat::Vtt);
     assert_eq!(v.cues().len(), 1);
@@ -50,7 +56,7 @@ async fn videos_validate_embeds_and_transcripts(backend: Backend) {
     let err = env
         .state
         .db
-        .write_blocking(|c| video::create(c, &bad))
+        .write_blocking(|c| cms_core::service::videos::create(c, &crate::common::cli(), &bad))
         .expect_err("invalid");
     let cms_core::Error::Fields(fields) = err else {
         panic!("{err:?}")
@@ -58,8 +64,9 @@ async fn videos_validate_embeds_and_transcripts(backend: Backend) {
     let names: Vec<&str> = fields.iter().map(|f| f.0).collect();
     assert_eq!(names, ["embed_url", "transcript"]);
     let draft = env.write(|c| {
-        video::create(
+        cms_core::service::videos::create(
             c,
+            &crate::common::cli(),
             &VideoInput {
                 title: "Draft".into(),
                 ..VideoInput::default()

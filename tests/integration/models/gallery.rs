@@ -70,7 +70,9 @@ async fn photo_insert_delete_and_move_keep_counts(backend: Backend) {
         .iter()
         .map(|p| p.id)
         .collect();
-    env.write(|c| photo::delete(c, &ids).map(drop));
+    env.write(|c| {
+        cms_core::service::gallery::delete_photos(c, &crate::common::cli(), &ids).map(drop)
+    });
     assert_eq!(
         album::find(&mut env.conn(), a.id)
             .expect("q")
@@ -85,23 +87,25 @@ async fn photo_insert_delete_and_move_keep_counts(backend: Backend) {
         .iter()
         .map(|p| p.id)
         .collect();
-    let moved = env.write(|c| photo::move_to_album(c, &ids, b.id));
+    let moved = env
+        .write(|c| cms_core::service::gallery::move_photos(c, &crate::common::cli(), &ids, b.id));
     assert_eq!(moved, 2);
     assert_eq!(counts(&env, "television-productions/heartstopper"), (1, 5));
     assert_eq!(counts(&env, "television-productions/other"), (1, 4));
     assert_eq!(counts(&env, "television-productions"), (2, 9));
     // Moving a photo back onto identical content is refused and changes nothing.
     let dup = fake_photos("S02E01 – Out", 10).remove(5);
-    env.write(|c| photo::add_to_album(c, b.id, &[dup]).map(drop));
+    env.write(|c| {
+        cms_core::service::gallery::add_photos(c, &crate::common::cli(), b.id, &[dup]).map(drop)
+    });
     let b_dup: i64 = photo::page_in_album(&mut env.conn(), b.id, 0, 10)
         .expect("q")
         .last()
         .expect("p")
         .id;
-    let err = env
-        .state
-        .db
-        .write_blocking(|c| photo::move_to_album(c, &[b_dup], a.id));
+    let err = env.state.db.write_blocking(|c| {
+        cms_core::service::gallery::move_photos(c, &crate::common::cli(), &[b_dup], a.id)
+    });
     assert!(matches!(err, Err(cms_core::Error::Conflict(_))), "{err:?}");
     assert_consistent(&env);
 }
@@ -111,7 +115,8 @@ async fn duplicates_in_an_album_are_skipped_and_reported(backend: Backend) {
     let a = env.album_with_photos(PATH, "S02E02 – Family", 4);
     let mut again = fake_photos("S02E02 – Family", 6);
     again.push(again[5].clone());
-    let report = env.write(|c| photo::add_to_album(c, a.id, &again));
+    let report = env
+        .write(|c| cms_core::service::gallery::add_photos(c, &crate::common::cli(), a.id, &again));
     assert_eq!(report.inserted.len(), 2);
     assert_eq!(report.duplicates.len(), 5, "{:?}", report.duplicates);
     assert_eq!(
@@ -127,9 +132,10 @@ async fn duplicates_in_an_album_are_skipped_and_reported(backend: Backend) {
 async fn album_publish_move_and_delete_keep_counts(backend: Backend) {
     let env = TestEnv::new(backend);
     let draft = env.write(|c| {
-        let cat = gc::ensure_path(c, PATH)?;
-        let a = album::create(
+        let cat = cms_core::service::gallery::ensure_path(c, &crate::common::cli(), PATH)?;
+        let a = cms_core::service::gallery::create_album(
             c,
+            &crate::common::cli(),
             &NewAlbum {
                 category_id: cat,
                 title: "S02E03 – Promise",
@@ -138,24 +144,59 @@ async fn album_publish_move_and_delete_keep_counts(backend: Backend) {
                 status: AlbumStatus::Draft,
             },
         )?;
-        photo::add_to_album(c, a.id, &fake_photos("promise", 5))?;
+        cms_core::service::gallery::add_photos(
+            c,
+            &crate::common::cli(),
+            a.id,
+            &fake_photos("promise", 5),
+        )?;
         Ok(a)
     });
     // Drafts count on the album but not on readers' category counts.
     assert_eq!(counts(&env, "television-productions"), (0, 0));
-    env.write(|c| album::set_status(c, draft.id, AlbumStatus::Published).map(drop));
+    env.write(|c| {
+        cms_core::service::gallery::set_album_status(
+            c,
+            &crate::common::cli(),
+            draft.id,
+            AlbumStatus::Published,
+        )
+        .map(drop)
+    });
     assert_eq!(counts(&env, "television-productions"), (1, 5));
     // Move to another branch.
-    let other = env.write(|c| gc::ensure_path(c, &["Films", "One of Us"]));
-    env.write(|c| album::move_to(c, draft.id, other));
+    let other = env.write(|c| {
+        cms_core::service::gallery::ensure_path(c, &crate::common::cli(), &["Films", "One of Us"])
+    });
+    env.write(|c| {
+        cms_core::service::gallery::move_album(c, &crate::common::cli(), draft.id, other)
+    });
     assert_eq!(counts(&env, "television-productions"), (0, 0));
     assert_eq!(counts(&env, "films"), (1, 5));
     assert_eq!(counts(&env, "films/one-of-us"), (1, 5));
     // Unpublish, then delete.
-    env.write(|c| album::set_status(c, draft.id, AlbumStatus::Draft).map(drop));
+    env.write(|c| {
+        cms_core::service::gallery::set_album_status(
+            c,
+            &crate::common::cli(),
+            draft.id,
+            AlbumStatus::Draft,
+        )
+        .map(drop)
+    });
     assert_eq!(counts(&env, "films"), (0, 0));
-    env.write(|c| album::set_status(c, draft.id, AlbumStatus::Published).map(drop));
-    env.write(|c| album::delete(c, draft.id).map(drop));
+    env.write(|c| {
+        cms_core::service::gallery::set_album_status(
+            c,
+            &crate::common::cli(),
+            draft.id,
+            AlbumStatus::Published,
+        )
+        .map(drop)
+    });
+    env.write(|c| {
+        cms_core::service::gallery::delete_album(c, &crate::common::cli(), draft.id).map(drop)
+    });
     assert_eq!(counts(&env, "films"), (0, 0));
     assert!(album::find(&mut env.conn(), draft.id).expect("q").is_none());
     assert_consistent(&env);
@@ -174,7 +215,14 @@ async fn category_moves_carry_counts_and_paths(backend: Backend) {
     let films = gc::find_by_path(&mut env.conn(), "films")
         .expect("q")
         .expect("c");
-    env.write(|c| gc::move_to(c, season.id, Some(films.id)));
+    env.write(|c| {
+        cms_core::service::gallery::move_category(
+            c,
+            &crate::common::cli(),
+            season.id,
+            Some(films.id),
+        )
+    });
     assert_eq!(counts(&env, "films"), (2, 8));
     assert_eq!(counts(&env, "films/season-2"), (1, 6));
     assert_eq!(counts(&env, "films/season-2/episode-captures"), (1, 6));
@@ -183,21 +231,27 @@ async fn category_moves_carry_counts_and_paths(backend: Backend) {
     let captures = gc::find_by_path(&mut env.conn(), "films/season-2/episode-captures")
         .expect("q")
         .expect("c");
-    let err = env
-        .state
-        .db
-        .write_blocking(|c| gc::move_to(c, season.id, Some(captures.id)));
+    let err = env.state.db.write_blocking(|c| {
+        cms_core::service::gallery::move_category(
+            c,
+            &crate::common::cli(),
+            season.id,
+            Some(captures.id),
+        )
+    });
     assert!(
         matches!(err, Err(cms_core::Error::Invalid { .. })),
         "{err:?}"
     );
     // A category with content cannot be deleted; an empty one can.
-    let err = env.state.db.write_blocking(|c| gc::delete(c, films.id));
+    let err = env.state.db.write_blocking(|c| {
+        cms_core::service::gallery::delete_category(c, &crate::common::cli(), films.id)
+    });
     assert!(matches!(err, Err(cms_core::Error::Conflict(_))), "{err:?}");
     let hp = gc::find_by_path(&mut env.conn(), "television-productions/heartstopper")
         .expect("q")
         .expect("c");
-    env.write(|c| gc::delete(c, hp.id));
+    env.write(|c| cms_core::service::gallery::delete_category(c, &crate::common::cli(), hp.id));
     assert_consistent(&env);
 }
 
@@ -215,14 +269,17 @@ async fn photo_places_from_the_held_order_match_the_database(backend: Backend) {
     let env = TestEnv::new(backend);
     let a = env.album_with_photos(PATH, "S02E01 – Out", 9);
     let all = photo::page_in_album(&mut env.conn(), a.id, 0, 100).expect("photos");
-    env.write(|c| photo::delete(c, &[all[2].id, all[5].id]).map(|_| ()));
+    env.write(|c| {
+        cms_core::service::gallery::delete_photos(c, &crate::common::cli(), &[all[2].id, all[5].id])
+            .map(|_| ())
+    });
     let mut ids: Vec<i64> = photo::page_in_album(&mut env.conn(), a.id, 0, 100)
         .expect("photos")
         .iter()
         .map(|p| p.id)
         .collect();
     ids.reverse();
-    env.write(|c| photo::reorder(c, a.id, &ids));
+    env.write(|c| cms_core::service::gallery::reorder_photos(c, &crate::common::cli(), a.id, &ids));
     let version = cms_core::models::site::content_version(&mut env.conn()).expect("version");
     let snap = cms_core::snapshot::Snapshot::load(&mut env.conn(), version).expect("snapshot");
     let photos = photo::page_in_album(&mut env.conn(), a.id, 0, 100).expect("photos");

@@ -54,14 +54,20 @@ async fn both_backends_have_the_same_tables_and_columns() {
 }
 
 async fn ids_are_never_reused(backend: Backend) {
-    use cms_core::models::post::{self, PostInput};
-    use cms_core::models::{photo, subscriber};
+    use cms_core::models::post::PostInput;
+    use cms_core::models::subscriber;
     let env = TestEnv::new(backend);
     // Posts: delete the newest, write another: it gets a new id.
-    let a = env.write(|c| post::create(c, &PostInput::new("First", "x")));
-    let b = env.write(|c| post::create(c, &PostInput::new("Second", "x")));
-    env.write(|c| post::delete(c, b.id));
-    let c = env.write(|c| post::create(c, &PostInput::new("Third", "x")));
+    let a = env.write(|c| {
+        cms_core::service::posts::create(c, &crate::common::cli(), &PostInput::new("First", "x"))
+    });
+    let b = env.write(|c| {
+        cms_core::service::posts::create(c, &crate::common::cli(), &PostInput::new("Second", "x"))
+    });
+    env.write(|c| cms_core::service::posts::delete(c, &crate::common::cli(), b.id));
+    let c = env.write(|c| {
+        cms_core::service::posts::create(c, &crate::common::cli(), &PostInput::new("Third", "x"))
+    });
     assert!(c.id > b.id && b.id > a.id, "{} {} {}", a.id, b.id, c.id);
     // Photos: the same.
     let al = env.album_with_photos(&["Gallery"], "Album", 2).id;
@@ -75,8 +81,17 @@ async fn ids_are_never_reused(backend: Backend) {
             .expect("ids")
     };
     let newest = *ids.last().expect("photos");
-    env.write(|c| photo::delete(c, &[newest]).map(drop));
-    let again = env.write(|c| photo::add_to_album(c, al, &crate::common::fake_photos("again", 1)));
+    env.write(|c| {
+        cms_core::service::gallery::delete_photos(c, &crate::common::cli(), &[newest]).map(drop)
+    });
+    let again = env.write(|c| {
+        cms_core::service::gallery::add_photos(
+            c,
+            &crate::common::cli(),
+            al,
+            &crate::common::fake_photos("again", 1),
+        )
+    });
     assert!(
         again.inserted[0] > newest,
         "{:?} after {newest}",

@@ -1,3 +1,4 @@
+mod changes;
 mod content;
 mod gallery;
 mod generate;

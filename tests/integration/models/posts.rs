@@ -1,6 +1,5 @@
 //! Posts: creation, validation, slugs and redirects, revisions, reader visibility.
 
-use cms_core::models::category;
 use cms_core::models::post::{self, ListFilter, PostInput, PostKind, PostStatus};
 
 use crate::backend_tests;
@@ -13,8 +12,10 @@ fn published(title: &str) -> PostInput {
 async fn slugs_are_unique_and_survive_punctuation(backend: Backend) {
     let env = TestEnv::new(backend);
     let title = "Kit Connor & Joe Locke Explain What Made Heartstopper's Milkshakes Disgusting";
-    let a = env.write(|c| post::create(c, &published(title)));
-    let b = env.write(|c| post::create(c, &published(title)));
+    let a = env
+        .write(|c| cms_core::service::posts::create(c, &crate::common::cli(), &published(title)));
+    let b = env
+        .write(|c| cms_core::service::posts::create(c, &crate::common::cli(), &published(title)));
     assert_eq!(
         a.slug,
         "kit-connor-joe-locke-explain-what-made-heartstoppers-milkshakes-disgusting"
@@ -37,7 +38,7 @@ async fn invalid_input_lists_every_field(backend: Backend) {
     let err = env
         .state
         .db
-        .write_blocking(|c| post::create(c, &p))
+        .write_blocking(|c| cms_core::service::posts::create(c, &crate::common::cli(), &p))
         .expect_err("invalid");
     let cms_core::Error::Fields(fields) = err else {
         panic!("expected field errors, got {err:?}")
@@ -54,15 +55,17 @@ async fn invalid_input_lists_every_field(backend: Backend) {
 async fn changed_slug_redirects_and_revisions_accumulate(backend: Backend) {
     let env = TestEnv::new(backend);
     let p = env.write(|c| {
-        post::create(
+        cms_core::service::posts::create(
             c,
+            &crate::common::cli(),
             &published("Netflix Unveils 'Heartstopper' Season Two Premiere Date"),
         )
     });
     let mut edit = published("Netflix Unveils the Season Two Date");
     edit.slug = Some("season-two-date".into());
     edit.body_markdown = "Premieres **3 August 2023**.".into();
-    let updated = env.write(|c| post::update(c, p.id, &edit, None));
+    let updated = env
+        .write(|c| cms_core::service::posts::update(c, &crate::common::cli(), p.id, &edit, None));
     assert_eq!(updated.slug, "season-two-date");
     assert_eq!(
         updated.published_at, p.published_at,
@@ -80,13 +83,16 @@ async fn changed_slug_redirects_and_revisions_accumulate(backend: Backend) {
     drop(conn);
     // Restoring the first revision brings its title and body back as a new revision.
     let first = revs.last().expect("first").id;
-    let restored = env.write(|c| post::restore_revision(c, p.id, first, None));
+    let restored = env.write(|c| {
+        cms_core::service::posts::restore_revision(c, &crate::common::cli(), p.id, first, None)
+    });
     assert_eq!(restored.title, p.title);
     assert_eq!(post::revisions(&mut env.conn(), p.id).expect("q").len(), 3);
     // The old slug cannot be taken by another post while it redirects.
     let other = env.write(|c| {
-        post::create(
+        cms_core::service::posts::create(
             c,
+            &crate::common::cli(),
             &published("Netflix Unveils 'Heartstopper' Season Two Premiere Date"),
         )
     });
@@ -97,25 +103,34 @@ async fn changed_slug_redirects_and_revisions_accumulate(backend: Backend) {
 /// and when the editor changes the slug, the old one redirects.
 async fn an_unpublished_post_keeps_its_address(backend: Backend) {
     let env = TestEnv::new(backend);
-    let p = env.write(|c| post::create(c, &published("Season Three Announced")));
+    let p = env.write(|c| {
+        cms_core::service::posts::create(
+            c,
+            &crate::common::cli(),
+            &published("Season Three Announced"),
+        )
+    });
     assert_eq!(p.first_published_at, p.published_at);
     let mut draft = published("Season Three Announced");
     draft.status = PostStatus::Draft;
-    let d = env.write(|c| post::update(c, p.id, &draft, None));
+    let d = env
+        .write(|c| cms_core::service::posts::update(c, &crate::common::cli(), p.id, &draft, None));
     assert_eq!(d.published_at, None, "not published now");
     assert_eq!(d.first_published_at, p.published_at, "but it was");
     draft.title = "Season Three Confirmed for October".into();
-    let retitled = env.write(|c| post::update(c, p.id, &draft, None));
+    let retitled = env
+        .write(|c| cms_core::service::posts::update(c, &crate::common::cli(), p.id, &draft, None));
     assert_eq!(retitled.slug, p.slug, "readers' links keep working");
     draft.slug = Some("season-three-october".into());
-    let moved = env.write(|c| post::update(c, p.id, &draft, None));
+    let moved = env
+        .write(|c| cms_core::service::posts::update(c, &crate::common::cli(), p.id, &draft, None));
     assert_eq!(moved.slug, "season-three-october");
     assert_eq!(
         post::redirect_for(&mut env.conn(), &p.slug).expect("q"),
         None,
         "a draft is not revealed by its old address"
     );
-    env.write(|c| post::publish(c, p.id));
+    env.write(|c| cms_core::service::posts::publish(c, &crate::common::cli(), p.id));
     assert_eq!(
         post::redirect_for(&mut env.conn(), &p.slug)
             .expect("q")
@@ -125,22 +140,29 @@ async fn an_unpublished_post_keeps_its_address(backend: Backend) {
     // A draft never published still follows its title.
     let mut fresh = published("Working Title");
     fresh.status = PostStatus::Draft;
-    let f = env.write(|c| post::create(c, &fresh));
+    let f = env.write(|c| cms_core::service::posts::create(c, &crate::common::cli(), &fresh));
     fresh.title = "Final Title".into();
-    let f2 = env.write(|c| post::update(c, f.id, &fresh, None));
+    let f2 = env
+        .write(|c| cms_core::service::posts::update(c, &crate::common::cli(), f.id, &fresh, None));
     assert_eq!(
         (f.slug.as_str(), f2.slug.as_str()),
         ("working-title", "final-title")
     );
     assert_eq!(f2.first_published_at, None);
     // Unpublished without an edit (the API's unpublish): the same as through the admin.
-    let q = env.write(|c| post::create(c, &published("Premiere Photos")));
-    let un = env.write(|c| post::set_status(c, q.id, PostStatus::Draft));
+    let q = env.write(|c| {
+        cms_core::service::posts::create(c, &crate::common::cli(), &published("Premiere Photos"))
+    });
+    let un = env.write(|c| {
+        cms_core::service::posts::set_status(c, &crate::common::cli(), q.id, PostStatus::Draft)
+    });
     assert_eq!(
         (un.published_at, un.first_published_at),
         (None, q.published_at)
     );
-    let archived = env.write(|c| post::set_status(c, p.id, PostStatus::Archived));
+    let archived = env.write(|c| {
+        cms_core::service::posts::set_status(c, &crate::common::cli(), p.id, PostStatus::Archived)
+    });
     assert!(
         archived.published_at.is_some(),
         "an archived post keeps its date"
@@ -149,7 +171,16 @@ async fn an_unpublished_post_keeps_its_address(backend: Backend) {
 
 async fn readers_see_published_posts_only(backend: Backend) {
     let env = TestEnv::new(backend);
-    let cat = env.write(|c| category::create(c, None, "Interviews", None, ""));
+    let cat = env.write(|c| {
+        cms_core::service::taxonomy::create_category(
+            c,
+            &crate::common::cli(),
+            None,
+            "Interviews",
+            None,
+            "",
+        )
+    });
     for (title, status) in [
         ("Published one", PostStatus::Published),
         ("A draft", PostStatus::Draft),
@@ -158,15 +189,15 @@ async fn readers_see_published_posts_only(backend: Backend) {
         let mut p = published(title);
         p.status = status;
         p.category_ids = vec![cat.id];
-        env.write(|c| post::create(c, &p));
+        env.write(|c| cms_core::service::posts::create(c, &crate::common::cli(), &p));
     }
     let mut sched = published("Scheduled one");
     sched.status = PostStatus::Scheduled;
     sched.publish_at = Some(cms_core::models::now() + chrono::Duration::hours(1));
-    env.write(|c| post::create(c, &sched));
+    env.write(|c| cms_core::service::posts::create(c, &crate::common::cli(), &sched));
     let mut page = published("About the archive");
     page.kind = PostKind::Page;
-    env.write(|c| post::create(c, &page));
+    env.write(|c| cms_core::service::posts::create(c, &crate::common::cli(), &page));
 
     let mut conn = env.conn();
     let (rows, total) =
@@ -210,7 +241,7 @@ async fn tags_are_shared_by_slug(backend: Backend) {
         "joe locke".into(),
         "Heartstopper".into(),
     ];
-    let a = env.write(|c| post::create(c, &a));
+    let a = env.write(|c| cms_core::service::posts::create(c, &crate::common::cli(), &a));
     let tags = post::tags_of(&mut env.conn(), &[a.id])
         .expect("tags")
         .remove(&a.id)
@@ -221,8 +252,12 @@ async fn tags_are_shared_by_slug(backend: Backend) {
 
 async fn stats_give_the_same_totals_and_pages_as_counting(backend: Backend) {
     let env = TestEnv::new(backend);
-    let (news, other) =
-        env.write(|c| Ok((category::ensure(c, "News")?, category::ensure(c, "Other")?)));
+    let (news, other) = env.write(|c| {
+        Ok((
+            cms_core::service::taxonomy::ensure_category(c, &crate::common::cli(), "News")?,
+            cms_core::service::taxonomy::ensure_category(c, &crate::common::cli(), "Other")?,
+        ))
+    });
     let t0 = chrono::NaiveDate::from_ymd_opt(2024, 1, 15)
         .and_then(|d| d.and_hms_opt(10, 0, 0))
         .expect("date");
@@ -241,7 +276,7 @@ async fn stats_give_the_same_totals_and_pages_as_counting(backend: Backend) {
         if i == 7 {
             p.kind = PostKind::Page;
         }
-        env.write(|c| post::create(c, &p));
+        env.write(|c| cms_core::service::posts::create(c, &crate::common::cli(), &p));
     }
     let stats = post::stats(&mut env.conn()).expect("stats");
     let rare = env.write(|c| Ok(cms_core::models::tag::find_by_slug(c, "rare")?.expect("tag")));

@@ -1,6 +1,6 @@
 //! `/albums/{slug}`: breadcrumb, thumbnails, pagination edges.
 
-use cms_core::models::album::{self, AlbumStatus};
+use cms_core::models::album::AlbumStatus;
 
 use crate::backend_tests;
 use crate::common::{Backend, TestEnv, get};
@@ -152,7 +152,15 @@ async fn long_albums_have_numbered_pages_and_a_jump(backend: Backend) {
 async fn draft_albums_are_invisible(backend: Backend) {
     let env = TestEnv::new(backend);
     let a = env.album_with_photos(PATH, "S02E07 – Sorry", 2);
-    env.write(|c| album::set_status(c, a.id, AlbumStatus::Draft).map(drop));
+    env.write(|c| {
+        cms_core::service::gallery::set_album_status(
+            c,
+            &crate::common::cli(),
+            a.id,
+            AlbumStatus::Draft,
+        )
+        .map(drop)
+    });
     let app = env.app().await;
     assert_eq!(get(&app, &format!("/albums/{}", a.slug)).await.status, 404);
     assert!(get(&app, "/").await.texts(".latest-additions").is_empty());

@@ -1,6 +1,6 @@
 //! Validators, the page cache, and compression.
 
-use cms_core::models::post::{self, PostInput, PostStatus};
+use cms_core::models::post::{PostInput, PostStatus};
 
 use crate::backend_tests;
 use crate::common::{Backend, TestEnv, get, get_with};
@@ -9,7 +9,7 @@ async fn etags_answer_304_until_content_changes(backend: Backend) {
     let env = TestEnv::new(backend);
     let mut p = PostInput::new("First", "Body");
     p.status = PostStatus::Published;
-    env.write(|c| post::create(c, &p));
+    env.write(|c| cms_core::service::posts::create(c, &crate::common::cli(), &p));
     let app = env.app().await;
     let first = get(&app, "/").await;
     let etag = first.header("etag").expect("etag");
@@ -47,7 +47,7 @@ async fn etags_answer_304_until_content_changes(backend: Backend) {
     // Publishing shows at once: a new version, a new page.
     let mut second = PostInput::new("Second", "Body");
     second.status = PostStatus::Published;
-    env.write(|c| post::create(c, &second));
+    env.write(|c| cms_core::service::posts::create(c, &crate::common::cli(), &second));
     let fresh = get_with(&app, "/", &[("If-None-Match", &etag)]).await;
     assert_eq!(fresh.status, 200);
     assert_eq!(fresh.texts(".post-card h2"), ["Second", "First"]);

@@ -1,6 +1,6 @@
 //! Sitemaps, robots.txt, share cards and structured data.
 
-use cms_core::models::post::{self, PostInput};
+use cms_core::models::post::PostInput;
 
 use crate::backend_tests;
 use crate::common::{Backend, TestEnv, get};
@@ -16,7 +16,13 @@ fn locs(xml: &str) -> Vec<String> {
 async fn sitemaps_cover_published_content_only(backend: Backend) {
     let env = TestEnv::new(backend);
     let demo = env.demo();
-    env.write(|c| post::create(c, &PostInput::new("Another draft", "x")));
+    env.write(|c| {
+        cms_core::service::posts::create(
+            c,
+            &crate::common::cli(),
+            &PostInput::new("Another draft", "x"),
+        )
+    });
     let app = env.app().await;
     let index = get(&app, "/sitemap.xml").await;
     assert_eq!(index.status, 200);

@@ -1,7 +1,6 @@
 //! Feeds, parsed by an independent feed parser.
 
-use cms_core::models::category;
-use cms_core::models::post::{self, PostInput, PostKind, PostStatus};
+use cms_core::models::post::{PostInput, PostKind, PostStatus};
 
 use crate::backend_tests;
 use crate::common::{Backend, TestEnv, get};
@@ -62,15 +61,24 @@ async fn feeds_parse_and_hold_published_posts_only(backend: Backend) {
 
 async fn category_feeds_filter_and_unknown_ones_404(backend: Backend) {
     let env = TestEnv::new(backend);
-    let c = env.write(|conn| category::create(conn, None, "Interviews", None, ""));
+    let c = env.write(|conn| {
+        cms_core::service::taxonomy::create_category(
+            conn,
+            &crate::common::cli(),
+            None,
+            "Interviews",
+            None,
+            "",
+        )
+    });
     let mut p = PostInput::new("They Put the Heart in 'Heartstopper'", "Profile.");
     p.kind = PostKind::Article;
     p.status = PostStatus::Published;
     p.category_ids = vec![c.id];
-    env.write(|conn| post::create(conn, &p));
+    env.write(|conn| cms_core::service::posts::create(conn, &crate::common::cli(), &p));
     let mut other = PostInput::new("Elsewhere", "x");
     other.status = PostStatus::Published;
-    env.write(|conn| post::create(conn, &other));
+    env.write(|conn| cms_core::service::posts::create(conn, &crate::common::cli(), &other));
     let app = env.app().await;
     let atom = get(&app, "/category/interviews/feed.atom").await;
     let feed = feed_rs::parser::parse(atom.body.as_bytes()).expect("parses");
@@ -92,12 +100,21 @@ async fn category_feeds_filter_and_unknown_ones_404(backend: Backend) {
 
 async fn feed_summaries_stay_text(backend: Backend) {
     let env = TestEnv::new(backend);
-    let c = env.write(|conn| category::create(conn, None, "Interviews", None, ""));
+    let c = env.write(|conn| {
+        cms_core::service::taxonomy::create_category(
+            conn,
+            &crate::common::cli(),
+            None,
+            "Interviews",
+            None,
+            "",
+        )
+    });
     let mut p = PostInput::new("Tricky", "Body.");
     p.excerpt = "<img src=x onerror=alert(1)> 5 < 6 & \"Kit\"".into();
     p.status = PostStatus::Published;
     p.category_ids = vec![c.id];
-    env.write(|conn| post::create(conn, &p));
+    env.write(|conn| cms_core::service::posts::create(conn, &crate::common::cli(), &p));
     let app = env.app().await;
     for path in ["/feed.rss", "/category/interviews/feed.rss"] {
         let rss = get(&app, path).await;

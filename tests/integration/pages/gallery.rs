@@ -1,7 +1,7 @@
 //! `/gallery`, nested category pages, `/gallery/latest`, `/photos/{id}`.
 
-use cms_core::models::album::{self, AlbumStatus, NewAlbum};
-use cms_core::models::{gallery_category as gc, photo};
+use cms_core::models::album::{AlbumStatus, NewAlbum};
+use cms_core::models::photo;
 
 use crate::backend_tests;
 use crate::common::{Backend, TestEnv, fake_photos, get};
@@ -18,9 +18,11 @@ async fn gallery_tree_shows_recursive_counts_and_hides_drafts(backend: Backend) 
     env.album_with_photos(PATH, "S02E01 – Out", 11);
     env.album_with_photos(PATH, "S02E06 – Truth / Dare", 4);
     env.write(|c| {
-        let cat = gc::ensure_path(c, &["Unreleased"])?;
-        let a = album::create(
+        let cat =
+            cms_core::service::gallery::ensure_path(c, &crate::common::cli(), &["Unreleased"])?;
+        let a = cms_core::service::gallery::create_album(
             c,
+            &crate::common::cli(),
             &NewAlbum {
                 category_id: cat,
                 title: "Secret set",
@@ -29,7 +31,12 @@ async fn gallery_tree_shows_recursive_counts_and_hides_drafts(backend: Backend) 
                 status: AlbumStatus::Draft,
             },
         )?;
-        photo::add_to_album(c, a.id, &fake_photos("secret", 3))?;
+        cms_core::service::gallery::add_photos(
+            c,
+            &crate::common::cli(),
+            a.id,
+            &fake_photos("secret", 3),
+        )?;
         Ok(())
     });
     let app = env.app().await;
@@ -141,8 +148,9 @@ async fn photo_page_has_neighbours_original_and_breadcrumb(backend: Backend) {
         .map(|p| p.id)
         .collect();
     env.write(|c| {
-        photo::update_meta(
+        cms_core::service::gallery::update_photo(
             c,
+            &crate::common::cli(),
             ids[1],
             "Nick & Charlie at the \"beach\"",
             "Netflix",
@@ -211,7 +219,15 @@ async fn photo_page_has_neighbours_original_and_breadcrumb(backend: Backend) {
     );
     assert_eq!(get(&app, "/photos/999999").await.status, 404);
     assert_eq!(get(&app, "/photos/abc").await.status, 404);
-    env.write(|c| album::set_status(c, a.id, AlbumStatus::Draft).map(drop));
+    env.write(|c| {
+        cms_core::service::gallery::set_album_status(
+            c,
+            &crate::common::cli(),
+            a.id,
+            AlbumStatus::Draft,
+        )
+        .map(drop)
+    });
     assert_eq!(get(&app, &format!("/photos/{}", ids[1])).await.status, 404);
 }
 

@@ -1,6 +1,5 @@
 //! `/posts`, `/category/{slug}`, `/tag/{slug}`, `/archive/{yyyy}/{mm}`.
 
-use cms_core::models::category;
 use cms_core::models::post::{self, PostInput, PostStatus};
 
 use crate::backend_tests;
@@ -18,7 +17,7 @@ fn publish(
     p.category_ids = category_ids;
     p.tags = tags.iter().map(|t| t.to_string()).collect();
     p.publish_at = Some(cms_core::models::now() - chrono::Duration::days(days_ago));
-    env.write(|c| post::create(c, &p))
+    env.write(|c| cms_core::service::posts::create(c, &crate::common::cli(), &p))
 }
 
 async fn news_paginates_twenty_at_a_time(backend: Backend) {
@@ -26,7 +25,13 @@ async fn news_paginates_twenty_at_a_time(backend: Backend) {
     for i in 0..25 {
         publish(&env, &format!("Post number {i}"), vec![], &[], i);
     }
-    env.write(|c| post::create(c, &PostInput::new("Hidden draft", "x")));
+    env.write(|c| {
+        cms_core::service::posts::create(
+            c,
+            &crate::common::cli(),
+            &PostInput::new("Hidden draft", "x"),
+        )
+    });
     let app = env.app().await;
     let first = get(&app, "/posts").await;
     assert_eq!(first.status, 200);
@@ -49,8 +54,26 @@ async fn news_paginates_twenty_at_a_time(backend: Backend) {
 
 async fn category_pages_include_subcategories(backend: Backend) {
     let env = TestEnv::new(backend);
-    let parent = env.write(|c| category::create(c, None, "Projects", None, "Film and TV work"));
-    let child = env.write(|c| category::create(c, Some(parent.id), "Horror & Thrillers", None, ""));
+    let parent = env.write(|c| {
+        cms_core::service::taxonomy::create_category(
+            c,
+            &crate::common::cli(),
+            None,
+            "Projects",
+            None,
+            "Film and TV work",
+        )
+    });
+    let child = env.write(|c| {
+        cms_core::service::taxonomy::create_category(
+            c,
+            &crate::common::cli(),
+            Some(parent.id),
+            "Horror & Thrillers",
+            None,
+            "",
+        )
+    });
     publish(
         &env,
         "Kit Cast as Lead in Horror Film 'One of Us'",

@@ -1,6 +1,6 @@
 //! `/posts/{slug}`: bodies, reposted sources, redirects, drafts.
 
-use cms_core::models::post::{self, PostInput, PostKind, PostStatus};
+use cms_core::models::post::{PostInput, PostKind, PostStatus};
 
 use crate::backend_tests;
 use crate::common::{Backend, TestEnv, get};
@@ -22,7 +22,7 @@ fn article() -> PostInput {
 
 async fn article_shows_its_source_and_escapes_everything(backend: Backend) {
     let env = TestEnv::new(backend);
-    let p = env.write(|c| post::create(c, &article()));
+    let p = env.write(|c| cms_core::service::posts::create(c, &crate::common::cli(), &article()));
     let app = env.app().await;
     let page = get(&app, &format!("/posts/{}", p.slug)).await;
     assert_eq!(page.status, 200);
@@ -59,10 +59,10 @@ async fn article_shows_its_source_and_escapes_everything(backend: Backend) {
 
 async fn old_slugs_redirect_permanently(backend: Backend) {
     let env = TestEnv::new(backend);
-    let p = env.write(|c| post::create(c, &article()));
+    let p = env.write(|c| cms_core::service::posts::create(c, &crate::common::cli(), &article()));
     let mut edit = article();
     edit.slug = Some("kit-opens-up".into());
-    env.write(|c| post::update(c, p.id, &edit, None));
+    env.write(|c| cms_core::service::posts::update(c, &crate::common::cli(), p.id, &edit, None));
     let app = env.app().await;
     let page = get(&app, &format!("/posts/{}", p.slug)).await;
     assert_eq!(page.status, 301);
@@ -75,11 +75,17 @@ async fn old_slugs_redirect_permanently(backend: Backend) {
 
 async fn drafts_scheduled_and_unknown_posts_are_404(backend: Backend) {
     let env = TestEnv::new(backend);
-    let draft = env.write(|c| post::create(c, &PostInput::new("Secret draft", "Not yet")));
+    let draft = env.write(|c| {
+        cms_core::service::posts::create(
+            c,
+            &crate::common::cli(),
+            &PostInput::new("Secret draft", "Not yet"),
+        )
+    });
     let mut sched = PostInput::new("Scheduled post", "Later");
     sched.status = PostStatus::Scheduled;
     sched.publish_at = Some(cms_core::models::now() + chrono::Duration::days(1));
-    let sched = env.write(|c| post::create(c, &sched));
+    let sched = env.write(|c| cms_core::service::posts::create(c, &crate::common::cli(), &sched));
     let app = env.app().await;
     for slug in [draft.slug.as_str(), sched.slug.as_str(), "no-such-post"] {
         let page = get(&app, &format!("/posts/{slug}")).await;

@@ -1,9 +1,9 @@
 //! `/search`: every kind of content, ranked, highlighted, never a draft.
 
-use cms_core::models::album::{self, AlbumStatus};
+use cms_core::models::album::AlbumStatus;
 use cms_core::models::photo;
-use cms_core::models::post::{self, PostInput};
-use cms_core::models::video::{self, VideoInput};
+use cms_core::models::post::PostInput;
+use cms_core::models::video::VideoInput;
 
 use crate::backend_tests;
 use crate::common::{Backend, TestEnv, get, published_post as published};
@@ -11,8 +11,9 @@ use crate::common::{Backend, TestEnv, get, published_post as published};
 async fn search_finds_every_kind_and_no_drafts(backend: Backend) {
     let env = TestEnv::new(backend);
     env.write(|c| {
-        post::create(
+        cms_core::service::posts::create(
             c,
+            &crate::common::cli(),
             &published(
                 "Milkshakes & <Mischief>",
                 "The café scene needed many milkshakes.",
@@ -20,17 +21,28 @@ async fn search_finds_every_kind_and_no_drafts(backend: Backend) {
         )
     });
     env.write(|c| {
-        post::create(
+        cms_core::service::posts::create(
             c,
+            &crate::common::cli(),
             &PostInput::new("Draft about milkshakes", "milkshakes milkshakes"),
         )
     });
     let a = env.album_with_photos(&["Events"], "Milkshake Premiere Party", 2);
     let pid = photo::page_in_album(&mut env.conn(), a.id, 0, 1).expect("q")[0].id;
-    env.write(|c| photo::update_meta(c, pid, "Kit holding a milkshake", "", ""));
     env.write(|c| {
-        video::create(
+        cms_core::service::gallery::update_photo(
             c,
+            &crate::common::cli(),
+            pid,
+            "Kit holding a milkshake",
+            "",
+            "",
+        )
+    });
+    env.write(|c| {
+        cms_core::service::videos::create(
+            c,
+            &crate::common::cli(),
             &VideoInput {
                 title: "Action Replay".into(),
                 transcript:
@@ -66,7 +78,15 @@ async fn search_finds_every_kind_and_no_drafts(backend: Backend) {
     assert_eq!(inner, "<mark>Milkshakes</mark> &amp; &lt;Mischief&gt;");
     assert!(!page.texts(".result-video .snippet mark").is_empty());
     // Unpublishing removes from search at once.
-    env.write(|c| album::set_status(c, a.id, AlbumStatus::Draft).map(drop));
+    env.write(|c| {
+        cms_core::service::gallery::set_album_status(
+            c,
+            &crate::common::cli(),
+            a.id,
+            AlbumStatus::Draft,
+        )
+        .map(drop)
+    });
     let after = get(&app, "/search?q=milkshake").await;
     let kinds = after.texts(".result .kind");
     assert!(
@@ -77,7 +97,13 @@ async fn search_finds_every_kind_and_no_drafts(backend: Backend) {
 
 async fn search_input_is_never_a_500(backend: Backend) {
     let env = TestEnv::new(backend);
-    env.write(|c| post::create(c, &published("Truth / Dare", "Season two, episode six.")));
+    env.write(|c| {
+        cms_core::service::posts::create(
+            c,
+            &crate::common::cli(),
+            &published("Truth / Dare", "Season two, episode six."),
+        )
+    });
     let app = env.app().await;
     for q in [
         "%22",
@@ -127,8 +153,9 @@ async fn search_paginates(backend: Backend) {
     let env = TestEnv::new(backend);
     for i in 0..23 {
         env.write(|c| {
-            post::create(
+            cms_core::service::posts::create(
                 c,
+                &crate::common::cli(),
                 &published(&format!("Heartstopper note {i}"), "Heartstopper"),
             )
         });

@@ -63,8 +63,9 @@ async fn pages_send_a_fixed_number_of_statements(backend: Backend) {
     let path = ["Television Productions", "Heartstopper", "Season 2"];
     let first = env.album_with_photos(&path, "Episode 1", 9);
     let one = env.write(|c| {
-        post::create(
+        cms_core::service::posts::create(
             c,
+            &crate::common::cli(),
             &published("One embed", &format!("Look:\n\n[[album:{}]]\n", first.slug)),
         )
     });
@@ -81,7 +82,13 @@ async fn pages_send_a_fixed_number_of_statements(backend: Backend) {
         );
     }
     let body: String = slugs.iter().map(|s| format!("[[album:{s}]]\n\n")).collect();
-    let eight = env.write(|c| post::create(c, &published("Eight embeds", &body)));
+    let eight = env.write(|c| {
+        cms_core::service::posts::create(
+            c,
+            &crate::common::cli(),
+            &published("Eight embeds", &body),
+        )
+    });
     let app = env.app().await;
     let post_eight = cost(&app, &format!("/posts/{}", eight.slug)).await;
     let home_three = cost(&app, "/").await;
@@ -233,11 +240,19 @@ async fn strips_show_the_photos_asked_for(backend: Backend) {
 }
 
 async fn random_picks_are_published_photos_once_each(backend: Backend) {
-    use cms_core::models::album::{self, AlbumStatus};
+    use cms_core::models::album::AlbumStatus;
     let env = TestEnv::new(backend);
     let shown = env.album_with_photos(&["Random"], "Shown", 30);
     let hidden = env.album_with_photos(&["Random"], "Hidden", 30);
-    env.write(|c| album::set_status(c, hidden.id, AlbumStatus::Draft).map(|_| ()));
+    env.write(|c| {
+        cms_core::service::gallery::set_album_status(
+            c,
+            &crate::common::cli(),
+            hidden.id,
+            AlbumStatus::Draft,
+        )
+        .map(|_| ())
+    });
     for _ in 0..20 {
         let picks = photo::random_published(&mut env.conn(), 12).expect("picks");
         assert!(!picks.is_empty());
@@ -272,7 +287,13 @@ fn list_statements_are_planned_once_on_postgres() {
     }
     let env = TestEnv::new(Backend::Postgres);
     let a = env.album_with_photos(&["Television Productions", "Heartstopper"], "Episode 1", 9);
-    let p = env.write(|c| post::create(c, &published("Release", "Out now.")));
+    let p = env.write(|c| {
+        cms_core::service::posts::create(
+            c,
+            &crate::common::cli(),
+            &published("Release", "Out now."),
+        )
+    });
     let mut conn = env.conn();
     let paths = vec!["television-productions".to_string()];
     for _ in 0..10 {

@@ -1,6 +1,6 @@
 //! `/videos`, `/videos/{slug}` and its captions.
 
-use cms_core::models::video::{self, VideoInput};
+use cms_core::models::video::VideoInput;
 
 use crate::backend_tests;
 use crate::common::{Backend, TestEnv, get};
@@ -23,7 +23,7 @@ fn gq() -> VideoInput {
 
 async fn video_page_asks_before_loading_the_provider(backend: Backend) {
     let env = TestEnv::new(backend);
-    let v = env.write(|c| video::create(c, &gq()));
+    let v = env.write(|c| cms_core::service::videos::create(c, &crate::common::cli(), &gq()));
     let app = env.app().await;
     let page = get(&app, &format!("/videos/{}", v.slug)).await;
     assert_eq!(page.status, 200);
@@ -158,7 +158,7 @@ async fn uploaded_files_play_with_captions(backend: Backend) {
     input.embed_url = None;
     input.file_key = Some("videos/ab/clip.mp4".into());
     input.file_mime = Some("video/mp4".into());
-    let v = env.write(|c| video::create(c, &input));
+    let v = env.write(|c| cms_core::service::videos::create(c, &crate::common::cli(), &input));
     let app = env.app().await;
     let page = get(&app, &format!("/videos/{}", v.slug)).await;
     assert_eq!(
@@ -187,7 +187,7 @@ async fn posters_show_before_the_provider_loads(backend: Backend) {
     let env = TestEnv::new(backend);
     let mut input = gq();
     input.poster_key = Some("posters/ab/gq.jpg".into());
-    let v = env.write(|c| video::create(c, &input));
+    let v = env.write(|c| cms_core::service::videos::create(c, &crate::common::cli(), &input));
     let app = env.app().await;
     let page = get(&app, &format!("/videos/{}", v.slug)).await;
     assert_eq!(
@@ -305,7 +305,7 @@ async fn embedded_videos_get_the_providers_thumbnail(backend: Backend) {
     // The fetched poster is the video's thumbnail for readers and share cards.
     let mut input = gq();
     input.poster_key = Some(key.clone());
-    let v = env.write(|c| video::create(c, &input));
+    let v = env.write(|c| cms_core::service::videos::create(c, &crate::common::cli(), &input));
     let app = env.app().await;
     let page = get(&app, &format!("/videos/{}", v.slug)).await;
     let json: serde_json::Value =
@@ -336,10 +336,11 @@ async fn embedded_videos_get_the_providers_thumbnail(backend: Backend) {
 
 async fn video_list_hides_drafts(backend: Backend) {
     let env = TestEnv::new(backend);
-    env.write(|c| video::create(c, &gq()));
+    env.write(|c| cms_core::service::videos::create(c, &crate::common::cli(), &gq()));
     let draft = env.write(|c| {
-        video::create(
+        cms_core::service::videos::create(
             c,
+            &crate::common::cli(),
             &VideoInput {
                 title: "Unreleased clip".into(),
                 ..VideoInput::default()
