@@ -55,10 +55,7 @@ async fn the_feed_follows_the_site_in_order_and_never_shows_a_draft(backend: Bac
     )
     .await;
     assert_eq!(made.status, 201, "{}", made.body);
-    let slug = json(&made)["slug"]
-        .as_str()
-        .expect("slug")
-        .to_string();
+    let slug = json(&made)["slug"].as_str().expect("slug").to_string();
     assert_eq!(feed(&app, "").await["items"], serde_json::json!([]));
     let published = call(
         &app,
