@@ -105,9 +105,9 @@ async fn main() {
         .is_some()
     {}
     let fanned = started.elapsed().as_secs_f64();
-    let d =
-        cms_admin::mail::deliver::Deliverer::new(state.clone(), "bench".into()).expect("deliverer");
-    let sent = cms_admin::mail::deliver::drain(&d).await.expect("deliver");
+    let d = cms_worker::mail::deliver::Deliverer::new(state.clone(), "bench".into())
+        .expect("deliverer");
+    let sent = cms_worker::mail::deliver::drain(&d).await.expect("deliver");
     d.shutdown().await;
     let total = started.elapsed().as_secs_f64();
     let counts = state

@@ -1162,7 +1162,7 @@ fn serve(args: ServeArgs) -> Result<(), Failure> {
         let server = server.run();
         let handle = server.handle();
         let views = cms_web::spawn_workers(state.clone());
-        let workers = cms_admin::spawn_workers(state.clone());
+        let workers = cms_worker::spawn_workers(state.clone());
         tokio::spawn(async move {
             stop_signal().await;
             tracing::info!("stopping: finishing requests, emails and imports in flight");

@@ -1,6 +1,6 @@
-//! The admin plugin: the editors' panel under `/admin` and the background workers that publish
-//! scheduled posts. Mount it with `App::new().configure(cms_admin::configure)` on an app that
-//! has `web::Data<AppState>`, and run [`spawn_workers`] beside the server.
+//! The admin plugin: the editors' panel under `/admin` and the write API. Mount it with
+//! `App::new().configure(cms_admin::configure)` on an app that has `web::Data<AppState>`; the
+//! background work (scheduler, imports, email) is `cms-worker`'s.
 //!
 //! Every admin route sits behind [`guard::guard`] (sessions, CSRF on every unsafe method,
 //! security headers); handlers ask for [`auth::Editor`] or [`auth::AdminOnly`] to require a
@@ -14,17 +14,13 @@ pub mod error;
 mod forms;
 pub mod guard;
 mod layout;
-pub mod mail;
 pub mod pages;
 pub mod session;
 mod time;
 mod two_factor;
 mod upload;
-pub mod worker;
 
 use actix_web::{HttpResponse, middleware, web};
-
-pub use worker::{Workers, spawn_workers};
 
 use pages::{
     dashboard, gallery, people, picker, posts, settings, subscribers, taxonomy, tools, videos,

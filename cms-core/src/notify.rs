@@ -67,6 +67,14 @@ impl Item {
     }
 }
 
+/// The host of a base URL, for Message-IDs and List-Id.
+pub fn host_of(base: &str) -> String {
+    url::Url::parse(base)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| "localhost".into())
+}
+
 /// A Message-ID that stays the same for a given (item, subscriber), so a re-sent message is
 /// recognisably the same message.
 pub fn message_id(item_key: &str, subscriber_id: i64, host: &str) -> String {

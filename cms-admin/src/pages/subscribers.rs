@@ -324,7 +324,7 @@ pub async fn import(
         }
     }
     let act = actor(&user.0.user, &req);
-    let host = crate::mail::compose::host_of(&state.config.server.base_url);
+    let host = cms_core::notify::host_of(&state.config.server.base_url);
     let label = if confirmed {
         format!("import (confirmed: {source})")
     } else {
@@ -586,7 +586,7 @@ pub async fn test_email(
         e.add("email", message);
         return mail_page(&state, &req, &user, e).await;
     }
-    let host = crate::mail::compose::host_of(&state.config.server.base_url);
+    let host = cms_core::notify::host_of(&state.config.server.base_url);
     let act = actor(&user.0.user, &req);
     state
         .db

@@ -4,8 +4,8 @@ mod delivery;
 pub mod sink;
 mod subscribe;
 
-use cms_admin::mail::deliver::{Deliverer, drain};
 use cms_core::notify;
+use cms_worker::mail::deliver::{Deliverer, drain};
 
 use crate::common::TestEnv;
 

@@ -1,5 +1,10 @@
-//! Background work of `cms serve`: publishing scheduled posts on time, with no traffic needed,
-//! exactly once across restarts and nodes (see `cms_core::publishing`).
+//! The background work of `cms serve`, beside the web plugins and independent of them: the
+//! scheduler (scheduled posts published on time, with no traffic needed, exactly once across
+//! restarts and nodes: `cms_core::publishing`), server-side imports, update emails (the
+//! fan-out and the delivery loop, `mail`), scheduled backups, housekeeping and the lease
+//! sweeper. Start it with [`spawn_workers`]; [`Workers::stop`] lets it finish what it holds.
+
+pub mod mail;
 
 use std::time::Duration;
 
@@ -207,7 +212,7 @@ fn spawn_mail(state: AppState) -> Vec<JoinHandle<()>> {
     let fan = state.clone();
     let fan_out = tokio::spawn(async move {
         let owner = node_name();
-        let host = crate::mail::compose::host_of(&fan.config.server.base_url);
+        let host = cms_core::notify::host_of(&fan.config.server.base_url);
         while !cms_core::shutdown::is_stopping() {
             let (db, who, h) = (fan.db.clone(), owner.clone(), host.clone());
             match tokio::task::spawn_blocking(move || cms_core::notify::run_next(&db, &who, &h))

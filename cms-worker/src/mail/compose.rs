@@ -376,10 +376,4 @@ pub fn compose(
     }
 }
 
-/// The host of a base URL, for Message-IDs and List-Id.
-pub fn host_of(base: &str) -> String {
-    url::Url::parse(base)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_string))
-        .unwrap_or_else(|| "localhost".into())
-}
+pub use cms_core::notify::host_of;
