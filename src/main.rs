@@ -33,6 +33,9 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage webhooks: endpoints sent the site's changes.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Import content in bulk.
     #[command(subcommand)]
     Import(ImportCommand),
@@ -319,6 +322,28 @@ enum TokenCommand {
         #[arg(long = "scope", required = true, num_args = 1..)]
         scopes: Vec<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum WebhookCommand {
+    /// Register an endpoint; prints its signing secret once.
+    Add {
+        /// The receiver's address (http or https).
+        #[arg(long)]
+        url: String,
+        /// An event type it wants, e.g. album.published (repeat; none: every type).
+        #[arg(long = "event")]
+        events: Vec<String>,
+        /// What it is for.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List the endpoints with their state.
+    List,
+    /// Remove an endpoint and its deliveries.
+    Remove { id: i64 },
+    /// Queue a test delivery (`webhook.ping`) to an endpoint.
+    Ping { id: i64 },
 }
 
 /// A failure to report as one line.
@@ -804,6 +829,101 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 token.name, token.scopes
             );
             println!("{secret}");
+            Ok(())
+        }
+        Command::Webhook(cmd) => {
+            let config = load_config(None)?;
+            init_logging(&config);
+            let state = AppState::open(config)?;
+            state.migrate()?;
+            webhook_command(&state, cmd)
+        }
+    }
+}
+
+fn webhook_command(state: &AppState, cmd: WebhookCommand) -> Result<(), Failure> {
+    use cms_core::models::webhook;
+    let key = state.config.secret.clone();
+    let base = state.config.server.base_url.clone();
+    match cmd {
+        WebhookCommand::Add {
+            url,
+            events,
+            description,
+        } => {
+            let (hook, secret) = state.db.write_blocking(|conn| {
+                let (h, s) = cms_core::webhooks::add(conn, &key, &url, &events, &description)?;
+                audit::record(
+                    conn,
+                    &Actor::cli(),
+                    "webhook.add",
+                    Some(("webhook", h.id)),
+                    &h.url,
+                )?;
+                Ok::<_, cms_core::Error>((h, s))
+            })?;
+            eprintln!(
+                "added webhook {} for {} ({}); its signing secret (shown once):",
+                hook.id,
+                hook.url,
+                if hook.events.is_empty() {
+                    "every event type".into()
+                } else {
+                    hook.events.replace(',', ", ")
+                }
+            );
+            println!("{secret}");
+            Ok(())
+        }
+        WebhookCommand::List => {
+            let hooks = state
+                .db
+                .write_blocking(|conn| Ok::<_, cms_core::Error>(webhook::all(conn)?))?;
+            if hooks.is_empty() {
+                println!("no webhooks");
+            }
+            for h in hooks {
+                let events = if h.events.is_empty() {
+                    "*".to_string()
+                } else {
+                    h.events.clone()
+                };
+                let state = match (&h.disabled_reason, h.failing_since) {
+                    (Some(why), _) => format!("disabled: {why}"),
+                    (None, Some(since)) => format!("failing since {since} UTC"),
+                    (None, None) => "enabled".into(),
+                };
+                println!("{}\t{}\t{events}\t{state}", h.id, h.url);
+            }
+            Ok(())
+        }
+        WebhookCommand::Remove { id } => {
+            let gone = state.db.write_blocking(|conn| {
+                let gone = webhook::delete(conn, id)?;
+                if gone {
+                    audit::record(
+                        conn,
+                        &Actor::cli(),
+                        "webhook.remove",
+                        Some(("webhook", id)),
+                        "",
+                    )?;
+                }
+                Ok::<_, cms_core::Error>(gone)
+            })?;
+            if !gone {
+                return Err(Failure(format!("no webhook {id}")));
+            }
+            println!("removed webhook {id}");
+            Ok(())
+        }
+        WebhookCommand::Ping { id } => {
+            state.db.write_blocking(|conn| {
+                let h = webhook::find(conn, id)?
+                    .ok_or_else(|| cms_core::Error::invalid("id", format!("no webhook {id}")))?;
+                cms_core::webhooks::ping(conn, &h, &base)
+            })?;
+            println!("queued a test delivery to webhook {id} (a running `cms serve` sends it)");
             Ok(())
         }
     }

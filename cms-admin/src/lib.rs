@@ -24,6 +24,7 @@ use actix_web::{HttpResponse, middleware, web};
 
 use pages::{
     dashboard, gallery, people, picker, posts, settings, subscribers, taxonomy, tools, videos,
+    webhooks,
 };
 
 /// `GET /admin/static/{name}`: the admin stylesheet and script under their hashed names.
@@ -143,6 +144,13 @@ admin_routes! {
     get "/tokens" Admin => people::tokens,
     post "/tokens" Admin => people::create_token,
     post "/tokens/{id}/revoke" Admin => people::revoke_token,
+    get "/webhooks" Admin => webhooks::list,
+    post "/webhooks" Admin => webhooks::create,
+    get "/webhooks/{id}" Admin => webhooks::show,
+    post "/webhooks/{id}/remove" Admin => webhooks::remove,
+    post "/webhooks/{id}/enable" Admin => webhooks::enable,
+    post "/webhooks/{id}/ping" Admin => webhooks::ping,
+    post "/webhooks/{id}/deliveries/{delivery}/resend" Admin => webhooks::resend,
     get "/audit" Admin => people::audit_log,
     get "/import" Admin => tools::import_form,
     post "/import" Admin => tools::start_import,

@@ -111,6 +111,10 @@ const KEYS: &[(&str, &str)] = &[
         "metrics",
         "serve /metrics (Prometheus): a bearer token of 16+ characters, or public",
     ),
+    (
+        "webhook_allow_private",
+        "true: webhooks may be sent to loopback and private addresses (a receiver on this network)",
+    ),
 ];
 
 /// Settings that also answer to the name every S3 tool reads, when the `CMS_` one is unset.
@@ -141,6 +145,8 @@ pub struct Config {
     pub timezone: chrono_tz::Tz,
     /// Every admin panel account must use two-step verification (`CMS_REQUIRE_2FA`).
     pub require_2fa: bool,
+    /// Webhooks may go to loopback and private addresses (`CMS_WEBHOOK_ALLOW_PRIVATE`).
+    pub webhook_allow_private: bool,
     /// Scheduled backups (`CMS_BACKUP_DIR`, `CMS_BACKUP_EVERY`, `CMS_BACKUP_KEEP`).
     pub backup: Option<crate::backup::schedule::Schedule>,
 }
@@ -743,21 +749,19 @@ impl RawSettings {
             }
         };
 
-        let require_2fa = match self
-            .get("require_2fa")
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
+        let mut flag = |name: &str| match self.get(name).map(str::to_ascii_lowercase).as_deref() {
             None | Some("false" | "0" | "no" | "off") => false,
             Some("true" | "1" | "yes" | "on") => true,
             Some(other) => {
                 problems.push(format!(
                     "{}: '{other}' is not true or false",
-                    env_name("require_2fa")
+                    env_name(name)
                 ));
                 false
             }
         };
+        let require_2fa = flag("require_2fa");
+        let webhook_allow_private = flag("webhook_allow_private");
 
         let backup_every = match self.get("backup_every") {
             None => std::time::Duration::from_secs(86_400),
@@ -846,6 +850,7 @@ impl RawSettings {
                 images,
                 timezone,
                 require_2fa,
+                webhook_allow_private,
                 backup,
             }),
             _ => Err(ConfigError(problems)),

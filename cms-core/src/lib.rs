@@ -44,6 +44,7 @@ pub mod transcript;
 pub mod two_factor;
 pub mod units;
 pub mod view_counter;
+pub mod webhooks;
 
 pub use config::Config;
 pub use db::{Backend, Db, DbConn};

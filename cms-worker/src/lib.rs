@@ -137,7 +137,37 @@ impl Workers {
     }
 }
 
-/// Starts the scheduler, the import worker, the mail workers, the lease sweeper,
+/// How often the webhook worker looks for new changes and due deliveries.
+pub const WEBHOOK_TICK: Duration = Duration::from_millis(500);
+
+/// Plans the change stream into webhook deliveries and sends what is due
+/// (`cms_core::webhooks`), twice a second.
+fn spawn_webhooks(state: AppState) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let owner = node_name();
+        let fetcher = std::sync::Arc::new(cms_core::webhooks::fetcher(
+            state.config.webhook_allow_private,
+        ));
+        let mut tick = every(WEBHOOK_TICK);
+        while next_beat(&mut tick).await {
+            let (s, who, f) = (state.clone(), owner.clone(), fetcher.clone());
+            let pass = tokio::task::spawn_blocking(move || {
+                cms_core::webhooks::plan(&s.db, &s.config.server.base_url)?;
+                cms_core::webhooks::deliver_due(&s.db, &f, &s.config.secret, &who)
+            });
+            match pass.await {
+                Ok(Ok(sent)) if sent.failed > 0 => {
+                    tracing::warn!(failed = sent.failed, "webhook deliveries failed for good")
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "webhook pass failed"),
+                Err(e) => tracing::warn!(error = %e, "webhook task failed"),
+            }
+        }
+    })
+}
+
+/// Starts the scheduler, the import worker, the mail workers, the webhook worker, the lease sweeper,
 /// housekeeping and scheduled backups. At shutdown, call `cms_core::shutdown::begin` and then
 /// [`Workers::stop`].
 pub fn spawn_workers(state: AppState) -> Workers {
@@ -190,6 +220,7 @@ pub fn spawn_workers(state: AppState) -> Workers {
             }
         }
     }));
+    handles.push(spawn_webhooks(state.clone()));
     handles.push(tokio::spawn(async move {
         let owner = node_name();
         let mut tick = every(TICK);

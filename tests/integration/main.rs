@@ -14,3 +14,4 @@ pub mod mail;
 mod models;
 mod pages;
 mod storage;
+mod webhooks;

@@ -9,6 +9,7 @@
 mod gallery;
 mod posts;
 mod videos;
+mod webhooks;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
@@ -358,6 +359,10 @@ pub fn deleted() -> HttpResponse {
     videos::create,
     videos::update,
     videos::delete,
+    webhooks::list,
+    webhooks::create,
+    webhooks::delete,
+    webhooks::ping,
 ))]
 pub struct WriteApi;
 
@@ -398,6 +403,10 @@ write_routes! {
     post "/api/v1/videos" "videos:write" => videos::create,
     patch "/api/v1/videos/{slug}" "videos:write" => videos::update,
     delete "/api/v1/videos/{slug}" "videos:write" => videos::delete,
+    get "/api/v1/webhooks" "webhooks:write" => webhooks::list,
+    post "/api/v1/webhooks" "webhooks:write" => webhooks::create,
+    delete "/api/v1/webhooks/{id}" "webhooks:write" => webhooks::delete,
+    post "/api/v1/webhooks/{id}/ping" "webhooks:write" => webhooks::ping,
 }
 
 /// Deserializes a field that may be absent (`None`), `null` (`Some(None)`) or a value.

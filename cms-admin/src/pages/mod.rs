@@ -14,6 +14,7 @@ pub mod subscribers;
 pub mod taxonomy;
 pub mod tools;
 pub mod videos;
+pub mod webhooks;
 
 /// "Delete this?" before anything is deleted.
 #[derive(Template)]

@@ -63,6 +63,8 @@ pub const ORDER: &[&str] = &[
     "jobs",
     "audit_log",
     "change_events",
+    "webhooks",
+    "webhook_deliveries",
     "import_items",
     "redirects",
     "api_tokens",

@@ -61,6 +61,8 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
 struct PublicOnly {
     inner: DefaultResolver,
     allow_private: bool,
+    /// What allows private addresses, for the refusal's message.
+    hint: &'static str,
 }
 
 impl Resolver for PublicOnly {
@@ -76,8 +78,9 @@ impl Resolver for PublicOnly {
         {
             return Err(ureq::Error::Other(
                 format!(
-                    "refused: {} is a private or reserved address (--allow-private-addresses allows it)",
-                    bad.ip()
+                    "refused: {} is a private or reserved address ({} allows it)",
+                    bad.ip(),
+                    self.hint
                 )
                 .into(),
             ));
@@ -91,6 +94,13 @@ impl Resolver for PublicOnly {
 pub struct Fetcher {
     agent: ureq::Agent,
     max_bytes: u64,
+}
+
+/// What a server answered a POST: its status and the start of its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
 }
 
 impl Fetcher {
@@ -130,23 +140,74 @@ impl Fetcher {
             PublicOnly {
                 inner: DefaultResolver::default(),
                 allow_private,
+                hint: "--allow-private-addresses",
             },
         );
         Fetcher { agent, max_bytes }
     }
 
+    /// A sender of webhooks: `timeout` for the whole exchange, redirects not followed (a 3xx
+    /// is an answer like any other), any status an answer rather than an error, and at most
+    /// `max_bytes` of a response body read.
+    pub fn for_posts(allow_private: bool, timeout: Duration, max_bytes: u64) -> Fetcher {
+        let config = ureq::Agent::config_builder()
+            .timeout_connect(Some(Duration::from_secs(5).min(timeout)))
+            .timeout_global(Some(timeout))
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .proxy(None)
+            .user_agent(format!("Keepsake/{} (webhooks)", env!("CARGO_PKG_VERSION")))
+            .build();
+        let agent = ureq::Agent::with_parts(
+            config,
+            DefaultConnector::new(),
+            PublicOnly {
+                inner: DefaultResolver::default(),
+                allow_private,
+                hint: "CMS_WEBHOOK_ALLOW_PRIVATE=true",
+            },
+        );
+        Fetcher { agent, max_bytes }
+    }
+
+    /// POSTs `body` as JSON with `headers`; the answer whatever its status, or why there was
+    /// none (one line).
+    pub fn post_json(
+        &self,
+        url: &str,
+        headers: &[(&str, String)],
+        body: &str,
+    ) -> Result<Answer, String> {
+        use std::io::Read;
+        let parsed = checked(url)?;
+        let mut req = self
+            .agent
+            .post(parsed.as_str())
+            .header("content-type", "application/json");
+        for (name, value) in headers {
+            req = req.header(*name, value.as_str());
+        }
+        let mut resp = req.send(body).map_err(|e| match e {
+            ureq::Error::Other(inner) => inner.to_string(),
+            other => other.to_string(),
+        })?;
+        let status = resp.status().as_u16();
+        let mut start = Vec::new();
+        // What the receiver says is kept for the log, a little of it: the rest is not read.
+        let _ = resp
+            .body_mut()
+            .as_reader()
+            .take(self.max_bytes)
+            .read_to_end(&mut start);
+        Ok(Answer {
+            status,
+            body: String::from_utf8_lossy(&start).into_owned(),
+        })
+    }
+
     /// The bytes at `url`, or why not (one line).
     pub fn get(&self, url: &str) -> Result<Vec<u8>, String> {
-        let parsed = url::Url::parse(url.trim()).map_err(|e| format!("not an address ({e})"))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(format!(
-                "refused: only http and https ({} given)",
-                parsed.scheme()
-            ));
-        }
-        if !parsed.username().is_empty() || parsed.password().is_some() {
-            return Err("refused: addresses with a user name or password".into());
-        }
+        let parsed = checked(url)?;
         let mut resp = self
             .agent
             .get(parsed.as_str())
@@ -167,6 +228,24 @@ impl Fetcher {
                 other => other.to_string(),
             })
     }
+}
+
+/// `url` parsed, if it is http or https without credentials.
+pub fn checked(url: &str) -> Result<url::Url, String> {
+    let parsed = url::Url::parse(url.trim()).map_err(|e| format!("not an address ({e})"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!(
+            "refused: only http and https ({} given)",
+            parsed.scheme()
+        ));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err("refused: addresses with a user name or password".into());
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err("refused: an address without a host".into());
+    }
+    Ok(parsed)
 }
 
 #[cfg(test)]

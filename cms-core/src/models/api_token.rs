@@ -15,6 +15,7 @@ pub const SCOPES: &[&str] = &[
     "gallery:write",
     "videos:write",
     "subscribers:write",
+    "webhooks:write",
     "drafts:read",
 ];
 

@@ -21,6 +21,7 @@ pub mod subscriber;
 pub mod tag;
 pub mod user;
 pub mod video;
+pub mod webhook;
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};
 

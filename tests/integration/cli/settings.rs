@@ -43,6 +43,7 @@ const BAD: &[(&str, &str)] = &[
     ("CMS_TRUSTED_PROXIES", "10.0.0.0/33"),
     ("CMS_API_RATE", "-5"),
     ("CMS_REQUIRE_2FA", "maybe"),
+    ("CMS_WEBHOOK_ALLOW_PRIVATE", "perhaps"),
     // Inside the media folder (the default, data/media, under the working directory).
     ("CMS_BACKUP_DIR", "data/media/backups"),
     ("CMS_BACKUP_EVERY", "1s"),

@@ -1,0 +1,586 @@
+//! Webhooks to a real receiver on loopback: Standard Webhooks signatures checked with an
+//! independent HMAC, order per item, retries (500 then 200) with the same `webhook-id`,
+//! disabling after a day of failures, event filters, imports not sent, and the guards against
+//! request forgery (private addresses, schemes, credentials, redirects, long answers).
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use cms_core::models::audit::Actor;
+use cms_core::models::post::{self, PostStatus};
+use cms_core::models::webhook;
+use cms_core::service::posts;
+use cms_core::webhooks::{self, Sent};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::backend_tests;
+use crate::common::{Backend, TestEnv, cli, published_post};
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+struct Got {
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Got {
+    fn header(&self, name: &str) -> String {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).expect("a JSON body")
+    }
+}
+
+/// A receiver on loopback that answers each request with the next scripted answer (status,
+/// extra headers, body), 200 once the script is used up, and keeps what it got.
+struct Receiver {
+    url: String,
+    got: Arc<Mutex<Vec<Got>>>,
+    script: Arc<Mutex<VecDeque<(u16, String, String)>>>,
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/hooks", listener.local_addr().expect("addr"));
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let script: Arc<Mutex<VecDeque<(u16, String, String)>>> = Arc::default();
+        let (g, sc) = (got.clone(), script.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut headers = Vec::new();
+                let mut line = String::new();
+                let _ = reader.read_line(&mut line); // request line
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some((k, v)) = line.trim_end().split_once(':') {
+                        headers.push((k.trim().to_string(), v.trim().to_string()));
+                    }
+                }
+                let len: usize = headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                    .and_then(|(_, v)| v.parse().ok())
+                    .unwrap_or(0);
+                let mut body = vec![0; len];
+                let _ = reader.read_exact(&mut body);
+                g.lock().expect("lock").push(Got {
+                    headers,
+                    body: String::from_utf8_lossy(&body).into_owned(),
+                });
+                let (status, extra, answer) = sc.lock().expect("lock").pop_front().unwrap_or((
+                    200,
+                    String::new(),
+                    "ok".into(),
+                ));
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n{extra}\r\n",
+                    answer.len()
+                );
+                let _ = stream.write_all(answer.as_bytes());
+            }
+        });
+        Receiver { url, got, script }
+    }
+
+    fn answer(&self, status: u16, extra_headers: &str, body: &str) {
+        self.script
+            .lock()
+            .expect("lock")
+            .push_back((status, extra_headers.into(), body.into()));
+    }
+
+    fn got(&self) -> Vec<Got> {
+        self.got.lock().expect("lock").clone()
+    }
+}
+
+/// Checks a request's signature with an HMAC of our own, as a receiver would.
+fn verify(secret: &str, g: &Got) {
+    let key = B64
+        .decode(secret.strip_prefix("whsec_").expect("whsec_"))
+        .expect("base64");
+    let signed = format!(
+        "{}.{}.{}",
+        g.header("webhook-id"),
+        g.header("webhook-timestamp"),
+        g.body
+    );
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("key");
+    mac.update(signed.as_bytes());
+    let expected = format!("v1,{}", B64.encode(mac.finalize().into_bytes()));
+    assert_eq!(g.header("webhook-signature"), expected, "{g:?}");
+    let ts: i64 = g.header("webhook-timestamp").parse().expect("timestamp");
+    assert!((chrono::Utc::now().timestamp() - ts).abs() < 60);
+}
+
+fn add(env: &TestEnv, url: &str, events: &[&str]) -> (webhook::Webhook, String) {
+    let events: Vec<String> = events.iter().map(|e| e.to_string()).collect();
+    let key = env.state.config.secret.clone();
+    env.write(|c| webhooks::add(c, &key, url, &events, "test"))
+}
+
+/// One pass of the worker: plan, then send what is due.
+fn pass(env: &TestEnv, allow_private: bool) -> Sent {
+    let s = &env.state;
+    webhooks::plan(&s.db, &s.config.server.base_url).expect("plan");
+    let fetcher = webhooks::fetcher(allow_private);
+    webhooks::deliver_due(&s.db, &fetcher, &s.config.secret, "test:1").expect("deliver")
+}
+
+fn allowed(backend: Backend) -> TestEnv {
+    TestEnv::with(backend, &[("webhook_allow_private", "true")])
+}
+
+async fn deliveries_are_signed_in_order_per_item_and_retried(backend: Backend) {
+    let env = allowed(backend);
+    let r = Receiver::start();
+    // History before the hook is not sent.
+    env.write(|c| posts::create(c, &cli(), &published_post("Before", "x")));
+    let (hook, secret) = add(&env, &r.url, &[]);
+    let p = env.write(|c| posts::create(c, &cli(), &published_post("Premiere", "x")));
+    let mut input = post::input_of(&mut env.conn(), &p).expect("input");
+    input.title = "Premiere night".into();
+    env.write(|c| posts::update(c, &cli(), p.id, &input, None));
+    env.album_with_photos(&["Films"], "Red carpet", 2);
+
+    // The first delivery (post.published) is refused with a 500: its item's next change
+    // waits; the other items' changes go on.
+    r.answer(500, "", "try later");
+    let sent = pass(&env, true);
+    assert_eq!((sent.delivered, sent.retrying), (3, 1), "{sent:?}");
+    let types: Vec<String> = r
+        .got()
+        .iter()
+        .map(|g| g.json()["type"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "post.published",
+            "gallery_category.created",
+            "album.published",
+            "photos.added"
+        ]
+    );
+    // Not yet due: nothing. Five seconds on: the retry, then the post's update after it.
+    assert_eq!(pass(&env, true), Sent::default());
+    env.state.db.clock().advance(chrono::Duration::seconds(6));
+    let sent = pass(&env, true);
+    assert_eq!(sent.delivered, 2, "{sent:?}");
+    let got = r.got();
+    assert_eq!(got.len(), 6);
+    for g in &got {
+        verify(&secret, g);
+        assert_eq!(g.header("content-type"), "application/json");
+    }
+    assert_eq!(got[4].header("webhook-id"), got[0].header("webhook-id"));
+    assert_eq!(got[4].body, got[0].body, "a retry is the same message");
+    let last = got[5].json();
+    assert_eq!(last["type"], "post.updated");
+    assert_eq!(last["data"]["title"], "Premiere night");
+    assert_eq!(last["data"]["item"]["id"], p.id);
+    assert_eq!(
+        last["data"]["url"],
+        format!("http://keepsake.test/posts/{}", p.slug)
+    );
+    assert!(last["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
+    // Every change once, nothing queued; the log has what happened.
+    assert_eq!(pass(&env, true), Sent::default());
+    let log = webhook::recent(&mut env.conn(), hook.id, 100).expect("log");
+    assert_eq!(log.len(), 5);
+    assert!(log.iter().all(|d| d.status == "delivered"), "{log:?}");
+    let retried = log
+        .iter()
+        .find(|d| d.attempts == 2)
+        .expect("the retried one");
+    assert_eq!(retried.kind, "post.published");
+    // "Send again" sends the same message once more.
+    env.write(|c| Ok(webhook::resend(c, retried.id)?));
+    assert_eq!(pass(&env, true).delivered, 1);
+    assert_eq!(
+        r.got().last().map(|g| g.header("webhook-id")),
+        Some(got[0].header("webhook-id"))
+    );
+}
+
+async fn a_hook_gets_only_what_it_asked_for_and_never_an_import(backend: Backend) {
+    let env = allowed(backend);
+    let r = Receiver::start();
+    add(&env, &r.url, &["post.unpublished", "video.published"]);
+    let p = env.write(|c| posts::create(c, &cli(), &published_post("Out", "x")));
+    env.write(|c| posts::set_status(c, &cli(), p.id, PostStatus::Draft));
+    env.write(|c| {
+        posts::create(
+            c,
+            &Actor::import("wordpress:old"),
+            &published_post("Old news", "x"),
+        )
+    });
+    pass(&env, true);
+    // A ping reaches it whatever it asked for.
+    let h = webhook::all(&mut env.conn()).expect("hooks").remove(0);
+    env.write(|c| webhooks::ping(c, &h, "http://keepsake.test"));
+    pass(&env, true);
+    let types: Vec<String> = r
+        .got()
+        .iter()
+        .map(|g| g.json()["type"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(types, ["post.unpublished", "webhook.ping"]);
+    let removal = r.got()[0].json();
+    assert!(
+        removal["data"].get("title").is_some(),
+        "a webhook is sent the change as it was"
+    );
+}
+
+async fn a_hook_failing_for_a_day_is_disabled_with_the_reason(backend: Backend) {
+    let env = allowed(backend);
+    let r = Receiver::start();
+    let (hook, _) = add(&env, &r.url, &[]);
+    for _ in 0..3 {
+        r.answer(503, "", "down for maintenance");
+    }
+    env.write(|c| posts::create(c, &cli(), &published_post("One", "x")));
+    pass(&env, true);
+    env.state.db.clock().advance(chrono::Duration::hours(12));
+    pass(&env, true);
+    let h = webhook::find(&mut env.conn(), hook.id)
+        .expect("find")
+        .expect("hook");
+    assert!(h.enabled && h.failing_since.is_some(), "{h:?}");
+    env.state.db.clock().advance(chrono::Duration::hours(13));
+    let sent = pass(&env, true);
+    assert_eq!(sent.failed, 1, "{sent:?}");
+    let h = webhook::find(&mut env.conn(), hook.id)
+        .expect("find")
+        .expect("hook");
+    assert!(!h.enabled);
+    let why = h.disabled_reason.unwrap_or_default();
+    assert!(
+        why.contains("failed for 24 hours") && why.contains("503") && why.contains("maintenance"),
+        "{why}"
+    );
+    // Disabled: later changes are neither planned nor sent.
+    env.write(|c| posts::create(c, &cli(), &published_post("Two", "x")));
+    let before = r.got().len();
+    pass(&env, true);
+    assert_eq!(r.got().len(), before);
+    // Turned on again, it goes on from where it stopped.
+    env.write(|c| Ok(webhook::set_disabled(c, hook.id, None)?));
+    pass(&env, true);
+    assert_eq!(r.got().len(), before + 1);
+}
+
+async fn requests_cannot_be_forged_through_a_hook(backend: Backend) {
+    // Private addresses: refused unless allowed, and the receiver never hears a thing.
+    let env = TestEnv::new(backend);
+    let r = Receiver::start();
+    let (hook, _) = add(&env, &r.url, &[]);
+    env.write(|c| posts::create(c, &cli(), &published_post("One", "x")));
+    let sent = pass(&env, false);
+    assert_eq!(sent.retrying, 1);
+    assert!(r.got().is_empty());
+    let d = webhook::recent(&mut env.conn(), hook.id, 1)
+        .expect("log")
+        .remove(0);
+    let why = d.last_error.unwrap_or_default();
+    assert!(
+        why.contains("127.0.0.1 is a private or reserved address")
+            && why.contains("CMS_WEBHOOK_ALLOW_PRIVATE"),
+        "{why}"
+    );
+    // Addresses that are not http(s), or carry credentials, or name no event type we know:
+    // refused when added.
+    let key = env.state.config.secret.clone();
+    for (url, events) in [
+        ("file:///etc/passwd", vec![]),
+        ("gopher://example.org/", vec![]),
+        ("http://user:pw@example.org/", vec![]),
+        ("not an address", vec![]),
+        (
+            "https://example.org/hook",
+            vec!["post.exploded".to_string()],
+        ),
+    ] {
+        let err = env
+            .state
+            .db
+            .write_blocking(|c| webhooks::add(c, &key, url, &events, ""))
+            .expect_err(url);
+        assert!(
+            matches!(err, cms_core::Error::Invalid { .. }),
+            "{url}: {err:?}"
+        );
+    }
+
+    // Redirects are answers, not followed; a long answer is read no further than a few KB.
+    let env = allowed(backend);
+    let r = Receiver::start();
+    let elsewhere = Receiver::start();
+    add(&env, &r.url, &[]);
+    r.answer(302, &format!("location: {}\r\n", elsewhere.url), "");
+    r.answer(200, "", &"x".repeat(5_000_000));
+    env.write(|c| posts::create(c, &cli(), &published_post("One", "x")));
+    env.write(|c| posts::create(c, &cli(), &published_post("Two", "x")));
+    let sent = pass(&env, true);
+    assert_eq!((sent.retrying, sent.delivered), (1, 1), "{sent:?}");
+    assert!(elsewhere.got().is_empty(), "the redirect was not followed");
+}
+
+/// The admin's page: add (secret once), bad input re-shown, the delivery log, "send again",
+/// a test delivery, remove; editors kept out.
+async fn admins_manage_webhooks_in_the_panel(backend: Backend) {
+    use crate::admin::client::{Client, PASSWORD, make_user};
+    use cms_core::models::user::Role;
+    let env = allowed(backend);
+    make_user(&env, "admin@example.org", Role::Admin);
+    make_user(&env, "editor@example.org", Role::Editor);
+    let app = env.app().await;
+    let mut ed = Client::new();
+    ed.login(&app, "editor@example.org", PASSWORD).await;
+    assert_eq!(ed.get(&app, "/admin/webhooks").await.status, 403);
+    let mut admin = Client::new();
+    admin.login(&app, "admin@example.org", PASSWORD).await;
+    let bad = admin
+        .post_form(
+            &app,
+            "/admin/webhooks",
+            "/admin/webhooks",
+            &[("url", "ftp://example.org/x"), ("events", "post.published")],
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(bad.body.contains("only http and https"), "{}", bad.body);
+    let r = Receiver::start();
+    let made = admin
+        .post_form(
+            &app,
+            "/admin/webhooks",
+            "/admin/webhooks",
+            &[
+                ("url", r.url.as_str()),
+                ("description", "Discord <bot>"),
+                ("events", "post.published"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 200, "{}", made.body);
+    let secret = made.texts("code.secret").remove(0);
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    assert!(
+        made.body.contains("Discord &#60;bot&#62;") && !made.body.contains("<bot>"),
+        "escaped: {}",
+        made.body
+    );
+    let hook = webhook::all(&mut env.conn()).expect("hooks").remove(0);
+    assert_eq!(hook.events, "post.published");
+    env.write(|c| posts::create(c, &cli(), &published_post("News", "x")));
+    r.answer(500, "", "<script>alert(1)</script>");
+    pass(&env, true);
+    let page = admin
+        .get(&app, &format!("/admin/webhooks/{}", hook.id))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("post.published") && page.body.contains("retrying at"));
+    assert!(
+        !page.body.contains("<script>alert"),
+        "the receiver's answer is escaped"
+    );
+    // A test delivery, then "send again" of the delivered one.
+    let path = format!("/admin/webhooks/{}", hook.id);
+    let pinged = admin
+        .post_form(&app, &path, &format!("{path}/ping"), &[])
+        .await;
+    assert_eq!(pinged.status, 303);
+    env.state.db.clock().advance(chrono::Duration::seconds(6));
+    pass(&env, true);
+    let got = r.got();
+    assert_eq!(got.len(), 3, "the failed try, the ping and the retry");
+    for g in &got {
+        verify(&secret, g);
+    }
+    let delivered = webhook::recent(&mut env.conn(), hook.id, 10)
+        .expect("log")
+        .into_iter()
+        .find(|d| d.kind == "post.published")
+        .expect("delivery");
+    let again = admin
+        .post_form(
+            &app,
+            &path,
+            &format!("{path}/deliveries/{}/resend", delivered.id),
+            &[],
+        )
+        .await;
+    assert_eq!(again.status, 303);
+    pass(&env, true);
+    assert_eq!(r.got().len(), 4);
+    let gone = admin
+        .post_form(&app, "/admin/webhooks", &format!("{path}/remove"), &[])
+        .await;
+    assert_eq!(gone.status, 303);
+    assert!(webhook::all(&mut env.conn()).expect("hooks").is_empty());
+}
+
+/// The API: `webhooks:write` lists, adds (secret in the answer), pings and removes.
+async fn tokens_manage_webhooks_through_the_api(backend: Backend) {
+    use crate::api::{body, call, json, problem, token};
+    let env = allowed(backend);
+    let app = env.app().await;
+    let t = token(&env, "ops", &["webhooks:write"]);
+    let other = token(&env, "writer", &["posts:write"]);
+    problem(
+        &call(&app, "GET", "/api/v1/webhooks", Some(&other), None).await,
+        403,
+    );
+    problem(
+        &call(&app, "GET", "/api/v1/webhooks", None, None).await,
+        401,
+    );
+    let r = Receiver::start();
+    let made = call(
+        &app,
+        "POST",
+        "/api/v1/webhooks",
+        Some(&t),
+        body(serde_json::json!({"url": r.url, "events": ["album.published"]})),
+    )
+    .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let v = json(&made);
+    assert!(
+        v["secret"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("whsec_"))
+    );
+    assert_eq!(v["events"], serde_json::json!(["album.published"]));
+    let id = v["id"].as_i64().expect("id");
+    let bad = call(
+        &app,
+        "POST",
+        "/api/v1/webhooks",
+        Some(&t),
+        body(serde_json::json!({"url": "https://example.org/h", "events": ["nope"]})),
+    )
+    .await;
+    assert_eq!(problem(&bad, 422)["field"], "events");
+    let list = json(&call(&app, "GET", "/api/v1/webhooks", Some(&t), None).await);
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+    assert!(list[0].get("secret").is_none(), "the secret is shown once");
+    let ping = call(
+        &app,
+        "POST",
+        &format!("/api/v1/webhooks/{id}/ping"),
+        Some(&t),
+        None,
+    )
+    .await;
+    assert_eq!(ping.status, 202, "{}", ping.body);
+    pass(&env, true);
+    assert_eq!(r.got()[0].json()["type"], "webhook.ping");
+    let del = call(
+        &app,
+        "DELETE",
+        &format!("/api/v1/webhooks/{id}"),
+        Some(&t),
+        None,
+    )
+    .await;
+    assert_eq!(del.status, 204);
+    problem(
+        &call(
+            &app,
+            "DELETE",
+            &format!("/api/v1/webhooks/{id}"),
+            Some(&t),
+            None,
+        )
+        .await,
+        404,
+    );
+}
+
+/// `cms webhook add|list|ping|remove` with the release binary, and its one-line errors.
+async fn the_command_line_manages_webhooks(backend: Backend) {
+    let env = allowed(backend);
+    let run = |args: &[&str]| {
+        let out = env.cms(args).output().expect("cms");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let r = Receiver::start();
+    let (ok, secret, said) = run(&[
+        "webhook",
+        "add",
+        "--url",
+        &r.url,
+        "--event",
+        "album.published",
+        "--description",
+        "sister site",
+    ]);
+    assert!(ok, "{said}");
+    assert!(secret.trim().starts_with("whsec_"), "{secret}");
+    assert!(said.contains("album.published"), "{said}");
+    let (ok, list, _) = run(&["webhook", "list"]);
+    assert!(
+        ok && list.contains(&r.url) && list.contains("enabled"),
+        "{list}"
+    );
+    let id = webhook::all(&mut env.conn()).expect("hooks")[0]
+        .id
+        .to_string();
+    assert!(run(&["webhook", "ping", &id]).0);
+    pass(&env, true);
+    let got = r.got();
+    assert_eq!(got.len(), 1);
+    verify(secret.trim(), &got[0]);
+    assert!(run(&["webhook", "remove", &id]).0);
+    for args in [
+        vec!["webhook", "remove", id.as_str()],
+        vec!["webhook", "add", "--url", "ftp://example.org/"],
+        vec![
+            "webhook",
+            "add",
+            "--url",
+            "https://example.org/",
+            "--event",
+            "nope",
+        ],
+    ] {
+        let (ok, _, said) = run(&args);
+        assert!(!ok, "{args:?}");
+        assert_eq!(said.trim().lines().count(), 1, "{args:?}: {said}");
+    }
+}
+
+backend_tests!(
+    the_command_line_manages_webhooks,
+    admins_manage_webhooks_in_the_panel,
+    tokens_manage_webhooks_through_the_api,
+    deliveries_are_signed_in_order_per_item_and_retried,
+    a_hook_gets_only_what_it_asked_for_and_never_an_import,
+    a_hook_failing_for_a_day_is_disabled_with_the_reason,
+    requests_cannot_be_forged_through_a_hook,
+);
