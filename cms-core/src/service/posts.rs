@@ -29,7 +29,7 @@ fn payload(p: &Post) -> serde_json::Value {
         "slug": p.slug,
         "kind": p.kind.as_str(),
         "path": format!("/posts/{}", p.slug),
-        "published_at": p.published_at,
+        "published_at": p.published_at.map(crate::api::views::iso),
     })
 }
 

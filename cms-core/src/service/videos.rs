@@ -25,7 +25,7 @@ fn payload(v: &Video) -> serde_json::Value {
         "title": v.title,
         "slug": v.slug,
         "path": format!("/videos/{}", v.slug),
-        "published_at": v.published_at,
+        "published_at": v.published_at.map(crate::api::views::iso),
     })
 }
 

@@ -88,6 +88,12 @@ async fn the_feed_follows_the_site_in_order_and_never_shows_a_draft(backend: Bac
     assert_eq!(first["data"]["title"], "Secret plans");
     assert_eq!(first["data"]["url"], format!("{BASE}/posts/{slug}"));
     assert!(first["at"].as_str().is_some_and(|t| t.ends_with('Z')));
+    assert!(
+        first["data"]["published_at"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{first}"
+    );
     assert_eq!(v["items"][3]["data"]["count"], 3);
     assert_eq!(v["items"][3]["data"]["photo_count"], 3);
     assert_eq!(v["items"][3]["item"]["type"], "album");
