@@ -87,6 +87,15 @@ impl Errors {
         }
     }
 
+    /// The status of a page showing a form: 422 when it carries errors, else 200.
+    pub fn status(&self) -> StatusCode {
+        if self.0.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+    }
+
     /// The error of a field, if any.
     pub fn get(&self, field: &str) -> Option<&str> {
         self.0

@@ -159,7 +159,36 @@ pub async fn update(
     };
     let base = state.config.server.base_url.clone();
     let act = caller.actor;
-    let poster_actor = act.clone();
+    // A new embed on a video without a poster gets the provider's thumbnail, fetched before
+    // the write (nothing waits on the network inside a transaction), so the change is one
+    // write and one event.
+    let lookup_slug = slug.clone();
+    let before = state
+        .db
+        .run(move |conn| {
+            let id = super::lookup(conn, "video", &lookup_slug)?;
+            Ok::<_, ApiError>(video::find(conn, id)?)
+        })
+        .await?
+        .ok_or(cms_core::Error::NotFound("video"))?;
+    let poster = match &b.embed_url {
+        Some(Some(url))
+            if cms_core::posters::wanted(
+                Some(url.as_str()),
+                before.embed_url.as_deref(),
+                before.poster_key.as_deref(),
+            ) =>
+        {
+            match cms_core::posters::fetch_for(&state, url.clone()).await {
+                Ok(key) => Some(key),
+                Err(why) => {
+                    tracing::warn!(%why, "the video's poster could not be fetched");
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     let out = state
         .db
         .write(move |conn| {
@@ -190,6 +219,9 @@ pub async fn update(
             if let Some(e) = b.embed_url {
                 input.embed_url = e;
             }
+            if input.poster_key.is_none() {
+                input.poster_key = poster;
+            }
             if b.transcript_format.is_some() {
                 input.transcript_format = b.transcript_format;
             } else if input.transcript != v.transcript {
@@ -197,43 +229,9 @@ pub async fn update(
             }
             let saved = service::videos::update(conn, &act, id, &input)
                 .map_err(|e| super::as_json_fields(e, &[("duration", "duration_seconds")]))?;
-            let wanted = cms_core::posters::wanted(
-                saved.embed_url.as_deref(),
-                v.embed_url.as_deref(),
-                saved.poster_key.as_deref(),
-            );
-            Ok::<_, ApiError>((
-                views::video_out(&saved, Urls(&base)),
-                wanted.then_some(saved),
-            ))
+            Ok::<_, ApiError>(views::video_out(&saved, Urls(&base)))
         })
         .await?;
-    // A new embed without a poster gets the provider's thumbnail, after the write (nothing
-    // waits on the network inside a transaction).
-    let out = match out {
-        (out, None) => out,
-        (out, Some(saved)) => {
-            let url = saved.embed_url.clone().unwrap_or_default();
-            match cms_core::posters::fetch_for(&state, url).await {
-                Ok(key) => {
-                    let base = state.config.server.base_url.clone();
-                    state
-                        .db
-                        .write(move |conn| {
-                            let mut input = cms_core::models::video::input_of(&saved);
-                            input.poster_key = Some(key);
-                            let v = service::videos::update(conn, &poster_actor, saved.id, &input)?;
-                            Ok::<_, ApiError>(views::video_out(&v, Urls(&base)))
-                        })
-                        .await?
-                }
-                Err(why) => {
-                    tracing::warn!(%why, "the video's poster could not be fetched");
-                    out
-                }
-            }
-        }
-    };
     Ok(json(StatusCode::OK, &out))
 }
 

@@ -129,11 +129,7 @@ async fn tree(
             Ok::<_, cms_core::Error>((lines, top, targets_of(&cats)))
         })
         .await?;
-    let status = if errors.is_empty() {
-        actix_web::http::StatusCode::OK
-    } else {
-        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     forms::render_status(
         status,
         &TreePage {
@@ -436,11 +432,7 @@ async fn album_page(
         .collect();
     let pages_left = a.photo_count > page * GRID_PAGE;
     forms::render_status(
-        if errors.is_empty() {
-            actix_web::http::StatusCode::OK
-        } else {
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
-        },
+        errors.status(),
         &AlbumPage {
             c: Chrome::new(req, &user.0, &a.title, Section::Gallery),
             public_href: (a.status == AlbumStatus::Published)
@@ -564,18 +556,30 @@ pub async fn batch(
             let mut unused = Vec::new();
             match action.as_str() {
                 "caption" | "credit" => {
+                    let mut photos = Vec::with_capacity(ids.len());
                     for pid in &ids {
-                        let p =
-                            photo::find(conn, *pid)?.ok_or(cms_core::Error::NotFound("photo"))?;
-                        let (caption, credit) = if action == "caption" {
-                            (f.value.as_str(), p.credit.as_str())
-                        } else {
-                            (p.caption.as_str(), f.value.as_str())
-                        };
-                        service::gallery::update_photo(
-                            conn, &act, *pid, caption, credit, &p.source,
-                        )?;
+                        photos.push(
+                            photo::find(conn, *pid)?.ok_or(cms_core::Error::NotFound("photo"))?,
+                        );
                     }
+                    let changes: Vec<service::gallery::PhotoMeta<'_>> = photos
+                        .iter()
+                        .map(|p| service::gallery::PhotoMeta {
+                            id: p.id,
+                            caption: if action == "caption" {
+                                f.value.as_str()
+                            } else {
+                                p.caption.as_str()
+                            },
+                            credit: if action == "credit" {
+                                f.value.as_str()
+                            } else {
+                                p.credit.as_str()
+                            },
+                            source: p.source.as_str(),
+                        })
+                        .collect();
+                    service::gallery::update_photos(conn, &act, id, &action, &changes)?;
                 }
                 "move" => {
                     let target: i64 = f.target.parse().map_err(|_| {
@@ -854,11 +858,7 @@ async fn import_page(
         .await
         .map_err(|e| AdminError::Internal(e.to_string()))?;
     forms::render_status(
-        if errors.is_empty() {
-            actix_web::http::StatusCode::OK
-        } else {
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
-        },
+        errors.status(),
         &ImportPage {
             c: Chrome::new(req, &user.0, "Import from the server", Section::Gallery),
             folder: state.config.storage.import_dir.display().to_string(),

@@ -70,11 +70,7 @@ async fn users_page(
             )
         })
         .await?;
-    let status = if errors.is_empty() {
-        actix_web::http::StatusCode::OK
-    } else {
-        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     forms::render_status(
         status,
         &UsersPage {
@@ -304,11 +300,7 @@ async fn tokens_page(
             )
         })
         .await?;
-    let status = if errors.is_empty() {
-        actix_web::http::StatusCode::OK
-    } else {
-        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     forms::render_status(
         status,
         &TokensPage {

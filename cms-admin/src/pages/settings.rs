@@ -95,11 +95,7 @@ async fn render(
             .map(|w| format!("/media/{}", photo_variant_key(&h.hash, *w)))
     });
     forms::render_status(
-        if errors.is_empty() {
-            actix_web::http::StatusCode::OK
-        } else {
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
-        },
+        errors.status(),
         &SettingsPage {
             c: Chrome::new(req, &user.0, "Settings", Section::Settings),
             f: f.unwrap_or_else(|| form_of(&b)),

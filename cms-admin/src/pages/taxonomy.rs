@@ -102,11 +102,7 @@ async fn render(
             Ok::<_, cms_core::Error>((rows, tags))
         })
         .await?;
-    let status = if errors.is_empty() {
-        actix_web::http::StatusCode::OK
-    } else {
-        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     forms::render_status(
         status,
         &Page {

@@ -110,11 +110,7 @@ async fn import_page(
     .await
     .map_err(|e| AdminError::Internal(e.to_string()))?;
     forms::render_status(
-        if errors.is_empty() {
-            actix_web::http::StatusCode::OK
-        } else {
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
-        },
+        errors.status(),
         &ImportPage {
             c: Chrome::new(req, &user.0, "Import a site", Section::Tools),
             folder: state.config.storage.import_dir.display().to_string(),
@@ -440,11 +436,7 @@ async fn redirects_page(
         format!("/admin/redirects?{}", s.finish())
     };
     forms::render_status(
-        if errors.is_empty() {
-            actix_web::http::StatusCode::OK
-        } else {
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
-        },
+        errors.status(),
         &RedirectsPage {
             c: Chrome::new(req, &user.0, "Redirects", Section::Redirects),
             rows: rows

@@ -187,11 +187,7 @@ fn editor(
     errors: Errors,
     public_href: Option<String>,
 ) -> Result<HttpResponse, AdminError> {
-    let status = if errors.is_empty() {
-        actix_web::http::StatusCode::OK
-    } else {
-        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let c = Chrome::new(
         req,
         &user.0,

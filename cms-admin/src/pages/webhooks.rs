@@ -73,11 +73,7 @@ async fn list_page(
             Ok::<_, cms_core::Error>(webhook::all(conn)?.iter().map(|h| row(h, tz)).collect())
         })
         .await?;
-    let status = if errors.is_empty() {
-        actix_web::http::StatusCode::OK
-    } else {
-        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     forms::render_status(
         status,
         &ListPage {

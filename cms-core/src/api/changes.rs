@@ -58,7 +58,9 @@ pub struct ChangeOut {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ChangeList {
     pub items: Vec<ChangeOut>,
-    /// Where to read on from: the last change's id, or `after` when there was none.
+    /// Where to read on from: the last change's id, or `after` when there was none (the
+    /// newest change's id when `after` is beyond it, as after a site is restored from an
+    /// older backup).
     pub next_cursor: String,
     /// More changes follow this page now.
     pub has_more: bool,
@@ -139,7 +141,15 @@ pub fn change_list(
             }
         })
         .collect();
-    let next_cursor = items.last().map_or(after, |e| e.id).to_string();
+    let next_cursor = match items.last() {
+        Some(e) => e.id,
+        // A cursor beyond the newest change (a site restored from an older backup, a typed
+        // number) would skip the changes to come until the ids caught up with it: read on
+        // from the newest instead.
+        None if after > 0 => after.min(change::last_id(conn)?),
+        None => after,
+    }
+    .to_string();
     Ok(ChangeList {
         items,
         next_cursor,

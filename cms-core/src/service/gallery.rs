@@ -333,6 +333,65 @@ pub fn update_photo(
     )
 }
 
+/// New caption, credit and source for several photos of album `album_id` at once (the
+/// admin's batch edit, `what` naming it for the audit log): one `photo.updated` event per
+/// photo of a published album, as [`update_photo`] writes, but one search update, one content
+/// version and one audit entry for the batch.
+pub fn update_photos(
+    conn: &mut DbConn,
+    actor: &Actor,
+    album_id: i64,
+    what: &str,
+    changes: &[PhotoMeta<'_>],
+) -> Result<()> {
+    let audit = Audit::of(
+        "photos.update",
+        ("album", album_id),
+        format!("{what} of {} photos", changes.len()),
+    );
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let mut events = Vec::new();
+    let mut albums: Vec<Album> = Vec::new();
+    for c in changes {
+        photo::update_meta(conn, c.id, c.caption, c.credit, c.source)?;
+        let p = photo::find(conn, c.id)?.ok_or(Error::NotFound("photo"))?;
+        let a = match albums.iter().find(|a| a.id == p.album_id) {
+            Some(a) => a.clone(),
+            None => {
+                let a = find_album(conn, p.album_id)?;
+                albums.push(a.clone());
+                a
+            }
+        };
+        if visible(&a) {
+            events.push(NewEvent::new(
+                EventKind::PhotoUpdated,
+                "photo",
+                p.id,
+                serde_json::json!({
+                    "album_id": a.id,
+                    "path": format!("/photos/{}", p.id),
+                    "caption": p.caption,
+                }),
+            ));
+        }
+    }
+    let ids: Vec<i64> = changes.iter().map(|c| c.id).collect();
+    search::sync_photos(conn, &ids)?;
+    finish(conn, actor, &events, Some(audit))
+}
+
+/// A photo's new caption, credit and source.
+#[derive(Debug, Clone, Copy)]
+pub struct PhotoMeta<'a> {
+    pub id: i64,
+    pub caption: &'a str,
+    pub credit: &'a str,
+    pub source: &'a str,
+}
+
 /// The published albums holding any of `ids`, with how many of them each holds.
 fn published_albums_of(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<(Album, Vec<i64>)>> {
     let rows: Vec<(i64, i64)> = photos::table

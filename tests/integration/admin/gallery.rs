@@ -281,6 +281,24 @@ async fn albums_fill_up_one_upload_at_a_time(backend: Backend) {
         .map(|p| p.caption)
         .collect();
     assert_eq!(captions, ["Kit & Joe arrive", "Kit & Joe arrive", ""]);
+    // One batch: one audit entry, and a change per photo for mirrors.
+    {
+        use cms_core::schema::audit_log;
+        use diesel::prelude::*;
+        let batch_audits: Vec<String> = audit_log::table
+            .filter(audit_log::action.eq("photos.update"))
+            .select(audit_log::detail)
+            .load(&mut env.conn())
+            .expect("audit");
+        assert_eq!(batch_audits, ["caption of 2 photos"]);
+        let updated: Vec<i64> = cms_core::models::change::after(&mut env.conn(), 0, 1000)
+            .expect("events")
+            .into_iter()
+            .filter(|e| e.kind == "photo.updated")
+            .map(|e| e.item_id)
+            .collect();
+        assert_eq!(updated.len(), 2, "{updated:?}");
+    }
     let other = env.album_with_photos(&["Events"], "Other party", 0);
     ed.post_form(
         &app,
