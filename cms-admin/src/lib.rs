@@ -132,6 +132,7 @@ admin_routes! {
     post "/videos/{id}/delete" Editor => videos::delete,
     get "/subscribers" Editor => subscribers::list,
     get "/subscribers/export.csv" Editor => subscribers::export,
+    get "/subscribers/digest" Editor => subscribers::digest,
     post "/subscribers/import" Editor => subscribers::import,
     post "/subscribers/{id}/delete" Editor => subscribers::delete,
     get "/mail" Editor => subscribers::mail,

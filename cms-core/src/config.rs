@@ -87,6 +87,14 @@ const KEYS: &[(&str, &str)] = &[
         "the site's time zone, e.g. Europe/London (schedules and dates)",
     ),
     (
+        "digest_hour",
+        "the hour (0-23, site time) daily and weekly update digests are sent (default 9)",
+    ),
+    (
+        "digest_day",
+        "the day weekly update digests are sent, e.g. monday (default)",
+    ),
+    (
         "require_2fa",
         "true: everyone who logs into the admin must use two-step verification",
     ),
@@ -143,6 +151,8 @@ pub struct Config {
     pub images: crate::ingest::Settings,
     /// The site's time zone: editors schedule in it and see dates in it (`CMS_TIMEZONE`).
     pub timezone: chrono_tz::Tz,
+    /// When digests are sent (`CMS_DIGEST_HOUR`, `CMS_DIGEST_DAY`), in the site's time zone.
+    pub digest: crate::digest::Schedule,
     /// Every admin panel account must use two-step verification (`CMS_REQUIRE_2FA`).
     pub require_2fa: bool,
     /// Webhooks may go to loopback and private addresses (`CMS_WEBHOOK_ALLOW_PRIVATE`).
@@ -763,6 +773,26 @@ impl RawSettings {
         let require_2fa = flag("require_2fa");
         let webhook_allow_private = flag("webhook_allow_private");
 
+        let mut digest = crate::digest::Schedule::default();
+        if let Some(h) = self.get("digest_hour") {
+            match h.trim().parse::<u32>() {
+                Ok(n) if n < 24 => digest.hour = n,
+                _ => problems.push(format!(
+                    "{}: '{h}' is not an hour from 0 to 23",
+                    env_name("digest_hour")
+                )),
+            }
+        }
+        if let Some(d) = self.get("digest_day") {
+            match d.trim().parse::<chrono::Weekday>() {
+                Ok(w) => digest.day = w,
+                Err(_) => problems.push(format!(
+                    "{}: '{d}' is not a day of the week like monday",
+                    env_name("digest_day")
+                )),
+            }
+        }
+
         let backup_every = match self.get("backup_every") {
             None => std::time::Duration::from_secs(86_400),
             Some(s) => crate::backup::schedule::parse_every(s).unwrap_or_else(|e| {
@@ -849,6 +879,7 @@ impl RawSettings {
                 log_json,
                 images,
                 timezone,
+                digest,
                 require_2fa,
                 webhook_allow_private,
                 backup,

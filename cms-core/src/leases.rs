@@ -1,5 +1,5 @@
 //! Leases of dead processes. Workers name their leases `HOST:PID:…` (the outbox's messages,
-//! the jobs); when a process on this machine dies (kill -9, a crash, power loss), what it held
+//! the jobs, webhook deliveries); when a process on this machine dies (kill -9, a crash, power loss), what it held
 //! would otherwise wait for its lease to run out. A starting node frees at once every lease
 //! held by a process of its own host that no longer runs, and looks again every few seconds
 //! (another node of the same machine may die while it runs); leases of other hosts still wait
@@ -11,7 +11,7 @@ use crate::db::DbConn;
 use crate::models::job::JobStatus;
 use crate::models::now;
 use crate::models::outbox::OutboxStatus;
-use crate::schema::{email_outbox, jobs};
+use crate::schema::{email_outbox, jobs, webhook_deliveries};
 
 /// This machine's name as lease owners carry it (gethostname(2)), with the process-id namespace
 /// the process runs in when it can be read (containers that share a host name but not their
@@ -74,41 +74,71 @@ pub(crate) fn is_dead(owner: &str, host: &str) -> bool {
     h == host && pid != std::process::id() && !runs(pid)
 }
 
-/// Frees the leases of dead processes of `host` on outbox messages and jobs: they are due
-/// again now. Returns how many rows were freed.
-pub fn free_dead(conn: &mut DbConn, host: &str) -> QueryResult<usize> {
+/// The owners of live leases (on outbox messages being sent, running jobs and webhook
+/// deliveries) that are processes of `host` no longer running. A read: every node asks this
+/// every few seconds, and writes only when the answer is not empty.
+pub fn dead_owners(conn: &mut DbConn, host: &str) -> QueryResult<Vec<String>> {
     let t = now();
-    let mut freed = 0;
-    // Only rows being worked on carry a live lease (the status index keeps this cheap on a
-    // large outbox, which every node sweeps every few seconds).
-    let owners: Vec<Option<String>> = email_outbox::table
+    // Only rows being worked on carry a live lease (the status indexes keep this cheap on a
+    // large outbox).
+    let mut owners: Vec<Option<String>> = email_outbox::table
         .filter(email_outbox::status.eq(OutboxStatus::Sending))
         .filter(email_outbox::lease_until.gt(t))
         .select(email_outbox::lease_owner)
         .distinct()
         .load(conn)?;
-    for owner in owners.into_iter().flatten().filter(|o| is_dead(o, host)) {
+    owners.extend(
+        jobs::table
+            .filter(jobs::status.eq(JobStatus::Running))
+            .filter(jobs::lease_until.gt(t))
+            .select(jobs::lease_owner)
+            .distinct()
+            .load::<Option<String>>(conn)?,
+    );
+    owners.extend(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::status.eq("queued"))
+            .filter(webhook_deliveries::lease_until.gt(t))
+            .select(webhook_deliveries::lease_owner)
+            .distinct()
+            .load::<Option<String>>(conn)?,
+    );
+    let mut dead: Vec<String> = owners
+        .into_iter()
+        .flatten()
+        .filter(|o| is_dead(o, host))
+        .collect();
+    dead.sort();
+    dead.dedup();
+    Ok(dead)
+}
+
+/// Frees what `owners` (dead processes, from [`dead_owners`]) held: it is due again now.
+/// Returns how many rows were freed.
+pub fn free(conn: &mut DbConn, owners: &[String]) -> QueryResult<usize> {
+    let t = now();
+    let mut freed = 0;
+    for owner in owners {
         freed += diesel::update(
             email_outbox::table
                 .filter(email_outbox::status.eq(OutboxStatus::Sending))
-                .filter(email_outbox::lease_owner.eq(&owner)),
+                .filter(email_outbox::lease_owner.eq(owner)),
         )
         .set(email_outbox::lease_until.eq(t))
         .execute(conn)?;
-    }
-    let owners: Vec<Option<String>> = jobs::table
-        .filter(jobs::status.eq(JobStatus::Running))
-        .filter(jobs::lease_until.gt(t))
-        .select(jobs::lease_owner)
-        .distinct()
-        .load(conn)?;
-    for owner in owners.into_iter().flatten().filter(|o| is_dead(o, host)) {
         freed += diesel::update(
             jobs::table
                 .filter(jobs::status.eq(JobStatus::Running))
-                .filter(jobs::lease_owner.eq(&owner)),
+                .filter(jobs::lease_owner.eq(owner)),
         )
         .set(jobs::lease_until.eq(t))
+        .execute(conn)?;
+        freed += diesel::update(
+            webhook_deliveries::table
+                .filter(webhook_deliveries::status.eq("queued"))
+                .filter(webhook_deliveries::lease_owner.eq(owner)),
+        )
+        .set(webhook_deliveries::lease_until.eq(t))
         .execute(conn)?;
     }
     Ok(freed)

@@ -10,6 +10,7 @@ pub mod branding;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod digest;
 pub mod embed;
 pub mod embeds;
 pub mod error;

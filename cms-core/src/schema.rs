@@ -270,6 +270,18 @@ diesel::table! {
     subscriber_topics (subscriber_id, topic) {
         subscriber_id -> BigInt,
         topic -> Text,
+        cadence -> Text,
+    }
+}
+
+diesel::table! {
+    digests (id) {
+        id -> BigInt,
+        cadence -> Text,
+        period -> Text,
+        after_event -> BigInt,
+        upto_event -> BigInt,
+        created_at -> Timestamp,
     }
 }
 
@@ -449,4 +461,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     change_events,
     webhooks,
     webhook_deliveries,
+    digests,
 );

@@ -44,8 +44,10 @@ pub const TIMEOUT: StdDuration = StdDuration::from_secs(10);
 pub const MAX_ANSWER: u64 = 4096;
 /// Events planned per hook per pass.
 const PLAN_BATCH: i64 = 500;
-/// Deliveries claimed per pass.
-const CLAIM_BATCH: i64 = 50;
+/// Deliveries claimed per batch.
+const CLAIM_BATCH: i64 = 64;
+/// Deliveries sent at once by a node (receivers are often slow; each waits on its own).
+pub const SENDERS: usize = 8;
 /// The kind of a test delivery.
 pub const PING: &str = "webhook.ping";
 
@@ -159,16 +161,17 @@ fn body_of(e: &ChangeEvent, base_url: &str) -> String {
     .to_string()
 }
 
-/// Turns the new events of every enabled hook into deliveries; how many were queued.
+/// Turns the new events of every enabled hook into deliveries; how many were queued. Reads
+/// first: with nothing new (a node's usual state) it writes nothing.
 pub fn plan(db: &Db, base_url: &str) -> Result<usize> {
-    let hooks = {
+    let (hooks, newest) = {
         let mut conn = db.conn()?;
-        webhook::all(&mut conn)?
+        (webhook::all(&mut conn)?, change::last_id(&mut conn)?)
     };
     let mut queued = 0;
-    for h in hooks.into_iter().filter(|h| h.enabled) {
+    for h in hooks.into_iter().filter(|h| h.enabled && h.cursor < newest) {
         loop {
-            let n = db.write_blocking(|conn| -> Result<Option<usize>> {
+            let n = db.write_blocking(|conn| -> Result<Option<(usize, i64)>> {
                 let Some(h) = webhook::find(conn, h.id)? else {
                     return Ok(None);
                 };
@@ -192,10 +195,15 @@ pub fn plan(db: &Db, base_url: &str) -> Result<usize> {
                     // Another node planned these; nothing of ours is kept.
                     return Err(Error::Conflict("planned elsewhere".into()));
                 }
-                Ok(Some(webhook::enqueue(conn, &rows, db.now())?))
+                Ok(Some((webhook::enqueue(conn, &rows, db.now())?, last)))
             });
             match n {
-                Ok(Some(n)) => queued += n,
+                Ok(Some((n, last))) => {
+                    queued += n;
+                    if last >= newest {
+                        break;
+                    }
+                }
                 Ok(None) => break,
                 Err(Error::Conflict(_)) => break,
                 Err(e) => return Err(e),
@@ -221,10 +229,20 @@ pub struct Sent {
     pub failed: usize,
 }
 
-/// Sends the due deliveries this node can claim, as `owner`.
+/// Sends the due deliveries this node can claim, as `owner`: up to [`SENDERS`] at once (one
+/// item's deliveries are never claimed together: a later one waits for the earlier), each
+/// outcome recorded the moment the receiver has answered, so a crash repeats at most the
+/// deliveries in flight. Reads first: with nothing due it writes nothing.
 pub fn deliver_due(db: &Db, fetcher: &Fetcher, key: &SecretKey, owner: &str) -> Result<Sent> {
     let mut sent = Sent::default();
     loop {
+        let due = {
+            let mut conn = db.conn()?;
+            webhook::any_due(&mut conn, db.now())?
+        };
+        if !due || crate::shutdown::is_stopping() {
+            return Ok(sent);
+        }
         let claimed = db.write_blocking(|conn| {
             Ok::<_, Error>(webhook::claim_due(
                 conn,
@@ -237,56 +255,125 @@ pub fn deliver_due(db: &Db, fetcher: &Fetcher, key: &SecretKey, owner: &str) -> 
         if claimed.is_empty() {
             return Ok(sent);
         }
-        for d in claimed {
-            if crate::shutdown::is_stopping() {
-                return Ok(sent);
-            }
-            let hook = {
-                let mut conn = db.conn()?;
-                webhook::find(&mut conn, d.webhook_id)?
-            };
-            let Some(hook) = hook else { continue };
-            let outcome = send_one(fetcher, key, &hook, &d);
-            let now = db.now();
-            db.write_blocking(|conn| -> Result<()> {
-                match &outcome {
-                    Outcome::Delivered(status) => {
-                        webhook::record(conn, d.id, owner, true, Some(*status), None, None)?;
-                        webhook::note_outcome(conn, hook.id, true, now)?;
-                    }
-                    Outcome::Unusable(why) => {
-                        webhook::record(conn, d.id, owner, false, None, Some(why), None)?;
-                        webhook::set_disabled(conn, hook.id, Some(why))?;
-                    }
-                    Outcome::Failed(status, why) => {
-                        let next = retry_at(&d, d.attempts + 1, now);
-                        webhook::record(conn, d.id, owner, false, *status, Some(why), next)?;
-                        webhook::note_outcome(conn, hook.id, false, now)?;
-                        let failing_for = webhook::find(conn, hook.id)?
-                            .and_then(|h| h.failing_since)
-                            .map(|since| now - since);
-                        if next.is_none() && failing_for.is_some_and(|f| f >= RETRY_FOR) {
-                            webhook::set_disabled(
-                                conn,
-                                hook.id,
-                                Some(&format!(
-                                    "every delivery failed for 24 hours; the last: {why}"
-                                )),
-                            )?;
-                        }
+        let hooks: std::collections::HashMap<i64, Webhook> = {
+            let mut conn = db.conn()?;
+            webhook::all(&mut conn)?
+                .into_iter()
+                .map(|h| (h.id, h))
+                .collect()
+        };
+        let batch = send_all(db, fetcher, key, owner, &hooks, &claimed)?;
+        sent.delivered += batch.delivered;
+        sent.retrying += batch.retrying;
+        sent.failed += batch.failed;
+    }
+}
+
+/// Sends `claimed`, [`SENDERS`] at a time, recording each outcome as it comes. What is not
+/// sent because the process is stopping is handed back.
+fn send_all(
+    db: &Db,
+    fetcher: &Fetcher,
+    key: &SecretKey,
+    owner: &str,
+    hooks: &std::collections::HashMap<i64, Webhook>,
+    claimed: &[Delivery],
+) -> Result<Sent> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let (delivered, retrying, failed) = (
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+    );
+    let errors = std::sync::Mutex::new(Vec::<Error>::new());
+    std::thread::scope(|s| {
+        for _ in 0..SENDERS.min(claimed.len()) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(d) = claimed.get(i) else { return };
+                    let recorded = if crate::shutdown::is_stopping() {
+                        // Due again at once, for whoever comes.
+                        db.write_blocking(|conn| {
+                            Ok::<_, Error>(webhook::release(conn, d.id, owner)?)
+                        })
+                    } else if let Some(hook) = hooks.get(&d.webhook_id) {
+                        let outcome = send_one(fetcher, key, hook, d);
+                        let now = db.now();
+                        let counter = match &outcome {
+                            Outcome::Delivered(_) => &delivered,
+                            Outcome::Failed(..) if retry_at(d, d.attempts + 1, now).is_some() => {
+                                &retrying
+                            }
+                            _ => &failed,
+                        };
+                        counter.fetch_add(1, Ordering::Relaxed);
+                        db.write_blocking(|conn| record_outcome(conn, owner, d, &outcome, now))
+                    } else {
+                        Ok(())
+                    };
+                    if let Err(e) = recorded {
+                        errors.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+                        return;
                     }
                 }
-                Ok(())
-            })?;
-            match outcome {
-                Outcome::Delivered(_) => sent.delivered += 1,
-                Outcome::Failed(..) if retry_at(&d, d.attempts + 1, now).is_some() => {
-                    sent.retrying += 1
-                }
-                _ => sent.failed += 1,
+            });
+        }
+    });
+    if let Some(e) = errors
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .next()
+    {
+        return Err(e);
+    }
+    Ok(Sent {
+        delivered: delivered.into_inner(),
+        retrying: retrying.into_inner(),
+        failed: failed.into_inner(),
+    })
+}
+
+/// Records what came of sending `d`: delivered, to be retried, or failed for good (its hook
+/// disabled when it has failed for [`RETRY_FOR`], or at once when it cannot be used).
+fn record_outcome(
+    conn: &mut DbConn,
+    owner: &str,
+    d: &Delivery,
+    outcome: &Outcome,
+    now: NaiveDateTime,
+) -> Result<()> {
+    let hook = d.webhook_id;
+    match outcome {
+        Outcome::Delivered(status) => {
+            webhook::record(conn, d.id, owner, true, Some(*status), None, None)?;
+            webhook::note_outcome(conn, hook, true, now)?;
+        }
+        Outcome::Unusable(why) => {
+            webhook::record(conn, d.id, owner, false, None, Some(why), None)?;
+            webhook::set_disabled(conn, hook, Some(why))?;
+        }
+        Outcome::Failed(status, why) => {
+            let next = retry_at(d, d.attempts + 1, now);
+            webhook::record(conn, d.id, owner, false, *status, Some(why), next)?;
+            webhook::note_outcome(conn, hook, false, now)?;
+            let failing_for = webhook::find(conn, hook)?
+                .and_then(|h| h.failing_since)
+                .map(|since| now - since);
+            if next.is_none() && failing_for.is_some_and(|f| f >= RETRY_FOR) {
+                webhook::set_disabled(
+                    conn,
+                    hook,
+                    Some(&format!(
+                        "every delivery failed for 24 hours; the last: {why}"
+                    )),
+                )?;
             }
         }
     }
+    Ok(())
 }
 
 enum Outcome {

@@ -1,8 +1,8 @@
 //! The background work of `cms serve`, beside the web plugins and independent of them: the
 //! scheduler (scheduled posts published on time, with no traffic needed, exactly once across
 //! restarts and nodes: `cms_core::publishing`), server-side imports, update emails (the
-//! fan-out and the delivery loop, `mail`), scheduled backups, housekeeping and the lease
-//! sweeper. Start it with [`spawn_workers`]; [`Workers::stop`] lets it finish what it holds.
+//! fan-out and the delivery loop, `mail`) and digests (`cms_core::digest`), webhooks,
+//! scheduled backups, housekeeping and the lease sweeper. Start it with [`spawn_workers`]; [`Workers::stop`] lets it finish what it holds.
 
 pub mod mail;
 
@@ -105,9 +105,19 @@ fn spawn_backups(state: AppState) -> Option<JoinHandle<()>> {
 pub const LEASE_SWEEP: Duration = Duration::from_secs(5);
 
 fn free_dead_leases(state: &AppState) {
-    match state.db.write_blocking(|c| {
-        Ok::<_, cms_core::Error>(cms_core::leases::free_dead(c, &cms_core::leases::host())?)
-    }) {
+    let host = cms_core::leases::host();
+    let dead = state
+        .db
+        .conn()
+        .and_then(|mut c| Ok(cms_core::leases::dead_owners(&mut c, &host)?));
+    let freed = match dead {
+        Ok(owners) if owners.is_empty() => return,
+        Ok(owners) => state
+            .db
+            .write_blocking(|c| Ok::<_, cms_core::Error>(cms_core::leases::free(c, &owners)?)),
+        Err(e) => Err(e),
+    };
+    match freed {
         Ok(0) => {}
         Ok(n) => tracing::info!(rows = n, "freed the leases of a stopped process"),
         Err(e) => tracing::warn!(error = %e, "cannot free the leases of stopped processes"),
@@ -167,6 +177,33 @@ fn spawn_webhooks(state: AppState) -> JoinHandle<()> {
     })
 }
 
+/// How often a node looks whether a digest's sending moment has come.
+pub const DIGEST_TICK: Duration = Duration::from_secs(5);
+
+/// Records each digest period when its sending moment comes (`cms_core::digest`); the
+/// fan-out worker then queues its emails.
+fn spawn_digests(state: AppState) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = every(DIGEST_TICK);
+        while next_beat(&mut tick).await {
+            let s = state.clone();
+            match tokio::task::spawn_blocking(move || {
+                cms_core::digest::schedule_due(&s.db, &s.config)
+            })
+            .await
+            {
+                Ok(Ok(made)) => {
+                    for d in made {
+                        tracing::info!(cadence = %d.cadence, period = %d.period, "digest period closed")
+                    }
+                }
+                Ok(Err(e)) => tracing::warn!(error = %e, "digest scheduling failed"),
+                Err(e) => tracing::warn!(error = %e, "digest task failed"),
+            }
+        }
+    })
+}
+
 /// Starts the scheduler, the import worker, the mail workers, the webhook worker, the lease sweeper,
 /// housekeeping and scheduled backups. At shutdown, call `cms_core::shutdown::begin` and then
 /// [`Workers::stop`].
@@ -221,6 +258,7 @@ pub fn spawn_workers(state: AppState) -> Workers {
         }
     }));
     handles.push(spawn_webhooks(state.clone()));
+    handles.push(spawn_digests(state.clone()));
     handles.push(tokio::spawn(async move {
         let owner = node_name();
         let mut tick = every(TICK);
@@ -246,8 +284,14 @@ fn spawn_mail(state: AppState) -> Vec<JoinHandle<()>> {
         let host = cms_core::notify::host_of(&fan.config.server.base_url);
         while !cms_core::shutdown::is_stopping() {
             let (db, who, h) = (fan.db.clone(), owner.clone(), host.clone());
-            match tokio::task::spawn_blocking(move || cms_core::notify::run_next(&db, &who, &h))
-                .await
+            // Single updates first, then digests.
+            match tokio::task::spawn_blocking(move || {
+                match cms_core::notify::run_next(&db, &who, &h)? {
+                    Some(n) => Ok(Some(n)),
+                    None => cms_core::digest::run_next(&db, &who, &h),
+                }
+            })
+            .await
             {
                 Ok(Ok(Some(n))) => tracing::info!(queued = n, "fanned out an update"),
                 Ok(Ok(None)) => pause(MAIL_TICK).await,

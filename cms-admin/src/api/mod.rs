@@ -8,6 +8,7 @@
 
 mod gallery;
 mod posts;
+mod subscribers;
 mod videos;
 mod webhooks;
 
@@ -363,6 +364,10 @@ pub fn deleted() -> HttpResponse {
     webhooks::create,
     webhooks::delete,
     webhooks::ping,
+    subscribers::list,
+    subscribers::create,
+    subscribers::set_topics,
+    subscribers::delete,
 ))]
 pub struct WriteApi;
 
@@ -407,6 +412,10 @@ write_routes! {
     post "/api/v1/webhooks" "webhooks:write" => webhooks::create,
     delete "/api/v1/webhooks/{id}" "webhooks:write" => webhooks::delete,
     post "/api/v1/webhooks/{id}/ping" "webhooks:write" => webhooks::ping,
+    get "/api/v1/subscribers" "subscribers:write" => subscribers::list,
+    post "/api/v1/subscribers" "subscribers:write" => subscribers::create,
+    put "/api/v1/subscribers/{id}/topics" "subscribers:write" => subscribers::set_topics,
+    delete "/api/v1/subscribers/{id}" "subscribers:write" => subscribers::delete,
 }
 
 /// Deserializes a field that may be absent (`None`), `null` (`Some(None)`) or a value.

@@ -9,7 +9,7 @@ use askama::Template;
 use cms_core::AppState;
 use cms_core::models::audit;
 use cms_core::models::outbox::{self, NewMessage, OutboxStatus};
-use cms_core::models::subscriber::{self, SignUp, SubscriberStatus, Topic};
+use cms_core::models::subscriber::{self, Choice, SignUp, SubscriberStatus, Topic};
 
 use crate::auth::{Editor, actor};
 use crate::error::AdminError;
@@ -81,9 +81,12 @@ async fn list_page(
             )?;
             let mut rows = Vec::with_capacity(subs.len());
             for s in subs {
-                let topics = subscriber::topics_of(conn, s.id)?
+                let topics = subscriber::choices_of(conn, s.id)?
                     .iter()
-                    .map(|t| t.as_str())
+                    .map(|c| match c.cadence {
+                        subscriber::Cadence::Immediate => c.topic.as_str().to_string(),
+                        other => format!("{} ({})", c.topic.as_str(), other.as_str()),
+                    })
                     .collect::<Vec<_>>()
                     .join(", ");
                 rows.push(Row {
@@ -109,11 +112,7 @@ async fn list_page(
         s.append_pair("page", &p.to_string());
         format!("/admin/subscribers?{}", s.finish())
     };
-    let status = if errors.is_empty() {
-        actix_web::http::StatusCode::OK
-    } else {
-        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     forms::render_status(
         status,
         &ListPage {
@@ -197,9 +196,10 @@ pub async fn export(
                     break;
                 }
                 for s in &rows {
-                    let topics = subscriber::topics_of(conn, s.id)?
+                    // `gallery:weekly`: a topic and its cadence (as it happens when alone).
+                    let topics = subscriber::choices_of(conn, s.id)?
                         .iter()
-                        .map(|t| t.as_str())
+                        .map(Choice::to_string)
                         .collect::<Vec<_>>()
                         .join(" ");
                     let line = [
@@ -275,7 +275,7 @@ pub async fn import(
     // An exported list's consent: our own `status` column, or Ghost's `subscribed_to_emails`.
     let status_col = col("status");
     let ghost_col = col("subscribed_to_emails");
-    let mut entries: Vec<(String, Vec<Topic>, Consent)> = Vec::new();
+    let mut entries: Vec<(String, Vec<Choice>, Consent)> = Vec::new();
     let mut rejected: Vec<String> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut repeated = 0usize;
@@ -285,12 +285,13 @@ pub async fn import(
             continue;
         };
         let email = record.get(email_col).unwrap_or_default().to_string();
-        let topics: Vec<Topic> = match topics_col
+        let topics: Vec<Choice> = match topics_col
             .and_then(|c| record.get(c))
             .map(str::trim)
             .filter(|t| !t.is_empty())
         {
-            None => Topic::ALL.to_vec(),
+            None => Choice::immediate(Topic::ALL),
+            // `news gallery:weekly`: each topic as it happens unless a cadence follows.
             Some(t) => t
                 .split([' ', ',', ';', '|'])
                 .filter(|x| !x.is_empty())
@@ -349,12 +350,12 @@ pub async fn import(
                     continue;
                 }
                 if confirmed && consent == Consent::Given {
-                    subscriber::import_confirmed(conn, &email, &topics, &label)?;
+                    subscriber::import_confirmed_for(conn, &email, &topics, &label)?;
                     added += 1;
                 } else if let SignUp::SendConfirmation {
                     subscriber_id,
                     token,
-                } = subscriber::sign_up(conn, &email, &topics, &label)?
+                } = subscriber::sign_up_for(conn, &email, &topics, &label)?
                 {
                     let stored = subscriber::find(conn, subscriber_id)?
                         .map(|s| s.email)
@@ -489,6 +490,8 @@ async fn mail_page(
                     "albums" => album::find(conn, id)?
                         .map(|a| format!("{} (and any published with it)", a.title)),
                     "video" => video::find(conn, id)?.map(|v| v.title),
+                    "digest" => cms_core::models::digest::find(conn, id)?
+                        .map(|d| format!("{} digest of {}", d.cadence, d.period)),
                     _ => None,
                 }
                 .unwrap_or_else(|| format!("{kind} {id}"));
@@ -521,11 +524,7 @@ async fn mail_page(
             state.config.storage.data_dir.join("outbox").display()
         ),
     };
-    let status = if errors.is_empty() {
-        actix_web::http::StatusCode::OK
-    } else {
-        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     forms::render_status(
         status,
         &MailPage {
@@ -610,4 +609,169 @@ pub async fn test_email(
         })
         .await?;
     Ok(see_other("/admin/mail?notice=queued"))
+}
+
+/// An album in the digest preview.
+struct PreviewAlbum {
+    title: String,
+    url: String,
+    path: String,
+    added: String,
+    thumbs: Vec<String>,
+}
+
+/// A post or video in the digest preview.
+struct PreviewItem {
+    title: String,
+    url: String,
+    text: String,
+}
+
+/// A digest sent lately.
+struct PastDigest {
+    cadence: String,
+    period: String,
+    messages: i64,
+}
+
+#[derive(Template)]
+#[template(path = "digest.html")]
+struct DigestPage {
+    c: Chrome,
+    cadence: &'static str,
+    next_at: String,
+    subscribers: i64,
+    summary: String,
+    albums: Vec<PreviewAlbum>,
+    posts: Vec<PreviewItem>,
+    videos: Vec<PreviewItem>,
+    past: Vec<PastDigest>,
+}
+
+/// `GET /admin/subscribers/digest?cadence=daily|weekly`: what the next digest will hold, as
+/// it stands now, when it goes out and to how many; the digests sent lately.
+pub async fn digest(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Editor,
+) -> Result<HttpResponse, AdminError> {
+    use cms_core::media::photo_variant_key;
+    use cms_core::models::photo;
+    use subscriber::Cadence;
+    let cadence = match forms::query_value(&req, "cadence").as_deref() {
+        None | Some("" | "weekly") => Cadence::Weekly,
+        Some("daily") => Cadence::Daily,
+        Some(other) => {
+            return Err(AdminError::BadRequest(format!(
+                "'{other}' is not daily or weekly"
+            )));
+        }
+    };
+    let config = state.config.clone();
+    let tz = config.timezone;
+    let at = state.db.now();
+    let next_at = config
+        .digest
+        .next(cadence, tz, at)
+        .map(|t| time::display(t, tz))
+        .unwrap_or_default();
+    let (contents, strips, subscribers, past) = state
+        .db
+        .run(move |conn| {
+            let contents = cms_core::digest::upcoming(conn, cadence, &config, at)?;
+            let wants: Vec<photo::StripOf> = contents
+                .albums
+                .iter()
+                .map(|a| photo::StripOf {
+                    first_id: a.first_photo,
+                    ..photo::StripOf::first(a.album.id)
+                })
+                .collect();
+            let strips = photo::strips(conn, &wants, 6, false)?;
+            let subscribers = subscriber::count_for_cadence(conn, cadence)?;
+            let past = cms_core::digest::recent(conn, 10)?
+                .into_iter()
+                .map(|(d, messages)| PastDigest {
+                    cadence: d.cadence,
+                    period: d.period,
+                    messages,
+                })
+                .collect::<Vec<_>>();
+            Ok::<_, cms_core::Error>((contents, strips, subscribers, past))
+        })
+        .await?;
+    let albums = contents
+        .albums
+        .iter()
+        .zip(strips)
+        .map(|(a, strip)| PreviewAlbum {
+            title: a.album.title.clone(),
+            url: format!("/albums/{}", a.album.slug),
+            path: a.path.join(" › "),
+            added: cms_core::units::counted(a.added, "new photo", "new photos"),
+            thumbs: strip
+                .photos
+                .iter()
+                .filter_map(|p| {
+                    p.variant_widths()
+                        .first()
+                        .map(|w| format!("/media/{}", photo_variant_key(&p.content_hash, *w)))
+                })
+                .collect(),
+        })
+        .collect();
+    let posts = contents
+        .posts
+        .iter()
+        .map(|p| PreviewItem {
+            title: p.title.clone(),
+            url: format!("/posts/{}", p.slug),
+            text: p.summary(),
+        })
+        .collect();
+    let videos = contents
+        .videos
+        .iter()
+        .map(|v| PreviewItem {
+            title: v.title.clone(),
+            url: format!("/videos/{}", v.slug),
+            text: String::new(),
+        })
+        .collect();
+    let mut parts = Vec::new();
+    if contents.photos() > 0 {
+        parts.push(cms_core::units::counted(
+            contents.photos(),
+            "new photo",
+            "new photos",
+        ));
+    }
+    if !contents.posts.is_empty() {
+        parts.push(cms_core::units::counted(
+            contents.posts.len() as i64,
+            "post",
+            "posts",
+        ));
+    }
+    if !contents.videos.is_empty() {
+        parts.push(cms_core::units::counted(
+            contents.videos.len() as i64,
+            "video",
+            "videos",
+        ));
+    }
+    forms::render_status(
+        actix_web::http::StatusCode::OK,
+        &DigestPage {
+            c: Chrome::new(&req, &user.0, "Digests", Section::Mail),
+            cadence: cadence.as_str(),
+            next_at,
+            subscribers,
+            summary: parts.join(", "),
+            albums,
+            posts,
+            videos,
+            past,
+        },
+    )
 }

@@ -65,6 +65,7 @@ pub const ORDER: &[&str] = &[
     "change_events",
     "webhooks",
     "webhook_deliveries",
+    "digests",
     "import_items",
     "redirects",
     "api_tokens",

@@ -7,6 +7,7 @@ pub mod api_token;
 pub mod audit;
 pub mod category;
 pub mod change;
+pub mod digest;
 pub mod gallery_category;
 pub mod import_item;
 pub mod job;

@@ -20,6 +20,68 @@ text_enum! {
 }
 
 text_enum! {
+    /// How often a topic is sent: each update as it happens, or gathered into a digest.
+    pub enum Cadence {
+        Immediate = "immediate",
+        Daily = "daily",
+        Weekly = "weekly",
+    }
+}
+
+impl Cadence {
+    /// What readers see: "As it happens", "Daily digest", "Weekly digest".
+    pub fn label(self) -> &'static str {
+        match self {
+            Cadence::Immediate => "As it happens",
+            Cadence::Daily => "Daily digest",
+            Cadence::Weekly => "Weekly digest",
+        }
+    }
+}
+
+/// A topic and how often it is sent. Written `gallery` (as it happens) or `gallery:weekly`
+/// in CSV files and forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Choice {
+    pub topic: Topic,
+    pub cadence: Cadence,
+}
+
+impl Choice {
+    pub fn new(topic: Topic, cadence: Cadence) -> Choice {
+        Choice { topic, cadence }
+    }
+
+    /// Each of `topics` as it happens.
+    pub fn immediate(topics: &[Topic]) -> Vec<Choice> {
+        topics
+            .iter()
+            .map(|t| Choice::new(*t, Cadence::Immediate))
+            .collect()
+    }
+}
+
+impl std::str::FromStr for Choice {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let (topic, cadence) = match s.trim().split_once(':') {
+            Some((t, c)) => (t.trim(), c.trim().parse::<Cadence>()?),
+            None => (s.trim(), Cadence::Immediate),
+        };
+        Ok(Choice::new(topic.parse()?, cadence))
+    }
+}
+
+impl std::fmt::Display for Choice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.cadence {
+            Cadence::Immediate => f.write_str(self.topic.as_str()),
+            c => write!(f, "{}:{}", self.topic.as_str(), c.as_str()),
+        }
+    }
+}
+
+text_enum! {
     /// Only confirmed subscribers receive updates.
     pub enum SubscriberStatus {
         Pending = "pending",
@@ -84,8 +146,19 @@ pub enum SignUp {
     AlreadyConfirmed,
 }
 
-/// Signs up an address for `topics`, or refreshes a pending sign-up.
+/// Signs up an address for `topics`, each as it happens, or refreshes a pending sign-up.
 pub fn sign_up(conn: &mut DbConn, email: &str, topics: &[Topic], source: &str) -> Result<SignUp> {
+    sign_up_for(conn, email, &Choice::immediate(topics), source)
+}
+
+/// Signs up an address for the topics of `topics`, each at its cadence (a topic already
+/// chosen takes the new cadence), or refreshes a pending sign-up.
+pub fn sign_up_for(
+    conn: &mut DbConn,
+    email: &str,
+    topics: &[Choice],
+    source: &str,
+) -> Result<SignUp> {
     let email = parse_email(email)?;
     if topics.is_empty() {
         return Err(Error::invalid("topics", "choose at least one topic"));
@@ -116,7 +189,7 @@ pub fn sign_up(conn: &mut DbConn, email: &str, topics: &[Topic], source: &str) -
                 ))
                 .execute(conn)?;
             if s.status == SubscriberStatus::Unsubscribed {
-                set_topics(conn, s.id, topics)?;
+                set_choices(conn, s.id, topics)?;
             } else {
                 add_topics(conn, s.id, topics)?;
             }
@@ -136,7 +209,7 @@ pub fn sign_up(conn: &mut DbConn, email: &str, topics: &[Topic], source: &str) -
                 ))
                 .returning(subscribers::id)
                 .get_result(conn)?;
-            set_topics(conn, id, topics)?;
+            set_choices(conn, id, topics)?;
             id
         }
     };
@@ -202,11 +275,22 @@ pub fn import_unsubscribed(conn: &mut DbConn, email: &str, source: &str) -> Resu
     }
 }
 
-/// Marks an address confirmed without an email, for imports whose consent is stated elsewhere.
+/// Marks an address confirmed without an email, for imports whose consent is stated elsewhere,
+/// with `topics` as they happen.
 pub fn import_confirmed(
     conn: &mut DbConn,
     email: &str,
     topics: &[Topic],
+    source: &str,
+) -> Result<i64> {
+    import_confirmed_for(conn, email, &Choice::immediate(topics), source)
+}
+
+/// [`import_confirmed`] with each topic's cadence.
+pub fn import_confirmed_for(
+    conn: &mut DbConn,
+    email: &str,
+    topics: &[Choice],
     source: &str,
 ) -> Result<i64> {
     let email = parse_email(email)?;
@@ -289,40 +373,68 @@ pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<Subsc
 
 /// A subscriber's topics, in the order of [`Topic::ALL`].
 pub fn topics_of(conn: &mut DbConn, id: i64) -> QueryResult<Vec<Topic>> {
-    let mut topics: Vec<Topic> = subscriber_topics::table
-        .filter(subscriber_topics::subscriber_id.eq(id))
-        .select(subscriber_topics::topic)
-        .load(conn)?;
-    topics.sort_by_key(|t| Topic::ALL.iter().position(|x| x == t));
-    Ok(topics)
+    Ok(choices_of(conn, id)?.into_iter().map(|c| c.topic).collect())
 }
 
-/// Replaces a subscriber's topics.
+/// A subscriber's topics with their cadences, in the order of [`Topic::ALL`].
+pub fn choices_of(conn: &mut DbConn, id: i64) -> QueryResult<Vec<Choice>> {
+    let mut choices: Vec<Choice> = subscriber_topics::table
+        .filter(subscriber_topics::subscriber_id.eq(id))
+        .select((subscriber_topics::topic, subscriber_topics::cadence))
+        .load::<(Topic, String)>(conn)?
+        .into_iter()
+        .map(|(topic, cadence)| Choice::new(topic, cadence.parse().unwrap_or(Cadence::Immediate)))
+        .collect();
+    choices.sort_by_key(|c| Topic::ALL.iter().position(|x| *x == c.topic));
+    Ok(choices)
+}
+
+/// Replaces a subscriber's topics, each as it happens.
 pub fn set_topics(conn: &mut DbConn, id: i64, topics: &[Topic]) -> QueryResult<()> {
+    set_choices(conn, id, &Choice::immediate(topics))
+}
+
+/// Replaces a subscriber's topics and cadences.
+pub fn set_choices(conn: &mut DbConn, id: i64, choices: &[Choice]) -> QueryResult<()> {
     diesel::delete(subscriber_topics::table.filter(subscriber_topics::subscriber_id.eq(id)))
         .execute(conn)?;
-    add_topics(conn, id, topics)
+    add_topics(conn, id, choices)
 }
 
-fn add_topics(conn: &mut DbConn, id: i64, topics: &[Topic]) -> QueryResult<()> {
-    let mut have = topics_of(conn, id)?;
-    for t in topics {
-        // A topic given twice (a hand-made form) is added once.
-        if !have.contains(t) {
-            have.push(*t);
-            diesel::insert_into(subscriber_topics::table)
-                .values((
-                    subscriber_topics::subscriber_id.eq(id),
-                    subscriber_topics::topic.eq(*t),
-                ))
+/// Adds topics; one already chosen takes the cadence given (the latest choice counts).
+fn add_topics(conn: &mut DbConn, id: i64, choices: &[Choice]) -> QueryResult<()> {
+    let mut have = choices_of(conn, id)?;
+    for c in choices {
+        match have.iter_mut().find(|h| h.topic == c.topic) {
+            // A topic given twice (a hand-made form) is added once.
+            Some(h) if h.cadence == c.cadence => {}
+            Some(h) => {
+                h.cadence = c.cadence;
+                diesel::update(
+                    subscriber_topics::table
+                        .filter(subscriber_topics::subscriber_id.eq(id))
+                        .filter(subscriber_topics::topic.eq(c.topic)),
+                )
+                .set(subscriber_topics::cadence.eq(c.cadence.as_str()))
                 .execute(conn)?;
+            }
+            None => {
+                have.push(*c);
+                diesel::insert_into(subscriber_topics::table)
+                    .values((
+                        subscriber_topics::subscriber_id.eq(id),
+                        subscriber_topics::topic.eq(c.topic),
+                        subscriber_topics::cadence.eq(c.cadence.as_str()),
+                    ))
+                    .execute(conn)?;
+            }
         }
     }
     Ok(())
 }
 
-/// Confirmed subscribers of `topic` who confirmed by `cutoff`, with ids after `after_id`, in
-/// id order: one batch of a fan-out that resumes where it stopped.
+/// Confirmed subscribers of `topic` as it happens who confirmed by `cutoff`, with ids after
+/// `after_id`, in id order: one batch of a fan-out that resumes where it stopped.
 pub fn confirmed_for_topic(
     conn: &mut DbConn,
     topic: Topic,
@@ -333,6 +445,7 @@ pub fn confirmed_for_topic(
     subscribers::table
         .inner_join(subscriber_topics::table)
         .filter(subscriber_topics::topic.eq(topic))
+        .filter(subscriber_topics::cadence.eq(Cadence::Immediate.as_str()))
         .filter(subscribers::status.eq(SubscriberStatus::Confirmed))
         .filter(subscribers::confirmed_at.le(cutoff))
         .filter(subscribers::id.gt(after_id))
@@ -340,6 +453,63 @@ pub fn confirmed_for_topic(
         .limit(limit)
         .select((subscribers::id, subscribers::email))
         .load(conn)
+}
+
+/// Confirmed subscribers with topics at `cadence` who confirmed by `cutoff`, with ids after
+/// `after_id`, in id order, each with those topics: one batch of a digest's fan-out.
+pub fn confirmed_for_cadence(
+    conn: &mut DbConn,
+    cadence: Cadence,
+    cutoff: NaiveDateTime,
+    after_id: i64,
+    limit: i64,
+) -> QueryResult<Vec<(i64, String, Vec<Topic>)>> {
+    let people: Vec<(i64, String)> = subscribers::table
+        .filter(subscribers::status.eq(SubscriberStatus::Confirmed))
+        .filter(subscribers::confirmed_at.le(cutoff))
+        .filter(subscribers::id.gt(after_id))
+        .filter(diesel::dsl::exists(
+            subscriber_topics::table
+                .filter(subscriber_topics::subscriber_id.eq(subscribers::id))
+                .filter(subscriber_topics::cadence.eq(cadence.as_str())),
+        ))
+        .order(subscribers::id.asc())
+        .limit(limit)
+        .select((subscribers::id, subscribers::email))
+        .load(conn)?;
+    let (Some(first), Some(last)) = (people.first(), people.last()) else {
+        return Ok(Vec::new());
+    };
+    let rows: Vec<(i64, Topic)> = subscriber_topics::table
+        .filter(subscriber_topics::subscriber_id.between(first.0, last.0))
+        .filter(subscriber_topics::cadence.eq(cadence.as_str()))
+        .select((subscriber_topics::subscriber_id, subscriber_topics::topic))
+        .load(conn)?;
+    let mut topics: std::collections::HashMap<i64, Vec<Topic>> = Default::default();
+    for (id, t) in rows {
+        topics.entry(id).or_default().push(t);
+    }
+    Ok(people
+        .into_iter()
+        .map(|(id, email)| {
+            let mut mine = topics.remove(&id).unwrap_or_default();
+            mine.sort_by_key(|t| Topic::ALL.iter().position(|x| x == t));
+            (id, email, mine)
+        })
+        .collect())
+}
+
+/// How many confirmed subscribers get digests of `cadence` (for at least one topic).
+pub fn count_for_cadence(conn: &mut DbConn, cadence: Cadence) -> QueryResult<i64> {
+    subscribers::table
+        .filter(subscribers::status.eq(SubscriberStatus::Confirmed))
+        .filter(diesel::dsl::exists(
+            subscriber_topics::table
+                .filter(subscriber_topics::subscriber_id.eq(subscribers::id))
+                .filter(subscriber_topics::cadence.eq(cadence.as_str())),
+        ))
+        .count()
+        .get_result(conn)
 }
 
 /// Deletes a subscriber; their outbox rows go with them (ON DELETE CASCADE).

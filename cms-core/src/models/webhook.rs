@@ -194,6 +194,24 @@ pub fn enqueue(conn: &mut DbConn, rows: &[NewDelivery], at: NaiveDateTime) -> Qu
     Ok(n)
 }
 
+/// Whether any delivery of an enabled hook is due at `at` and not held by a live lease: a
+/// read, so an idle node's pass writes nothing.
+pub fn any_due(conn: &mut DbConn, at: NaiveDateTime) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        webhook_deliveries::table
+            .inner_join(webhooks::table)
+            .filter(webhooks::enabled.eq(true))
+            .filter(webhook_deliveries::status.eq("queued"))
+            .filter(webhook_deliveries::next_at.le(at))
+            .filter(
+                webhook_deliveries::lease_until
+                    .is_null()
+                    .or(webhook_deliveries::lease_until.lt(at)),
+            ),
+    ))
+    .get_result(conn)
+}
+
 /// Claims up to `limit` due deliveries of enabled hooks for `owner` until `at + lease`. A
 /// delivery waits while an earlier one about the same item to the same hook is not done, so
 /// an item's changes reach a receiver in order.
@@ -297,6 +315,21 @@ pub fn record(
     ))
     .execute(conn)?
         > 0)
+}
+
+/// Gives back a claimed delivery unsent (the process is stopping).
+pub fn release(conn: &mut DbConn, id: i64, owner: &str) -> QueryResult<()> {
+    diesel::update(
+        webhook_deliveries::table
+            .find(id)
+            .filter(webhook_deliveries::lease_owner.eq(owner)),
+    )
+    .set((
+        webhook_deliveries::lease_owner.eq(None::<String>),
+        webhook_deliveries::lease_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    Ok(())
 }
 
 /// Queues a delivery again now (the admin's "send again"); its attempts start over.

@@ -11,7 +11,7 @@ use askama::Template;
 use chrono::Duration;
 use cms_core::AppState;
 use cms_core::models::rate_limit;
-use cms_core::models::subscriber::{self, SignUp, SubscriberStatus, Topic};
+use cms_core::models::subscriber::{self, Cadence, Choice, SignUp, SubscriberStatus, Topic};
 
 use crate::cache::{self, html};
 use crate::error::WebError;
@@ -19,6 +19,77 @@ use crate::layout::{Layout, Section, Site};
 
 /// Sign-ups allowed per peer address per hour.
 pub const SIGNUPS_PER_HOUR: i64 = 10;
+
+/// The topics readers choose from, as the forms name them.
+const TOPICS: [(Topic, &str); 3] = [
+    (Topic::News, "News"),
+    (Topic::Gallery, "Gallery updates"),
+    (Topic::Videos, "Video vault"),
+];
+
+/// The cadences, as the forms' menus offer them.
+const CADENCES: &[(&str, &str)] = &[
+    ("immediate", "As it happens"),
+    ("daily", "Daily digest"),
+    ("weekly", "Weekly digest"),
+];
+
+/// One topic of a form: ticked or not, and how often.
+struct TopicRow {
+    value: &'static str,
+    label: &'static str,
+    on: bool,
+    cadence: &'static str,
+    cadences: &'static [(&'static str, &'static str)],
+}
+
+/// The form's rows for `choices` (the topics ticked, each with its cadence).
+fn rows(choices: &[Choice]) -> Vec<TopicRow> {
+    TOPICS
+        .iter()
+        .map(|(t, label)| {
+            let chosen = choices.iter().find(|c| c.topic == *t);
+            TopicRow {
+                value: t.as_str(),
+                label,
+                on: chosen.is_some(),
+                cadence: chosen.map_or(Cadence::Immediate, |c| c.cadence).as_str(),
+                cadences: CADENCES,
+            }
+        })
+        .collect()
+}
+
+/// The choices a form sent: the ticked topics, each at the cadence its menu says (as it
+/// happens when the menu is missing). A 400 for a topic or cadence no form offers.
+fn choices_of_form(topics: &[String], cadences: &Cadences<'_>) -> Result<Vec<Choice>, WebError> {
+    let mut out = Vec::new();
+    for t in topics {
+        let topic = t
+            .parse::<Topic>()
+            .map_err(|_| WebError::BadRequest(format!("'{t}' is not a topic")))?;
+        let raw = match topic {
+            Topic::News => cadences.news,
+            Topic::Gallery => cadences.gallery,
+            Topic::Videos => cadences.videos,
+        };
+        let cadence = if raw.is_empty() {
+            Cadence::Immediate
+        } else {
+            raw.parse::<Cadence>()
+                .map_err(|_| WebError::BadRequest(format!("'{raw}' is not how often to send")))?
+        };
+        out.push(Choice::new(topic, cadence));
+    }
+    Ok(out)
+}
+
+/// The forms' "how often" menus, one per topic.
+struct Cadences<'a> {
+    news: &'a str,
+    gallery: &'a str,
+    videos: &'a str,
+}
 
 #[derive(Template)]
 #[template(path = "subscribe.html")]
@@ -28,14 +99,9 @@ struct SubscribePage {
     error: Option<String>,
     /// The error is about the address (else about the topics), for `aria-invalid`.
     bad_email: bool,
-    /// The topics ticked: all on a fresh form, the reader's own choice when it comes back.
-    chosen: Vec<String>,
-}
-
-impl SubscribePage {
-    fn ticked(&self, topic: &str) -> bool {
-        self.chosen.iter().any(|t| t == topic)
-    }
+    /// The topics: all ticked, as they happen, on a fresh form; the reader's own choice when
+    /// it comes back.
+    rows: Vec<TopicRow>,
 }
 
 /// `GET /subscribe`
@@ -53,7 +119,7 @@ pub async fn form(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
             email: String::new(),
             error: None,
             bad_email: false,
-            chosen: vec!["news".into(), "gallery".into(), "videos".into()],
+            rows: rows(&Choice::immediate(Topic::ALL)),
         })
     })
     .await
@@ -126,6 +192,12 @@ pub(crate) async fn site(state: &AppState) -> Result<Site, WebError> {
 pub struct SignUpForm {
     email: String,
     topics: Vec<String>,
+    #[serde(rename = "cadence-news")]
+    cadence_news: String,
+    #[serde(rename = "cadence-gallery")]
+    cadence_gallery: String,
+    #[serde(rename = "cadence-videos")]
+    cadence_videos: String,
     /// A field people never see and bots fill in.
     website: String,
 }
@@ -179,13 +251,14 @@ pub async fn sign_up(
         );
         return Ok(resp);
     }
-    let mut topics = Vec::new();
-    for t in &f.topics {
-        topics.push(
-            t.parse::<Topic>()
-                .map_err(|_| WebError::BadRequest(format!("'{t}' is not a topic")))?,
-        );
-    }
+    let topics = choices_of_form(
+        &f.topics,
+        &Cadences {
+            news: &f.cadence_news,
+            gallery: &f.cadence_gallery,
+            videos: &f.cadence_videos,
+        },
+    )?;
     let invalid = |msg: &str, bad_email: bool| -> Result<HttpResponse, WebError> {
         let l = private_layout(&state, &site, "Subscribe");
         private_page(
@@ -195,7 +268,7 @@ pub async fn sign_up(
                 email: f.email.clone(),
                 error: Some(msg.to_string()),
                 bad_email,
-                chosen: f.topics.clone(),
+                rows: rows(&topics),
             },
         )
     };
@@ -225,7 +298,7 @@ pub async fn sign_up(
             if let SignUp::SendConfirmation {
                 subscriber_id,
                 token,
-            } = subscriber::sign_up(conn, &email, &topics, "form")?
+            } = subscriber::sign_up_for(conn, &email, &topics, "form")?
             {
                 let stored = subscriber::find(conn, subscriber_id)?
                     .map(|s| s.email)
@@ -335,7 +408,7 @@ struct ManagePage {
     l: Layout,
     email: String,
     action: String,
-    topics: Vec<(String, String, bool)>,
+    rows: Vec<TopicRow>,
     subscribed: bool,
 }
 
@@ -354,7 +427,7 @@ pub async fn manage_page(
             let Some(s) = subscriber::find_by_manage_token(conn, &key, &t)? else {
                 return Ok::<_, cms_core::Error>(None);
             };
-            let topics = subscriber::topics_of(conn, s.id)?;
+            let topics = subscriber::choices_of(conn, s.id)?;
             Ok(Some((s, topics)))
         })
         .await?;
@@ -368,27 +441,13 @@ pub async fn manage_page(
         );
     };
     let l = private_layout(&state, &site, "Your subscription");
-    let labels = [
-        (Topic::News, "News"),
-        (Topic::Gallery, "Gallery updates"),
-        (Topic::Videos, "Video vault"),
-    ];
     private_page(
         StatusCode::OK,
         &ManagePage {
             l,
             email: s.email,
             action: format!("/unsubscribe/{token}"),
-            topics: labels
-                .iter()
-                .map(|(t, label)| {
-                    (
-                        t.as_str().to_string(),
-                        label.to_string(),
-                        topics.contains(t),
-                    )
-                })
-                .collect(),
+            rows: rows(&topics),
             subscribed: s.status == SubscriberStatus::Confirmed,
         },
     )
@@ -400,6 +459,12 @@ pub async fn manage_page(
 pub struct ManageForm {
     action: String,
     topics: Vec<String>,
+    #[serde(rename = "cadence-news")]
+    cadence_news: String,
+    #[serde(rename = "cadence-gallery")]
+    cadence_gallery: String,
+    #[serde(rename = "cadence-videos")]
+    cadence_videos: String,
     #[serde(rename = "List-Unsubscribe")]
     list_unsubscribe: String,
 }
@@ -414,15 +479,18 @@ pub async fn manage(
     let f: ManageForm = parse_form(&body)?;
     let one_click = f.list_unsubscribe == "One-Click";
     let unsubscribe = one_click || f.action == "unsubscribe";
-    let mut topics = Vec::new();
-    if !unsubscribe {
-        for t in &f.topics {
-            topics.push(
-                t.parse::<Topic>()
-                    .map_err(|_| WebError::BadRequest(format!("'{t}' is not a topic")))?,
-            );
-        }
-    }
+    let topics = if unsubscribe {
+        Vec::new()
+    } else {
+        choices_of_form(
+            &f.topics,
+            &Cadences {
+                news: &f.cadence_news,
+                gallery: &f.cadence_gallery,
+                videos: &f.cadence_videos,
+            },
+        )?
+    };
     let key = state.config.secret.clone();
     let done = state
         .db
@@ -434,7 +502,7 @@ pub async fn manage(
                 subscriber::unsubscribe(conn, s.id)?;
                 Ok(Some(true))
             } else {
-                subscriber::set_topics(conn, s.id, &topics)?;
+                subscriber::set_choices(conn, s.id, &topics)?;
                 Ok(Some(false))
             }
         })

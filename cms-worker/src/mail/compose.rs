@@ -48,6 +48,91 @@ pub struct Update {
     pub videos: Vec<VideoLine>,
 }
 
+/// A digest composed for one choice of topics, with [`Rendered::PLACEHOLDER`] where each
+/// subscriber's own preferences link goes.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub placeholder: String,
+}
+
+/// What composing reuses: single updates within a round (each round reads them fresh), and
+/// digests for a minute (a digest goes to every subscriber of a choice of topics; it is
+/// composed once for all of them, and again after a minute, so what was taken back meanwhile
+/// leaves the next messages).
+#[derive(Default)]
+pub struct Cache {
+    pub updates: HashMap<String, Option<Update>>,
+    pub digests: HashMap<String, (std::time::Instant, Option<std::sync::Arc<Rendered>>)>,
+    pub periods: HashMap<
+        i64,
+        (
+            std::time::Instant,
+            std::sync::Arc<cms_core::digest::Contents>,
+        ),
+    >,
+}
+
+impl Cache {
+    /// Forgets the round's updates and digests composed over a minute ago.
+    pub fn new_round(&mut self) {
+        self.updates.clear();
+        let fresh = |at: &std::time::Instant| at.elapsed() < std::time::Duration::from_secs(60);
+        self.digests.retain(|_, (at, _)| fresh(at));
+        self.periods.retain(|_, (at, _)| fresh(at));
+    }
+}
+
+/// A digest's album, ready for the templates.
+#[derive(Debug, Clone)]
+pub struct DigestAlbum {
+    pub line: AlbumLine,
+    /// "1,158 new photos".
+    pub added_text: String,
+    /// "Television Productions › Heartstopper › Season 2".
+    pub path: String,
+}
+
+/// A digest's post.
+#[derive(Debug, Clone)]
+pub struct DigestPost {
+    pub title: String,
+    pub url: String,
+    pub excerpt: String,
+    pub image: Option<String>,
+}
+
+/// A digest, ready for the templates.
+#[derive(Debug, Clone)]
+pub struct DigestView {
+    pub subject: String,
+    /// "Today at …" / "This week at …".
+    pub heading: String,
+    pub summary: String,
+    pub albums: Vec<DigestAlbum>,
+    pub posts: Vec<DigestPost>,
+    pub videos: Vec<VideoLine>,
+    pub site_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "email/digest.txt")]
+struct DigestText<'a> {
+    site: &'a str,
+    d: &'a DigestView,
+    manage_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/digest.html")]
+pub struct DigestHtml<'a> {
+    pub site: &'a str,
+    pub d: &'a DigestView,
+    pub manage_url: &'a str,
+}
+
 #[derive(Template)]
 #[template(path = "email/update.txt")]
 struct UpdateText<'a> {
@@ -92,11 +177,21 @@ fn album_line(
     base: &str,
     from: Option<i64>,
 ) -> Result<AlbumLine> {
+    album_line_of(conn, a, base, from, 4)
+}
+
+fn album_line_of(
+    conn: &mut DbConn,
+    a: &album::Album,
+    base: &str,
+    from: Option<i64>,
+    thumbs: i64,
+) -> Result<AlbumLine> {
     let want = photo::StripOf {
         first_id: from.unwrap_or(0),
         ..photo::StripOf::first(a.id)
     };
-    let photos = photo::strips(conn, &[want], 4, false)?
+    let photos = photo::strips(conn, &[want], thumbs, false)?
         .pop()
         .unwrap_or_default()
         .photos;
@@ -154,26 +249,181 @@ fn embedded(
     Ok((albums, videos))
 }
 
+/// A post's featured image at the widest derivative up to `max` pixels, if it is public.
+fn featured_image(conn: &mut DbConn, p: &post::Post, base: &str, max: u32) -> Option<String> {
+    p.featured_photo_id
+        .and_then(|f| photo::published_by_ids(conn, &[f]).ok())
+        .and_then(|mut v| v.pop())
+        .and_then(|(ph, _)| {
+            ph.variant_widths()
+                .iter()
+                .rev()
+                .find(|w| **w <= max)
+                .copied()
+                .map(|w| absolute_media_url(base, &photo_variant_key(&ph.content_hash, w)))
+        })
+}
+
+/// Thumbnails a digest shows per album.
+pub const DIGEST_THUMBS: i64 = 6;
+
+/// What a digest of `contents` says ("Today at …" for `daily`), ready for the templates;
+/// `None` when it has nothing to tell.
+pub fn digest_view(
+    conn: &mut DbConn,
+    contents: &cms_core::digest::Contents,
+    cadence: subscriber::Cadence,
+    site: &str,
+    base: &str,
+) -> Result<Option<DigestView>> {
+    if contents.is_empty() {
+        return Ok(None);
+    }
+    let mut albums = Vec::new();
+    for a in &contents.albums {
+        let from = (a.first_photo > 0).then_some(a.first_photo);
+        albums.push(DigestAlbum {
+            line: album_line_of(conn, &a.album, base, from, DIGEST_THUMBS)?,
+            added_text: cms_core::units::counted(a.added, "new photo", "new photos"),
+            path: a.path.join(" › "),
+        });
+    }
+    let posts = contents
+        .posts
+        .iter()
+        .map(|p| DigestPost {
+            title: p.title.clone(),
+            url: format!("{base}/posts/{}", p.slug),
+            excerpt: p.summary(),
+            image: featured_image(conn, p, base, 640),
+        })
+        .collect();
+    let videos = contents
+        .videos
+        .iter()
+        .map(|v| VideoLine {
+            title: v.title.clone(),
+            url: format!("{base}/videos/{}", v.slug),
+            poster: v.poster_key.as_ref().map(|k| absolute_media_url(base, k)),
+        })
+        .collect();
+    let mut parts = Vec::new();
+    let photos = contents.photos();
+    if photos > 0 {
+        parts.push(cms_core::units::counted(photos, "new photo", "new photos"));
+    }
+    if !contents.posts.is_empty() {
+        parts.push(cms_core::units::counted(
+            contents.posts.len() as i64,
+            "post",
+            "posts",
+        ));
+    }
+    if !contents.videos.is_empty() {
+        parts.push(cms_core::units::counted(
+            contents.videos.len() as i64,
+            "video",
+            "videos",
+        ));
+    }
+    let summary = match parts.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    };
+    let when = match cadence {
+        subscriber::Cadence::Weekly => "This week",
+        _ => "Today",
+    };
+    Ok(Some(DigestView {
+        subject: format!("{when} at {site}: {summary}"),
+        heading: format!("{when} at {site}"),
+        summary,
+        albums,
+        posts,
+        videos,
+        site_url: format!("{base}/"),
+    }))
+}
+
+/// Renders a digest for everyone who chose the same topics, the preferences link left as a
+/// placeholder.
+fn render_digest(site: &str, d: &DigestView) -> Result<Rendered> {
+    let placeholder = format!("keepsake-manage-{}", cms_core::tokens::random_token());
+    Ok(Rendered {
+        subject: d.subject.clone(),
+        text: render(&DigestText {
+            site,
+            d,
+            manage_url: &placeholder,
+        })?,
+        html: render(&DigestHtml {
+            site,
+            d,
+            manage_url: &placeholder,
+        })?,
+        placeholder,
+    })
+}
+
+/// The digest an outbox row asks for, composed once per (digest, choice of topics).
+fn cached_digest(
+    conn: &mut DbConn,
+    m: &cms_core::digest::DigestMessage,
+    cache: &mut Cache,
+    site: &str,
+    base: &str,
+) -> Result<Option<std::sync::Arc<Rendered>>> {
+    let key = format!(
+        "{}:{}",
+        m.digest,
+        m.topics
+            .iter()
+            .map(|t| t.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    if let Some((_, r)) = cache.digests.get(&key) {
+        return Ok(r.clone());
+    }
+    let rendered = match cms_core::models::digest::find(conn, m.digest)? {
+        None => None,
+        Some(d) => {
+            let cadence = d.cadence.parse().unwrap_or(subscriber::Cadence::Daily);
+            // The period's contents are read once per digest, whatever the choices.
+            let contents = match cache.periods.get(&d.id) {
+                Some((_, c)) => c.clone(),
+                None => {
+                    let c = std::sync::Arc::new(cms_core::digest::contents(
+                        conn,
+                        d.after_event,
+                        d.upto_event,
+                    )?);
+                    cache
+                        .periods
+                        .insert(d.id, (std::time::Instant::now(), c.clone()));
+                    c
+                }
+            };
+            digest_view(conn, &contents.only(&m.topics), cadence, site, base)?
+                .map(|v| render_digest(site, &v))
+                .transpose()?
+                .map(std::sync::Arc::new)
+        }
+    };
+    cache
+        .digests
+        .insert(key, (std::time::Instant::now(), rendered.clone()));
+    Ok(rendered)
+}
+
 /// Loads what an item's email says (`None` when the item is gone or not public any more).
 pub fn load_update(conn: &mut DbConn, item: &Item, base: &str) -> Result<Option<Update>> {
     Ok(match item {
         Item::Post(id) => match post::find(conn, *id)?.filter(|p| p.is_public()) {
             None => None,
             Some(p) => {
-                let image = p
-                    .featured_photo_id
-                    .and_then(|f| photo::published_by_ids(conn, &[f]).ok())
-                    .and_then(|mut v| v.pop())
-                    .and_then(|(ph, _)| {
-                        ph.variant_widths()
-                            .iter()
-                            .rev()
-                            .find(|w| **w <= 1280)
-                            .copied()
-                            .map(|w| {
-                                absolute_media_url(base, &photo_variant_key(&ph.content_hash, w))
-                            })
-                    });
+                let image = featured_image(conn, &p, base, 1280);
                 let (albums, videos) = embedded(conn, &p, base)?;
                 Some(Update {
                     subject: p.title.clone(),
@@ -273,7 +523,7 @@ pub fn compose(
     conn: &mut DbConn,
     config: &Config,
     m: &OutboxMessage,
-    updates: &mut HashMap<String, Option<Update>>,
+    cache: &mut Cache,
     site: &str,
 ) -> Result<Option<lettre::Message>> {
     let base = &config.server.base_url;
@@ -325,10 +575,11 @@ pub fn compose(
             let item: Item = serde_json::from_str(&m.payload)
                 .map_err(|e| Error::Internal(format!("outbox {}: {e}", m.id)))?;
             let key = item.key();
-            if !updates.contains_key(&key) {
-                updates.insert(key.clone(), load_update(conn, &item, base)?);
+            if !cache.updates.contains_key(&key) {
+                let u = load_update(conn, &item, base)?;
+                cache.updates.insert(key.clone(), u);
             }
-            let Some(update) = updates.get(&key).cloned().flatten() else {
+            let Some(update) = cache.updates.get(&key).cloned().flatten() else {
                 return Ok(None);
             };
             let manage_url = format!(
@@ -347,6 +598,57 @@ pub fn compose(
             })?;
             let msg = builder
                 .subject(update.subject.clone())
+                .raw_header(header("List-Unsubscribe", format!("<{manage_url}>")))
+                .raw_header(header(
+                    "List-Unsubscribe-Post",
+                    "List-Unsubscribe=One-Click".into(),
+                ))
+                .raw_header(header(
+                    "List-Id",
+                    format!("{site} updates <updates.{}>", host_of(base)),
+                ))
+                .multipart(MultiPart::alternative_plain_html(text, html))
+                .map_err(|e| Error::Internal(format!("email: {e}")))?;
+            Ok(Some(msg))
+        }
+        "digest" => {
+            let Some(s) =
+                subscriber.filter(|s| s.status == subscriber::SubscriberStatus::Confirmed)
+            else {
+                return Ok(None);
+            };
+            let wanted: cms_core::digest::DigestMessage = serde_json::from_str(&m.payload)
+                .map_err(|e| Error::Internal(format!("outbox {}: {e}", m.id)))?;
+            // Topics the subscriber has since moved off this cadence are left out.
+            let now_chosen = subscriber::choices_of(conn, s.id)?;
+            let topics: Vec<subscriber::Topic> = wanted
+                .topics
+                .iter()
+                .copied()
+                .filter(|t| {
+                    now_chosen
+                        .iter()
+                        .any(|c| c.topic == *t && c.cadence != subscriber::Cadence::Immediate)
+                })
+                .collect();
+            let wanted = cms_core::digest::DigestMessage {
+                digest: wanted.digest,
+                topics,
+            };
+            if wanted.topics.is_empty() {
+                return Ok(None);
+            }
+            let Some(r) = cached_digest(conn, &wanted, cache, site, base)? else {
+                return Ok(None);
+            };
+            let manage_url = format!(
+                "{base}/unsubscribe/{}",
+                subscriber::manage_token(&config.secret, &s)
+            );
+            let text = r.text.replace(&r.placeholder, &manage_url);
+            let html = r.html.replace(&r.placeholder, &manage_url);
+            let msg = builder
+                .subject(r.subject.clone())
                 .raw_header(header("List-Unsubscribe", format!("<{manage_url}>")))
                 .raw_header(header(
                     "List-Unsubscribe-Post",

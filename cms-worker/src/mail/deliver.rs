@@ -10,7 +10,6 @@
 //! its lease. When the node stops (`cms_core::shutdown`), each connection finishes and records
 //! the message it is sending and hands the rest of its share back: nothing is sent twice.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -67,6 +66,8 @@ pub struct Deliverer {
     transport: Transport,
     slots: Vec<Arc<Mutex<Slot>>>,
     limiter: Arc<Limiter>,
+    /// Digests are composed once per choice of topics, not per round.
+    cache: Arc<std::sync::Mutex<compose::Cache>>,
 }
 
 impl Deliverer {
@@ -83,6 +84,7 @@ impl Deliverer {
                 every: (rate > 0).then(|| Duration::from_secs_f64(1.0 / f64::from(rate))),
                 next: Mutex::new(Instant::now()),
             }),
+            cache: Arc::default(),
             state,
         })
     }
@@ -108,6 +110,7 @@ impl Deliverer {
         }
         let n = claimed.len();
         let config = self.state.config.clone();
+        let cache = self.cache.clone();
         let composed: Vec<(OutboxMessage, Result<Option<lettre::Message>, String>)> = self
             .state
             .db
@@ -116,12 +119,13 @@ impl Deliverer {
                 let media = config.storage.media_public_url.clone();
                 cms_core::thumbs::with_media_base(media.as_deref(), || {
                     let site = compose::site_title(conn)?;
-                    let mut updates = HashMap::new();
+                    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+                    cache.new_round();
                     Ok::<_, cms_core::Error>(
                         claimed
                             .into_iter()
                             .map(|m| {
-                                let r = compose::compose(conn, &config, &m, &mut updates, &site)
+                                let r = compose::compose(conn, &config, &m, &mut cache, &site)
                                     .map_err(|e| e.to_string());
                                 (m, r)
                             })

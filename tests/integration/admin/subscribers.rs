@@ -243,7 +243,65 @@ async fn nobody_who_left_is_signed_up_again(backend: Backend) {
     );
 }
 
+/// `topics` in CSV files carry cadences (`gallery:weekly`), both ways.
+async fn csv_files_carry_the_cadences(backend: Backend) {
+    use cms_core::models::subscriber::{Cadence, Choice};
+    let env = TestEnv::new(backend);
+    make_user(&env, "editor@example.org", Role::Editor);
+    let app = env.app().await;
+    let mut ed = Client::new();
+    ed.login(&app, "editor@example.org", PASSWORD).await;
+    let token = csrf_of(&ed.get(&app, "/admin/subscribers").await);
+    let csv = "email,topics\nweekly@example.org,news gallery:weekly\ndaily@example.org,videos:daily\nplain@example.org,news\nodd@example.org,gallery:hourly\n";
+    let page = ed
+        .send(&app, csv_upload(&token, csv, true, "the old list"))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let choices = |email: &str| {
+        let s = subscriber::find_by_email(&mut env.conn(), email)
+            .expect("q")
+            .expect("imported");
+        subscriber::choices_of(&mut env.conn(), s.id).expect("choices")
+    };
+    assert_eq!(
+        choices("weekly@example.org"),
+        [
+            Choice::new(Topic::News, Cadence::Immediate),
+            Choice::new(Topic::Gallery, Cadence::Weekly)
+        ]
+    );
+    assert_eq!(
+        choices("daily@example.org"),
+        [Choice::new(Topic::Videos, Cadence::Daily)]
+    );
+    assert!(
+        subscriber::find_by_email(&mut env.conn(), "odd@example.org")
+            .expect("q")
+            .is_none(),
+        "no known topic: skipped"
+    );
+    let export = ed.get(&app, "/admin/subscribers/export.csv").await;
+    assert_eq!(export.status, 200);
+    for line in [
+        "weekly@example.org,confirmed,news gallery:weekly,",
+        "daily@example.org,confirmed,videos:daily,",
+        "plain@example.org,confirmed,news,",
+    ] {
+        assert!(export.body.contains(line), "{line}: {}", export.body);
+    }
+    // The list shows them too.
+    let list = ed.get(&app, "/admin/subscribers").await;
+    assert!(
+        list.texts("td")
+            .iter()
+            .any(|t| t == "news, gallery (weekly)"),
+        "{:?}",
+        list.texts("td")
+    );
+}
+
 backend_tests!(
+    csv_files_carry_the_cadences,
     subscribers_are_imported_exported_and_deleted,
     nobody_who_left_is_signed_up_again
 );

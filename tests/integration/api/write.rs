@@ -22,6 +22,7 @@ async fn every_write_route_needs_a_token_with_its_scope(backend: Backend) {
             "gallery:write",
             "videos:write",
             "webhooks:write",
+            "subscribers:write",
             "drafts:read",
         ],
     );

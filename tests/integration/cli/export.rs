@@ -673,7 +673,7 @@ async fn an_older_backup_or_export_is_brought_up_to_date_and_a_newer_one_refused
     ok(&a.cms(&["export", &export.display().to_string()]));
     let (version, shape) = older_schema();
     assert!(
-        shape.contains_key("change_events") && !shape.contains_key("webhooks"),
+        shape.contains_key("webhooks") && !shape.contains_key("digests"),
         "the previous schema is older: {shape:?}"
     );
     backup_from_the_previous_release(backend, &backup, &version, &shape);

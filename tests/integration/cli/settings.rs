@@ -44,6 +44,8 @@ const BAD: &[(&str, &str)] = &[
     ("CMS_API_RATE", "-5"),
     ("CMS_REQUIRE_2FA", "maybe"),
     ("CMS_WEBHOOK_ALLOW_PRIVATE", "perhaps"),
+    ("CMS_DIGEST_HOUR", "25"),
+    ("CMS_DIGEST_DAY", "someday"),
     // Inside the media folder (the default, data/media, under the working directory).
     ("CMS_BACKUP_DIR", "data/media/backups"),
     ("CMS_BACKUP_EVERY", "1s"),

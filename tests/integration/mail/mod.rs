@@ -1,6 +1,7 @@
 //! Subscriptions and update emails against a real SMTP server on loopback.
 
 mod delivery;
+mod digest;
 pub mod sink;
 mod subscribe;
 
