@@ -200,6 +200,34 @@ impl Contents {
         self.albums.iter().map(|a| a.added).sum()
     }
 
+    /// What it holds, counted: "1,158 new photos", "2 posts", "1 video" (what is there, in
+    /// that order) — the digest's subject and the admin's preview say it the same way.
+    pub fn counts(&self) -> Vec<String> {
+        let mut parts = Vec::new();
+        if self.photos() > 0 {
+            parts.push(crate::units::counted(
+                self.photos(),
+                "new photo",
+                "new photos",
+            ));
+        }
+        if !self.posts.is_empty() {
+            parts.push(crate::units::counted(
+                self.posts.len() as i64,
+                "post",
+                "posts",
+            ));
+        }
+        if !self.videos.is_empty() {
+            parts.push(crate::units::counted(
+                self.videos.len() as i64,
+                "video",
+                "videos",
+            ));
+        }
+        parts
+    }
+
     /// The topics that have something to tell.
     pub fn topics(&self) -> Vec<Topic> {
         let mut t = Vec::new();

@@ -738,28 +738,6 @@ pub async fn digest(
             text: String::new(),
         })
         .collect();
-    let mut parts = Vec::new();
-    if contents.photos() > 0 {
-        parts.push(cms_core::units::counted(
-            contents.photos(),
-            "new photo",
-            "new photos",
-        ));
-    }
-    if !contents.posts.is_empty() {
-        parts.push(cms_core::units::counted(
-            contents.posts.len() as i64,
-            "post",
-            "posts",
-        ));
-    }
-    if !contents.videos.is_empty() {
-        parts.push(cms_core::units::counted(
-            contents.videos.len() as i64,
-            "video",
-            "videos",
-        ));
-    }
     forms::render_status(
         actix_web::http::StatusCode::OK,
         &DigestPage {
@@ -767,7 +745,7 @@ pub async fn digest(
             cadence: cadence.as_str(),
             next_at,
             subscribers,
-            summary: parts.join(", "),
+            summary: contents.counts().join(", "),
             albums,
             posts,
             videos,

@@ -307,25 +307,7 @@ pub fn digest_view(
             poster: v.poster_key.as_ref().map(|k| absolute_media_url(base, k)),
         })
         .collect();
-    let mut parts = Vec::new();
-    let photos = contents.photos();
-    if photos > 0 {
-        parts.push(cms_core::units::counted(photos, "new photo", "new photos"));
-    }
-    if !contents.posts.is_empty() {
-        parts.push(cms_core::units::counted(
-            contents.posts.len() as i64,
-            "post",
-            "posts",
-        ));
-    }
-    if !contents.videos.is_empty() {
-        parts.push(cms_core::units::counted(
-            contents.videos.len() as i64,
-            "video",
-            "videos",
-        ));
-    }
+    let parts = contents.counts();
     let summary = match parts.as_slice() {
         [] => String::new(),
         [one] => one.clone(),
@@ -517,6 +499,32 @@ pub fn sender(config: &Config, site: &str) -> Result<Mailbox> {
     })
 }
 
+/// An email to a subscriber (an update or a digest): its subject, the RFC 8058 one-click
+/// unsubscribe headers with their own preferences link, the list's id, text and HTML.
+fn to_subscriber(
+    builder: lettre::message::MessageBuilder,
+    subject: String,
+    manage_url: &str,
+    site: &str,
+    base: &str,
+    text: String,
+    html: String,
+) -> Result<lettre::Message> {
+    builder
+        .subject(subject)
+        .raw_header(header("List-Unsubscribe", format!("<{manage_url}>")))
+        .raw_header(header(
+            "List-Unsubscribe-Post",
+            "List-Unsubscribe=One-Click".into(),
+        ))
+        .raw_header(header(
+            "List-Id",
+            format!("{site} updates <updates.{}>", host_of(base)),
+        ))
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .map_err(|e| Error::Internal(format!("email: {e}")))
+}
+
 /// Builds the email for an outbox row. `Ok(None)` means it must not be sent any more (the
 /// subscriber left, or the item is no longer public).
 pub fn compose(
@@ -596,20 +604,16 @@ pub fn compose(
                 u: &update,
                 manage_url: &manage_url,
             })?;
-            let msg = builder
-                .subject(update.subject.clone())
-                .raw_header(header("List-Unsubscribe", format!("<{manage_url}>")))
-                .raw_header(header(
-                    "List-Unsubscribe-Post",
-                    "List-Unsubscribe=One-Click".into(),
-                ))
-                .raw_header(header(
-                    "List-Id",
-                    format!("{site} updates <updates.{}>", host_of(base)),
-                ))
-                .multipart(MultiPart::alternative_plain_html(text, html))
-                .map_err(|e| Error::Internal(format!("email: {e}")))?;
-            Ok(Some(msg))
+            to_subscriber(
+                builder,
+                update.subject.clone(),
+                &manage_url,
+                site,
+                base,
+                text,
+                html,
+            )
+            .map(Some)
         }
         "digest" => {
             let Some(s) =
@@ -647,20 +651,16 @@ pub fn compose(
             );
             let text = r.text.replace(&r.placeholder, &manage_url);
             let html = r.html.replace(&r.placeholder, &manage_url);
-            let msg = builder
-                .subject(r.subject.clone())
-                .raw_header(header("List-Unsubscribe", format!("<{manage_url}>")))
-                .raw_header(header(
-                    "List-Unsubscribe-Post",
-                    "List-Unsubscribe=One-Click".into(),
-                ))
-                .raw_header(header(
-                    "List-Id",
-                    format!("{site} updates <updates.{}>", host_of(base)),
-                ))
-                .multipart(MultiPart::alternative_plain_html(text, html))
-                .map_err(|e| Error::Internal(format!("email: {e}")))?;
-            Ok(Some(msg))
+            to_subscriber(
+                builder,
+                r.subject.clone(),
+                &manage_url,
+                site,
+                base,
+                text,
+                html,
+            )
+            .map(Some)
         }
         "test" => {
             let text = render(&TestText { site })?;
