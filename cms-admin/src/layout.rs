@@ -57,6 +57,8 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "revoked" => "The token was revoked.",
         "queued" => "The email is queued; it goes out within seconds.",
         "sending" => "The delivery is queued; it goes out within seconds.",
+        "preview-queued" => "The preview is on its way to your email address.",
+        "preview-empty" => "Nothing to preview yet: no email was sent.",
         "started" => "The import has started; its progress shows below.",
         "2fa-off" => "Two-step verification is off.",
         "2fa-reset" => "Two-step verification is off for that account; they can set it up again.",

@@ -133,6 +133,7 @@ admin_routes! {
     get "/subscribers" Editor => subscribers::list,
     get "/subscribers/export.csv" Editor => subscribers::export,
     get "/subscribers/digest" Editor => subscribers::digest,
+    post "/subscribers/digest/test" Editor => subscribers::email_digest_preview,
     post "/subscribers/import" Editor => subscribers::import,
     post "/subscribers/{id}/delete" Editor => subscribers::delete,
     get "/mail" Editor => subscribers::mail,

@@ -352,13 +352,14 @@ pub fn contents(conn: &mut DbConn, after: i64, upto: i64) -> Result<Contents> {
     Ok(out)
 }
 
-/// What the next digest of `cadence` would hold if it were made at `at`: the admin's preview.
-pub fn upcoming(
+/// The events (after, upto] the next digest of `cadence` would tell of if it were made at
+/// `at`.
+pub fn upcoming_period(
     conn: &mut DbConn,
     cadence: Cadence,
     config: &Config,
     at: NaiveDateTime,
-) -> Result<Contents> {
+) -> Result<(i64, i64)> {
     let after = match digest::last_of(conn, cadence.as_str())? {
         Some(prev) => prev.upto_event,
         // The first digest will start a period before its sending moment.
@@ -371,8 +372,27 @@ pub fn upcoming(
             digest::last_event_before(conn, start)?
         }
     };
-    let upto = change::last_id(conn)?;
+    Ok((after, change::last_id(conn)?))
+}
+
+/// What the next digest of `cadence` would hold if it were made at `at`: the admin's preview.
+pub fn upcoming(
+    conn: &mut DbConn,
+    cadence: Cadence,
+    config: &Config,
+    at: NaiveDateTime,
+) -> Result<Contents> {
+    let (after, upto) = upcoming_period(conn, cadence, config, at)?;
     contents(conn, after, upto)
+}
+
+/// The payload of a preview emailed to an editor (outbox kind `digest-preview`): the next
+/// digest of `cadence` as it stood when asked for, with every topic.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct PreviewMessage {
+    pub cadence: Cadence,
+    pub after: i64,
+    pub upto: i64,
 }
 
 #[derive(Debug, serde::Serialize, serde::Deserialize)]

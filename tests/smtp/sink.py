@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """A real SMTP server on loopback for the tests (aiosmtpd): stores every message it accepts as
-an .eml file and answers like a relay would for a few special recipients.
+an .eml file (named in the order they arrived) and answers like a relay would for a few special recipients.
 
 Usage: sink.py PORT OUT_DIR
   rcpt containing "bounce"   → 550 (permanent failure)
   rcpt containing "tempfail" → 451 (temporary failure)
 Prints "ready" once listening; stops on SIGTERM.
 """
-import asyncio, os, signal, sys, uuid
+import asyncio, itertools, os, signal, sys, time, uuid
 
 from aiosmtpd.controller import Controller
 
@@ -15,6 +15,9 @@ from aiosmtpd.controller import Controller
 class Sink:
     def __init__(self, out):
         self.out = out
+        # Names sort in the order messages arrived (the tests read "what came since"), also
+        # across a restart of the sink on the same folder.
+        self.seq = itertools.count(time.time_ns())
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if 'bounce' in address:
@@ -25,7 +28,7 @@ class Sink:
         return '250 OK'
 
     async def handle_DATA(self, server, session, envelope):
-        name = os.path.join(self.out, f'{uuid.uuid4().hex}.eml')
+        name = os.path.join(self.out, f'{next(self.seq):020d}-{uuid.uuid4().hex}.eml')
         tmp = name + '.tmp'
         with open(tmp, 'wb') as f:
             f.write(envelope.original_content or envelope.content)

@@ -611,6 +611,86 @@ pub async fn test_email(
     Ok(see_other("/admin/mail?notice=queued"))
 }
 
+/// The "email me this preview" form.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct PreviewForm {
+    cadence: String,
+}
+
+fn digest_cadence(value: Option<&str>) -> Result<subscriber::Cadence, AdminError> {
+    use subscriber::Cadence;
+    match value {
+        None | Some("" | "weekly") => Ok(Cadence::Weekly),
+        Some("daily") => Ok(Cadence::Daily),
+        Some(other) => Err(AdminError::BadRequest(format!(
+            "'{other}' is not daily or weekly"
+        ))),
+    }
+}
+
+/// `POST /admin/subscribers/digest/test`: emails the next digest, as it stands now and with
+/// every topic, to the editor asking (through the outbox, like every email).
+pub async fn email_digest_preview(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Editor,
+    form: Form<PreviewForm>,
+) -> Result<HttpResponse, AdminError> {
+    let cadence = digest_cadence(Some(form.into_inner().cadence.as_str()))?;
+    let email = user.0.user.email.clone();
+    let host = cms_core::notify::host_of(&state.config.server.base_url);
+    let config = state.config.clone();
+    let at = state.db.now();
+    let act = actor(&user.0.user, &req);
+    let queued = state
+        .db
+        .write(move |conn| {
+            let (after, upto) = cms_core::digest::upcoming_period(conn, cadence, &config, at)?;
+            if cms_core::digest::contents(conn, after, upto)?.is_empty() {
+                return Ok::<_, cms_core::Error>(false);
+            }
+            let tag = cms_core::tokens::random_token();
+            let payload = serde_json::to_string(&cms_core::digest::PreviewMessage {
+                cadence,
+                after,
+                upto,
+            })
+            .map_err(|e| cms_core::Error::Internal(format!("preview: {e}")))?;
+            outbox::enqueue(
+                conn,
+                &[NewMessage {
+                    dedupe_key: format!("digest-preview:{tag}"),
+                    kind: "digest-preview".into(),
+                    subscriber_id: None,
+                    recipient: email.clone(),
+                    item_type: None,
+                    item_id: None,
+                    message_id: format!("<digest-preview-{}@{host}>", &tag[..16]),
+                    payload,
+                }],
+            )?;
+            audit::record(
+                conn,
+                &act,
+                "mail.test",
+                None,
+                &format!("{} digest preview to {email}", cadence.as_str()),
+            )?;
+            Ok(true)
+        })
+        .await?;
+    let notice = if queued {
+        "preview-queued"
+    } else {
+        "preview-empty"
+    };
+    Ok(see_other(&format!(
+        "/admin/subscribers/digest?cadence={}&notice={notice}",
+        cadence.as_str()
+    )))
+}
+
 /// An album in the digest preview.
 struct PreviewAlbum {
     title: String,
@@ -639,6 +719,8 @@ struct PastDigest {
 struct DigestPage {
     c: Chrome,
     cadence: &'static str,
+    /// Where "email me this preview" sends it.
+    email: String,
     next_at: String,
     subscribers: i64,
     summary: String,
@@ -657,16 +739,7 @@ pub async fn digest(
 ) -> Result<HttpResponse, AdminError> {
     use cms_core::media::photo_variant_key;
     use cms_core::models::photo;
-    use subscriber::Cadence;
-    let cadence = match forms::query_value(&req, "cadence").as_deref() {
-        None | Some("" | "weekly") => Cadence::Weekly,
-        Some("daily") => Cadence::Daily,
-        Some(other) => {
-            return Err(AdminError::BadRequest(format!(
-                "'{other}' is not daily or weekly"
-            )));
-        }
-    };
+    let cadence = digest_cadence(forms::query_value(&req, "cadence").as_deref())?;
     let config = state.config.clone();
     let tz = config.timezone;
     let at = state.db.now();
@@ -741,8 +814,9 @@ pub async fn digest(
     forms::render_status(
         actix_web::http::StatusCode::OK,
         &DigestPage {
-            c: Chrome::new(&req, &user.0, "Digests", Section::Mail),
+            c: Chrome::new(&req, &user.0, "Digests", Section::Subscribers),
             cadence: cadence.as_str(),
+            email: user.0.user.email.clone(),
             next_at,
             subscribers,
             summary: contents.counts().join(", "),

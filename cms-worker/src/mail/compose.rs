@@ -66,13 +66,14 @@ pub struct Rendered {
 pub struct Cache {
     pub updates: HashMap<String, Option<Update>>,
     pub digests: HashMap<String, (std::time::Instant, Option<std::sync::Arc<Rendered>>)>,
-    pub periods: HashMap<
-        i64,
-        (
-            std::time::Instant,
-            std::sync::Arc<cms_core::digest::Contents>,
-        ),
-    >,
+    pub periods: HashMap<i64, (std::time::Instant, Option<std::sync::Arc<Period>>)>,
+}
+
+/// A digest's cadence and its period's contents, read once per digest whatever the choices.
+#[derive(Debug)]
+pub struct Period {
+    pub cadence: subscriber::Cadence,
+    pub contents: cms_core::digest::Contents,
 }
 
 impl Cache {
@@ -348,6 +349,27 @@ fn render_digest(site: &str, d: &DigestView) -> Result<Rendered> {
     })
 }
 
+/// The digest `id`'s cadence and contents (`None` when the digest is gone).
+fn period(conn: &mut DbConn, id: i64, cache: &mut Cache) -> Result<Option<std::sync::Arc<Period>>> {
+    if let Some((_, p)) = cache.periods.get(&id) {
+        return Ok(p.clone());
+    }
+    let p = match cms_core::models::digest::find(conn, id)? {
+        None => None,
+        Some(d) => Some(std::sync::Arc::new(Period {
+            cadence: d
+                .cadence
+                .parse()
+                .map_err(|_| Error::Internal(format!("digest {id}: cadence {}", d.cadence)))?,
+            contents: cms_core::digest::contents(conn, d.after_event, d.upto_event)?,
+        })),
+    };
+    cache
+        .periods
+        .insert(id, (std::time::Instant::now(), p.clone()));
+    Ok(p)
+}
+
 /// The digest an outbox row asks for, composed once per (digest, choice of topics).
 fn cached_digest(
     conn: &mut DbConn,
@@ -368,30 +390,12 @@ fn cached_digest(
     if let Some((_, r)) = cache.digests.get(&key) {
         return Ok(r.clone());
     }
-    let rendered = match cms_core::models::digest::find(conn, m.digest)? {
+    let rendered = match period(conn, m.digest, cache)? {
         None => None,
-        Some(d) => {
-            let cadence = d.cadence.parse().unwrap_or(subscriber::Cadence::Daily);
-            // The period's contents are read once per digest, whatever the choices.
-            let contents = match cache.periods.get(&d.id) {
-                Some((_, c)) => c.clone(),
-                None => {
-                    let c = std::sync::Arc::new(cms_core::digest::contents(
-                        conn,
-                        d.after_event,
-                        d.upto_event,
-                    )?);
-                    cache
-                        .periods
-                        .insert(d.id, (std::time::Instant::now(), c.clone()));
-                    c
-                }
-            };
-            digest_view(conn, &contents.only(&m.topics), cadence, site, base)?
-                .map(|v| render_digest(site, &v))
-                .transpose()?
-                .map(std::sync::Arc::new)
-        }
+        Some(p) => digest_view(conn, &p.contents.only(&m.topics), p.cadence, site, base)?
+            .map(|v| render_digest(site, &v))
+            .transpose()?
+            .map(std::sync::Arc::new),
     };
     cache
         .digests
@@ -623,17 +627,15 @@ pub fn compose(
             };
             let wanted: cms_core::digest::DigestMessage = serde_json::from_str(&m.payload)
                 .map_err(|e| Error::Internal(format!("outbox {}: {e}", m.id)))?;
-            // Topics the subscriber has since moved off this cadence are left out.
+            // Topics the subscriber has dropped since the fan-out are left out. One moved to
+            // another cadence meanwhile is still told of this once: the period's events are in
+            // no other digest, and updates sent as they happen were sent already.
             let now_chosen = subscriber::choices_of(conn, s.id)?;
             let topics: Vec<subscriber::Topic> = wanted
                 .topics
                 .iter()
                 .copied()
-                .filter(|t| {
-                    now_chosen
-                        .iter()
-                        .any(|c| c.topic == *t && c.cadence != subscriber::Cadence::Immediate)
-                })
+                .filter(|t| now_chosen.iter().any(|c| c.topic == *t))
                 .collect();
             let wanted = cms_core::digest::DigestMessage {
                 digest: wanted.digest,
@@ -661,6 +663,25 @@ pub fn compose(
                 html,
             )
             .map(Some)
+        }
+        "digest-preview" => {
+            // An editor's preview: every topic, as it stands now, no personal links.
+            let p: cms_core::digest::PreviewMessage = serde_json::from_str(&m.payload)
+                .map_err(|e| Error::Internal(format!("outbox {}: {e}", m.id)))?;
+            let contents = cms_core::digest::contents(conn, p.after, p.upto)?;
+            let Some(view) = digest_view(conn, &contents, p.cadence, site, base)? else {
+                return Ok(None);
+            };
+            let r = render_digest(site, &view)?;
+            let preferences = format!("{base}/subscribe");
+            let msg = builder
+                .subject(format!("[Preview] {}", r.subject))
+                .multipart(MultiPart::alternative_plain_html(
+                    r.text.replace(&r.placeholder, &preferences),
+                    r.html.replace(&r.placeholder, &preferences),
+                ))
+                .map_err(|e| Error::Internal(format!("email: {e}")))?;
+            Ok(Some(msg))
         }
         "test" => {
             let text = render(&TestText { site })?;

@@ -65,6 +65,15 @@ async fn send_digests(env: &TestEnv, at: chrono::NaiveDateTime, node: &str) -> u
     n
 }
 
+/// Whether an HTML email reads `text` (escaped as it must be to read so).
+fn reads(html: &str, text: &str) -> bool {
+    scraper::Html::parse_document(html)
+        .root_element()
+        .text()
+        .collect::<String>()
+        .contains(text)
+}
+
 fn to(mail: &[Received], who: &str) -> Vec<Received> {
     mail.iter()
         .filter(|m| m.to.contains(who))
@@ -555,8 +564,172 @@ async fn tokens_manage_subscribers_and_their_cadences(backend: Backend) {
     );
 }
 
+/// Between a digest's fan-out and its sending a subscriber drops one topic and moves another
+/// to a daily digest: the dropped one is left out, the moved one told of once (in this digest,
+/// not again the next day). Titles with markup, quotes and ampersands are escaped in the HTML
+/// and kept as written in the subject and the text part.
+async fn a_digest_follows_later_choices_and_escapes_titles(backend: Backend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sink = Sink::start(dir.path());
+    let now = chrono::Utc::now().naive_utc();
+    let tomorrow = (now + Duration::days(1))
+        .date()
+        .and_hms_opt(10, 0, 0)
+        .expect("time");
+    let env = world(backend, &sink, tomorrow);
+    assert_eq!(send_digests(&env, now, "node-a").await, 0);
+    let mover = choose(
+        &env,
+        "mover@example.org",
+        &[
+            (Topic::News, Cadence::Weekly),
+            (Topic::Gallery, Cadence::Weekly),
+        ],
+    );
+    let album = env.album_with_photos(
+        &["Television Productions", "Heartstopper"],
+        "Rugby & <i>Kiss</i> \"Behind\" the scenes",
+        12,
+    );
+    let mut p = PostInput::new(
+        "Tom & Kit: \"Heartstopper\" <b>wins</b>",
+        "Fish & chips <script>alert(1)</script> after the show.",
+    );
+    p.status = PostStatus::Published;
+    env.write(|c| posts::create(c, &cli(), &p));
+
+    // An editor emails themselves the preview: every topic, marked as a preview, escaped.
+    make_user(&env, "editor@example.org", Role::Editor);
+    let app = env.app().await;
+    let mut ed = Client::new();
+    ed.login(&app, "editor@example.org", PASSWORD).await;
+    let asked = ed
+        .post_form(
+            &app,
+            "/admin/subscribers/digest?cadence=weekly",
+            "/admin/subscribers/digest/test",
+            &[("cadence", "weekly")],
+        )
+        .await;
+    assert_eq!(asked.status, 303, "{}", asked.body);
+    assert_eq!(
+        asked.header("location").as_deref(),
+        Some("/admin/subscribers/digest?cadence=weekly&notice=preview-queued")
+    );
+    let bad = ed
+        .post_form(
+            &app,
+            "/admin/subscribers/digest?cadence=weekly",
+            "/admin/subscribers/digest/test",
+            &[("cadence", "hourly")],
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    let no_csrf = ed
+        .post(
+            &app,
+            "/admin/subscribers/digest/test",
+            &[("cadence", "weekly")],
+        )
+        .await;
+    assert!(
+        no_csrf.status == 403 || no_csrf.status == 400,
+        "{}",
+        no_csrf.status
+    );
+    let before = sink.messages().len();
+    send_digests(&env, now, "node-a").await;
+    let mail: Vec<Received> = sink.messages().into_iter().skip(before).collect();
+    assert_eq!(
+        mail.len(),
+        1,
+        "{:?}",
+        mail.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+    let preview = &mail[0];
+    assert!(preview.to.contains("editor@example.org"), "{}", preview.to);
+    assert_eq!(
+        preview.subject,
+        "[Preview] This week at Kit Connor Archives: 12 new photos and 1 post"
+    );
+    assert!(
+        reads(&preview.html, "Tom & Kit: \"Heartstopper\" <b>wins</b>"),
+        "{}",
+        preview.html
+    );
+    assert!(!preview.html.contains("<b>wins") && !preview.html.contains("<i>Kiss"));
+    assert!(preview.header("List-Unsubscribe").is_none());
+    assert!(preview.html.contains("http://keepsake.test/subscribe"));
+    // Fanned out, not yet sent; then the choices change.
+    digest::schedule_at(&env.state.db, &env.state.config, tomorrow).expect("schedule");
+    while digest::run_next(&env.state.db, "node-a", "keepsake.test")
+        .expect("digest fan-out")
+        .is_some()
+    {}
+    env.write(|c| {
+        Ok(subscriber::set_choices(
+            c,
+            mover,
+            &[Choice::new(Topic::Gallery, Cadence::Daily)],
+        )?)
+    });
+    let before = sink.messages().len();
+    send_digests(&env, tomorrow, "node-a").await;
+    let mail: Vec<Received> = sink.messages().into_iter().skip(before).collect();
+    assert_eq!(
+        mail.len(),
+        1,
+        "{:?}",
+        mail.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+    let d = &mail[0];
+    assert_eq!(d.subject, "This week at Kit Connor Archives: 12 new photos");
+    assert!(!d.html.contains("Heartstopper\" <b>") && !d.text.contains("Tom & Kit"));
+    assert!(
+        reads(&d.html, "Rugby & <i>Kiss</i> \"Behind\" the scenes"),
+        "{}",
+        d.html
+    );
+    assert!(!d.html.contains("<i>Kiss"), "{}", d.html);
+    assert!(
+        d.text.contains("Rugby & <i>Kiss</i> \"Behind\" the scenes"),
+        "{}",
+        d.text
+    );
+    assert!(d.html.contains(&format!("/albums/{}", album.slug)));
+    // The next day's daily digest does not tell of those photos again.
+    send_digests(&env, tomorrow + Duration::days(1), "node-a").await;
+    assert_eq!(sink.messages().len(), before + 1);
+
+    // A post's title and excerpt in a digest of news.
+    choose(&env, "reader@example.org", &[(Topic::News, Cadence::Daily)]);
+    env.write(|c| posts::create(c, &cli(), &p));
+    let before = sink.messages().len();
+    send_digests(&env, tomorrow + Duration::days(2), "node-a").await;
+    let mail: Vec<Received> = sink.messages().into_iter().skip(before).collect();
+    assert_eq!(mail.len(), 1);
+    let d = &mail[0];
+    assert_eq!(d.subject, "Today at Kit Connor Archives: 1 post");
+    assert!(
+        d.text.contains("Tom & Kit: \"Heartstopper\" <b>wins</b>"),
+        "{}",
+        d.text
+    );
+    assert!(
+        !d.html.contains("<b>wins") && !d.html.contains("<script>"),
+        "{}",
+        d.html
+    );
+    assert!(
+        reads(&d.html, "Tom & Kit: \"Heartstopper\" <b>wins</b>"),
+        "{}",
+        d.html
+    );
+}
+
 backend_tests!(
     a_day_becomes_one_grouped_digest_per_subscriber,
     readers_choose_how_often_on_the_pages,
     tokens_manage_subscribers_and_their_cadences,
+    a_digest_follows_later_choices_and_escapes_titles,
 );

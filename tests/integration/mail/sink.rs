@@ -68,7 +68,7 @@ impl Sink {
         }
     }
 
-    /// Every message received so far, raw.
+    /// Every message received so far, raw, in the order received.
     pub fn raw_messages(&self) -> Vec<Vec<u8>> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)
             .map(|d| {
