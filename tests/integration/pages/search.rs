@@ -77,6 +77,17 @@ async fn search_finds_every_kind_and_no_drafts(backend: Backend) {
         .inner_html();
     assert_eq!(inner, "<mark>Milkshakes</mark> &amp; &lt;Mischief&gt;");
     assert!(!page.texts(".result-video .snippet mark").is_empty());
+    // The snippet marks the word as stemmed ("milkshakes" for "milkshake") on either backend.
+    let sel = scraper::Selector::parse(".result-post .snippet").expect("selector");
+    let snippet = post_title
+        .select(&sel)
+        .next()
+        .expect("post snippet")
+        .inner_html();
+    assert!(
+        snippet.contains("many <mark>milkshakes</mark>") && snippet.contains("café"),
+        "{snippet}"
+    );
     // Unpublishing removes from search at once.
     env.write(|c| {
         cms_core::service::gallery::set_album_status(
