@@ -560,22 +560,23 @@ const SQLITE: SearchSql = SearchSql {
             ORDER BY rowid DESC LIMIT $3 OFFSET $4",
 };
 
-/// PostgreSQL sends each result's title and text (its first 64 KiB) with the query's lexemes,
-/// and the matches are marked here (`snippet`): `ts_headline` parsed every result's text again
-/// and was most of a search's database time.
+/// PostgreSQL sends each result's title and text (its first 131,072 characters: a match
+/// further into a longer text shows the text's start, unmarked) with the query's lexemes, and
+/// the matches are marked here (`snippet`): `ts_headline` parsed every result's text again and
+/// was most of a search's database time.
 const POSTGRES: SearchSql = SearchSql {
     count: "SELECT count(*) AS n FROM search_documents WHERE tsv @@ to_tsquery('english', $1)",
     floor: "SELECT doc_id AS n FROM search_documents WHERE tsv @@ to_tsquery('english', $1)
             ORDER BY doc_id DESC OFFSET $2 LIMIT 1",
     ranked: "SELECT d.doc_id, d.slug, d.title,
-                    d.title AS title_marked, left(d.body, 65536) AS snippet, q::text AS lexemes
+                    d.title AS title_marked, left(d.body, 131072) AS snippet, q::text AS lexemes
              FROM (SELECT doc_id, slug, title, body, ts_rank_cd(tsv, q) AS rank, q
                    FROM search_documents, to_tsquery('english', $1) q
                    WHERE tsv @@ q AND doc_id >= $2
                    ORDER BY rank DESC, doc_id DESC LIMIT $3 OFFSET $4) d
              ORDER BY d.rank DESC, d.doc_id DESC",
     older: "SELECT d.doc_id, d.slug, d.title,
-                   d.title AS title_marked, left(d.body, 65536) AS snippet, q::text AS lexemes
+                   d.title AS title_marked, left(d.body, 131072) AS snippet, q::text AS lexemes
             FROM (SELECT doc_id, slug, title, body, q
                   FROM search_documents, to_tsquery('english', $1) q
                   WHERE tsv @@ q AND doc_id < $2

@@ -626,29 +626,18 @@ pub fn strips(
             }
         }
         DbConn::Sqlite(_) => {
-            use diesel::dsl::sql;
-            use diesel::sql_types::{Bool, Timestamp};
             for (want, strip) in strips.iter().zip(out.iter_mut()) {
                 let q = || {
                     let q = photos::table
                         .filter(photos::album_id.eq(want.album_id))
                         .filter(photos::id.ge(want.first_id))
                         .into_boxed();
-                    // The day's bounds are written `+created_at` so that SQLite walks the
-                    // album's index, never the site-wide `photos_created`: after an import of
-                    // thousands of photos in a day, that index's range is the whole import
-                    // (7,675 rows read for a strip of six: 1–2 ms per strip), while an album
-                    // holds at most its own photos.
+                    // A day's additions come from `photos_album_created`: the album's photos
+                    // of that day, not the site's (an import day's range is the whole import).
                     match want.added {
                         Some((from, to)) => q
-                            .filter(
-                                sql::<Bool>("+\"photos\".\"created_at\" >= ")
-                                    .bind::<Timestamp, _>(from),
-                            )
-                            .filter(
-                                sql::<Bool>("+\"photos\".\"created_at\" < ")
-                                    .bind::<Timestamp, _>(to),
-                            ),
+                            .filter(photos::created_at.ge(from))
+                            .filter(photos::created_at.lt(to)),
                         None => q,
                     }
                 };

@@ -628,8 +628,9 @@ pub fn compose(
             let wanted: cms_core::digest::DigestMessage = serde_json::from_str(&m.payload)
                 .map_err(|e| Error::Internal(format!("outbox {}: {e}", m.id)))?;
             // Topics the subscriber has dropped since the fan-out are left out. One moved to
-            // another cadence meanwhile is still told of this once: the period's events are in
-            // no other digest, and updates sent as they happen were sent already.
+            // another cadence meanwhile is kept: it was chosen when the digest was prepared,
+            // and dropping it would lose this period's news (updates sent as they happen were
+            // sent already, and a daily digest covers only the days after the move).
             let now_chosen = subscriber::choices_of(conn, s.id)?;
             let topics: Vec<subscriber::Topic> = wanted
                 .topics

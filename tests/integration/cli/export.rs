@@ -672,9 +672,10 @@ async fn an_older_backup_or_export_is_brought_up_to_date_and_a_newer_one_refused
     ok(&a.cms(&["backup", &backup.display().to_string()]));
     ok(&a.cms(&["export", &export.display().to_string()]));
     let (version, shape) = older_schema();
+    // The newest migration (14) adds an index only: the previous schema has the same tables.
     assert!(
-        shape.contains_key("webhooks") && !shape.contains_key("digests"),
-        "the previous schema is older: {shape:?}"
+        shape.contains_key("digests") && version.ends_with("13"),
+        "the previous schema is older: {version} {shape:?}"
     );
     backup_from_the_previous_release(backend, &backup, &version, &shape);
     export_from_the_previous_release(&export, &version, &shape);

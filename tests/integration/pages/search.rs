@@ -239,9 +239,44 @@ async fn large_result_sets_rank_the_newest_window(backend: Backend) {
     );
 }
 
+/// PostgreSQL's matches are marked in the app with the same stemmer as its `english`
+/// configuration: for each word PostgreSQL matched by its stem, the page marks the word as
+/// written in the text (on SQLite FTS5 marks them itself).
+async fn snippets_mark_what_postgres_matched(backend: Backend) {
+    let env = TestEnv::new(backend);
+    env.write(|c| {
+        cms_core::service::posts::create(
+            c,
+            &crate::common::cli(),
+            &published(
+                "On set",
+                "Kit studies the scripts. The cast were arguing about the captures, which \
+                 the fans generously shared.",
+            ),
+        )
+    });
+    let app = env.app().await;
+    // The stemmed word first (the last word of a search also matches as a prefix).
+    for (q, marked) in [
+        ("study kit", "studies"),
+        ("argue kit", "arguing"),
+        ("capture kit", "captures"),
+        ("generous kit", "generously"),
+    ] {
+        let page = get(&app, &format!("/search?q={}", q.replace(' ', "%20"))).await;
+        assert_eq!(page.texts(".result h2"), ["On set"], "q={q}");
+        let marks = page.texts(".result-post .snippet mark");
+        assert!(
+            marks.iter().any(|m| m == marked) && marks.iter().any(|m| m == "Kit"),
+            "q={q}: {marks:?}"
+        );
+    }
+}
+
 backend_tests!(
     search_finds_every_kind_and_no_drafts,
     search_input_is_never_a_500,
     search_paginates,
     large_result_sets_rank_the_newest_window,
+    snippets_mark_what_postgres_matched,
 );

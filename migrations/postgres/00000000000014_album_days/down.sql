@@ -1,0 +1,1 @@
+DROP INDEX photos_album_created;
