@@ -197,8 +197,18 @@ impl TlsServer {
             ))
             .spawn()
             .expect("postgres");
+        // Ready when it accepts sessions: its port opens while it is still starting up, and
+        // a connection then is refused with "the database system is starting up".
+        let ready = || {
+            Command::new(pg_bin("pg_isready"))
+                .arg("-h")
+                .arg(d)
+                .args(["-p", &port.to_string(), "-q"])
+                .status()
+                .is_ok_and(|s| s.success())
+        };
         let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while !ready() {
             assert!(
                 started.elapsed() < Duration::from_secs(30),
                 "postgres did not start: {}",
