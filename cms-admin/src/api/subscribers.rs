@@ -176,10 +176,12 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
                 (page - 1) * PER_PAGE,
                 PER_PAGE,
             )?;
-            let mut out_rows = Vec::with_capacity(rows.len());
-            for s in &rows {
-                out_rows.push(out(s, subscriber::choices_of(conn, s.id)?));
-            }
+            let ids: Vec<i64> = rows.iter().map(|s| s.id).collect();
+            let mut choices = subscriber::choices_for(conn, &ids)?;
+            let out_rows = rows
+                .iter()
+                .map(|s| out(s, choices.remove(&s.id).unwrap_or_default()))
+                .collect::<Vec<_>>();
             Ok::<_, ApiError>((out_rows, total))
         })
         .await?;

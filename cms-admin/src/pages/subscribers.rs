@@ -79,9 +79,13 @@ async fn list_page(
                 (page - 1) * PER_PAGE,
                 PER_PAGE,
             )?;
+            let ids: Vec<i64> = subs.iter().map(|s| s.id).collect();
+            let mut choices = subscriber::choices_for(conn, &ids)?;
             let mut rows = Vec::with_capacity(subs.len());
             for s in subs {
-                let topics = subscriber::choices_of(conn, s.id)?
+                let topics = choices
+                    .remove(&s.id)
+                    .unwrap_or_default()
                     .iter()
                     .map(|c| match c.cadence {
                         subscriber::Cadence::Immediate => c.topic.as_str().to_string(),
@@ -195,9 +199,13 @@ pub async fn export(
                 if rows.is_empty() {
                     break;
                 }
+                let ids: Vec<i64> = rows.iter().map(|s| s.id).collect();
+                let mut choices = subscriber::choices_for(conn, &ids)?;
                 for s in &rows {
                     // `gallery:weekly`: a topic and its cadence (as it happens when alone).
-                    let topics = subscriber::choices_of(conn, s.id)?
+                    let topics = choices
+                        .remove(&s.id)
+                        .unwrap_or_default()
                         .iter()
                         .map(Choice::to_string)
                         .collect::<Vec<_>>()

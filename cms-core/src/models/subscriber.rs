@@ -378,15 +378,38 @@ pub fn topics_of(conn: &mut DbConn, id: i64) -> QueryResult<Vec<Topic>> {
 
 /// A subscriber's topics with their cadences, in the order of [`Topic::ALL`].
 pub fn choices_of(conn: &mut DbConn, id: i64) -> QueryResult<Vec<Choice>> {
-    let mut choices: Vec<Choice> = subscriber_topics::table
-        .filter(subscriber_topics::subscriber_id.eq(id))
-        .select((subscriber_topics::topic, subscriber_topics::cadence))
-        .load::<(Topic, String)>(conn)?
-        .into_iter()
-        .map(|(topic, cadence)| Choice::new(topic, cadence.parse().unwrap_or(Cadence::Immediate)))
-        .collect();
-    choices.sort_by_key(|c| Topic::ALL.iter().position(|x| *x == c.topic));
-    Ok(choices)
+    Ok(choices_for(conn, &[id])?.remove(&id).unwrap_or_default())
+}
+
+/// The topics and cadences of each subscriber in `ids`, each in the order of [`Topic::ALL`],
+/// in one statement (a list page reads its rows' choices together, not one by one). A
+/// subscriber without topics is absent from the map.
+pub fn choices_for(
+    conn: &mut DbConn,
+    ids: &[i64],
+) -> QueryResult<std::collections::HashMap<i64, Vec<Choice>>> {
+    let mut out: std::collections::HashMap<i64, Vec<Choice>> = Default::default();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(i64, Topic, String)> = subscriber_topics::table
+        .filter(subscriber_topics::subscriber_id.eq_any(ids))
+        .select((
+            subscriber_topics::subscriber_id,
+            subscriber_topics::topic,
+            subscriber_topics::cadence,
+        ))
+        .load(conn)?;
+    for (id, topic, cadence) in rows {
+        out.entry(id).or_default().push(Choice::new(
+            topic,
+            cadence.parse().unwrap_or(Cadence::Immediate),
+        ));
+    }
+    for choices in out.values_mut() {
+        choices.sort_by_key(|c| Topic::ALL.iter().position(|x| *x == c.topic));
+    }
+    Ok(out)
 }
 
 /// Replaces a subscriber's topics, each as it happens.

@@ -40,11 +40,20 @@ where
     S: crate::common::TestApp<B>,
     B: actix_web::body::MessageBody,
 {
+    cost_with(app, path, &[]).await
+}
+
+/// [`cost`] of a request with `headers` (a session cookie, a bearer token).
+async fn cost_with<S, B>(app: &S, path: &str, headers: &[(&str, &str)]) -> u64
+where
+    S: crate::common::TestApp<B>,
+    B: actix_web::body::MessageBody,
+{
     let mut fewest = u64::MAX;
     for _ in 0..3 {
         let a = sent(app).await;
         let b = sent(app).await;
-        let page = get(app, path).await;
+        let page = get_with(app, path, headers).await;
         assert_eq!(page.status, 200, "{path}");
         let c = sent(app).await;
         fewest = fewest.min((c - b).saturating_sub(b - a));
@@ -325,8 +334,89 @@ fn list_statements_are_planned_once_on_postgres() {
     }
 }
 
+/// The subscriber lists (the admin page, the API, the CSV export) read their rows' topics in
+/// one statement, not one per subscriber: thirty rows cost what one costs, and each row shows
+/// its own topics and cadences.
+async fn subscriber_lists_send_a_fixed_number_of_statements(backend: Backend) {
+    use cms_core::models::subscriber::{self, Cadence, Choice, Topic};
+    let env = TestEnv::with(backend, &[("metrics", TOKEN), ("page_cache_mb", "0")]);
+    let add = |n: usize| {
+        let choices = match n % 3 {
+            0 => vec![Choice::new(Topic::News, Cadence::Immediate)],
+            1 => vec![
+                Choice::new(Topic::Gallery, Cadence::Weekly),
+                Choice::new(Topic::Videos, Cadence::Daily),
+            ],
+            _ => vec![],
+        };
+        env.write(|c| {
+            subscriber::import_confirmed_for(c, &format!("fan{n:02}@example.org"), &choices, "test")
+        });
+    };
+    add(0);
+    crate::admin::client::make_user(
+        &env,
+        "editor@example.org",
+        cms_core::models::user::Role::Editor,
+    );
+    let app = env.app().await;
+    let mut client = crate::admin::client::Client::new();
+    let login = client
+        .login(&app, "editor@example.org", crate::admin::client::PASSWORD)
+        .await;
+    assert!(login.status < 400, "{}", login.status);
+    let cookie: String = client
+        .cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let t = crate::api::token(&env, "crm", &["subscribers:write"]);
+    let bearer = format!("Bearer {t}");
+    let admin = [("Cookie", cookie.as_str())];
+    let api = [("Authorization", bearer.as_str())];
+    let admin_one = cost_with(&app, "/admin/subscribers", &admin).await;
+    let api_one = cost_with(&app, "/api/v1/subscribers", &api).await;
+    for n in 1..30 {
+        add(n);
+    }
+    let admin_thirty = cost_with(&app, "/admin/subscribers", &admin).await;
+    let api_thirty = cost_with(&app, "/api/v1/subscribers", &api).await;
+
+    let list = get_with(&app, "/api/v1/subscribers", &api).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    let l: serde_json::Value = serde_json::from_str(&list.body).expect("json");
+    assert_eq!(l["total"], 30);
+    for s in l["subscribers"].as_array().expect("rows") {
+        let n: usize = s["email"].as_str().expect("email")[3..5]
+            .parse()
+            .expect("n");
+        let want = match n % 3 {
+            0 => serde_json::json!([{"topic": "news", "cadence": "immediate"}]),
+            1 => serde_json::json!([
+                {"topic": "gallery", "cadence": "weekly"},
+                {"topic": "videos", "cadence": "daily"}
+            ]),
+            _ => serde_json::json!([]),
+        };
+        assert_eq!(s["topics"], want, "{s}");
+    }
+    let page = get_with(&app, "/admin/subscribers", &admin).await;
+    assert_eq!(page.status, 200);
+    let text = page.body.clone();
+    assert!(text.contains("fan01@example.org"), "{text}");
+    assert!(text.contains("gallery (weekly), videos (daily)"), "{text}");
+
+    let figures =
+        format!("admin list {admin_one} → {admin_thirty}, API list {api_one} → {api_thirty}");
+    eprintln!("{backend:?}: statements per subscriber list: {figures}");
+    assert_eq!(admin_one, admin_thirty, "{figures}");
+    assert_eq!(api_one, api_thirty, "{figures}");
+}
+
 backend_tests!(
     pages_send_a_fixed_number_of_statements,
+    subscriber_lists_send_a_fixed_number_of_statements,
     strips_show_the_photos_asked_for,
     random_picks_are_published_photos_once_each,
 );
