@@ -65,9 +65,22 @@ pub struct Document {
     pub body: String,
 }
 
+/// Text as indexed: the two control characters the engines mark matches with
+/// ([`MARK_START`], [`MARK_END`]) become spaces (word breaks, as the engines read them), so a
+/// title or text holding one cannot open or close a `<mark>` of its own in a result (FTS5
+/// returns the text as stored). Migration 15 did the same to text indexed before.
+fn indexable(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains([MARK_START, MARK_END]) {
+        s.replace([MARK_START, MARK_END], " ").into()
+    } else {
+        s.into()
+    }
+}
+
 /// Adds or replaces a document.
 pub fn upsert(conn: &mut DbConn, doc: &Document) -> QueryResult<()> {
     let id = doc_id(doc.kind, doc.item_id);
+    let (title, body) = (indexable(&doc.title), indexable(&doc.body));
     match conn {
         DbConn::Sqlite(c) => {
             diesel::sql_query("DELETE FROM search_fts WHERE rowid = ?")
@@ -77,8 +90,8 @@ pub fn upsert(conn: &mut DbConn, doc: &Document) -> QueryResult<()> {
                 "INSERT INTO search_fts (rowid, title, body, slug) VALUES (?, ?, ?, ?)",
             )
             .bind::<BigInt, _>(id)
-            .bind::<Text, _>(&doc.title)
-            .bind::<Text, _>(&doc.body)
+            .bind::<Text, _>(&*title)
+            .bind::<Text, _>(&*body)
             .bind::<Text, _>(&doc.slug)
             .execute(c)?;
         }
@@ -88,8 +101,8 @@ pub fn upsert(conn: &mut DbConn, doc: &Document) -> QueryResult<()> {
                  ON CONFLICT (doc_id) DO UPDATE SET title = excluded.title, body = excluded.body, slug = excluded.slug",
             )
             .bind::<BigInt, _>(id)
-            .bind::<Text, _>(&doc.title)
-            .bind::<Text, _>(&doc.body)
+            .bind::<Text, _>(&*title)
+            .bind::<Text, _>(&*body)
             .bind::<Text, _>(&doc.slug)
             .execute(c)?;
         }
@@ -114,6 +127,8 @@ pub fn upsert_many(conn: &mut DbConn, docs: &[Document]) -> QueryResult<()> {
     unique.reverse();
     for chunk in unique.chunks(UPSERT_ROWS) {
         let ids: Vec<i64> = chunk.iter().map(|d| doc_id(d.kind, d.item_id)).collect();
+        let titles: Vec<_> = chunk.iter().map(|d| indexable(&d.title)).collect();
+        let bodies: Vec<_> = chunk.iter().map(|d| indexable(&d.body)).collect();
         match conn {
             DbConn::Sqlite(c) => {
                 let list: Vec<String> = ids.iter().map(i64::to_string).collect();
@@ -128,19 +143,19 @@ pub fn upsert_many(conn: &mut DbConn, docs: &[Document]) -> QueryResult<()> {
                     "INSERT INTO search_fts (rowid, title, body, slug) VALUES {values}"
                 ))
                 .into_boxed::<diesel::sqlite::Sqlite>();
-                for (d, id) in chunk.iter().zip(&ids) {
+                for (i, (d, id)) in chunk.iter().zip(&ids).enumerate() {
                     q = q
                         .bind::<BigInt, _>(*id)
-                        .bind::<Text, _>(&d.title)
-                        .bind::<Text, _>(&d.body)
+                        .bind::<Text, _>(&*titles[i])
+                        .bind::<Text, _>(&*bodies[i])
                         .bind::<Text, _>(&d.slug);
                 }
                 q.execute(c)?;
             }
             DbConn::Pg(c) => {
                 use diesel::sql_types::Array;
-                let titles: Vec<&str> = chunk.iter().map(|d| d.title.as_str()).collect();
-                let bodies: Vec<&str> = chunk.iter().map(|d| d.body.as_str()).collect();
+                let titles: Vec<&str> = titles.iter().map(|t| &**t).collect();
+                let bodies: Vec<&str> = bodies.iter().map(|b| &**b).collect();
                 let slugs: Vec<&str> = chunk.iter().map(|d| d.slug.as_str()).collect();
                 diesel::sql_query(
                     "INSERT INTO search_documents (doc_id, title, body, slug)
@@ -430,36 +445,14 @@ pub fn terms(q: &str) -> Vec<String> {
 /// holds (the last word also as a prefix, as the search matched it).
 pub fn cue_snippet_html(text: &str, q: &str) -> String {
     let words = terms(q);
-    let mut marked = String::with_capacity(text.len() + 16);
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
-        if word.is_empty() {
-            return;
-        }
-        let lower = word.to_lowercase();
-        let hit = words
+    let last = words.len().saturating_sub(1);
+    marked_html(&snippet::mark_words(text, |w| {
+        let lower = w.to_lowercase();
+        words
             .iter()
             .enumerate()
-            .any(|(i, w)| lower == *w || (i + 1 == words.len() && lower.starts_with(w.as_str())));
-        if hit {
-            out.push(MARK_START);
-            out.push_str(word);
-            out.push(MARK_END);
-        } else {
-            out.push_str(word);
-        }
-        word.clear();
-    };
-    for c in text.chars().filter(|c| *c != MARK_START && *c != MARK_END) {
-        if c.is_alphanumeric() {
-            word.push(c);
-        } else {
-            flush(&mut word, &mut marked);
-            marked.push(c);
-        }
-    }
-    flush(&mut word, &mut marked);
-    marked_html(&marked)
+            .any(|(i, t)| lower == *t || (i == last && lower.starts_with(t.as_str())))
+    }))
 }
 
 /// One search result, with highlighted HTML (escaped, `<mark>` around matches).

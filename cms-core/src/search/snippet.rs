@@ -105,7 +105,8 @@ fn matches(w: &str, lexemes: &[Lexeme]) -> bool {
     })
 }
 
-fn words(text: &str, lexemes: &[Lexeme]) -> Vec<Word> {
+/// The words of `text` (runs of letters and digits), each judged by `is_match`.
+fn words(text: &str, is_match: impl Fn(&str) -> bool) -> Vec<Word> {
     let mut out = Vec::new();
     let mut start = None;
     for (i, c) in text
@@ -117,7 +118,7 @@ fn words(text: &str, lexemes: &[Lexeme]) -> Vec<Word> {
             (false, Some(s)) => {
                 out.push(Word {
                     at: s..i,
-                    matched: matches(&text[s..i], lexemes),
+                    matched: is_match(&text[s..i]),
                 });
                 start = None;
             }
@@ -149,7 +150,13 @@ fn marked(text: &str, range: Range<usize>, words: &[Word], out: &mut String) {
 
 /// The whole of `text` with every matching word marked (a result's title).
 pub fn mark_all(text: &str, lexemes: &[Lexeme]) -> String {
-    let ws = words(text, lexemes);
+    mark_words(text, |w| matches(w, lexemes))
+}
+
+/// The whole of `text` with every word `is_match` accepts marked, marker characters already
+/// in it dropped.
+pub fn mark_words(text: &str, is_match: impl Fn(&str) -> bool) -> String {
+    let ws = words(text, is_match);
     let mut out = String::with_capacity(text.len() + 8);
     marked(text, 0..text.len(), &ws, &mut out);
     out
@@ -159,7 +166,7 @@ pub fn mark_all(text: &str, lexemes: &[Lexeme]) -> String {
 /// [`SNIPPET_FRAGMENTS`] places joined by " … ", matches marked; the start of the text when
 /// nothing in it matches (the match was in the title). "…" shows where text was left out.
 pub fn snippet(text: &str, lexemes: &[Lexeme]) -> String {
-    let ws = words(text, lexemes);
+    let ws = words(text, |w| matches(w, lexemes));
     if ws.is_empty() {
         return String::new();
     }

@@ -273,8 +273,56 @@ async fn snippets_mark_what_postgres_matched(backend: Backend) {
     }
 }
 
+/// The characters the engines mark matches with, inside a caption and a transcript, stay out
+/// of the index: every `<mark>` on the page is closed and marks a match.
+async fn stray_match_markers_in_text_open_no_marks(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let a = env.album_with_photos(&["Events"], "Panel", 1);
+    let pid = photo::page_in_album(&mut env.conn(), a.id, 0, 1).expect("q")[0].id;
+    env.write(|c| {
+        cms_core::service::gallery::update_photo(
+            c,
+            &crate::common::cli(),
+            pid,
+            "Stray \u{3}markers\u{2} near the stage",
+            "",
+            "",
+        )
+    });
+    env.write(|c| {
+        cms_core::service::videos::create(
+            c,
+            &crate::common::cli(),
+            &VideoInput {
+                title: "Panel \u{2}talk".into(),
+                transcript:
+                    "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nThe stage \u{2}was\u{3} \u{3}lit.\n"
+                        .into(),
+                published: true,
+                ..VideoInput::default()
+            },
+        )
+    });
+    let app = env.app().await;
+    let page = get(&app, "/search?q=stage").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.texts(".result").len(), 2, "{}", page.body);
+    assert_eq!(
+        page.body.matches("<mark>").count(),
+        page.body.matches("</mark>").count(),
+        "{}",
+        page.body
+    );
+    let marked = page.texts("mark");
+    assert!(!marked.is_empty());
+    for m in &marked {
+        assert!(m.to_lowercase().starts_with("stage"), "{marked:?}");
+    }
+}
+
 backend_tests!(
     search_finds_every_kind_and_no_drafts,
+    stray_match_markers_in_text_open_no_marks,
     search_input_is_never_a_500,
     search_paginates,
     large_result_sets_rank_the_newest_window,
