@@ -24,7 +24,7 @@ use crate::models::change::{self, EventKind};
 use crate::models::digest::{self, Digest};
 use crate::models::gallery_category;
 use crate::models::job::{self, Job};
-use crate::models::outbox::{self, NewMessage};
+use crate::models::outbox::NewMessage;
 use crate::models::post::{self, Post};
 use crate::models::subscriber::{self, Cadence, Topic};
 use crate::models::video::{self, Video, VideoStatus};
@@ -433,63 +433,39 @@ pub fn run_next(db: &Db, owner: &str, host: &str) -> Result<Option<usize>> {
         .cadence
         .parse()
         .map_err(|e: String| Error::Internal(format!("digest {}: {e}", d.id)))?;
-    let mut after: i64 = serde_json::from_str::<serde_json::Value>(&j.progress)
-        .ok()
-        .and_then(|v| v["after"].as_i64())
-        .unwrap_or(0);
-    let mut queued = 0;
     // An empty period sends nothing.
-    while !told.is_empty() {
-        if crate::shutdown::is_stopping() {
-            db.write_blocking(|c| Ok::<_, Error>(job::release(c, j.id, owner)?))?;
-            return Ok(Some(queued));
-        }
-        let step = db.write_blocking(|conn| -> Result<Option<usize>> {
-            let batch =
-                subscriber::confirmed_for_cadence(conn, cadence, d.created_at, after, BATCH)?;
-            let Some(last) = batch.last().map(|b| b.0) else {
-                return Ok(None);
-            };
-            let messages: Vec<NewMessage> = batch
-                .into_iter()
-                .filter_map(|(sid, email, topics)| {
-                    let topics: Vec<Topic> =
-                        topics.into_iter().filter(|t| told.contains(t)).collect();
-                    (!topics.is_empty()).then(|| NewMessage {
-                        dedupe_key: format!("digest-{}:sub:{sid}", d.id),
-                        kind: "digest".into(),
-                        subscriber_id: Some(sid),
-                        recipient: email,
-                        item_type: Some("digest".into()),
-                        item_id: Some(d.id),
-                        message_id: format!("<digest-{}.{sid}@{host}>", d.id),
-                        payload: serde_json::to_string(&DigestMessage {
-                            digest: d.id,
-                            topics,
-                        })
-                        .unwrap_or_else(|_| "{}".into()),
-                    })
-                })
-                .collect();
-            let n = outbox::enqueue(conn, &messages)?;
-            // Progress in the same transaction as the rows: a crash resumes exactly here.
-            job::set_progress(
-                conn,
-                j.id,
-                owner,
-                &serde_json::json!({ "after": last }),
-                LEASE,
-            )?;
-            after = last;
-            Ok(Some(n))
-        })?;
-        match step {
-            Some(n) => queued += n,
-            None => break,
-        }
+    if told.is_empty() {
+        db.write_blocking(|c| Ok::<_, Error>(job::complete(c, j.id, owner)?))?;
+        return Ok(Some(0));
     }
-    db.write_blocking(|c| Ok::<_, Error>(job::complete(c, j.id, owner)?))?;
-    Ok(Some(queued))
+    crate::notify::fan_out(db, &j, owner, LEASE, |conn, after| {
+        let batch = subscriber::confirmed_for_cadence(conn, cadence, d.created_at, after, BATCH)?;
+        let Some(last) = batch.last().map(|b| b.0) else {
+            return Ok(None);
+        };
+        let messages = batch
+            .into_iter()
+            .filter_map(|(sid, email, topics)| {
+                let topics: Vec<Topic> = topics.into_iter().filter(|t| told.contains(t)).collect();
+                (!topics.is_empty()).then(|| NewMessage {
+                    dedupe_key: format!("digest-{}:sub:{sid}", d.id),
+                    kind: "digest".into(),
+                    subscriber_id: Some(sid),
+                    recipient: email,
+                    item_type: Some("digest".into()),
+                    item_id: Some(d.id),
+                    message_id: format!("<digest-{}.{sid}@{host}>", d.id),
+                    payload: serde_json::to_string(&DigestMessage {
+                        digest: d.id,
+                        topics,
+                    })
+                    .unwrap_or_else(|_| "{}".into()),
+                })
+            })
+            .collect();
+        Ok(Some((last, messages)))
+    })
+    .map(Some)
 }
 
 /// The digests recorded lately, newest first, with how many messages each queued.
@@ -501,14 +477,24 @@ pub fn recent(conn: &mut DbConn, limit: i64) -> Result<Vec<(Digest, i64)>> {
         .limit(limit)
         .select(Digest::as_select())
         .load(conn)?;
-    let mut out = Vec::new();
-    for d in rows {
-        let n: i64 = email_outbox::table
-            .filter(email_outbox::item_type.eq("digest"))
-            .filter(email_outbox::item_id.eq(d.id))
-            .count()
-            .get_result(conn)?;
-        out.push((d, n));
+    if rows.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(out)
+    // The messages of all of them in one statement.
+    let ids: Vec<i64> = rows.iter().map(|d| d.id).collect();
+    let counts: std::collections::HashMap<Option<i64>, i64> = email_outbox::table
+        .filter(email_outbox::item_type.eq("digest"))
+        .filter(email_outbox::item_id.eq_any(&ids))
+        .group_by(email_outbox::item_id)
+        .select((email_outbox::item_id, diesel::dsl::count_star()))
+        .load::<(Option<i64>, i64)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|d| {
+            let n = counts.get(&Some(d.id)).copied().unwrap_or(0);
+            (d, n)
+        })
+        .collect())
 }

@@ -6,6 +6,8 @@
 
 use chrono::Duration;
 
+use diesel::QueryResult;
+
 use crate::db::{Db, DbConn};
 use crate::error::{Error, Result};
 use crate::models::job::{self, Job};
@@ -171,6 +173,42 @@ pub fn run_next(db: &Db, owner: &str, host: &str) -> Result<Option<usize>> {
     let topic = p.item.topic();
     let key = p.item.key();
     let (item_type, item_id) = p.item.outbox_ref();
+    let payload = serde_json::to_string(&p.item).unwrap_or_else(|_| "{}".into());
+    fan_out(db, &j, owner, LEASE, |conn, after| {
+        let batch = subscriber::confirmed_for_topic(conn, topic, cutoff, after, BATCH)?;
+        let Some(last) = batch.last().map(|b| b.0) else {
+            return Ok(None);
+        };
+        let messages = batch
+            .into_iter()
+            .map(|(sid, email)| NewMessage {
+                dedupe_key: format!("{key}:sub:{sid}"),
+                kind: "notify".into(),
+                subscriber_id: Some(sid),
+                recipient: email,
+                item_type: Some(item_type.to_string()),
+                item_id: Some(item_id),
+                message_id: message_id(&key, sid, host),
+                payload: payload.clone(),
+            })
+            .collect();
+        Ok(Some((last, messages)))
+    })
+    .map(Some)
+}
+
+/// The batch loop of a claimed fan-out job (update emails, digests), run to the end: `batch`
+/// gives the messages for the subscribers after a subscriber id, with the last id it read, or
+/// `None` when there are no more. Each batch is queued in one transaction with the job's
+/// progress, so a crash or a shutdown resumes after the last batch queued, on any node, and
+/// the outbox's dedupe keys make a batch queued twice count once. How many messages it queued.
+pub(crate) fn fan_out(
+    db: &Db,
+    j: &Job,
+    owner: &str,
+    lease: Duration,
+    mut batch: impl FnMut(&mut DbConn, i64) -> QueryResult<Option<(i64, Vec<NewMessage>)>>,
+) -> Result<usize> {
     let mut after: i64 = serde_json::from_str::<serde_json::Value>(&j.progress)
         .ok()
         .and_then(|v| v["after"].as_i64())
@@ -180,26 +218,12 @@ pub fn run_next(db: &Db, owner: &str, host: &str) -> Result<Option<usize>> {
         if crate::shutdown::is_stopping() {
             // Each batch is recorded with its progress: the next run goes on from here.
             db.write_blocking(|c| Ok::<_, Error>(job::release(c, j.id, owner)?))?;
-            return Ok(Some(queued));
+            return Ok(queued);
         }
         let step = db.write_blocking(|conn| -> Result<Option<usize>> {
-            let batch = subscriber::confirmed_for_topic(conn, topic, cutoff, after, BATCH)?;
-            let Some(last) = batch.last().map(|b| b.0) else {
+            let Some((last, messages)) = batch(conn, after)? else {
                 return Ok(None);
             };
-            let messages: Vec<NewMessage> = batch
-                .into_iter()
-                .map(|(sid, email)| NewMessage {
-                    dedupe_key: format!("{key}:sub:{sid}"),
-                    kind: "notify".into(),
-                    subscriber_id: Some(sid),
-                    recipient: email,
-                    item_type: Some(item_type.to_string()),
-                    item_id: Some(item_id),
-                    message_id: message_id(&key, sid, host),
-                    payload: serde_json::to_string(&p.item).unwrap_or_else(|_| "{}".into()),
-                })
-                .collect();
             let n = outbox::enqueue(conn, &messages)?;
             // Progress in the same transaction as the rows: a crash resumes exactly here.
             job::set_progress(
@@ -207,7 +231,7 @@ pub fn run_next(db: &Db, owner: &str, host: &str) -> Result<Option<usize>> {
                 j.id,
                 owner,
                 &serde_json::json!({ "after": last }),
-                LEASE,
+                lease,
             )?;
             after = last;
             Ok(Some(n))
@@ -218,5 +242,5 @@ pub fn run_next(db: &Db, owner: &str, host: &str) -> Result<Option<usize>> {
         }
     }
     db.write_blocking(|c| Ok::<_, Error>(job::complete(c, j.id, owner)?))?;
-    Ok(Some(queued))
+    Ok(queued)
 }

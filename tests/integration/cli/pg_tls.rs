@@ -207,8 +207,15 @@ impl TlsServer {
                 .status()
                 .is_ok_and(|s| s.success())
         };
+        let mut child = child;
         let started = Instant::now();
         while !ready() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "postgres exited ({status}): {}",
+                    std::fs::read_to_string(d.join("postgres.log")).unwrap_or_default()
+                );
+            }
             assert!(
                 started.elapsed() < Duration::from_secs(30),
                 "postgres did not start: {}",

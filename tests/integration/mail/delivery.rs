@@ -391,14 +391,30 @@ fn received(sink: &Sink) -> usize {
 }
 
 async fn killed_twice_mid_fan_out_nobody_is_lost(backend: Backend) {
+    killed_twice_while_sending(backend, subscriber::Cadence::Immediate).await;
+}
+
+/// A daily digest (its hour this hour, UTC) to fans of the news in a daily digest: every
+/// start of the killed node finds the period already recorded and goes on with it — one
+/// digest each, not one per start.
+async fn killed_twice_mid_digest_nobody_gets_two(backend: Backend) {
+    killed_twice_while_sending(backend, subscriber::Cadence::Daily).await;
+}
+
+/// Fans of the news at `cadence` and a post published: `cms serve` killed with SIGKILL twice
+/// while it sends, then left to finish. Everyone gets the one email (the post's, or the day's
+/// digest), at most the messages in flight at the kills twice.
+async fn killed_twice_while_sending(backend: Backend, cadence: subscriber::Cadence) {
     const N: usize = 1500;
     const CONNECTIONS: usize = 4;
     const KILLS: usize = 2;
     let dir = tempfile::tempdir().expect("tempdir");
     let sink = Sink::start(&dir.path().join("sink"));
     let env = TestEnv::with(backend, &[("smtp_url", &sink.url())]);
-    super::confirmed_fans(&env, N);
+    super::confirmed_fans_at(&env, N, cadence);
     publish(&env, "Release day", true);
+    // The digest's sending moment: this hour, UTC (the latest moment at or before now).
+    let hour = chrono::Timelike::hour(&chrono::Utc::now()).to_string();
     let url = env.state.config.database.url.to_string();
     // The release binary, as a site runs it: the fan-out and delivery workers of `cms serve`.
     let start = || {
@@ -419,6 +435,8 @@ async fn killed_twice_mid_fan_out_nobody_is_lost(backend: Backend) {
             .env("CMS_SMTP_URL", sink.url())
             .env("CMS_SMTP_CONNECTIONS", CONNECTIONS.to_string())
             .env("CMS_MAIL_RATE", "250")
+            .env("CMS_TIMEZONE", "UTC")
+            .env("CMS_DIGEST_HOUR", &hour)
             .env("CMS_LOG", "warn")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -453,9 +471,28 @@ async fn killed_twice_mid_fan_out_nobody_is_lost(backend: Backend) {
     let _ = child.wait();
     let mut counts = std::collections::BTreeMap::<String, usize>::new();
     for m in sink.messages() {
+        if cadence == subscriber::Cadence::Daily {
+            assert!(
+                m.html.contains("Release day") && m.subject.starts_with("Today at"),
+                "{}: {}",
+                m.to,
+                m.subject
+            );
+        }
         *counts.entry(m.to).or_default() += 1;
     }
     assert_eq!(counts.len(), N, "everyone got the email");
+    if cadence == subscriber::Cadence::Daily {
+        // One daily digest, whatever the starts (a weekly one is recorded too, for nobody).
+        let daily: Vec<(String, i64)> = cms_core::digest::recent(&mut env.conn(), 10)
+            .expect("digests")
+            .into_iter()
+            .filter(|(d, _)| d.cadence == "daily")
+            .map(|(d, n)| (d.period, n))
+            .collect();
+        assert_eq!(daily.len(), 1, "{daily:?}");
+        assert_eq!(daily[0].1, N as i64, "{daily:?}");
+    }
     let twice: usize = counts.values().map(|n| n - 1).sum();
     assert!(
         twice <= KILLS * CONNECTIONS,
@@ -467,6 +504,7 @@ backend_tests!(
     update_emails_carry_the_posts_embeds,
     one_email_per_subscriber_per_item_by_topic,
     killed_twice_mid_fan_out_nobody_is_lost,
+    killed_twice_mid_digest_nobody_gets_two,
     server_down_then_up_delivers_everything_once,
     permanent_failures_stop_and_temporary_ones_retry,
     a_crash_mid_way_loses_nothing,

@@ -12,15 +12,16 @@ use crate::common::TestEnv;
 
 /// `n` confirmed subscribers of the news (`fan00000@example.org`, …), in one transaction.
 pub fn confirmed_fans(env: &TestEnv, n: usize) {
-    use cms_core::models::subscriber::{self, Topic};
+    confirmed_fans_at(env, n, cms_core::models::subscriber::Cadence::Immediate);
+}
+
+/// [`confirmed_fans`] who chose the news at `cadence`.
+pub fn confirmed_fans_at(env: &TestEnv, n: usize, cadence: cms_core::models::subscriber::Cadence) {
+    use cms_core::models::subscriber::{self, Choice, Topic};
+    let news = [Choice::new(Topic::News, cadence)];
     env.write(|c| {
         for i in 0..n {
-            subscriber::import_confirmed(
-                c,
-                &format!("fan{i:05}@example.org"),
-                &[Topic::News],
-                "test",
-            )?;
+            subscriber::import_confirmed_for(c, &format!("fan{i:05}@example.org"), &news, "test")?;
         }
         Ok(())
     });
