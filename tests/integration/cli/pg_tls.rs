@@ -266,6 +266,16 @@ fn postgres_is_reached_over_tls() {
         ]));
         assert!(out.status.success(), "{:?}", stderr_lines(&out));
     }
+    // On the same machine, its Unix socket (docs/DEPLOY.md): the folder as the URL's host,
+    // percent-encoded; no TCP, no TLS.
+    let folder: String =
+        url::form_urlencoded::byte_serialize(server.dir.path().display().to_string().as_bytes())
+            .collect();
+    let out = migrate(&format!(
+        "postgres://postgres@{folder}:{}/postgres",
+        server.port
+    ));
+    assert!(out.status.success(), "{folder}: {:?}", stderr_lines(&out));
     // Without TLS the server says no; a certificate from another authority, or an address
     // the certificate does not name, is refused by us. One line each, exit 1, no password.
     for (url, says) in [
