@@ -547,21 +547,16 @@ pub async fn batch(
     let result = state
         .db
         .write(move |conn| {
-            // Only photos of this album are touched, whatever ids were posted.
-            let mine: HashSet<i64> = photo::page_in_album(conn, id, 0, i64::MAX)?
+            // Only photos of this album are touched, whatever ids were posted: the posted
+            // ones are read (not the whole album, which may hold thousands), in their order.
+            let photos: Vec<photo::Photo> = photo::by_ids(conn, &ids)?
                 .into_iter()
-                .map(|p| p.id)
+                .filter(|p| p.album_id == id)
                 .collect();
-            let ids: Vec<i64> = ids.into_iter().filter(|i| mine.contains(i)).collect();
+            let ids: Vec<i64> = photos.iter().map(|p| p.id).collect();
             let mut unused = Vec::new();
             match action.as_str() {
                 "caption" | "credit" => {
-                    let mut photos = Vec::with_capacity(ids.len());
-                    for pid in &ids {
-                        photos.push(
-                            photo::find(conn, *pid)?.ok_or(cms_core::Error::NotFound("photo"))?,
-                        );
-                    }
                     let changes: Vec<service::gallery::PhotoMeta<'_>> = photos
                         .iter()
                         .map(|p| service::gallery::PhotoMeta {

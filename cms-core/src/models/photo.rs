@@ -254,13 +254,28 @@ pub fn by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<Photo>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut rows: Vec<Photo> = photos::table
-        .filter(photos::id.eq_any(ids))
-        .select(Photo::as_select())
-        .load(conn)?;
-    rows.sort_by_key(|p| ids.iter().position(|&i| i == p.id));
+    let mut rows: Vec<Photo> = Vec::with_capacity(ids.len().min(BY_IDS_CHUNK));
+    // A statement per 10,000 ids: SQLite takes at most 32,766 bound values in one.
+    for chunk in ids.chunks(BY_IDS_CHUNK) {
+        rows.extend(
+            photos::table
+                .filter(photos::id.eq_any(chunk))
+                .select(Photo::as_select())
+                .load::<Photo>(conn)?,
+        );
+    }
+    // In the order asked for (an id given twice: where it came first), each photo once.
+    let mut first: std::collections::HashMap<i64, usize> = Default::default();
+    for (n, id) in ids.iter().enumerate() {
+        first.entry(*id).or_insert(n);
+    }
+    rows.sort_by_key(|p| first.get(&p.id).copied());
+    rows.dedup_by_key(|p| p.id);
     Ok(rows)
 }
+
+/// Ids per statement in [`by_ids`].
+const BY_IDS_CHUNK: usize = 10_000;
 
 /// The previous and next photo in the album's order, by id.
 pub fn neighbours(conn: &mut DbConn, photo: &Photo) -> QueryResult<(Option<i64>, Option<i64>)> {

@@ -263,6 +263,9 @@ async fn albums_fill_up_one_upload_at_a_time(backend: Backend) {
         .collect();
     let grid = format!("/admin/albums/{}", a.id);
     let batch = format!("/admin/albums/{}/photos", a.id);
+    // A photo of another album posted with them is left alone.
+    let elsewhere = env.album_with_photos(&["Events"], "Elsewhere", 1);
+    let foreign = photo::page_in_album(&mut env.conn(), elsewhere.id, 0, 1).expect("q")[0].id;
     ed.post_form(
         &app,
         &grid,
@@ -271,10 +274,19 @@ async fn albums_fill_up_one_upload_at_a_time(backend: Backend) {
             ("action", "caption"),
             ("value", "Kit & Joe arrive"),
             ("ids", &ids[0]),
+            ("ids", &foreign.to_string()),
             ("ids", &ids[1]),
+            ("ids", &ids[0]),
         ],
     )
     .await;
+    assert_eq!(
+        photo::find(&mut env.conn(), foreign)
+            .expect("q")
+            .expect("photo")
+            .caption,
+        ""
+    );
     let captions: Vec<String> = photo::page_in_album(&mut env.conn(), a.id, 0, 10)
         .expect("q")
         .into_iter()

@@ -246,6 +246,17 @@ async fn strips_show_the_photos_asked_for(backend: Backend) {
             .expect("none")
             .is_empty()
     );
+    // Photos by id: in the order asked, each once, however many ids (more than SQLite takes
+    // in one statement).
+    let mut asked = vec![ids[3], ids[1]];
+    asked.extend(1_000_000..1_040_000);
+    asked.push(ids[3]);
+    let got: Vec<i64> = photo::by_ids(&mut env.conn(), &asked)
+        .expect("by ids")
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(got, [ids[3], ids[1]]);
 }
 
 async fn random_picks_are_published_photos_once_each(backend: Backend) {
