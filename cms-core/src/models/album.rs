@@ -222,6 +222,21 @@ pub fn latest_published(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<Album>
         .load(conn)
 }
 
+/// [`latest_published`] taken from albums already read (published ones): those with photos,
+/// most recently added to first.
+pub fn latest_of(albums: &[Album], limit: usize) -> Vec<Album> {
+    let mut with_photos: Vec<&Album> = albums
+        .iter()
+        .filter(|a| a.status == AlbumStatus::Published && a.photo_count > 0)
+        .collect();
+    with_photos.sort_by(|a, b| {
+        b.last_added_at
+            .cmp(&a.last_added_at)
+            .then_with(|| b.id.cmp(&a.id))
+    });
+    with_photos.into_iter().take(limit).cloned().collect()
+}
+
 /// Changes title, description and credit; the slug stays.
 pub fn update_details(
     conn: &mut DbConn,

@@ -62,9 +62,29 @@ pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
                 .filter(|c| c.parent_id.is_none())
                 .map(|c| c.album_count)
                 .sum();
-            let top_albums = album::in_category(conn, None, true)?;
-            if (total_published as usize) + top_albums.len() <= TREE_ALBUM_LIMIT {
-                for a in album::all_published(conn)? {
+            // A gallery small enough for the whole tree reads every published album once,
+            // and takes the albums outside categories and the latest additions from them.
+            let all = if (total_published as usize) <= TREE_ALBUM_LIMIT {
+                Some(album::all_published(conn)?)
+            } else {
+                None
+            };
+            let top_albums = match &all {
+                Some(all) => all
+                    .iter()
+                    .filter(|a| a.category_id.is_none())
+                    .cloned()
+                    .collect(),
+                None => album::in_category(conn, None, true)?,
+            };
+            let latest = match &all {
+                Some(all) => album::latest_of(all, 6),
+                None => album::latest_published(conn, 6)?,
+            };
+            if let Some(all) = all
+                && (total_published as usize) + top_albums.len() <= TREE_ALBUM_LIMIT
+            {
+                for a in all {
                     albums_by_cat.entry(a.category_id).or_default().push(a);
                 }
             }
@@ -114,7 +134,6 @@ pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
                     .collect(),
             )?;
             let top_albums = album_cards(conn, &top_albums)?;
-            let latest = album::latest_published(conn, 6)?;
             let latest = album_cards(conn, &latest)?;
             let most_viewed = photo::most_viewed(conn, 12)?
                 .iter()
