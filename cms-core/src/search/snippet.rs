@@ -207,34 +207,43 @@ pub fn snippet(text: &str, lexemes: &[Lexeme]) -> String {
             out
         }
     };
+    // A place reaches out to the spaces around its words, so punctuation touching its first
+    // and last word (a quote, a full stop, a bracket) stays with them.
+    let back_to_space = |at: usize| {
+        text[..at]
+            .char_indices()
+            .rev()
+            .find(|(_, c)| c.is_whitespace())
+            .map_or(0, |(i, c)| i + c.len_utf8())
+    };
+    let on_to_space = |at: usize| {
+        text[at..]
+            .find(char::is_whitespace)
+            .map_or(text.len(), |n| at + n)
+    };
     let mut out = String::new();
     let mut last_end = 0;
+    // Where the text shown so far ends.
+    let mut shown_to = 0;
     for (i, w) in windows.iter().enumerate() {
         if w.is_empty() {
             continue;
         }
+        let end = on_to_space(ws[w.end - 1].at.end).max(shown_to);
         if i > 0 && w.start == last_end {
             // Adjacent places read on without a break.
-            marked(
-                text,
-                ws[w.start - 1].at.end..ws[w.end - 1].at.end,
-                &ws,
-                &mut out,
-            );
+            marked(text, shown_to..end, &ws, &mut out);
         } else {
             if w.start > 0 {
                 out.push_str(if out.is_empty() { "… " } else { " … " });
             }
-            marked(
-                text,
-                ws[w.start].at.start..ws[w.end - 1].at.end,
-                &ws,
-                &mut out,
-            );
+            let start = back_to_space(ws[w.start].at.start).max(shown_to);
+            marked(text, start..end, &ws, &mut out);
         }
+        shown_to = end;
         last_end = w.end;
     }
-    if last_end < ws.len() {
+    if last_end < ws.len() && text[shown_to..].chars().any(char::is_alphanumeric) {
         out.push_str(" …");
     }
     out
@@ -319,5 +328,38 @@ mod tests {
         // Two matches close together read as one place.
         let s = shown(&snippet("a Kit b Kit c", &q));
         assert_eq!(s, "a [Kit] b [Kit] c");
+    }
+
+    #[test]
+    fn punctuation_touching_a_snippets_first_and_last_word_is_kept() {
+        let q = [l("kit", false)];
+        let s = shown(&snippet("\"Kit's back,\" she said (at last).", &q));
+        assert_eq!(s, "\"[Kit]'s back,\" she said (at last).");
+        // Cut at both ends: the words cut at keep their own punctuation, nothing beyond.
+        let text = (0..100)
+            .map(|i| match i {
+                50 => "\"Kit!\"".to_string(),
+                i => format!("(w{i}),"),
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        let s = shown(&snippet(&text, &q));
+        assert!(s.starts_with("… (w44), "), "{s}");
+        assert!(s.contains(" \"[Kit]!\" "), "{s}");
+        assert!(s.ends_with("(w73), …"), "{s}");
+        // Two places: each keeps its punctuation; a word split by an apostrophe is not shown
+        // twice where two places meet.
+        let text = (0..200)
+            .map(|i| match i {
+                50 => "Kit's.".to_string(),
+                150 => "[Kit]".to_string(),
+                i => format!("w{i}"),
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        let s = shown(&snippet(&text, &q));
+        assert!(s.contains(" [Kit]'s. "), "{s}");
+        assert!(s.contains(" [[Kit]] "), "{s}");
+        assert_eq!(s.matches("'s").count(), 1, "{s}");
     }
 }

@@ -671,7 +671,13 @@ pub fn compose(
                 .map_err(|e| Error::Internal(format!("outbox {}: {e}", m.id)))?;
             let contents = cms_core::digest::contents(conn, p.after, p.upto)?;
             let Some(view) = digest_view(conn, &contents, p.cadence, site, base)? else {
-                return Ok(None);
+                // Not dropped without a word: the editor was told it was queued, so the mail
+                // page lists it among the failures with the reason.
+                return Err(Error::Conflict(format!(
+                    "nothing left to preview: what the next {} digest held was taken down \
+                     after the preview was asked for",
+                    p.cadence.as_str()
+                )));
             };
             let r = render_digest(site, &view)?;
             let preferences = format!("{base}/subscribe");

@@ -583,6 +583,28 @@ async fn tokens_manage_subscribers_and_their_cadences(backend: Backend) {
     );
 }
 
+/// The editor `ed` (signed in) asks for an email of the next weekly digest's preview, which
+/// is queued.
+async fn ask_for_the_weekly_preview<S, B>(app: &S, ed: &mut Client)
+where
+    S: crate::common::TestApp<B>,
+    B: actix_web::body::MessageBody,
+{
+    let asked = ed
+        .post_form(
+            app,
+            "/admin/subscribers/digest?cadence=weekly",
+            "/admin/subscribers/digest/test",
+            &[("cadence", "weekly")],
+        )
+        .await;
+    assert_eq!(asked.status, 303, "{}", asked.body);
+    assert_eq!(
+        asked.header("location").as_deref(),
+        Some("/admin/subscribers/digest?cadence=weekly&notice=preview-queued")
+    );
+}
+
 /// Between a digest's fan-out and its sending a subscriber drops one topic and moves another
 /// to a daily digest: the dropped one is left out, the moved one told of once (in this digest,
 /// not again the next day). Titles with markup, quotes and ampersands are escaped in the HTML
@@ -623,19 +645,7 @@ async fn a_digest_follows_later_choices_and_escapes_titles(backend: Backend) {
     let app = env.app().await;
     let mut ed = Client::new();
     ed.login(&app, "editor@example.org", PASSWORD).await;
-    let asked = ed
-        .post_form(
-            &app,
-            "/admin/subscribers/digest?cadence=weekly",
-            "/admin/subscribers/digest/test",
-            &[("cadence", "weekly")],
-        )
-        .await;
-    assert_eq!(asked.status, 303, "{}", asked.body);
-    assert_eq!(
-        asked.header("location").as_deref(),
-        Some("/admin/subscribers/digest?cadence=weekly&notice=preview-queued")
-    );
+    ask_for_the_weekly_preview(&app, &mut ed).await;
     let bad = ed
         .post_form(
             &app,
@@ -744,8 +754,43 @@ async fn a_digest_follows_later_choices_and_escapes_titles(backend: Backend) {
     );
 }
 
+/// An editor asks for a preview of a digest that holds one post, and the post is taken back
+/// before the mail worker composes it: nothing is sent, and the preview is not dropped without
+/// a word (the editor was told it was queued): the mail page lists it among the failures with
+/// the reason.
+async fn a_preview_of_what_was_taken_back_says_why_it_was_not_sent(backend: Backend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sink = Sink::start(dir.path());
+    let now = chrono::Utc::now().naive_utc();
+    let tomorrow = (now + Duration::days(1))
+        .date()
+        .and_hms_opt(10, 0, 0)
+        .expect("time");
+    let env = world(backend, &sink, tomorrow);
+    let mut p = PostInput::new("Soon withdrawn", "Said too early.");
+    p.status = PostStatus::Published;
+    let post = env.write(|c| posts::create(c, &cli(), &p));
+    make_user(&env, "editor@example.org", Role::Editor);
+    let app = env.app().await;
+    let mut ed = Client::new();
+    ed.login(&app, "editor@example.org", PASSWORD).await;
+    ask_for_the_weekly_preview(&app, &mut ed).await;
+    env.write(|c| posts::set_status(c, &cli(), post.id, PostStatus::Draft));
+    assert!(sent_at(&env, &sink, now).await.is_empty());
+    let mail = ed.get(&app, "/admin/mail").await;
+    assert_eq!(mail.status, 200);
+    let failures = mail.texts("table.list tbody tr");
+    assert!(
+        failures.iter().any(|row| row.contains("editor@example.org")
+            && row.contains("nothing left to preview")
+            && row.contains("weekly digest")),
+        "{failures:?}"
+    );
+}
+
 backend_tests!(
     a_day_becomes_one_grouped_digest_per_subscriber,
+    a_preview_of_what_was_taken_back_says_why_it_was_not_sent,
     readers_choose_how_often_on_the_pages,
     tokens_manage_subscribers_and_their_cadences,
     a_digest_follows_later_choices_and_escapes_titles,
