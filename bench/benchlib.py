@@ -1,6 +1,6 @@
 """What the benchmarks share: the release binary, free ports, CPU time from /proc, waiting for
 a server, and wrk runs with the CPU each group of processes spent per request."""
-import os, re, socket, subprocess, sys, time, urllib.error, urllib.request
+import os, re, socket, subprocess, sys, tempfile, time, urllib.error, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TICK = os.sysconf('SC_CLK_TCK')
@@ -63,10 +63,17 @@ def fetch(url):
         return r.read()
 
 
-def wrk(url, seconds, connections, cpus='1'):
+def wrk(url, seconds, connections, cpus='1', pause_ms=None):
     """One wrk run (pinned to `cpus` unless None): requests, requests/s, p50/p99 in ms and the
-    number of non-2xx answers."""
+    number of non-2xx answers. With `pause_ms`, each connection waits that long after each
+    answer before its next request: a steady load below what the server could take, instead of
+    as much as it can."""
     cmd = ['wrk', '-t1', f'-c{connections}', f'-d{seconds}s', '--latency', url]
+    if pause_ms:
+        script = os.path.join(tempfile.gettempdir(), f'keepsake-wrk-pause-{pause_ms}.lua')
+        with open(script, 'w') as f:
+            f.write(f'function delay()\n  return {int(pause_ms)}\nend\n')
+        cmd[1:1] = ['-s', script]
     if cpus:
         cmd = ['taskset', '-c', cpus] + cmd
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -82,12 +89,12 @@ def wrk(url, seconds, connections, cpus='1'):
             'errors': int(errors.group(1)) if errors else 0}
 
 
-def measure(url, seconds, connections, groups, cpus='1'):
+def measure(url, seconds, connections, groups, cpus='1', pause_ms=None):
     """A warm-up second, then a wrk run; the run's figures with `cpu_us`, the CPU microseconds
     per request of each group of processes. Exits on any non-2xx answer."""
-    wrk(url, 1, connections, cpus)
+    wrk(url, 1, connections, cpus, pause_ms)
     before = [cpu_seconds(g) for g in groups]
-    r = wrk(url, seconds, connections, cpus)
+    r = wrk(url, seconds, connections, cpus, pause_ms)
     if r['errors']:
         sys.exit(f'{url}: {r["errors"]} non-2xx answers')
     r['cpu_us'] = [(cpu_seconds(g) - b) / max(r['requests'], 1) * 1e6 for g, b in zip(groups, before)]

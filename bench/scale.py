@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Scale-out benchmarks (issue 16): what PostgreSQL, a Garage bucket and several nodes cost.
 
-Usage: bench/scale.py [--seconds 5] [--connections 16] [--photos 1000] [--skip import,backends,nodes]
+Usage: bench/scale.py [--seconds 5] [--connections 16] [--photos 1000] [--rounds 3]
+                      [--skip import,backends,nodes] [--sslmode MODE] [--json FILE]
 
 1. import:   `cms import gallery` of PHOTOS 1920x1080 captures (shared/tools/make-captures.py)
              into a media folder and into a Garage bucket, same database backend (SQLite):
@@ -12,13 +13,17 @@ Usage: bench/scale.py [--seconds 5] [--connections 16] [--photos 1000] [--skip i
              the app's CPU per page, and on PostgreSQL the server's too (all its processes,
              from /proc), for the home, a post with eight album embeds, search, an album page
              and a photo; and the statements each page sends PostgreSQL (log_statement=all on
-             the benchmark's database, counted in the server's log). Goal: app + database
-             within 1.5x of SQLite's per page, a fixed small number of statements per page.
+             the benchmark's database, counted in the server's log). Both servers stay up
+             and take turns, page by page, ROUNDS times (the medians are shown): this VM's
+             speed drifts by ±30 % between runs. Goal: app + database within 1.5x of
+             SQLite's per page, a fixed small number of statements per page.
 3. nodes:    1, 2 and 3 `cms serve` on the PostgreSQL demo behind nginx (least_conn, as
              docs/DEPLOY.md), page cache on: requests/s through nginx and the nodes' CPU per
-             request for the home, an album page and a photo. Goal: CPU per request the same
-             within 10 % whatever the number of nodes. All processes share this machine's
-             cores, so throughput cannot grow past them here.
+             request for the home, an album page and a photo, once as fast as the machine
+             goes and once at a steady load below it (each wrk connection pausing after each
+             answer). Goal: CPU per request the same within 10 % whatever the number of
+             nodes. All processes share this machine's cores, so throughput cannot grow past
+             them here.
 
 Needs wrk, nginx and taskset (installed like bench/run's), PostgreSQL on 127.0.0.1:5432
 (KEEPSAKE_TEST_PG, as the tests), Garage (KEEPSAKE_GARAGE_BIN, or the build scripts/test
@@ -32,6 +37,8 @@ from benchlib import ROOT, cpu_seconds, fetch as get, free_port, wait_http
 MAKE = os.path.join(os.path.dirname(ROOT), 'shared', 'tools', 'make-captures.py')
 PG = os.environ.get('KEEPSAKE_TEST_PG', 'postgres://postgres@127.0.0.1:5432/postgres')
 SECRET = 'bench-secret-key-bench-secret-key-bench-secret'
+# How long each wrk connection waits after an answer in the nodes' steady-load run.
+STEADY_PAUSE_MS = 4
 
 
 def postgres_pids():
@@ -39,9 +46,9 @@ def postgres_pids():
     return [int(p) for p in out]
 
 
-def measure(url, seconds, connections, groups, cpus='1'):
+def measure(url, seconds, connections, groups, cpus='1', pause_ms=None):
     """Requests/s and CPU microseconds per request of each group of processes."""
-    r = benchlib.measure(url, seconds, connections, groups, cpus)
+    r = benchlib.measure(url, seconds, connections, groups, cpus, pause_ms)
     return r['rps'], r['cpu_us']
 
 
@@ -239,42 +246,63 @@ def statements_per_page(db, server, pages):
     return counts
 
 
-def bench_backends(cms, work, seconds, connections, out, sslmode=None):
+def median(values):
+    v = sorted(values)
+    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+
+
+def bench_backends(cms, work, seconds, connections, out, sslmode=None, rounds=3):
     print('\n## the demo archive on SQLite and PostgreSQL, every page built (page cache off)'
-          + (f', sslmode={sslmode}' if sslmode else ', sslmode=prefer (TLS on loopback)'), flush=True)
+          + (f', sslmode={sslmode}' if sslmode else ', sslmode=prefer (TLS on loopback)')
+          + f'; median of {rounds} rounds, SQLite and PostgreSQL in turn', flush=True)
     db = PgDatabase(sslmode)
+    servers = []
     try:
         sqlite_env = env_for(os.path.join(work, 'demo-sqlite'), CMS_PAGE_CACHE_MB=0)
         pg_env = env_for(os.path.join(work, 'demo-pg'), CMS_PAGE_CACHE_MB=0, CMS_DATABASE_URL=db.url)
         psql(f"ALTER DATABASE {db.name} SET log_statement = 'all'")
-        results = {}
-        for backend, env in (('sqlite', sqlite_env), ('postgres', pg_env)):
-            s = Serve(cms, env, cpus='0', demo=True)
-            try:
-                pages = demo_pages(s.url(''))
-                results[backend] = {}
-                if backend == 'postgres':
-                    results['statements'] = statements_per_page(db, s, pages)
-                    psql(f"ALTER DATABASE {db.name} SET log_statement = 'none'")
-                    s.stop()
-                    s = Serve(cms, env, cpus='0')
-                for name, path in pages:
-                    groups = [[s.proc.pid]] + ([postgres_pids()] if backend == 'postgres' else [])
+        sq = Serve(cms, sqlite_env, cpus='0', demo=True)
+        servers.append(sq)
+        pages = demo_pages(sq.url(''))
+        pg = Serve(cms, pg_env, cpus='0', demo=True)
+        servers.append(pg)
+        statements = statements_per_page(db, pg, pages)
+        psql(f"ALTER DATABASE {db.name} SET log_statement = 'none'")
+        pg.stop()
+        servers.remove(pg)
+        # As a deployment runs it: statistics gathered (autovacuum would within a minute).
+        psql('ANALYZE', db.url)
+        pg = Serve(cms, pg_env, cpus='0')
+        servers.append(pg)
+        # Both servers stay up, pinned to the same core, and take turns: a drift in this VM's
+        # speed (±30 % between runs seen here) then weighs on both sides of a ratio alike.
+        samples = {'sqlite': {}, 'postgres': {}}
+        for name, path in pages:
+            for _ in range(rounds):
+                for backend, s, groups in (('sqlite', sq, [[sq.proc.pid]]),
+                                           ('postgres', pg, [[pg.proc.pid], postgres_pids()])):
                     rps, cpu = measure(s.url(path), seconds, connections, groups)
-                    results[backend][name] = dict(rps=rps, app_us=cpu[0], db_us=cpu[1] if len(cpu) > 1 else 0.0)
-            finally:
-                s.stop()
+                    samples[backend].setdefault(name, []).append(
+                        dict(rps=rps, app_us=cpu[0], db_us=cpu[1] if len(cpu) > 1 else 0.0))
+        results = {b: {name: {k: median([r[k] for r in runs]) for k in ('rps', 'app_us', 'db_us')}
+                       for name, runs in by.items()} for b, by in samples.items()}
+        results['statements'] = statements
         print(f'{"page":<24}{"SQLite µs":>10}{"PG app µs":>11}{"PG db µs":>10}{"PG total":>10}{"ratio":>7}{"stmts":>7}')
         for name, _ in pages:
-            sq, pg = results['sqlite'][name], results['postgres'][name]
-            total = pg['app_us'] + pg['db_us']
-            st = results.get('statements', {}).get(name)
+            sqr, pgr = results['sqlite'][name], results['postgres'][name]
+            total = pgr['app_us'] + pgr['db_us']
+            st = statements.get(name)
             stmts = f'{st[0]}' if st else 'n/a'
-            print(f'{name:<24}{sq["app_us"]:>10.0f}{pg["app_us"]:>11.0f}{pg["db_us"]:>10.0f}{total:>10.0f}'
-                  f'{total / sq["app_us"]:>7.2f}{stmts:>7}')
-        print('(µs of CPU per request; statements PostgreSQL received for one request, the once-a-second content version included, the background workers\' polls not)')
+            ratios = sorted((p['app_us'] + p['db_us']) / s['app_us']
+                            for s, p in zip(samples['sqlite'][name], samples['postgres'][name]))
+            print(f'{name:<24}{sqr["app_us"]:>10.0f}{pgr["app_us"]:>11.0f}{pgr["db_us"]:>10.0f}{total:>10.0f}'
+                  f'{total / sqr["app_us"]:>7.2f}{stmts:>7}   (rounds: {", ".join(f"{r:.2f}" for r in ratios)})')
+        print('(µs of CPU per request, medians; statements PostgreSQL received for one request, the '
+              'once-a-second content version included, the background workers\' polls not)')
         out['backends'] = results
     finally:
+        for s in servers:
+            s.stop()
         db.drop()
 
 
@@ -310,7 +338,7 @@ def bench_nodes(cms, work, seconds, connections, out):
         first = Serve(cms, env_for(os.path.join(work, 'node0'), CMS_DATABASE_URL=db.url), demo=True)
         nodes.append(first)
         pages = [p for p in demo_pages(first.url('')) if p[0] in ('home', 'album', 'photo')]
-        rows = {}
+        rows, steady = {}, {}
         for count in (1, 2, 3):
             while len(nodes) < count:
                 nodes.append(Serve(cms, env_for(os.path.join(work, f'node{len(nodes)}'), CMS_DATABASE_URL=db.url)))
@@ -319,21 +347,32 @@ def bench_nodes(cms, work, seconds, connections, out):
                 for name, path in pages:
                     groups = [[n.proc.pid for n in nodes], [proc.pid] + [int(p) for p in subprocess.run(
                         ['pgrep', '-P', str(proc.pid)], capture_output=True, text=True).stdout.split()]]
-                    rps, cpu = measure(f'http://127.0.0.1:{port}{path}', seconds, connections, groups, cpus=None)
+                    url = f'http://127.0.0.1:{port}{path}'
+                    rps, cpu = measure(url, seconds, connections, groups, cpus=None)
                     rows.setdefault(name, {})[count] = dict(rps=rps, nodes_us=cpu[0], nginx_us=cpu[1])
+                    # The same page at a steady load the cores take without queueing: what a
+                    # node does per request, without the cost of more processes fighting for
+                    # two cores.
+                    rps, cpu = measure(url, seconds, connections, groups, cpus=None, pause_ms=STEADY_PAUSE_MS)
+                    steady.setdefault(name, {})[count] = dict(rps=rps, nodes_us=cpu[0], nginx_us=cpu[1])
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
-        print(f'{"page":<10}' + ''.join(f'{f"{c} node" + ("s" if c > 1 else ""):>24}' for c in (1, 2, 3)) + f'{"spread":>8}')
-        print(f'{"":<10}' + ''.join(f'{"req/s":>9}{"µs/req":>8}{"nginx":>7}' for _ in (1, 2, 3)))
-        for name, by in rows.items():
-            cpus = [by[c]['nodes_us'] for c in (1, 2, 3)]
-            spread = max(cpus) / min(cpus) - 1
-            print(f'{name:<10}' + ''.join(f'{by[c]["rps"]:>9.0f}{by[c]["nodes_us"]:>8.0f}{by[c]["nginx_us"]:>7.0f}'
-                                          for c in (1, 2, 3)) + f'{spread * 100:>7.0f}%')
+        for title, table in (('as many requests as the machine takes', rows),
+                             (f'a steady load ({connections} connections, each pausing '
+                              f'{STEADY_PAUSE_MS} ms after an answer)', steady)):
+            print(f'\n{title}:')
+            print(f'{"page":<10}' + ''.join(f'{f"{c} node" + ("s" if c > 1 else ""):>24}' for c in (1, 2, 3)) + f'{"spread":>8}')
+            print(f'{"":<10}' + ''.join(f'{"req/s":>9}{"µs/req":>8}{"nginx":>7}' for _ in (1, 2, 3)))
+            for name, by in table.items():
+                cpus = [by[c]['nodes_us'] for c in (1, 2, 3)]
+                spread = max(cpus) / min(cpus) - 1
+                print(f'{name:<10}' + ''.join(f'{by[c]["rps"]:>9.0f}{by[c]["nodes_us"]:>8.0f}{by[c]["nginx_us"]:>7.0f}'
+                                              for c in (1, 2, 3)) + f'{spread * 100:>7.0f}%')
         print('(µs/req: CPU of all the nodes together per request; nginx: its own; everything shares '
               f'{os.cpu_count()} cores, wrk included)')
         out['nodes'] = rows
+        out['nodes_steady'] = steady
     finally:
         for n in nodes:
             n.stop()
@@ -346,6 +385,7 @@ def main():
     ap.add_argument('--connections', type=int, default=16)
     ap.add_argument('--photos', type=int, default=1000)
     ap.add_argument('--skip', default='')
+    ap.add_argument('--rounds', type=int, default=3, help='SQLite/PostgreSQL turns per page (medians)')
     ap.add_argument('--sslmode', help="libpq's sslmode for the PostgreSQL runs (default: libpq's, prefer)")
     ap.add_argument('--json')
     args = ap.parse_args()
@@ -367,7 +407,7 @@ def main():
         if 'import' not in skip:
             bench_import(cms, work, args.photos, out)
         if 'backends' not in skip:
-            bench_backends(cms, work, args.seconds, args.connections, out, args.sslmode)
+            bench_backends(cms, work, args.seconds, args.connections, out, args.sslmode, args.rounds)
         if 'nodes' not in skip:
             bench_nodes(cms, work, args.seconds, args.connections, out)
     finally:

@@ -1,6 +1,7 @@
 //! What nearly every page reads but rarely changes — the site's settings, the gallery
-//! category tree and the post counts — loaded once per content version and shared, so
-//! breadcrumbs, layouts and list totals cost no queries.
+//! category tree, the post counts, the photos' id range and authors' names — loaded once per
+//! content version (names once per process) and shared, so breadcrumbs, layouts, list totals
+//! and bylines cost no queries.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -12,6 +13,7 @@ use crate::db::DbConn;
 use crate::models::gallery_category::{self, GalleryCategory, MAX_DEPTH};
 use crate::models::photo::{self, Photo, Place};
 use crate::models::post::{self, PostStats};
+use crate::models::user;
 
 /// Settings and the gallery tree as of one content version.
 #[derive(Debug)]
@@ -25,11 +27,22 @@ pub struct Snapshot {
     by_id: HashMap<i64, usize>,
     /// Post counts, read on first use (not every request needs them).
     post_stats: OnceLock<PostStats>,
+    /// The photos' id range (random picks draw from it), read on first use.
+    photo_ids: OnceLock<Option<(i64, i64)>>,
     /// Held while the counts are read, so concurrent first uses read them once.
     reading_stats: Mutex<()>,
     /// Photo order of the albums whose photo pages were built in this version.
     album_orders: Mutex<AlbumOrders>,
+    /// Authors' names, shared by every version (see [`AuthorNames`]).
+    authors: Arc<AuthorNames>,
 }
+
+/// Display names of the users seen as authors, kept for the life of the process: a user's
+/// name is given once, when the account is made, and accounts are disabled, never deleted, so
+/// a name once read is right for good (a restore goes into an empty database, the site
+/// stopped). Bounded by the number of accounts.
+#[derive(Debug, Default)]
+pub struct AuthorNames(Mutex<HashMap<i64, String>>);
 
 /// At most this many (position, id) pairs are held, about 8 MB; larger albums, or albums past
 /// the bound, are answered from the database.
@@ -44,6 +57,15 @@ struct AlbumOrders {
 impl Snapshot {
     /// Reads the settings and the whole category tree (two or three queries).
     pub fn load(conn: &mut DbConn, version: i64) -> QueryResult<Snapshot> {
+        Self::load_with(conn, version, Arc::default())
+    }
+
+    /// Likewise, sharing `authors` with the snapshots before it.
+    fn load_with(
+        conn: &mut DbConn,
+        version: i64,
+        authors: Arc<AuthorNames>,
+    ) -> QueryResult<Snapshot> {
         let branding = branding::load(conn)?;
         let categories = gallery_category::all(conn)?;
         let by_id = categories
@@ -58,9 +80,42 @@ impl Snapshot {
             categories,
             by_id,
             post_stats: OnceLock::new(),
+            photo_ids: OnceLock::new(),
             reading_stats: Mutex::new(()),
             album_orders: Mutex::new(AlbumOrders::default()),
+            authors,
         })
+    }
+
+    /// The display names of the users in `ids` (the authors of some posts): those seen before
+    /// from memory, the others in one query.
+    pub fn author_names(
+        &self,
+        conn: &mut DbConn,
+        ids: &[i64],
+    ) -> QueryResult<HashMap<i64, String>> {
+        let mut out = HashMap::with_capacity(ids.len());
+        let mut unseen = Vec::new();
+        {
+            let known = self.authors.0.lock().unwrap_or_else(|p| p.into_inner());
+            for id in ids {
+                match known.get(id) {
+                    Some(name) => {
+                        out.insert(*id, name.clone());
+                    }
+                    None => unseen.push(*id),
+                }
+            }
+        }
+        if !unseen.is_empty() {
+            let fresh = user::names(conn, &unseen)?;
+            let mut known = self.authors.0.lock().unwrap_or_else(|p| p.into_inner());
+            for (id, name) in fresh {
+                known.insert(id, name.clone());
+                out.insert(id, name);
+            }
+        }
+        Ok(out)
     }
 
     /// Counts of published posts as of this version: three grouped queries, run once (a few
@@ -75,6 +130,16 @@ impl Snapshot {
         }
         let fresh = post::stats(conn)?;
         Ok(self.post_stats.get_or_init(|| fresh))
+    }
+
+    /// The lowest and highest photo id as of this version (photos are added and deleted
+    /// through writes that change the version), read once.
+    pub fn photo_id_range(&self, conn: &mut DbConn) -> QueryResult<Option<(i64, i64)>> {
+        if let Some(r) = self.photo_ids.get() {
+            return Ok(*r);
+        }
+        let fresh = photo::id_range(conn)?;
+        Ok(*self.photo_ids.get_or_init(|| fresh))
     }
 
     /// A photo's number and neighbours in its album: from the album's order, read once per
@@ -146,6 +211,7 @@ impl Snapshot {
 #[derive(Debug, Default)]
 pub struct SnapshotCache {
     current: Mutex<Option<Arc<Snapshot>>>,
+    authors: Arc<AuthorNames>,
 }
 
 impl SnapshotCache {
@@ -160,7 +226,8 @@ impl SnapshotCache {
         {
             return Ok(s.clone());
         }
-        let fresh = Arc::new(Snapshot::load(conn, version)?);
+        let authors = self.authors.clone();
+        let fresh = Arc::new(Snapshot::load_with(conn, version, authors)?);
         *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(fresh.clone());
         Ok(fresh)
     }

@@ -510,15 +510,8 @@ pub async fn edit(
         .db
         .run(move |conn| {
             let p = post::find(conn, id)?.ok_or(AdminError::NotFound)?;
-            let cats = post::categories_of(conn, &[id])?
-                .remove(&id)
-                .unwrap_or_default();
-            let tags: Vec<String> = post::tags_of(conn, &[id])?
-                .remove(&id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|t| t.name)
-                .collect();
+            let (cats, tags) = post::terms_of(conn, &[id])?.take(id);
+            let tags: Vec<String> = tags.into_iter().map(|t| t.name).collect();
             Ok::<_, AdminError>(PostForm::from_post(&p, &cats, &tags, tz))
         })
         .await?;

@@ -631,8 +631,10 @@ pub fn post_summaries(
     u: Urls<'_>,
 ) -> Result<Vec<PostSummary>> {
     let ids: Vec<i64> = posts.iter().map(|p| p.id).collect();
-    let mut cats = post::categories_of(conn, &ids)?;
-    let mut tags = post::tags_of(conn, &ids)?;
+    let post::Terms {
+        categories: mut cats,
+        mut tags,
+    } = post::terms_of(conn, &ids)?;
     let author_ids: Vec<i64> = posts.iter().filter_map(|p| p.author_id).collect();
     let authors: HashMap<i64, String> = users::table
         .filter(users::id.eq_any(&author_ids))

@@ -716,71 +716,130 @@ pub fn most_viewed(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<(Photo, Alb
         .load(conn)
 }
 
-/// Up to `n` random photos from published albums: random points in the id range, each the
-/// next photo at or after it (one indexed lookup each, whatever the archive's size). Twice as
-/// many points as photos wanted, so gaps and unpublished albums rarely leave the list short.
-/// On PostgreSQL three statements in all (the id range, every lookup at once, their albums);
-/// on SQLite, in process, one lookup per point until `n` are found.
-pub fn random_published(conn: &mut DbConn, n: usize) -> QueryResult<Vec<(Photo, Album)>> {
-    use rand::Rng;
+/// A photo with its album's title, as PostgreSQL's random picks return it.
+#[derive(QueryableByName)]
+struct Pick {
+    #[diesel(embed)]
+    photo: Photo,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    album_title: String,
+}
+
+/// The lowest and highest photo id (`None` when there are no photos): the range random picks
+/// draw from.
+pub fn id_range(conn: &mut DbConn) -> QueryResult<Option<(i64, i64)>> {
     let bounds: (Option<i64>, Option<i64>) = photos::table
         .select((diesel::dsl::min(photos::id), diesel::dsl::max(photos::id)))
         .first(conn)?;
-    let (Some(lo), Some(hi)) = bounds else {
-        return Ok(Vec::new());
+    Ok(bounds.0.zip(bounds.1))
+}
+
+/// Up to `n` random photos from published albums, each with its album's title, each photo
+/// once; see [`random_published_in`].
+pub fn random_published(conn: &mut DbConn, n: usize) -> QueryResult<Vec<(Photo, String)>> {
+    let range = id_range(conn)?;
+    random_published_in(conn, range, n)
+}
+
+/// Up to `n` random photos from published albums, each with its album's title, each photo
+/// once, whatever the archive's size, given the photos' id range (see [`id_range`]; the page
+/// snapshot keeps it). On PostgreSQL one statement: three times `n` distinct random ids in
+/// the range, each the photo with that very id if it is in a published album (a key lookup
+/// each; every published photo as likely as any other); only if that leaves the list short
+/// (ids with many gaps: photos deleted, or in albums readers cannot see) a second one takes
+/// each id's next published photo. On SQLite, in process, one lookup per random id (the next
+/// published photo) until `n` are found. An id past the last published photo takes the first
+/// one, so the list is empty only when nothing is published.
+pub fn random_published_in(
+    conn: &mut DbConn,
+    range: Option<(i64, i64)>,
+    n: usize,
+) -> QueryResult<Vec<(Photo, String)>> {
+    let mut out: Vec<(Photo, String)> = Vec::with_capacity(n);
+    let Some((lo, hi)) = range.filter(|(lo, hi)| lo <= hi && n > 0) else {
+        return Ok(out);
     };
+    // Distinct ids at random in [lo, hi] (all of them where the range is that small).
+    let span = usize::try_from(hi.abs_diff(lo)).map_or(usize::MAX, |d| d.saturating_add(1));
     let points: Vec<i64> = {
         let mut rng = rand::thread_rng();
-        (0..n * 2).map(|_| rng.gen_range(lo..=hi)).collect()
+        let per_photo = if matches!(conn, DbConn::Pg(_)) { 3 } else { 2 };
+        let mut picked: Vec<i64> =
+            rand::seq::index::sample(&mut rng, span, n.saturating_mul(per_photo).min(span))
+                .into_iter()
+                .filter_map(|i| i64::try_from(i).ok())
+                .map(|i| lo + i)
+                .collect();
+        if picked.len() == span {
+            rand::seq::SliceRandom::shuffle(picked.as_mut_slice(), &mut rng);
+        }
+        picked
     };
-    let mut out: Vec<(Photo, Album)> = Vec::with_capacity(n);
+    let keep = |found: &mut Vec<Pick>, out: &mut Vec<(Photo, String)>| {
+        for p in found.drain(..) {
+            if out.len() < n && out.iter().all(|(q, _)| q.id != p.photo.id) {
+                out.push((p.photo, p.album_title));
+            }
+        }
+    };
     match conn {
         DbConn::Pg(c) => {
-            // The points in order, each its next published photo: the same picks as one
-            // lookup per point. The lookup finds ids only (narrow rows: where PostgreSQL scans
-            // a small table and sorts, half the cost); the photos are read by id after, once
-            // for all of them (joined in the same step, the photos were joined again for each
-            // point: 0.68-0.78 against 1.22-1.29 ms per statement on the demo archive).
-            let binds = [crate::db::prepared::Bind::BigInts(&points)];
-            let found: Vec<Photo> = crate::db::prepared::sql(
-                "WITH picks AS MATERIALIZED (
-                     SELECT r.n, x.id FROM unnest((SELECT $1)) WITH ORDINALITY AS r(at, n)
-                     CROSS JOIN LATERAL (
-                         SELECT q.id FROM photos q JOIN albums a ON a.id = q.album_id
-                         WHERE a.status = 'published' AND q.id >= r.at
-                         ORDER BY q.id LIMIT 1) x)
-                 SELECT p.* FROM picks JOIN photos p ON p.id = picks.id
-                 ORDER BY picks.n",
+            use crate::db::prepared::{Bind, sql};
+            let binds = [Bind::BigInts(&points)];
+            let mut found: Vec<Pick> = sql(
+                "SELECT p.*, a.title AS album_title FROM photos p
+                 JOIN albums a ON a.id = p.album_id
+                 WHERE p.id = ANY((SELECT $1)::int8[]) AND a.status = 'published'",
                 &binds,
             )
             .load(c)?;
-            let album_ids: Vec<i64> = found.iter().map(|p| p.album_id).collect();
-            let found_albums: Vec<Album> = albums::table
-                .filter(albums::id.eq_any(&album_ids))
-                .select(Album::as_select())
+            // In the random order of the ids drawn.
+            let order: std::collections::HashMap<i64, usize> =
+                points.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+            found.sort_by_key(|p| order.get(&p.photo.id).copied());
+            keep(&mut found, &mut out);
+            if out.len() < n {
+                // The points' ids are gathered first, the photos read once for all of them
+                // (joined in the same step, PostgreSQL joined the photos again for each point).
+                let mut found: Vec<Pick> = sql(
+                    "WITH picks AS MATERIALIZED (
+                         SELECT r.n, coalesce(
+                             (SELECT q.id FROM photos q JOIN albums a ON a.id = q.album_id
+                              WHERE a.status = 'published' AND q.id >= r.at
+                              ORDER BY q.id LIMIT 1),
+                             (SELECT q.id FROM photos q JOIN albums a ON a.id = q.album_id
+                              WHERE a.status = 'published'
+                              ORDER BY q.id LIMIT 1)) AS id
+                         FROM unnest((SELECT $1)) WITH ORDINALITY AS r(at, n))
+                     SELECT p.*, a.title AS album_title FROM picks
+                     JOIN photos p ON p.id = picks.id
+                     JOIN albums a ON a.id = p.album_id
+                     ORDER BY picks.n",
+                    &binds,
+                )
                 .load(c)?;
-            for p in found {
-                if out.len() >= n || out.iter().any(|(q, _)| q.id == p.id) {
-                    continue;
-                }
-                if let Some(a) = found_albums.iter().find(|a| a.id == p.album_id) {
-                    out.push((p, a.clone()));
-                }
+                keep(&mut found, &mut out);
             }
         }
         DbConn::Sqlite(_) => {
-            for at in points {
-                if out.len() >= n {
-                    break;
-                }
-                let found = photos::table
+            let next_from = |conn: &mut DbConn, at: i64| {
+                photos::table
                     .inner_join(albums::table)
                     .filter(albums::status.eq(AlbumStatus::Published))
                     .filter(photos::id.ge(at))
                     .order(photos::id.asc())
-                    .select((Photo::as_select(), Album::as_select()))
-                    .first::<(Photo, Album)>(conn)
-                    .optional()?;
+                    .select((Photo::as_select(), albums::title))
+                    .first::<(Photo, String)>(conn)
+                    .optional()
+            };
+            for at in points {
+                if out.len() >= n {
+                    break;
+                }
+                let found = match next_from(conn, at)? {
+                    Some(f) => Some(f),
+                    None => next_from(conn, lo)?,
+                };
                 if let Some(f) = found
                     && out.iter().all(|(p, _)| p.id != f.0.id)
                 {

@@ -521,18 +521,9 @@ pub fn set_tags(conn: &mut DbConn, post_id: i64, names: &[String]) -> Result<()>
 
 /// What an editor would see in the form of a stored post: its input, ready to change and save.
 pub fn input_of(conn: &mut DbConn, p: &Post) -> QueryResult<PostInput> {
-    let category_ids = categories_of(conn, &[p.id])?
-        .remove(&p.id)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
-    let tags = tags_of(conn, &[p.id])?
-        .remove(&p.id)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|t| t.name)
-        .collect();
+    let (categories, tags) = terms_of(conn, &[p.id])?.take(p.id);
+    let category_ids = categories.into_iter().map(|c| c.id).collect();
+    let tags = tags.into_iter().map(|t| t.name).collect();
     Ok(PostInput {
         title: p.title.clone(),
         slug: Some(p.slug.clone()),
@@ -577,6 +568,21 @@ pub fn find_published_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Opti
         .filter(posts::slug.eq(slug))
         .filter(posts::status.eq(PostStatus::Published))
         .select(Post::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The published post with this slug and its author's name, in one statement (a post page's
+/// first read).
+pub fn find_published_by_slug_with_author(
+    conn: &mut DbConn,
+    slug: &str,
+) -> QueryResult<Option<(Post, Option<String>)>> {
+    posts::table
+        .left_join(crate::schema::users::table)
+        .filter(posts::slug.eq(slug))
+        .filter(posts::status.eq(PostStatus::Published))
+        .select((Post::as_select(), crate::schema::users::name.nullable()))
         .first(conn)
         .optional()
 }
@@ -903,6 +909,104 @@ pub fn tags_of(conn: &mut DbConn, post_ids: &[i64]) -> QueryResult<HashMap<i64, 
                 .load(conn)
         },
     )
+}
+
+/// The categories and the tags of some posts, each post's in name order.
+#[derive(Debug, Default)]
+pub struct Terms {
+    pub categories: HashMap<i64, Vec<Category>>,
+    pub tags: HashMap<i64, Vec<Tag>>,
+}
+
+impl Terms {
+    /// The categories and tags of one post, taken out.
+    pub fn take(&mut self, post_id: i64) -> (Vec<Category>, Vec<Tag>) {
+        (
+            self.categories.remove(&post_id).unwrap_or_default(),
+            self.tags.remove(&post_id).unwrap_or_default(),
+        )
+    }
+}
+
+/// A category or a tag of a post, as PostgreSQL's one statement for both returns it (a tag's
+/// row has no parent, an empty description and position 0).
+#[derive(QueryableByName)]
+struct TermOf {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    post_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    is_category: bool,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    parent_id: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    slug: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    description: String,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    position: i32,
+    #[diesel(sql_type = diesel::sql_types::Timestamp)]
+    created_at: NaiveDateTime,
+    #[diesel(sql_type = diesel::sql_types::Timestamp)]
+    updated_at: NaiveDateTime,
+}
+
+/// Categories and tags of each post in `post_ids`: one statement on PostgreSQL, where each is a
+/// round trip (SQLite reads them as [`categories_of`] and [`tags_of`] do).
+pub fn terms_of(conn: &mut DbConn, post_ids: &[i64]) -> QueryResult<Terms> {
+    if post_ids.is_empty() {
+        return Ok(Terms::default());
+    }
+    let DbConn::Pg(c) = conn else {
+        return Ok(Terms {
+            categories: categories_of(conn, post_ids)?,
+            tags: tags_of(conn, post_ids)?,
+        });
+    };
+    let binds = [crate::db::prepared::Bind::BigInts(post_ids)];
+    let rows: Vec<TermOf> = crate::db::prepared::sql(
+        "SELECT pc.post_id, TRUE AS is_category, c.id, c.parent_id, c.slug, c.name,
+                c.description, c.position, c.created_at, c.updated_at
+         FROM post_categories pc JOIN categories c ON c.id = pc.category_id
+         WHERE pc.post_id = ANY((SELECT $1)::int8[])
+         UNION ALL
+         SELECT pt.post_id, FALSE, t.id, NULL, t.slug, t.name, '', 0, t.created_at, t.created_at
+         FROM post_tags pt JOIN tags t ON t.id = pt.tag_id
+         WHERE pt.post_id = ANY((SELECT $1)::int8[])
+         ORDER BY name",
+        &binds,
+    )
+    .load(c)?;
+    let mut terms = Terms::default();
+    for r in rows {
+        if r.is_category {
+            terms
+                .categories
+                .entry(r.post_id)
+                .or_default()
+                .push(Category {
+                    id: r.id,
+                    parent_id: r.parent_id,
+                    slug: r.slug,
+                    name: r.name,
+                    description: r.description,
+                    position: r.position,
+                    created_at: r.created_at,
+                    updated_at: r.updated_at,
+                });
+        } else {
+            terms.tags.entry(r.post_id).or_default().push(Tag {
+                id: r.id,
+                slug: r.slug,
+                name: r.name,
+                created_at: r.created_at,
+            });
+        }
+    }
+    Ok(terms)
 }
 
 /// A stored revision.

@@ -11,7 +11,9 @@ use cms_core::models::{gallery_category, photo};
 use cms_core::units::counted;
 
 use super::album::{Crumb, gallery_crumbs};
-use super::lists::{Addition, AlbumCard, album_cards, latest_additions, share_image};
+use super::lists::{
+    Addition, AlbumCard, album_card_lists, album_cards, latest_additions, share_image,
+};
 use crate::cache::{self, html};
 use crate::error::WebError;
 use crate::layout::{Layout, Section, Site};
@@ -133,19 +135,19 @@ pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
                     .cloned()
                     .collect(),
             )?;
-            let top_albums = album_cards(conn, &top_albums)?;
-            let latest = album_cards(conn, &latest)?;
+            let [top_albums, latest] = album_card_lists(conn, [&top_albums, &latest])?;
             let most_viewed = photo::most_viewed(conn, 12)?
                 .iter()
                 .map(|(p, a)| Thumb::of(p, &a.title, 160))
                 .collect();
-            let random: Vec<(photo::Photo, album::Album)> = photo::random_published(conn, 12)?;
+            let ids = snap.photo_id_range(conn)?;
+            let random: Vec<(photo::Photo, String)> = photo::random_published_in(conn, ids, 12)?;
             let mut l = Layout::new(&site, &base, "Gallery", "/gallery", Section::Gallery);
             l.description = format!("The {} photo gallery.", site.title);
             l.og_image = random.first().and_then(|(p, _)| share_image(&base, p));
             let random = random
                 .iter()
-                .map(|(p, a)| Thumb::of(p, &a.title, 160))
+                .map(|(p, album_title)| Thumb::of(p, album_title, 160))
                 .collect();
             html(&GalleryIndex {
                 l,

@@ -30,7 +30,7 @@ pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         let site = Site::of(snap);
         // One wide card and six that fill rows of two or three: no card left alone.
         let posts = post::list_page(conn, &ListFilter::default(), 0, 7, None)?;
-        let posts = post_summaries(conn, &base, &posts)?;
+        let posts = post_summaries(conn, snap, &base, &posts)?;
         let additions = latest_additions(conn, snap, 3, 6)?;
         let videos = video::latest_published(conn, 4)?;
         let mut l = Layout::new(&site, &base, &site.title, "/", Section::None);

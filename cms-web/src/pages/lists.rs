@@ -4,9 +4,9 @@
 use cms_core::DbConn;
 use cms_core::media::photo_variant_key;
 use cms_core::models::album::{self, Album};
+use cms_core::models::photo;
 use cms_core::models::post::Post;
 use cms_core::models::video::Video;
-use cms_core::models::{photo, user};
 use cms_core::snapshot::Snapshot;
 
 use crate::error::WebError;
@@ -49,11 +49,12 @@ pub struct VideoCard {
 /// Summaries of posts, with authors and featured photos (from published albums only).
 pub fn post_summaries(
     conn: &mut DbConn,
+    snap: &Snapshot,
     base_url: &str,
     posts: &[Post],
 ) -> Result<Vec<PostSummary>, WebError> {
     let author_ids: Vec<i64> = posts.iter().filter_map(|p| p.author_id).collect();
-    let names = user::names(conn, &author_ids)?;
+    let names = snap.author_names(conn, &author_ids)?;
     let photo_ids: Vec<i64> = posts.iter().filter_map(|p| p.featured_photo_id).collect();
     let photos = photo::published_by_ids(conn, &photo_ids)?;
     Ok(posts
@@ -79,20 +80,37 @@ pub fn post_summaries(
 
 /// Album cards with cover thumbnails (one query for all covers).
 pub fn album_cards(conn: &mut DbConn, albums: &[Album]) -> Result<Vec<AlbumCard>, WebError> {
-    let cover_ids: Vec<i64> = albums.iter().filter_map(|a| a.cover_photo_id).collect();
-    let covers = photo::by_ids(conn, &cover_ids)?;
-    Ok(albums
+    let [cards] = album_card_lists(conn, [albums])?;
+    Ok(cards)
+}
+
+/// Cards for several lists of albums, the covers of all of them read in one query.
+pub fn album_card_lists<const N: usize>(
+    conn: &mut DbConn,
+    lists: [&[Album]; N],
+) -> Result<[Vec<AlbumCard>; N], WebError> {
+    let cover_ids: Vec<i64> = lists
         .iter()
-        .map(|a| AlbumCard {
-            href: format!("/albums/{}", a.slug),
-            title: a.title.clone(),
-            count: a.photo_count,
-            cover: a
-                .cover_photo_id
-                .and_then(|id| covers.iter().find(|p| p.id == id))
-                .map(|p| Thumb::of(p, &a.title, 320)),
-        })
-        .collect())
+        .flat_map(|albums| albums.iter().filter_map(|a| a.cover_photo_id))
+        .collect();
+    let covers: std::collections::HashMap<i64, photo::Photo> = photo::by_ids(conn, &cover_ids)?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    Ok(lists.map(|albums| {
+        albums
+            .iter()
+            .map(|a| AlbumCard {
+                href: format!("/albums/{}", a.slug),
+                title: a.title.clone(),
+                count: a.photo_count,
+                cover: a
+                    .cover_photo_id
+                    .and_then(|id| covers.get(&id))
+                    .map(|p| Thumb::of(p, &a.title, 320)),
+            })
+            .collect()
+    }))
 }
 
 /// Video cards.

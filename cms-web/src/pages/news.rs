@@ -95,7 +95,7 @@ async fn list(
         let total = post::count_listed(conn, &spec.filter, Some(stats))?;
         query::offset_for(page_no, PER_PAGE, total)?;
         let posts = post::list_page(conn, &spec.filter, offset, per, Some((stats, total)))?;
-        let posts = post_summaries(conn, &base, &posts)?;
+        let posts = post_summaries(conn, snap, &base, &posts)?;
         let canonical = if page_no > 1 {
             format!("{}?page={page_no}", spec.path)
         } else {

@@ -58,13 +58,13 @@ pub async fn show(
     let base = state.config.server.base_url.clone();
     let slug = slug.into_inner();
     cache::respond(&req, &state, None, move |conn, snap| {
-        let Some(p) = post::find_published_by_slug(conn, &slug)? else {
+        let Some((p, author)) = post::find_published_by_slug_with_author(conn, &slug)? else {
             return match post::redirect_for(conn, &slug)? {
                 Some(new) => Ok(Rendered::moved_permanently(format!("/posts/{new}"))),
                 None => Err(WebError::NotFound),
             };
         };
-        html(&page_of(conn, snap, &base, p, false)?)
+        html(&page_of(conn, snap, &base, p, author, false)?)
     })
     .await
 }
@@ -96,7 +96,11 @@ pub async fn preview(
             cms_core::thumbs::with_media_base(media.as_deref(), || {
                 let snap = snapshots.get(conn, version)?;
                 let p = post::find(conn, id)?.ok_or(WebError::NotFound)?;
-                page_of(conn, &snap, &base, p, true)?
+                let author = match p.author_id {
+                    Some(id) => user::find(conn, id)?.map(|u| u.name),
+                    None => None,
+                };
+                page_of(conn, &snap, &base, p, author, true)?
                     .render()
                     .map_err(|e| WebError::Internal(e.to_string()))
             })
@@ -110,38 +114,33 @@ pub async fn preview(
         .body(body))
 }
 
-/// The page of a post: published for readers, or any status for a preview.
+/// The page of a post (with its author's name): published for readers, or any status for a
+/// preview.
 fn page_of(
     conn: &mut cms_core::DbConn,
     snap: &cms_core::snapshot::Snapshot,
     base: &str,
     p: post::Post,
+    author: Option<String>,
     preview: bool,
 ) -> Result<PostPage, WebError> {
     {
         let site = Site::of(snap);
-        let categories: Vec<TermLink> = post::categories_of(conn, &[p.id])?
-            .remove(&p.id)
-            .unwrap_or_default()
+        let (categories, tags) = post::terms_of(conn, &[p.id])?.take(p.id);
+        let categories: Vec<TermLink> = categories
             .into_iter()
             .map(|c| TermLink {
                 href: format!("/category/{}", c.slug),
                 name: c.name,
             })
             .collect();
-        let tags = post::tags_of(conn, &[p.id])?
-            .remove(&p.id)
-            .unwrap_or_default()
+        let tags = tags
             .into_iter()
             .map(|t| TermLink {
                 href: format!("/tag/{}", t.slug),
                 name: t.name,
             })
             .collect();
-        let author = match p.author_id {
-            Some(id) => user::find(conn, id)?.map(|u| u.name),
-            None => None,
-        };
         let featured_photo = match p.featured_photo_id {
             Some(id) => photo::published_by_ids(conn, &[id])?.pop(),
             None => None,

@@ -170,12 +170,12 @@ async fn pages_send_a_fixed_number_of_statements(backend: Backend) {
         // One statement per kind of thing on the page, none per item, no BEGIN/COMMIT.
         assert_eq!(post_one, post_eight, "{figures}");
         assert_eq!(home_one, home_three, "{figures}");
-        assert!(home_three <= 6, "{figures}");
-        assert!(post_eight <= 7, "{figures}");
+        assert!(home_three <= 4, "{figures}");
+        assert!(post_eight <= 4, "{figures}");
         assert!(album <= 4, "{figures}");
         assert!(photo_page <= 2, "{figures}");
         assert_eq!(gallery, gallery_three, "{figures}");
-        assert!(gallery <= 7, "{figures}");
+        assert!(gallery <= 5, "{figures}");
         assert!(search <= 4, "{figures}");
     }
 }
@@ -288,6 +288,23 @@ async fn random_picks_are_published_photos_once_each(backend: Backend) {
         )
         .map(|_| ())
     });
+    check_random_picks(&env, shown.id);
+    // Ids with many gaps: most of the id range is photos of albums readers cannot see, so few
+    // random ids are published photos; the picks are still published photos only, each once.
+    let hidden_too = env.album_with_photos(&["Random"], "Hidden too", 120);
+    env.write(|c| {
+        cms_core::service::gallery::set_album_status(
+            c,
+            &crate::common::cli(),
+            hidden_too.id,
+            AlbumStatus::Draft,
+        )
+        .map(|_| ())
+    });
+    check_random_picks(&env, shown.id);
+}
+
+fn check_random_picks(env: &TestEnv, shown: i64) {
     for _ in 0..20 {
         let picks = photo::random_published(&mut env.conn(), 12).expect("picks");
         assert!(!picks.is_empty());
@@ -295,7 +312,7 @@ async fn random_picks_are_published_photos_once_each(backend: Backend) {
         assert!(
             picks
                 .iter()
-                .all(|(p, a)| a.id == shown.id && p.album_id == shown.id),
+                .all(|(p, album)| album == "Shown" && p.album_id == shown),
             "only the published album's photos"
         );
         ids.sort_unstable();
@@ -303,6 +320,54 @@ async fn random_picks_are_published_photos_once_each(backend: Backend) {
         assert_eq!(ids.len(), picks.len(), "each photo once");
         assert!(picks.len() <= 12);
     }
+}
+
+/// Keepsake's PostgreSQL connections price a page read at random as an SSD does
+/// (`random_page_cost` 1.1) where the server was left at PostgreSQL's built-in 4, and keep a
+/// value an administrator set (here for the database).
+#[test]
+fn postgres_connections_plan_for_ssd_unless_told_otherwise() {
+    use diesel::sql_types::Text;
+    #[derive(QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = Text)]
+        value: String,
+    }
+    let cost = |db: &cms_core::db::Db| {
+        let mut conn = db.conn().expect("conn");
+        let cms_core::DbConn::Pg(pg) = &mut *conn else {
+            panic!("not PostgreSQL")
+        };
+        diesel::sql_query("SELECT current_setting('random_page_cost') AS value")
+            .get_result::<Setting>(pg)
+            .expect("setting")
+            .value
+    };
+    let env = TestEnv::new(Backend::Postgres);
+    assert_eq!(cost(&env.state.db), "1.1");
+    let name = {
+        let mut conn = env.conn();
+        let cms_core::DbConn::Pg(pg) = &mut *conn else {
+            panic!("not PostgreSQL")
+        };
+        diesel::sql_query("SELECT current_database() AS value")
+            .get_result::<Setting>(pg)
+            .expect("name")
+            .value
+    };
+    {
+        let mut conn = env.conn();
+        let cms_core::DbConn::Pg(pg) = &mut *conn else {
+            panic!("not PostgreSQL")
+        };
+        diesel::sql_query(format!(
+            "ALTER DATABASE \"{name}\" SET random_page_cost = 2.5"
+        ))
+        .execute(pg)
+        .expect("alter database");
+    }
+    let fresh = cms_core::db::Db::connect(&env.state.config.database).expect("db");
+    assert_eq!(cost(&fresh), "2.5");
 }
 
 /// PostgreSQL plans the statements that take lists once per connection, not at every
@@ -337,6 +402,7 @@ fn list_statements_are_planned_once_on_postgres() {
         photo::random_published(&mut conn, 4).expect("random");
         post::categories_of(&mut conn, &[p.id]).expect("categories");
         post::tags_of(&mut conn, &[p.id]).expect("tags");
+        post::terms_of(&mut conn, &[p.id]).expect("terms");
     }
     let cms_core::DbConn::Pg(pg) = &mut *conn else {
         panic!("not PostgreSQL")
@@ -347,8 +413,14 @@ fn list_statements_are_planned_once_on_postgres() {
     )
     .load(pg)
     .expect("plans");
+    // Each of the six statements run ten times (the random picks' second statement, for ids
+    // with many gaps, is not needed on this album and may run a time or two).
+    let plans: Vec<Plans> = plans
+        .into_iter()
+        .filter(|p| p.generic_plans + p.custom_plans >= 10)
+        .collect();
     let texts: Vec<&str> = plans.iter().map(|p| p.statement.as_str()).collect();
-    assert_eq!(plans.len(), 5, "{texts:#?}");
+    assert_eq!(plans.len(), 6, "{texts:#?}");
     for p in &plans {
         assert!(
             p.generic_plans >= 4 && p.custom_plans <= 6,
