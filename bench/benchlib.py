@@ -69,14 +69,19 @@ def wrk(url, seconds, connections, cpus='1', pause_ms=None):
     answer before its next request: a steady load below what the server could take, instead of
     as much as it can."""
     cmd = ['wrk', '-t1', f'-c{connections}', f'-d{seconds}s', '--latency', url]
+    script = None
     if pause_ms:
-        script = os.path.join(tempfile.gettempdir(), f'keepsake-wrk-pause-{pause_ms}.lua')
-        with open(script, 'w') as f:
+        with tempfile.NamedTemporaryFile('w', suffix='.lua', delete=False) as f:
             f.write(f'function delay()\n  return {int(pause_ms)}\nend\n')
+            script = f.name
         cmd[1:1] = ['-s', script]
     if cpus:
         cmd = ['taskset', '-c', cpus] + cmd
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    finally:
+        if script:
+            os.unlink(script)
 
     def pct(p):
         m = re.search(rf'^\s+{p}(?:\.0+)?%\s+([\d.]+)(us|ms|s)', out, re.M)

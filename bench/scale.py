@@ -385,7 +385,11 @@ def main():
     ap.add_argument('--connections', type=int, default=16)
     ap.add_argument('--photos', type=int, default=1000)
     ap.add_argument('--skip', default='')
-    ap.add_argument('--rounds', type=int, default=3, help='SQLite/PostgreSQL turns per page (medians)')
+    def at_least_one(v):
+        if int(v) < 1:
+            raise argparse.ArgumentTypeError('must be 1 or more')
+        return int(v)
+    ap.add_argument('--rounds', type=at_least_one, default=3, help='SQLite/PostgreSQL turns per page (medians)')
     ap.add_argument('--sslmode', help="libpq's sslmode for the PostgreSQL runs (default: libpq's, prefer)")
     ap.add_argument('--json')
     args = ap.parse_args()

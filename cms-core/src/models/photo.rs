@@ -798,7 +798,8 @@ pub fn random_published_in(
                 points.iter().enumerate().map(|(i, id)| (*id, i)).collect();
             found.sort_by_key(|p| order.get(&p.photo.id).copied());
             keep(&mut found, &mut out);
-            if out.len() < n {
+            // Every id drawn (a small range): nothing more is published to find.
+            if out.len() < n && points.len() < span {
                 // The points' ids are gathered first, the photos read once for all of them
                 // (joined in the same step, PostgreSQL joined the photos again for each point).
                 let mut found: Vec<Pick> = sql(

@@ -17,6 +17,10 @@ pub const SNIPPET_WORDS: usize = 30;
 /// Separate places of a long text a snippet shows at most.
 pub const SNIPPET_FRAGMENTS: usize = 2;
 
+/// At most this many punctuation characters next to a snippet's first or last word are kept
+/// with it.
+const EDGE_PUNCTUATION: usize = 4;
+
 /// One lexeme of a query: matched whole, or as a prefix (`'heartstopp':*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lexeme {
@@ -207,19 +211,26 @@ pub fn snippet(text: &str, lexemes: &[Lexeme]) -> String {
             out
         }
     };
-    // A place reaches out to the spaces around its words, so punctuation touching its first
-    // and last word (a quote, a full stop, a bracket) stays with them.
+    // A place takes in the punctuation touching its first and last word (a quote, a full
+    // stop, a bracket): a few characters, up to a space or a letter or digit — never a run of
+    // text without spaces (a long link; Chinese or Thai, written without them).
+    let is_punct = |c: &char| !c.is_whitespace() && !c.is_alphanumeric();
     let back_to_space = |at: usize| {
         text[..at]
             .char_indices()
             .rev()
-            .find(|(_, c)| c.is_whitespace())
-            .map_or(0, |(i, c)| i + c.len_utf8())
+            .take_while(|(_, c)| is_punct(c))
+            .take(EDGE_PUNCTUATION)
+            .last()
+            .map_or(at, |(i, _)| i)
     };
     let on_to_space = |at: usize| {
-        text[at..]
-            .find(char::is_whitespace)
-            .map_or(text.len(), |n| at + n)
+        at + text[at..]
+            .chars()
+            .take_while(is_punct)
+            .take(EDGE_PUNCTUATION)
+            .map(char::len_utf8)
+            .sum::<usize>()
     };
     let mut out = String::new();
     let mut last_end = 0;
@@ -361,5 +372,20 @@ mod tests {
         assert!(s.contains(" [Kit]'s. "), "{s}");
         assert!(s.contains(" [[Kit]] "), "{s}");
         assert_eq!(s.matches("'s").count(), 1, "{s}");
+        // Text without spaces (Chinese here) is not taken in whole: the place ends with its
+        // last word and the punctuation touching it.
+        let words: Vec<String> = (0..100).map(|i| format!("字{i}")).collect();
+        let text = format!(
+            "{}。Kit。{}",
+            words[..50].join("，"),
+            words[50..].join("，")
+        );
+        let s = shown(&snippet(&text, &q));
+        assert!(s.chars().count() < 200, "{s}");
+        assert!(s.contains("[Kit]"), "{s}");
+        assert!(s.starts_with("… ") && s.ends_with(" …"), "{s}");
+        // Nor a long run of punctuation: a few characters of it.
+        let shouted = format!("Kit{}", "!".repeat(50));
+        assert_eq!(shown(&snippet(&shouted, &q)), "[Kit]!!!!");
     }
 }
