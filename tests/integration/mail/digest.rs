@@ -43,6 +43,14 @@ fn world(backend: Backend, sink: &Sink, day: chrono::NaiveDateTime) -> TestEnv {
     env
 }
 
+/// 10:00 UTC the day after `now`: after 09:00 in London whatever the season.
+fn tomorrow_at_ten(now: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
+    (now + Duration::days(1))
+        .date()
+        .and_hms_opt(10, 0, 0)
+        .expect("time")
+}
+
 fn choose(env: &TestEnv, email: &str, choices: &[(Topic, Cadence)]) -> i64 {
     let choices: Vec<Choice> = choices.iter().map(|(t, c)| Choice::new(*t, *c)).collect();
     env.write(|c| subscriber::import_confirmed_for(c, email, &choices, "test"))
@@ -105,10 +113,7 @@ async fn a_day_becomes_one_grouped_digest_per_subscriber(backend: Backend) {
     let sink = Sink::start(dir.path());
     // Tomorrow, 10:00 UTC: after 09:00 in London whatever the season.
     let now = chrono::Utc::now().naive_utc();
-    let tomorrow = (now + Duration::days(1))
-        .date()
-        .and_hms_opt(10, 0, 0)
-        .expect("time");
+    let tomorrow = tomorrow_at_ten(now);
     let env = world(backend, &sink, tomorrow);
     // An album published before: photos added to it later are "new photos in" it.
     let older = env.album_with_photos(
@@ -613,10 +618,7 @@ async fn a_digest_follows_later_choices_and_escapes_titles(backend: Backend) {
     let dir = tempfile::tempdir().expect("tempdir");
     let sink = Sink::start(dir.path());
     let now = chrono::Utc::now().naive_utc();
-    let tomorrow = (now + Duration::days(1))
-        .date()
-        .and_hms_opt(10, 0, 0)
-        .expect("time");
+    let tomorrow = tomorrow_at_ten(now);
     let env = world(backend, &sink, tomorrow);
     assert_eq!(send_digests(&env, now, "node-a").await, 0);
     let mover = choose(
@@ -762,10 +764,7 @@ async fn a_preview_of_what_was_taken_back_says_why_it_was_not_sent(backend: Back
     let dir = tempfile::tempdir().expect("tempdir");
     let sink = Sink::start(dir.path());
     let now = chrono::Utc::now().naive_utc();
-    let tomorrow = (now + Duration::days(1))
-        .date()
-        .and_hms_opt(10, 0, 0)
-        .expect("time");
+    let tomorrow = tomorrow_at_ten(now);
     let env = world(backend, &sink, tomorrow);
     let mut p = PostInput::new("Soon withdrawn", "Said too early.");
     p.status = PostStatus::Published;
