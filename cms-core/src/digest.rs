@@ -58,7 +58,8 @@ impl Default for Schedule {
 
 impl Schedule {
     /// The sending moment of `cadence` on local date `d` (UTC), if it sends that day. An hour
-    /// a clock change skips is sent at the first moment after it.
+    /// a clock change skips is sent at the first moment after it; an hour it repeats, the
+    /// first time.
     fn moment_on(
         &self,
         cadence: Cadence,
@@ -71,9 +72,11 @@ impl Schedule {
         if cadence == Cadence::Immediate {
             return None;
         }
-        (0..3).find_map(|extra| {
-            let local = d.and_hms_opt((self.hour + extra).min(23), 0, 0)?;
-            tz.from_local_datetime(&local)
+        // By quarter hours, into the next day if need be: some clock changes skip half an hour
+        // (Australia/Lord_Howe) or a day's last hour (America/Nuuk).
+        let start = d.and_hms_opt(self.hour.min(23), 0, 0)?;
+        (0..=12).find_map(|quarter| {
+            tz.from_local_datetime(&(start + Duration::minutes(15 * quarter)))
                 .earliest()
                 .map(|t| t.naive_utc())
         })
@@ -497,4 +500,519 @@ pub fn recent(conn: &mut DbConn, limit: i64) -> Result<Vec<(Digest, i64)>> {
             (d, n)
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Timelike;
+    use chrono_tz::Tz;
+
+    const LONDON: Tz = chrono_tz::Europe::London;
+    const NEW_YORK: Tz = chrono_tz::America::New_York;
+    const LOS_ANGELES: Tz = chrono_tz::America::Los_Angeles;
+    const TOKYO: Tz = chrono_tz::Asia::Tokyo;
+    const LORD_HOWE: Tz = chrono_tz::Australia::Lord_Howe;
+    const NUUK: Tz = chrono_tz::America::Nuuk;
+
+    /// A moment, UTC unless said otherwise.
+    fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(y, m, d)
+            .and_then(|d| d.and_hms_opt(h, min, 0))
+            .expect("a valid date and time")
+    }
+
+    fn daily(hour: u32) -> Schedule {
+        Schedule {
+            hour,
+            ..Schedule::default()
+        }
+    }
+
+    fn weekly(hour: u32, day: Weekday) -> Schedule {
+        Schedule { hour, day }
+    }
+
+    fn latest(s: Schedule, c: Cadence, tz: Tz, now: NaiveDateTime) -> (NaiveDateTime, String) {
+        s.latest(c, tz, now)
+            .unwrap_or_else(|| panic!("{s:?} {c:?} in {tz}: no sending moment before {now}"))
+    }
+
+    fn next(s: Schedule, c: Cadence, tz: Tz, now: NaiveDateTime) -> NaiveDateTime {
+        s.next(c, tz, now)
+            .unwrap_or_else(|| panic!("{s:?} {c:?} in {tz}: no sending moment after {now}"))
+    }
+
+    fn period(m: NaiveDateTime, name: &str) -> (NaiveDateTime, String) {
+        (m, name.to_string())
+    }
+
+    fn local(tz: Tz, utc: NaiveDateTime) -> NaiveDateTime {
+        tz.from_utc_datetime(&utc).naive_local()
+    }
+
+    #[test]
+    fn the_default_is_nine_on_monday() {
+        assert_eq!(
+            Schedule::default(),
+            Schedule {
+                hour: 9,
+                day: Weekday::Mon
+            }
+        );
+    }
+
+    #[test]
+    fn daily_in_london_summer_is_nine_british_summer_time() {
+        let (s, c) = (Schedule::default(), Cadence::Daily);
+        // 08:59 BST on 15 July: yesterday's 09:00 BST, 08:00 UTC.
+        assert_eq!(
+            latest(s, c, LONDON, at(2026, 7, 15, 7, 59)),
+            period(at(2026, 7, 14, 8, 0), "2026-07-14")
+        );
+        assert_eq!(
+            latest(s, c, LONDON, at(2026, 7, 15, 8, 0) - Duration::seconds(1)),
+            period(at(2026, 7, 14, 8, 0), "2026-07-14")
+        );
+        // 09:00 BST exactly, and after: today's.
+        assert_eq!(
+            latest(s, c, LONDON, at(2026, 7, 15, 8, 0)),
+            period(at(2026, 7, 15, 8, 0), "2026-07-15")
+        );
+        // 08:30 UTC: a schedule at 09:00 UTC would still say yesterday.
+        assert_eq!(
+            latest(s, c, LONDON, at(2026, 7, 15, 8, 30)),
+            period(at(2026, 7, 15, 8, 0), "2026-07-15")
+        );
+        assert_eq!(
+            latest(s, c, LONDON, at(2026, 7, 15, 23, 30)),
+            period(at(2026, 7, 15, 8, 0), "2026-07-15")
+        );
+        assert_eq!(local(LONDON, at(2026, 7, 15, 8, 0)), at(2026, 7, 15, 9, 0));
+        // The next one is strictly after.
+        assert_eq!(
+            next(s, c, LONDON, at(2026, 7, 15, 7, 59)),
+            at(2026, 7, 15, 8, 0)
+        );
+        assert_eq!(
+            next(s, c, LONDON, at(2026, 7, 15, 8, 0)),
+            at(2026, 7, 16, 8, 0)
+        );
+    }
+
+    #[test]
+    fn daily_in_london_winter_is_nine_greenwich_mean_time() {
+        let (s, c) = (Schedule::default(), Cadence::Daily);
+        assert_eq!(
+            latest(s, c, LONDON, at(2026, 1, 15, 8, 59)),
+            period(at(2026, 1, 14, 9, 0), "2026-01-14")
+        );
+        assert_eq!(
+            latest(s, c, LONDON, at(2026, 1, 15, 9, 0)),
+            period(at(2026, 1, 15, 9, 0), "2026-01-15")
+        );
+        assert_eq!(
+            next(s, c, LONDON, at(2026, 1, 15, 8, 59)),
+            at(2026, 1, 15, 9, 0)
+        );
+        assert_eq!(
+            next(s, c, LONDON, at(2026, 1, 15, 9, 0)),
+            at(2026, 1, 16, 9, 0)
+        );
+    }
+
+    #[test]
+    fn daily_far_from_utc_names_the_local_date() {
+        let c = Cadence::Daily;
+        // 07:00 in Tokyo is 22:00 UTC the day before; the period is named by the local date.
+        let s = daily(7);
+        assert_eq!(
+            latest(s, c, TOKYO, at(2026, 7, 14, 22, 30)),
+            period(at(2026, 7, 14, 22, 0), "2026-07-15")
+        );
+        assert_eq!(
+            latest(s, c, TOKYO, at(2026, 7, 14, 21, 59)),
+            period(at(2026, 7, 13, 22, 0), "2026-07-14")
+        );
+        assert_eq!(
+            next(s, c, TOKYO, at(2026, 7, 14, 21, 59)),
+            at(2026, 7, 14, 22, 0)
+        );
+        // 09:00 in Tokyo is midnight UTC.
+        let s = Schedule::default();
+        assert_eq!(
+            latest(s, c, TOKYO, at(2026, 1, 14, 23, 59)),
+            period(at(2026, 1, 14, 0, 0), "2026-01-14")
+        );
+        assert_eq!(
+            latest(s, c, TOKYO, at(2026, 1, 15, 0, 0)),
+            period(at(2026, 1, 15, 0, 0), "2026-01-15")
+        );
+        // 20:00 in Los Angeles is 03:00 UTC the day after in summer (PDT), 04:00 in winter.
+        let s = daily(20);
+        assert_eq!(
+            latest(s, c, LOS_ANGELES, at(2026, 7, 15, 3, 30)),
+            period(at(2026, 7, 15, 3, 0), "2026-07-14")
+        );
+        assert_eq!(
+            latest(s, c, LOS_ANGELES, at(2026, 7, 15, 2, 59)),
+            period(at(2026, 7, 14, 3, 0), "2026-07-13")
+        );
+        assert_eq!(
+            latest(s, c, LOS_ANGELES, at(2026, 1, 15, 4, 0)),
+            period(at(2026, 1, 15, 4, 0), "2026-01-14")
+        );
+        assert_eq!(
+            next(s, c, LOS_ANGELES, at(2026, 1, 15, 4, 0)),
+            at(2026, 1, 16, 4, 0)
+        );
+        // 09:00 in Los Angeles: 16:00 UTC in summer.
+        assert_eq!(
+            latest(Schedule::default(), c, LOS_ANGELES, at(2026, 7, 15, 15, 59)),
+            period(at(2026, 7, 14, 16, 0), "2026-07-14")
+        );
+    }
+
+    #[test]
+    fn weekly_on_monday_is_only_ever_monday() {
+        let (s, c) = (Schedule::default(), Cadence::Weekly);
+        // Wednesday 15 July: Monday 13th's.
+        assert_eq!(
+            latest(s, c, LONDON, at(2026, 7, 15, 12, 0)),
+            period(at(2026, 7, 13, 8, 0), "2026-07-13")
+        );
+        assert_eq!(
+            next(s, c, LONDON, at(2026, 7, 15, 12, 0)),
+            at(2026, 7, 20, 8, 0)
+        );
+        // Monday 20th, 08:59 BST: still the week before's; at 09:00 BST its own.
+        assert_eq!(
+            latest(s, c, LONDON, at(2026, 7, 20, 7, 59)),
+            period(at(2026, 7, 13, 8, 0), "2026-07-13")
+        );
+        assert_eq!(
+            latest(s, c, LONDON, at(2026, 7, 20, 8, 0)),
+            period(at(2026, 7, 20, 8, 0), "2026-07-20")
+        );
+        // Every hour of the week between.
+        let mut t = at(2026, 7, 13, 8, 0);
+        while t < at(2026, 7, 20, 8, 0) {
+            assert_eq!(
+                latest(s, c, LONDON, t),
+                period(at(2026, 7, 13, 8, 0), "2026-07-13"),
+                "at {t}"
+            );
+            assert_eq!(next(s, c, LONDON, t), at(2026, 7, 20, 8, 0), "at {t}");
+            t += Duration::hours(1);
+        }
+        // In winter, 09:00 GMT.
+        assert_eq!(
+            latest(s, c, LONDON, at(2026, 1, 14, 12, 0)),
+            period(at(2026, 1, 12, 9, 0), "2026-01-12")
+        );
+    }
+
+    #[test]
+    fn weekly_on_friday_is_only_ever_friday() {
+        let (s, c) = (weekly(9, Weekday::Fri), Cadence::Weekly);
+        assert_eq!(
+            latest(s, c, LONDON, at(2026, 7, 15, 12, 0)),
+            period(at(2026, 7, 10, 8, 0), "2026-07-10")
+        );
+        assert_eq!(
+            latest(s, c, LONDON, at(2026, 7, 17, 7, 59)),
+            period(at(2026, 7, 10, 8, 0), "2026-07-10")
+        );
+        assert_eq!(
+            latest(s, c, LONDON, at(2026, 7, 17, 8, 0)),
+            period(at(2026, 7, 17, 8, 0), "2026-07-17")
+        );
+        assert_eq!(
+            next(s, c, LONDON, at(2026, 7, 15, 12, 0)),
+            at(2026, 7, 17, 8, 0)
+        );
+        assert_eq!(
+            next(s, c, LONDON, at(2026, 7, 17, 8, 0)),
+            at(2026, 7, 24, 8, 0)
+        );
+    }
+
+    #[test]
+    fn weekly_far_from_utc_goes_by_the_local_weekday() {
+        // Monday 07:00 in Tokyo is Sunday 22:00 UTC.
+        let (s, c) = (weekly(7, Weekday::Mon), Cadence::Weekly);
+        assert_eq!(
+            latest(s, c, TOKYO, at(2026, 7, 12, 22, 30)),
+            period(at(2026, 7, 12, 22, 0), "2026-07-13")
+        );
+        assert_eq!(
+            latest(s, c, TOKYO, at(2026, 7, 12, 21, 59)),
+            period(at(2026, 7, 5, 22, 0), "2026-07-06")
+        );
+        assert_eq!(
+            next(s, c, TOKYO, at(2026, 7, 12, 21, 59)),
+            at(2026, 7, 12, 22, 0)
+        );
+    }
+
+    #[test]
+    fn immediate_has_no_sending_moment() {
+        let s = Schedule::default();
+        assert_eq!(
+            s.latest(Cadence::Immediate, LONDON, at(2026, 7, 15, 12, 0)),
+            None
+        );
+        assert_eq!(
+            s.next(Cadence::Immediate, LONDON, at(2026, 7, 15, 12, 0)),
+            None
+        );
+    }
+
+    #[test]
+    fn an_hour_skipped_in_spring_is_sent_when_the_clocks_have_changed() {
+        let c = Cadence::Daily;
+        // London, 29 March 2026: 01:00 GMT becomes 02:00 BST (01:00 UTC).
+        let s = daily(1);
+        assert_eq!(
+            latest(s, c, LONDON, at(2026, 3, 29, 0, 59)),
+            period(at(2026, 3, 28, 1, 0), "2026-03-28")
+        );
+        assert_eq!(
+            latest(s, c, LONDON, at(2026, 3, 29, 1, 0)),
+            period(at(2026, 3, 29, 1, 0), "2026-03-29")
+        );
+        assert_eq!(local(LONDON, at(2026, 3, 29, 1, 0)), at(2026, 3, 29, 2, 0));
+        assert_eq!(
+            next(s, c, LONDON, at(2026, 3, 28, 1, 0)),
+            at(2026, 3, 29, 1, 0)
+        );
+        assert_eq!(
+            next(s, c, LONDON, at(2026, 3, 29, 1, 0)),
+            at(2026, 3, 30, 0, 0)
+        );
+        // Weekly on that Sunday too.
+        let s = weekly(1, Weekday::Sun);
+        assert_eq!(
+            latest(s, Cadence::Weekly, LONDON, at(2026, 3, 30, 12, 0)),
+            period(at(2026, 3, 29, 1, 0), "2026-03-29")
+        );
+        assert_eq!(
+            next(s, Cadence::Weekly, LONDON, at(2026, 3, 22, 1, 0)),
+            at(2026, 3, 29, 1, 0)
+        );
+        // New York, 8 March 2026: 02:00 EST becomes 03:00 EDT (07:00 UTC).
+        let s = daily(2);
+        assert_eq!(
+            latest(s, c, NEW_YORK, at(2026, 3, 8, 6, 59)),
+            period(at(2026, 3, 7, 7, 0), "2026-03-07")
+        );
+        assert_eq!(
+            latest(s, c, NEW_YORK, at(2026, 3, 8, 7, 0)),
+            period(at(2026, 3, 8, 7, 0), "2026-03-08")
+        );
+        assert_eq!(local(NEW_YORK, at(2026, 3, 8, 7, 0)), at(2026, 3, 8, 3, 0));
+        assert_eq!(
+            next(s, c, NEW_YORK, at(2026, 3, 8, 7, 0)),
+            at(2026, 3, 9, 6, 0)
+        );
+    }
+
+    #[test]
+    fn a_half_hour_skipped_is_sent_when_the_clocks_have_changed() {
+        // Lord Howe Island, 4 October 2026: 02:00 (+10:30) becomes 02:30 (+11), 15:30 UTC.
+        let (s, c) = (daily(2), Cadence::Daily);
+        assert_eq!(
+            latest(s, c, LORD_HOWE, at(2026, 10, 3, 15, 29)),
+            period(at(2026, 10, 2, 15, 30), "2026-10-03")
+        );
+        assert_eq!(
+            latest(s, c, LORD_HOWE, at(2026, 10, 3, 15, 30)),
+            period(at(2026, 10, 3, 15, 30), "2026-10-04")
+        );
+        assert_eq!(
+            local(LORD_HOWE, at(2026, 10, 3, 15, 30)),
+            at(2026, 10, 4, 2, 30)
+        );
+        assert_eq!(
+            next(s, c, LORD_HOWE, at(2026, 10, 3, 15, 29)),
+            at(2026, 10, 3, 15, 30)
+        );
+        assert_eq!(
+            next(s, c, LORD_HOWE, at(2026, 10, 3, 15, 30)),
+            at(2026, 10, 4, 15, 0)
+        );
+    }
+
+    #[test]
+    fn a_days_last_hour_skipped_is_sent_at_the_next_midnight() {
+        // Nuuk, Saturday 28 March 2026: 23:00 (-02) becomes Sunday 00:00 (-01), 01:00 UTC.
+        let s = weekly(23, Weekday::Sat);
+        let c = Cadence::Daily;
+        assert_eq!(
+            latest(s, c, NUUK, at(2026, 3, 29, 0, 59)),
+            period(at(2026, 3, 28, 1, 0), "2026-03-27")
+        );
+        assert_eq!(
+            latest(s, c, NUUK, at(2026, 3, 29, 1, 0)),
+            period(at(2026, 3, 29, 1, 0), "2026-03-28")
+        );
+        assert_eq!(local(NUUK, at(2026, 3, 29, 1, 0)), at(2026, 3, 29, 0, 0));
+        assert_eq!(
+            next(s, c, NUUK, at(2026, 3, 28, 1, 0)),
+            at(2026, 3, 29, 1, 0)
+        );
+        assert_eq!(
+            next(s, c, NUUK, at(2026, 3, 29, 1, 0)),
+            at(2026, 3, 30, 0, 0)
+        );
+        // The week is not skipped either.
+        let c = Cadence::Weekly;
+        assert_eq!(
+            next(s, c, NUUK, at(2026, 3, 22, 1, 0)),
+            at(2026, 3, 29, 1, 0)
+        );
+        assert_eq!(
+            latest(s, c, NUUK, at(2026, 3, 29, 1, 0)),
+            period(at(2026, 3, 29, 1, 0), "2026-03-28")
+        );
+    }
+
+    #[test]
+    fn an_hour_repeated_in_autumn_is_sent_the_first_time_only() {
+        let c = Cadence::Daily;
+        // London, 25 October 2026: 01:00–02:00 local happens at 00:00 UTC (BST), then again
+        // at 01:00 UTC (GMT).
+        let s = daily(1);
+        assert_eq!(
+            latest(s, c, LONDON, at(2026, 10, 24, 23, 59)),
+            period(at(2026, 10, 24, 0, 0), "2026-10-24")
+        );
+        assert_eq!(
+            latest(s, c, LONDON, at(2026, 10, 25, 0, 0)),
+            period(at(2026, 10, 25, 0, 0), "2026-10-25")
+        );
+        // The second 01:30 sends nothing again.
+        assert_eq!(
+            latest(s, c, LONDON, at(2026, 10, 25, 1, 30)),
+            period(at(2026, 10, 25, 0, 0), "2026-10-25")
+        );
+        assert_eq!(
+            next(s, c, LONDON, at(2026, 10, 24, 0, 0)),
+            at(2026, 10, 25, 0, 0)
+        );
+        assert_eq!(
+            next(s, c, LONDON, at(2026, 10, 25, 0, 0)),
+            at(2026, 10, 26, 1, 0)
+        );
+        // New York, 1 November 2026: 01:00 EDT (05:00 UTC), not 01:00 EST (06:00 UTC).
+        assert_eq!(
+            latest(s, c, NEW_YORK, at(2026, 11, 1, 6, 30)),
+            period(at(2026, 11, 1, 5, 0), "2026-11-01")
+        );
+        assert_eq!(
+            next(s, c, NEW_YORK, at(2026, 11, 1, 5, 0)),
+            at(2026, 11, 2, 6, 0)
+        );
+    }
+
+    #[test]
+    fn the_next_moment_is_a_local_day_or_week_later_across_clock_changes() {
+        let s = Schedule::default();
+        let c = Cadence::Daily;
+        // Saturday 09:00 GMT to Sunday 09:00 BST: 23 hours.
+        let n = next(s, c, LONDON, at(2026, 3, 28, 9, 0));
+        assert_eq!(n, at(2026, 3, 29, 8, 0));
+        assert_eq!(n - at(2026, 3, 28, 9, 0), Duration::hours(23));
+        assert_eq!(local(LONDON, n), at(2026, 3, 29, 9, 0));
+        assert_eq!(
+            latest(s, c, LONDON, n),
+            period(at(2026, 3, 29, 8, 0), "2026-03-29")
+        );
+        // Saturday 09:00 BST to Sunday 09:00 GMT: 25 hours.
+        let n = next(s, c, LONDON, at(2026, 10, 24, 8, 0));
+        assert_eq!(n, at(2026, 10, 25, 9, 0));
+        assert_eq!(n - at(2026, 10, 24, 8, 0), Duration::hours(25));
+        assert_eq!(local(LONDON, n), at(2026, 10, 25, 9, 0));
+        // New York: Saturday 09:00 EST (14:00 UTC) to Sunday 09:00 EDT (13:00 UTC).
+        assert_eq!(
+            next(s, c, NEW_YORK, at(2026, 3, 7, 14, 0)),
+            at(2026, 3, 8, 13, 0)
+        );
+        // Weekly: Monday to Monday, a week less or more an hour.
+        let c = Cadence::Weekly;
+        let n = next(s, c, LONDON, at(2026, 3, 23, 9, 0));
+        assert_eq!(n, at(2026, 3, 30, 8, 0));
+        assert_eq!(
+            n - at(2026, 3, 23, 9, 0),
+            Duration::days(7) - Duration::hours(1)
+        );
+        let n = next(s, c, LONDON, at(2026, 10, 19, 8, 0));
+        assert_eq!(n, at(2026, 10, 26, 9, 0));
+        assert_eq!(
+            n - at(2026, 10, 19, 8, 0),
+            Duration::days(7) + Duration::hours(1)
+        );
+        assert_eq!(
+            latest(s, c, LONDON, at(2026, 10, 26, 8, 59)),
+            period(at(2026, 10, 19, 8, 0), "2026-10-19")
+        );
+    }
+
+    /// Through a whole year, half hour by half hour: the latest moment is at or before now and
+    /// the next after it, with nothing between; each is on its local date (on the weekday)
+    /// at the hour, or, when the hour does not exist, the first moment after it; consecutive
+    /// periods are one local day (week) apart and never empty.
+    #[test]
+    fn a_year_of_sending_moments_holds_together() {
+        let cases = [
+            (LONDON, daily(9), Cadence::Daily),
+            (LONDON, daily(1), Cadence::Daily),
+            (LONDON, daily(0), Cadence::Daily),
+            (LONDON, daily(23), Cadence::Daily),
+            (NEW_YORK, daily(2), Cadence::Daily),
+            (LOS_ANGELES, daily(20), Cadence::Daily),
+            (TOKYO, daily(7), Cadence::Daily),
+            (LORD_HOWE, daily(2), Cadence::Daily),
+            (NUUK, daily(23), Cadence::Daily),
+            (LONDON, Schedule::default(), Cadence::Weekly),
+            (LONDON, weekly(1, Weekday::Sun), Cadence::Weekly),
+            (NEW_YORK, weekly(2, Weekday::Sun), Cadence::Weekly),
+            (NUUK, weekly(23, Weekday::Sat), Cadence::Weekly),
+        ];
+        for (tz, s, c) in cases {
+            let step = if c == Cadence::Weekly { 7 } else { 1 };
+            let mut t = at(2026, 1, 1, 0, 0);
+            while t < at(2027, 1, 1, 0, 0) {
+                let what = format!("{s:?} {c:?} in {tz} at {t}");
+                let (l, name) = latest(s, c, tz, t);
+                let n = next(s, c, tz, t);
+                assert!(l <= t && t < n, "{what}: {l} .. {n}");
+                assert_eq!(next(s, c, tz, l), n, "{what}");
+                let (n_latest, n_name) = latest(s, c, tz, n);
+                assert_eq!(n_latest, n, "{what}");
+                let d = NaiveDate::parse_from_str(&name, "%Y-%m-%d").expect("a date");
+                let nd = NaiveDate::parse_from_str(&n_name, "%Y-%m-%d").expect("a date");
+                assert_eq!(nd - d, Duration::days(step), "{what}");
+                if c == Cadence::Weekly {
+                    assert_eq!(d.weekday(), s.day, "{what}");
+                }
+                let hour = d.and_hms_opt(s.hour, 0, 0).expect("an hour");
+                match tz.from_local_datetime(&hour).earliest() {
+                    Some(m) => assert_eq!(l, m.naive_utc(), "{what}"),
+                    None => {
+                        assert!(local(tz, l) > hour, "{what}: {l}");
+                        assert!(local(tz, l - Duration::seconds(1)) < hour, "{what}: {l}");
+                    }
+                }
+                let span = n - l;
+                assert!(
+                    span > Duration::zero()
+                        && (span - Duration::days(step)).num_minutes().abs() <= 60,
+                    "{what}: {l} .. {n}"
+                );
+                assert_eq!(local(tz, l).minute() % 15, 0, "{what}: {l}");
+                t += Duration::minutes(30);
+            }
+        }
+    }
 }

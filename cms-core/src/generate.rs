@@ -30,7 +30,7 @@ use crate::models::subscriber::{SubscriberStatus, Topic};
 use crate::models::video::{TranscriptFormat, VideoInput};
 use crate::models::{now, site};
 use crate::schema::{albums, jobs, subscriber_topics, subscribers};
-use crate::{search, slug};
+use crate::slug;
 
 /// Rows per transaction for photos, and posts or videos per transaction.
 const PHOTOS_PER_TX: usize = 20_000;
@@ -587,9 +587,7 @@ impl Gallery {
                     ids.push(id);
                 }
                 insert_photos(conn, &batch, &ids, t)?;
-                for id in &ids {
-                    search::sync_album(conn, *id)?;
-                }
+                crate::service::gallery::bulk_loaded_albums(conn, &loader(), &ids)?;
                 Ok(ids)
             })?;
             filled.albums += ids.len() as u64;

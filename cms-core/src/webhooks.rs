@@ -425,3 +425,55 @@ fn send_one(fetcher: &Fetcher, key: &SecretKey, hook: &Webhook, d: &Delivery) ->
 pub fn fetcher(allow_private: bool) -> Fetcher {
     Fetcher::for_posts(allow_private, TIMEOUT, MAX_ANSWER)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queued_at(created_at: NaiveDateTime) -> Delivery {
+        Delivery {
+            id: 1,
+            webhook_id: 1,
+            event_id: 1,
+            message_id: "msg_1_1".into(),
+            item_key: "post:1".into(),
+            kind: "post.published".into(),
+            payload: "{}".into(),
+            status: "queued".into(),
+            attempts: 0,
+            next_at: created_at,
+            lease_owner: None,
+            lease_until: None,
+            last_status: None,
+            last_error: None,
+            created_at,
+            finished_at: None,
+        }
+    }
+
+    #[test]
+    fn retries_wait_five_seconds_doubling_to_an_hour_for_a_day() {
+        let start = chrono::DateTime::from_timestamp(1_780_000_000, 0)
+            .expect("a time")
+            .naive_utc();
+        let d = queued_at(start);
+        let wait = |attempts: i32, now: NaiveDateTime| {
+            retry_at(&d, attempts, now).map(|t| (t - now).num_seconds())
+        };
+        // 5, 10, 20, … seconds after each failure.
+        let waits: Vec<i64> = (1..=10).filter_map(|n| wait(n, start)).collect();
+        assert_eq!(waits, [5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560]);
+        // Never more than an hour apart, however many failures.
+        assert_eq!(wait(11, start), Some(3600));
+        assert_eq!(wait(40, start), Some(3600));
+        // Until a day after it was queued; then it fails for good.
+        let late = start + RETRY_FOR - Duration::minutes(30);
+        assert_eq!(wait(3, late), Some(20));
+        assert_eq!(
+            wait(12, late),
+            None,
+            "an hour's wait would end after the day"
+        );
+        assert_eq!(wait(1, start + RETRY_FOR), None);
+    }
+}

@@ -311,8 +311,49 @@ async fn a_hook_failing_for_a_day_is_disabled_with_the_reason(backend: Backend) 
     let before = r.got().len();
     pass(&env, true);
     assert_eq!(r.got().len(), before);
-    // Turned on again, it goes on from where it stopped.
-    env.write(|c| Ok(webhook::set_disabled(c, hook.id, None)?));
+
+    // Where an admin looks, the reason is said: the panel, the API and `cms webhook list`.
+    use crate::admin::client::{Client, PASSWORD, make_user};
+    use crate::api::{call, json, token};
+    make_user(
+        &env,
+        "admin@example.org",
+        cms_core::models::user::Role::Admin,
+    );
+    let app = env.app().await;
+    let mut admin = Client::new();
+    admin.login(&app, "admin@example.org", PASSWORD).await;
+    let path = format!("/admin/webhooks/{}", hook.id);
+    let page = admin.get(&app, &path).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("failed for 24 hours") && page.body.contains("maintenance"),
+        "{}",
+        page.body
+    );
+    let t = token(&env, "ops", &["webhooks:write"]);
+    let listed = json(&call(&app, "GET", "/api/v1/webhooks", Some(&t), None).await);
+    let said = listed[0]["disabled_reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(said.contains("failed for 24 hours"), "{listed}");
+    let out = env.cms(&["webhook", "list"]).output().expect("cms");
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        list.contains("disabled: ") && list.contains("failed for 24 hours"),
+        "{list}"
+    );
+
+    // Turned on again in the panel, it goes on from where it stopped.
+    let on = admin
+        .post_form(&app, &path, &format!("{path}/enable"), &[])
+        .await;
+    assert_eq!(on.status, 303);
+    let h = webhook::find(&mut env.conn(), hook.id)
+        .expect("find")
+        .expect("hook");
+    assert!(h.enabled && h.disabled_reason.is_none(), "{h:?}");
     pass(&env, true);
     assert_eq!(r.got().len(), before + 1);
 }
@@ -603,6 +644,42 @@ async fn the_command_line_manages_webhooks(backend: Backend) {
     }
 }
 
+/// Every node plans the change stream into deliveries; nodes planning at the same moment
+/// plan each change once per hook (the cursor moves only from where it was read).
+async fn nodes_planning_at_once_plan_each_change_once(backend: Backend) {
+    let env = allowed(backend);
+    let r = Receiver::start();
+    let (one, _) = add(&env, &r.url, &[]);
+    let (two, _) = add(&env, &r.url, &["post.published"]);
+    for i in 0..20 {
+        env.write(|c| posts::create(c, &cli(), &published_post(&format!("News {i}"), "x")));
+    }
+    let (db, base) = (&env.state.db, env.state.config.server.base_url.as_str());
+    let planned: usize = std::thread::scope(|s| {
+        let nodes: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(move || {
+                    (0..5)
+                        .map(|_| webhooks::plan(db, base).expect("plan"))
+                        .sum::<usize>()
+                })
+            })
+            .collect();
+        nodes.into_iter().map(|n| n.join().expect("node")).sum()
+    });
+    assert_eq!(planned, 40, "20 changes for each of two hooks, once");
+    for hook in [one.id, two.id] {
+        let mut events: Vec<i64> = webhook::recent(&mut env.conn(), hook, 100)
+            .expect("log")
+            .into_iter()
+            .map(|d| d.event_id)
+            .collect();
+        events.sort_unstable();
+        events.dedup();
+        assert_eq!(events.len(), 20, "hook {hook}");
+    }
+}
+
 /// A node with hooks and nothing new only reads: no write transaction twice a second per node
 /// (which would also make every node's page cache look again at the content version).
 async fn an_idle_node_only_reads(backend: Backend) {
@@ -766,6 +843,7 @@ async fn killed_mid_delivery_nothing_is_lost(backend: Backend) {
 
 backend_tests!(
     an_idle_node_only_reads,
+    nodes_planning_at_once_plan_each_change_once,
     killed_mid_delivery_nothing_is_lost,
     the_command_line_manages_webhooks,
     admins_manage_webhooks_in_the_panel,
@@ -775,3 +853,58 @@ backend_tests!(
     a_hook_failing_for_a_day_is_disabled_with_the_reason,
     requests_cannot_be_forged_through_a_hook,
 );
+
+/// A receiver on loopback that reads each request's head and then does `then` with the
+/// connection (answers part of something, or nothing at all).
+fn raw_receiver(then: fn(std::net::TcpStream)) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/hooks", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                    line.clear();
+                }
+                then(stream);
+            });
+        }
+    });
+    url
+}
+
+/// The two guards a receiver could otherwise hold a sender with: an answer that never ends
+/// is read no further than `MAX_ANSWER` bytes, and silence ends the exchange after `TIMEOUT`.
+#[test]
+fn a_receiver_cannot_hold_the_sender() {
+    let fetcher = webhooks::fetcher(true);
+    // "200, here come 100 MB", 8 KB of them, then nothing more: the sender has what it reads
+    // of an answer at once, and reads 4 KB of it.
+    let endless = raw_receiver(|mut s| {
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100000000\r\n\r\n");
+        let _ = s.write_all(&[b'x'; 8192]);
+        std::thread::sleep(std::time::Duration::from_secs(60));
+    });
+    let answer = fetcher.post_json(&endless, &[], "{}").expect("an answer");
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body.len() as u64, webhooks::MAX_ANSWER);
+
+    // A receiver that takes the request and never answers: an error that says so, after the
+    // timeout (the receiver would hold the connection for a minute).
+    assert!(webhooks::TIMEOUT <= std::time::Duration::from_secs(10));
+    let silent = raw_receiver(|_s| std::thread::sleep(std::time::Duration::from_secs(60)));
+    let started = std::time::Instant::now();
+    let why = fetcher
+        .post_json(&silent, &[], "{}")
+        .expect_err("no answer is an error");
+    assert!(
+        why.to_lowercase().contains("timeout") || why.contains("timed out"),
+        "{why}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(50),
+        "{why}"
+    );
+}

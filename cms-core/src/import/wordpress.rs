@@ -251,7 +251,7 @@ pub fn run(
         progress,
     )?;
     if !opts.dry_run {
-        let n = relink(db, &scan.channel, &source)?;
+        let n = relink(db, &scan.channel, &source, &actor.importing())?;
         if n > 0 {
             report.notes.push(format!(
                 "links to the old site pointed at their new addresses in {}",
@@ -1309,7 +1309,7 @@ fn old_hosts(c: &wxr::Channel) -> Vec<String> {
 /// Links between posts of the old site, pointed at the new addresses: every `href` on the
 /// old site's host that the redirect table knows. Runs after all posts are in (a post may
 /// link to one later in the file), over every post of this source, and is idempotent.
-fn relink(db: &Db, channel: &wxr::Channel, source: &str) -> Result<usize> {
+fn relink(db: &Db, channel: &wxr::Channel, source: &str, actor: &Actor) -> Result<usize> {
     use crate::schema::posts;
     use diesel::prelude::*;
     let hosts = old_hosts(channel);
@@ -1342,17 +1342,9 @@ fn relink(db: &Db, channel: &wxr::Channel, source: &str) -> Result<usize> {
                     redirect::lookup(conn, path, query).ok().flatten()
                 });
                 if new != body {
-                    diesel::update(posts::table.find(id))
-                        .set((
-                            posts::body_html.eq(crate::markdown::render(&new)),
-                            posts::body_markdown.eq(&new),
-                        ))
-                        .execute(conn)?;
+                    crate::service::posts::relink(conn, actor, id, &new)?;
                     n += 1;
                 }
-            }
-            if n > 0 {
-                crate::models::site::bump_content_version(conn)?;
             }
             Ok(n)
         })?;

@@ -1183,6 +1183,21 @@ pub fn status_counts(conn: &mut DbConn) -> QueryResult<Vec<(PostStatus, i64)>> {
         .load(conn)
 }
 
+/// Replaces a post's body (Markdown, and its HTML) without a revision: an import pointing the
+/// links of its own text at their new addresses, not an edit (its dates stay).
+pub fn set_body(conn: &mut DbConn, id: i64, markdown: &str) -> Result<()> {
+    let n = diesel::update(posts::table.find(id))
+        .set((
+            posts::body_html.eq(crate::markdown::render(markdown)),
+            posts::body_markdown.eq(markdown),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(Error::NotFound("post"));
+    }
+    Ok(())
+}
+
 /// Sets (or clears) a post's featured photo.
 pub fn set_featured_photo(conn: &mut DbConn, id: i64, photo_id: Option<i64>) -> Result<()> {
     let n = diesel::update(posts::table.find(id))

@@ -238,6 +238,23 @@ pub fn publish_albums(conn: &mut DbConn, actor: &Actor, ids: &[i64]) -> Result<V
     Ok(ids)
 }
 
+/// What follows albums written published, with their photos, in bulk by `actor` (an
+/// importing one: `cms generate`, whose million-photo archives are written in 2,000-row
+/// INSERTs, not album by album): their search documents and one event each (quiet).
+pub fn bulk_loaded_albums(conn: &mut DbConn, actor: &Actor, ids: &[i64]) -> Result<()> {
+    debug_assert!(
+        actor.importing,
+        "a bulk load emails nobody and audits its run"
+    );
+    let mut events = Vec::with_capacity(ids.len());
+    for &id in ids {
+        search::sync_album(conn, id)?;
+        let a = find_album(conn, id)?;
+        events.extend(album_change(None, Some(&a)));
+    }
+    finish(conn, actor, &events, None)
+}
+
 /// Deletes an album and its photos' rows. Returns the photos, whose files the caller removes
 /// after the commit if no other photo uses them (`photo::unused_files`).
 pub fn delete_album(conn: &mut DbConn, actor: &Actor, id: i64) -> Result<Vec<Photo>> {

@@ -176,6 +176,18 @@ pub fn restore_revision(
     Ok(p)
 }
 
+/// Replaces a post's body with the same text whose links point at new addresses (a WordPress
+/// import's last step): no revision, an update event for a published post.
+pub fn relink(conn: &mut DbConn, actor: &Actor, id: i64, markdown: &str) -> Result<Post> {
+    rewrite(
+        conn,
+        actor,
+        id,
+        |c| post::set_body(c, id, markdown),
+        Audit::of("post.relink", ("post", id), "links to the new addresses"),
+    )
+}
+
 /// Sets (or clears) a post's featured photo.
 pub fn set_featured_photo(
     conn: &mut DbConn,
@@ -183,19 +195,30 @@ pub fn set_featured_photo(
     id: i64,
     photo_id: Option<i64>,
 ) -> Result<Post> {
-    let old = post::find(conn, id)?.ok_or(Error::NotFound("post"))?;
-    post::set_featured_photo(conn, id, photo_id)?;
-    let p = post::find(conn, id)?.ok_or(Error::NotFound("post"))?;
-    after(
+    rewrite(
         conn,
         actor,
-        Some(&old),
-        Some(&p),
+        id,
+        |c| post::set_featured_photo(c, id, photo_id),
         Audit::of(
             "post.featured",
             ("post", id),
             photo_id.map_or_else(|| "none".into(), |p| format!("photo {p}")),
         ),
-    )?;
+    )
+}
+
+/// Post `id` changed by `write` (a model's write of one of its fields), then what follows.
+fn rewrite(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: i64,
+    write: impl FnOnce(&mut DbConn) -> Result<()>,
+    audit: Audit<'_>,
+) -> Result<Post> {
+    let old = post::find(conn, id)?.ok_or(Error::NotFound("post"))?;
+    write(conn)?;
+    let p = post::find(conn, id)?.ok_or(Error::NotFound("post"))?;
+    after(conn, actor, Some(&old), Some(&p), audit)?;
     Ok(p)
 }

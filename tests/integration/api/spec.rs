@@ -148,3 +148,94 @@ async fn the_description_is_as_strict_as_the_handlers() {
     assert_eq!(upload["properties"]["file"]["items"]["minLength"], 1);
     assert_eq!(upload["additionalProperties"], false);
 }
+
+/// The description says what Keepsake POSTs to webhook endpoints (`cms_core::webhooks`): a
+/// change, whose `type` is one of the kinds the code defines, and a test, each with the three
+/// Standard Webhooks headers; and it names every scope a token may carry.
+#[actix_web::test]
+async fn the_description_covers_webhook_deliveries_and_every_scope() {
+    let env = TestEnv::new(Backend::Sqlite);
+    let app = env.app().await;
+    let spec = json(&get(&app, "/api/openapi.json").await);
+    // Operation ids are unique across the paths and the webhooks together.
+    let path_ids: BTreeSet<&str> = spec["paths"]
+        .as_object()
+        .expect("paths")
+        .values()
+        .filter_map(|item| item.as_object())
+        .flat_map(|item| item.values())
+        .filter_map(|op| op["operationId"].as_str())
+        .collect();
+    for (hook, schema) in [("change", "WebhookEvent"), ("ping", "WebhookPing")] {
+        let op = &spec["webhooks"][hook]["post"];
+        assert!(
+            op.is_object(),
+            "no POST for webhook {hook}: {}",
+            spec["webhooks"]
+        );
+        assert_eq!(
+            op["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+            format!("#/components/schemas/{schema}"),
+            "{hook}"
+        );
+        let headers: BTreeSet<&str> = op["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .filter(|p| p["in"] == "header" && p["required"] == true)
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert_eq!(
+            headers,
+            BTreeSet::from(["webhook-id", "webhook-timestamp", "webhook-signature"]),
+            "{hook}"
+        );
+        // A 2xx acknowledges; anything else (or nothing) is retried.
+        assert!(op["responses"]["2XX"].is_object(), "{hook}");
+        assert!(op["responses"]["default"].is_object(), "{hook}");
+        let id = op["operationId"].as_str().expect("operationId");
+        assert!(!path_ids.contains(id), "operationId {id} is used twice");
+    }
+    // The body: `type`, `timestamp`, `data`, the types being exactly the code's event kinds.
+    let event = &spec["components"]["schemas"]["WebhookEvent"];
+    assert_eq!(
+        event["required"],
+        serde_json::json!(["type", "timestamp", "data"])
+    );
+    let kinds: Vec<&str> = event["properties"]["type"]["enum"]
+        .as_array()
+        .expect("event types")
+        .iter()
+        .filter_map(|k| k.as_str())
+        .collect();
+    let defined: Vec<&str> = cms_core::models::change::EventKind::ALL
+        .iter()
+        .map(|k| k.as_str())
+        .collect();
+    assert_eq!(kinds, defined);
+    assert_eq!(event["properties"]["timestamp"]["format"], "date-time");
+    assert_eq!(
+        event["properties"]["data"]["required"],
+        serde_json::json!(["event_id", "item"])
+    );
+    let ping = &spec["components"]["schemas"]["WebhookPing"];
+    assert_eq!(
+        ping["properties"]["type"]["enum"],
+        serde_json::json!([cms_core::webhooks::PING])
+    );
+
+    // Every scope, in the overview and in the bearer scheme: the two the text once left out
+    // by name, then every one tokens are checked against.
+    let overview = spec["info"]["description"].as_str().expect("description");
+    let bearer = spec["components"]["securitySchemes"]["bearer"]["description"]
+        .as_str()
+        .expect("bearer description");
+    for scope in ["webhooks:write", "subscribers:write"]
+        .into_iter()
+        .chain(cms_core::models::api_token::SCOPES.iter().copied())
+    {
+        for text in [overview, bearer] {
+            assert!(text.contains(&format!("`{scope}`")), "{scope} in: {text}");
+        }
+    }
+}
