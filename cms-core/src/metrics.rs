@@ -127,12 +127,12 @@ impl Metrics {
     }
 
     /// Everything, in the Prometheus text format: this node's counters, `cache`'s hits and
-    /// misses, the statements this node sent the database, and the site's figures read for
-    /// this scrape.
+    /// misses, what this node sent and heard from the database, and the site's figures read
+    /// for this scrape.
     pub fn render(
         &self,
         cache: &crate::page_cache::PageCache,
-        db_statements: u64,
+        db: &DbFigures,
         site: &SiteFigures,
     ) -> String {
         let mut out = String::new();
@@ -152,7 +152,17 @@ impl Metrics {
         scrape.register(
             "db_statements",
             "Statements this node sent the database (queries, BEGIN and COMMIT)",
-            ConstCounter::new(db_statements),
+            ConstCounter::new(db.statements),
+        );
+        scrape.register(
+            "db_notifications",
+            "Notifications of queued work this node heard from PostgreSQL (each wakes its workers)",
+            ConstCounter::new(db.notifications),
+        );
+        scrape.register(
+            "db_listening",
+            "1 while this node hears PostgreSQL's notifications; 0 while its workers poll",
+            ConstGauge::new(i64::from(db.listening)),
         );
         scrape.register(
             "page_cache_entries",
@@ -187,6 +197,25 @@ impl Metrics {
         );
         let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &scrape);
         out
+    }
+}
+
+/// What this node sent to and heard from the database.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DbFigures {
+    pub statements: u64,
+    pub notifications: u64,
+    pub listening: bool,
+}
+
+impl DbFigures {
+    /// `db`'s figures now.
+    pub fn of(db: &crate::Db) -> DbFigures {
+        DbFigures {
+            statements: db.statements(),
+            notifications: db.wake().heard_total(),
+            listening: db.wake().listening(),
+        }
     }
 }
 
@@ -270,7 +299,12 @@ mod tests {
             outbox: vec![("failed".into(), 2)],
             photos: 7675,
         };
-        let text = m.render(&cache, 42, &site);
+        let db = DbFigures {
+            statements: 42,
+            notifications: 5,
+            listening: true,
+        };
+        let text = m.render(&cache, &db, &site);
         for line in [
             "keepsake_http_requests_total{group=\"page\",status=\"2xx\"} 1",
             "keepsake_http_requests_total{group=\"page\",status=\"5xx\"} 1",
@@ -281,6 +315,8 @@ mod tests {
             "keepsake_photos 7675",
             "keepsake_page_cache_hits_total 0",
             "keepsake_db_statements_total 42",
+            "keepsake_db_notifications_total 5",
+            "keepsake_db_listening 1",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
         }

@@ -3,7 +3,7 @@
 //! publishes. Publishing is idempotent — it only moves a post that is still scheduled and due —
 //! so a retry, a restart or a second node can never publish twice.
 
-use chrono::Duration;
+use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::{Db, DbConn};
@@ -60,6 +60,8 @@ pub fn sync_schedule(conn: &mut DbConn, post: &Post) -> Result<()> {
 pub struct Pass {
     pub published: Vec<i64>,
     pub failed: usize,
+    /// When the next scheduled post falls due, as the pass ended.
+    pub next_due: Option<NaiveDateTime>,
 }
 
 /// Runs every due publish job, each in its own transaction, as `owner` (a node-unique name).
@@ -116,5 +118,7 @@ pub fn run_due(db: &Db, owner: &str) -> Result<Pass> {
             }
         }
     }
+    let mut conn = db.conn()?;
+    pass.next_due = job::next_run_at(&mut conn, &[PUBLISH_JOB])?;
     Ok(pass)
 }

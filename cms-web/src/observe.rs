@@ -108,9 +108,11 @@ pub async fn metrics(
         }
     }
     let site = state.db.run(cms_core::metrics::SiteFigures::read).await?;
-    let text = state
-        .metrics
-        .render(&state.pages, state.db.statements(), &site);
+    let text = state.metrics.render(
+        &state.pages,
+        &cms_core::metrics::DbFigures::of(&state.db),
+        &site,
+    );
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))

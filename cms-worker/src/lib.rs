@@ -9,10 +9,15 @@ pub mod mail;
 use std::time::Duration;
 
 use cms_core::AppState;
+use cms_core::db::wake::Work;
 use tokio::task::JoinHandle;
 
-/// How often the scheduler looks for due posts.
+/// How often the scheduler looks for due posts (PostgreSQL: while not listening; SQLite).
 pub const TICK: Duration = Duration::from_secs(1);
+
+/// How often the scheduler looks on its own while notifications wake it (`cms_core::db::wake`):
+/// it also wakes when the next scheduled post falls due.
+pub const SCHEDULER_IDLE: Duration = Duration::from_secs(30);
 
 /// A name for this process's leases: host and process id, unique per node.
 pub fn node_name() -> String {
@@ -24,11 +29,28 @@ pub fn node_name() -> String {
     )
 }
 
-/// How often the mail workers look for work when idle.
+/// How often the mail workers look for work when idle (PostgreSQL: while not listening;
+/// SQLite).
 pub const MAIL_TICK: Duration = Duration::from_millis(500);
+
+/// How often the mail workers look on their own while notifications wake them: for retries
+/// and leases, which fall due with time.
+pub const MAIL_IDLE: Duration = Duration::from_secs(5);
 
 /// How often the import worker looks for queued server-side imports (gallery and site).
 pub const IMPORT_TICK: Duration = Duration::from_secs(2);
+
+/// How often the import worker looks on its own while notifications wake it.
+pub const IMPORT_IDLE: Duration = Duration::from_secs(10);
+
+/// Waits, after a pass of a worker of `work` that found nothing (more) to do, until
+/// notifications wake it, its idle time has passed (`polling` when not listening) or the process
+/// starts stopping; `false` when it is stopping.
+async fn rest(state: &AppState, work: Work, polling: Duration, idle: Duration) -> bool {
+    let wake = state.db.wake();
+    wake.wait(work, wake.idle(polling, idle)).await;
+    !cms_core::shutdown::is_stopping()
+}
 
 /// Sleeps for `d`, or less when the process starts stopping.
 async fn pause(d: Duration) {
@@ -119,7 +141,10 @@ fn free_dead_leases(state: &AppState) {
     };
     match freed {
         Ok(0) => {}
-        Ok(n) => tracing::info!(rows = n, "freed the leases of a stopped process"),
+        Ok(n) => {
+            tracing::info!(rows = n, "freed the leases of a stopped process");
+            state.db.wake().wake_all();
+        }
         Err(e) => tracing::warn!(error = %e, "cannot free the leases of stopped processes"),
     }
 }
@@ -147,19 +172,24 @@ impl Workers {
     }
 }
 
-/// How often the webhook worker looks for new changes and due deliveries.
+/// How often the webhook worker looks for new changes and due deliveries (PostgreSQL: while
+/// not listening; SQLite).
 pub const WEBHOOK_TICK: Duration = Duration::from_millis(500);
 
+/// How often the webhook worker looks on its own while notifications wake it: for retries,
+/// which fall due with time (the first after 5 s).
+pub const WEBHOOK_IDLE: Duration = Duration::from_secs(5);
+
 /// Plans the change stream into webhook deliveries and sends what is due
-/// (`cms_core::webhooks`), twice a second.
+/// (`cms_core::webhooks`), when woken by a change or a delivery queued, and on its own twice a
+/// second (SQLite) or every five seconds.
 fn spawn_webhooks(state: AppState) -> JoinHandle<()> {
     tokio::spawn(async move {
         let owner = node_name();
         let fetcher = std::sync::Arc::new(cms_core::webhooks::fetcher(
             state.config.webhook_allow_private,
         ));
-        let mut tick = every(WEBHOOK_TICK);
-        while next_beat(&mut tick).await {
+        while !cms_core::shutdown::is_stopping() {
             let (s, who, f) = (state.clone(), owner.clone(), fetcher.clone());
             let pass = tokio::task::spawn_blocking(move || {
                 cms_core::webhooks::plan(&s.db, &s.config.server.base_url)?;
@@ -172,6 +202,9 @@ fn spawn_webhooks(state: AppState) -> JoinHandle<()> {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => tracing::warn!(error = %e, "webhook pass failed"),
                 Err(e) => tracing::warn!(error = %e, "webhook task failed"),
+            }
+            if !rest(&state, Work::Webhooks, WEBHOOK_TICK, WEBHOOK_IDLE).await {
+                break;
             }
         }
     })
@@ -205,13 +238,16 @@ fn spawn_digests(state: AppState) -> JoinHandle<()> {
 }
 
 /// Starts the scheduler, the import worker, the mail workers, the webhook worker, the lease sweeper,
-/// housekeeping and scheduled backups. At shutdown, call `cms_core::shutdown::begin` and then
+/// housekeeping, scheduled backups and, on PostgreSQL, the connection that listens for work
+/// (`cms_core::db::wake`). At shutdown, call `cms_core::shutdown::begin` and then
 /// [`Workers::stop`].
 pub fn spawn_workers(state: AppState) -> Workers {
     // What a killed process of this machine held is due again at once, not when its lease
     // runs out.
     free_dead_leases(&state);
     let mut handles = Vec::new();
+    let listener = state.db.clone();
+    handles.push(tokio::task::spawn_blocking(move || listener.listen()));
     let sweeper = state.clone();
     handles.push(tokio::spawn(async move {
         let mut tick = every(LEASE_SWEEP);
@@ -227,8 +263,7 @@ pub fn spawn_workers(state: AppState) -> Workers {
     let imports = state.clone();
     handles.push(tokio::spawn(async move {
         let owner = node_name();
-        let mut tick = every(IMPORT_TICK);
-        while next_beat(&mut tick).await {
+        while !cms_core::shutdown::is_stopping() {
             let (s, who) = (imports.clone(), owner.clone());
             let run = tokio::task::spawn_blocking(move || {
                 let gallery = cms_core::ingest::job::run_next(
@@ -255,21 +290,38 @@ pub fn spawn_workers(state: AppState) -> Workers {
                 Ok(Err(e)) => tracing::warn!(error = %e, "import worker pass failed"),
                 Err(e) => tracing::warn!(error = %e, "import worker task failed"),
             }
+            if !rest(&imports, Work::Imports, IMPORT_TICK, IMPORT_IDLE).await {
+                break;
+            }
         }
     }));
     handles.push(spawn_webhooks(state.clone()));
     handles.push(spawn_digests(state.clone()));
     handles.push(tokio::spawn(async move {
         let owner = node_name();
-        let mut tick = every(TICK);
-        while next_beat(&mut tick).await {
+        while !cms_core::shutdown::is_stopping() {
             let (db, who) = (state.db.clone(), owner.clone());
-            match tokio::task::spawn_blocking(move || cms_core::publishing::run_due(&db, &who))
-                .await
-            {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "scheduler pass failed"),
-                Err(e) => tracing::warn!(error = %e, "scheduler task failed"),
+            let next_due =
+                match tokio::task::spawn_blocking(move || cms_core::publishing::run_due(&db, &who))
+                    .await
+                {
+                    Ok(Ok(pass)) => pass.next_due,
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "scheduler pass failed");
+                        None
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "scheduler task failed");
+                        None
+                    }
+                };
+            // Woken by notifications, it need not look before the next post falls due.
+            let idle = next_due
+                .and_then(|at| (at - state.db.now()).to_std().ok())
+                .filter(|d| !d.is_zero())
+                .map_or(SCHEDULER_IDLE, |d| d.min(SCHEDULER_IDLE));
+            if !rest(&state, Work::Scheduler, TICK, idle).await {
+                break;
             }
         }
     }));
@@ -294,7 +346,9 @@ fn spawn_mail(state: AppState) -> Vec<JoinHandle<()>> {
             .await
             {
                 Ok(Ok(Some(n))) => tracing::info!(queued = n, "fanned out an update"),
-                Ok(Ok(None)) => pause(MAIL_TICK).await,
+                Ok(Ok(None)) => {
+                    rest(&fan, Work::FanOut, MAIL_TICK, MAIL_IDLE).await;
+                }
                 Ok(Err(e)) => {
                     tracing::warn!(error = %e, "fan-out failed; will retry");
                     pause(Duration::from_secs(5)).await;
@@ -304,7 +358,7 @@ fn spawn_mail(state: AppState) -> Vec<JoinHandle<()>> {
         }
     });
     let delivery = tokio::spawn(async move {
-        let deliverer = match crate::mail::deliver::Deliverer::new(state, node_name()) {
+        let deliverer = match crate::mail::deliver::Deliverer::new(state.clone(), node_name()) {
             Ok(d) => d,
             Err(e) => {
                 tracing::error!(error = %e, "mail delivery is off");
@@ -313,7 +367,9 @@ fn spawn_mail(state: AppState) -> Vec<JoinHandle<()>> {
         };
         while !cms_core::shutdown::is_stopping() {
             match deliverer.round().await {
-                Ok(0) => pause(MAIL_TICK).await,
+                Ok(0) => {
+                    rest(&state, Work::Mail, MAIL_TICK, MAIL_IDLE).await;
+                }
                 Ok(_) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "mail delivery round failed");

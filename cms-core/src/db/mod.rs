@@ -4,6 +4,7 @@
 mod migrate;
 mod pool;
 pub mod prepared;
+pub mod wake;
 
 pub use migrate::{MigrationReport, migrate_up_to, newest_known, run_migrations};
 pub use pool::{Clock, Db, PooledConn};

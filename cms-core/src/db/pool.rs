@@ -8,6 +8,7 @@ use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
 use diesel::{Connection, PgConnection, SqliteConnection};
 
+use super::wake::Wake;
 use super::{Backend, DbConn, write_tx};
 use crate::config::{DatabaseConfig, DatabaseUrl};
 use crate::error::{Error, Result};
@@ -124,6 +125,9 @@ pub struct Db {
     write_lock: Arc<Mutex<()>>,
     version: Arc<VersionCache>,
     clock: Arc<Clock>,
+    /// Opens the listening connection ([`Db::listen`]) the way the pool opens its own.
+    manager: Manager,
+    wake: Arc<Wake>,
 }
 
 /// The time the background work of one `Db` goes by (what is due: scheduled posts, jobs,
@@ -203,7 +207,7 @@ impl Db {
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(10))
             .test_on_check_out(false)
-            .build_unchecked(manager);
+            .build_unchecked(manager.clone());
         // Hand the probe connection to nobody: r2d2 opens its own; dropping it here is cheap.
         drop(first);
         Ok(Db {
@@ -213,7 +217,72 @@ impl Db {
             write_lock: Arc::new(Mutex::new(())),
             version: Arc::new(VersionCache::default()),
             clock: Arc::new(Clock::default()),
+            manager,
+            wake: Arc::new(Wake::default()),
         })
+    }
+
+    /// This process's worker wake-ups ([`super::wake`]).
+    pub fn wake(&self) -> &Wake {
+        &self.wake
+    }
+
+    /// Listens for the database's notifications (PostgreSQL) and wakes this process's workers
+    /// with them, until the process starts stopping; on SQLite returns at once. Blocking: run
+    /// it on a thread of its own. A lost connection is opened again after
+    /// [`super::wake::RECONNECT`]; meanwhile the workers look on their own as often as they
+    /// did before listening existed.
+    pub fn listen(&self) {
+        if self.backend != Backend::Postgres {
+            return;
+        }
+        let mut lost_said = false;
+        while !crate::shutdown::is_stopping() {
+            match self.listen_once() {
+                Ok(()) => return,
+                Err(e) => {
+                    self.wake.set_listening(false);
+                    // Everyone looks: work queued while nobody listened is not missed.
+                    self.wake.wake_all();
+                    if !lost_said {
+                        tracing::warn!(error = %one_line(&e), "not listening for work; workers poll until it is back");
+                        lost_said = true;
+                    }
+                }
+            }
+            let until = Instant::now() + super::wake::RECONNECT;
+            while Instant::now() < until && !crate::shutdown::is_stopping() {
+                std::thread::sleep(super::wake::LISTEN_POLL);
+            }
+        }
+    }
+
+    /// One listening connection's life: `Ok` when the process stops, `Err` when it is lost.
+    fn listen_once(&self) -> std::result::Result<(), String> {
+        let mut conn = match self.manager.establish().map_err(|e| e.to_string())? {
+            DbConn::Pg(c) => c,
+            DbConn::Sqlite(_) => return Ok(()),
+        };
+        conn.batch_execute(&format!("LISTEN {}", super::wake::CHANNEL))
+            .map_err(|e| e.to_string())?;
+        self.wake.set_listening(true);
+        // Anything queued before this connection listened is looked for now.
+        self.wake.wake_all();
+        self.version.stale.store(true, Ordering::Release);
+        tracing::info!("listening for work on PostgreSQL");
+        while !crate::shutdown::is_stopping() {
+            // Reads what the server has sent, without a statement or a wait.
+            for heard in conn.notifications_iter() {
+                let heard = heard.map_err(|e| e.to_string())?;
+                if heard.payload == "site_state" {
+                    self.version.stale.store(true, Ordering::Release);
+                }
+                self.wake.heard(&heard.payload);
+            }
+            std::thread::sleep(super::wake::LISTEN_POLL);
+        }
+        self.wake.set_listening(false);
+        Ok(())
     }
 
     /// Statements this handle's connections have sent the database since it was opened.

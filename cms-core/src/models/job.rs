@@ -150,6 +150,16 @@ pub fn claim_at(
         .optional()
 }
 
+/// When the next queued job of `kinds` falls due (`None`: none is queued); a worker woken by
+/// notifications sleeps until then.
+pub fn next_run_at(conn: &mut DbConn, kinds: &[&str]) -> QueryResult<Option<NaiveDateTime>> {
+    jobs::table
+        .filter(jobs::status.eq(JobStatus::Queued))
+        .filter(jobs::kind.eq_any(kinds))
+        .select(diesel::dsl::min(jobs::run_at))
+        .first(conn)
+}
+
 /// Marks a job done, if `owner` still holds it.
 pub fn complete(conn: &mut DbConn, id: i64, owner: &str) -> QueryResult<bool> {
     let t = now();

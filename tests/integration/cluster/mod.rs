@@ -4,6 +4,7 @@
 //! DEPLOY.md. Every node runs the workers (scheduler, fan-out, delivery, imports).
 
 mod shared;
+mod wake;
 mod work;
 
 use std::path::{Path, PathBuf};

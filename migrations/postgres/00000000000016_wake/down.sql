@@ -1,0 +1,10 @@
+DROP TRIGGER site_state_wake ON site_state;
+DROP TRIGGER webhooks_wake ON webhooks;
+DROP TRIGGER webhook_deliveries_wake_again ON webhook_deliveries;
+DROP TRIGGER webhook_deliveries_wake ON webhook_deliveries;
+DROP TRIGGER change_events_wake ON change_events;
+DROP TRIGGER email_outbox_wake_again ON email_outbox;
+DROP TRIGGER email_outbox_wake ON email_outbox;
+DROP TRIGGER jobs_wake_again ON jobs;
+DROP TRIGGER jobs_wake ON jobs;
+DROP FUNCTION keepsake_wake();
