@@ -141,9 +141,9 @@ pub fn free(conn: &mut DbConn, owners: &[String]) -> QueryResult<usize> {
         .set(webhook_deliveries::lease_until.eq(t))
         .execute(conn)?;
     }
-    if freed > 0 && conn.backend() == crate::db::Backend::Postgres {
+    if freed > 0 {
         // Every node's workers look at once (`db::wake`), not when they next would.
-        diesel::sql_query("SELECT pg_notify('keepsake', 'leases')").execute(conn)?;
+        crate::db::wake::announce(conn, "leases")?;
     }
     Ok(freed)
 }

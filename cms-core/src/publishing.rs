@@ -60,7 +60,8 @@ pub fn sync_schedule(conn: &mut DbConn, post: &Post) -> Result<()> {
 pub struct Pass {
     pub published: Vec<i64>,
     pub failed: usize,
-    /// When the next scheduled post falls due, as the pass ended.
+    /// When the next scheduled post falls due (or a dead node's claim of one runs out), as
+    /// the pass ended; asked only while notifications wake the scheduler.
     pub next_due: Option<NaiveDateTime>,
 }
 
@@ -118,7 +119,16 @@ pub fn run_due(db: &Db, owner: &str) -> Result<Pass> {
             }
         }
     }
-    let mut conn = db.conn()?;
-    pass.next_due = job::next_run_at(&mut conn, &[PUBLISH_JOB])?;
+    if db.wake().listening() {
+        // Only a scheduler woken by notifications sleeps until then; one that polls (SQLite)
+        // does not ask.
+        pass.next_due = db
+            .conn()
+            .and_then(|mut c| Ok(job::next_run_at(&mut c, &[PUBLISH_JOB])?))
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot read when the next post is due");
+                Some(db.now())
+            });
+    }
     Ok(pass)
 }

@@ -286,7 +286,9 @@ pub fn spawn_workers(state: AppState) -> Workers {
                 Ok::<_, cms_core::Error>(gallery || site)
             });
             match run.await {
-                Ok(Ok(_)) => {}
+                // Ran an import: the next queued one, if any, at once.
+                Ok(Ok(true)) => continue,
+                Ok(Ok(false)) => {}
                 Ok(Err(e)) => tracing::warn!(error = %e, "import worker pass failed"),
                 Err(e) => tracing::warn!(error = %e, "import worker task failed"),
             }
@@ -301,25 +303,29 @@ pub fn spawn_workers(state: AppState) -> Workers {
         let owner = node_name();
         while !cms_core::shutdown::is_stopping() {
             let (db, who) = (state.db.clone(), owner.clone());
-            let next_due =
-                match tokio::task::spawn_blocking(move || cms_core::publishing::run_due(&db, &who))
-                    .await
-                {
-                    Ok(Ok(pass)) => pass.next_due,
-                    Ok(Err(e)) => {
-                        tracing::warn!(error = %e, "scheduler pass failed");
-                        None
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "scheduler task failed");
-                        None
-                    }
-                };
-            // Woken by notifications, it need not look before the next post falls due.
-            let idle = next_due
-                .and_then(|at| (at - state.db.now()).to_std().ok())
-                .filter(|d| !d.is_zero())
-                .map_or(SCHEDULER_IDLE, |d| d.min(SCHEDULER_IDLE));
+            let pass =
+                tokio::task::spawn_blocking(move || cms_core::publishing::run_due(&db, &who)).await;
+            // Woken by notifications, it need not look before the next post falls due; a post
+            // due already (claimed by another node, or a failed pass) is looked at in a
+            // second, as when polling.
+            let idle = match pass {
+                Ok(Ok(p)) => match p.next_due {
+                    None => SCHEDULER_IDLE,
+                    Some(at) => (at - state.db.now())
+                        .to_std()
+                        .ok()
+                        .filter(|d| !d.is_zero())
+                        .map_or(TICK, |d| d.min(SCHEDULER_IDLE)),
+                },
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "scheduler pass failed");
+                    TICK
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "scheduler task failed");
+                    TICK
+                }
+            };
             if !rest(&state, Work::Scheduler, TICK, idle).await {
                 break;
             }

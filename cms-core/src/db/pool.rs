@@ -238,7 +238,7 @@ impl Db {
         }
         let mut lost_said = false;
         while !crate::shutdown::is_stopping() {
-            match self.listen_once() {
+            match self.listen_once(&mut lost_said) {
                 Ok(()) => return,
                 Err(e) => {
                     self.wake.set_listening(false);
@@ -258,7 +258,11 @@ impl Db {
     }
 
     /// One listening connection's life: `Ok` when the process stops, `Err` when it is lost.
-    fn listen_once(&self) -> std::result::Result<(), String> {
+    /// A connection that hears nothing for [`super::wake::PROBE_EVERY`] sends a notification
+    /// through the pool and must hear it back within [`super::wake::PROBE_WAIT`]: a connection
+    /// lost without a word (a half-open TCP connection, a pooler that does not keep the
+    /// session's `LISTEN`) is given up, and the workers poll until a new one hears.
+    fn listen_once(&self, lost_said: &mut bool) -> std::result::Result<(), String> {
         let mut conn = match self.manager.establish().map_err(|e| e.to_string())? {
             DbConn::Pg(c) => c,
             DbConn::Sqlite(_) => return Ok(()),
@@ -269,7 +273,12 @@ impl Db {
         // Anything queued before this connection listened is looked for now.
         self.wake.wake_all();
         self.version.stale.store(true, Ordering::Release);
-        tracing::info!("listening for work on PostgreSQL");
+        if std::mem::take(lost_said) {
+            tracing::warn!("listening for work again");
+        } else {
+            tracing::info!("listening for work on PostgreSQL");
+        }
+        let (mut last_heard, mut probed) = (Instant::now(), None::<Instant>);
         while !crate::shutdown::is_stopping() {
             // Reads what the server has sent, without a statement or a wait.
             for heard in conn.notifications_iter() {
@@ -278,6 +287,24 @@ impl Db {
                     self.version.stale.store(true, Ordering::Release);
                 }
                 self.wake.heard(&heard.payload);
+                (last_heard, probed) = (Instant::now(), None);
+            }
+            if last_heard.elapsed() >= super::wake::PROBE_EVERY {
+                match probed {
+                    None => {
+                        let mut c = self.conn().map_err(|e| e.to_string())?;
+                        super::wake::announce(&mut c, super::wake::PROBE)
+                            .map_err(|e| e.to_string())?;
+                        probed = Some(Instant::now());
+                    }
+                    Some(at) if at.elapsed() >= super::wake::PROBE_WAIT => {
+                        return Err(format!(
+                            "a notification sent {} s ago was not heard back",
+                            super::wake::PROBE_WAIT.as_secs()
+                        ));
+                    }
+                    Some(_) => {}
+                }
             }
             std::thread::sleep(super::wake::LISTEN_POLL);
         }

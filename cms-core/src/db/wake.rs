@@ -29,8 +29,31 @@ pub const CHANNEL: &str = "keepsake";
 /// node spent about 2.5 ms of CPU a second on them).
 pub const LISTEN_POLL: Duration = Duration::from_millis(200);
 
+/// How long the listening connection may hear nothing before it checks itself with a probe.
+pub const PROBE_EVERY: Duration = Duration::from_secs(30);
+
+/// How long it waits to hear its probe back before it counts itself lost.
+pub const PROBE_WAIT: Duration = Duration::from_secs(10);
+
 /// How long a lost listening connection waits before connecting again.
 pub const RECONNECT: Duration = Duration::from_secs(2);
+
+/// What the listener's own probe says (heard by every node; wakes nobody).
+pub const PROBE: &str = "probe";
+
+/// Tells every node's workers, when the current transaction commits, that work of `what` (a
+/// table's name, as the triggers say) is due now, for writes no trigger sees (leases freed,
+/// work handed back). Nothing on SQLite, whose one node polls.
+pub fn announce(conn: &mut super::DbConn, what: &str) -> diesel::QueryResult<()> {
+    use diesel::RunQueryDsl;
+    if conn.backend() == super::Backend::Postgres {
+        diesel::sql_query("SELECT pg_notify($1, $2)")
+            .bind::<diesel::sql_types::Text, _>(CHANNEL)
+            .bind::<diesel::sql_types::Text, _>(what)
+            .execute(conn)?;
+    }
+    Ok(())
+}
 
 /// The kinds of work a notification can wake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,7 +118,7 @@ impl Wake {
             "jobs" => &[Work::Scheduler, Work::FanOut, Work::Imports],
             "email_outbox" => &[Work::Mail],
             "change_events" | "webhook_deliveries" | "webhooks" => &[Work::Webhooks],
-            "site_state" => &[],
+            "site_state" | PROBE => &[],
             _ => &[
                 Work::Scheduler,
                 Work::FanOut,
@@ -106,9 +129,12 @@ impl Wake {
         }
     }
 
-    /// Wakes the workers `table`'s notification concerns and counts it.
+    /// Wakes the workers `table`'s notification concerns and counts it (a probe is not
+    /// counted).
     pub(crate) fn heard(&self, table: &str) {
-        self.heard.fetch_add(1, Ordering::Relaxed);
+        if table != PROBE {
+            self.heard.fetch_add(1, Ordering::Relaxed);
+        }
         for w in Self::of_table(table) {
             self.wake(*w);
         }
@@ -161,6 +187,11 @@ mod tests {
         assert!(Wake::of_table("site_state").is_empty());
         // Something this release does not know (a newer node's trigger): everyone looks.
         assert_eq!(Wake::of_table("something_new").len(), 5);
+        // A listener's probe wakes nobody and is not counted as work heard.
+        let w = Wake::default();
+        w.heard(PROBE);
+        assert_eq!(w.heard_total(), 0);
+        assert!(Wake::of_table(PROBE).is_empty());
     }
 
     #[tokio::test]

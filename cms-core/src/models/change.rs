@@ -198,9 +198,13 @@ pub fn append(conn: &mut DbConn, actor: &str, quiet: bool, events: &[NewEvent]) 
             )
         })
         .collect();
-    crate::per_backend!(conn, |c| diesel::insert_into(change_events::table)
-        .values(rows.clone())
-        .execute(c))?;
+    // 500 rows (3,500 values) per INSERT: under SQLite's limit of bound values however many
+    // albums a bulk load writes at once.
+    for chunk in rows.chunks(500) {
+        crate::per_backend!(conn, |c| diesel::insert_into(change_events::table)
+            .values(chunk.to_vec())
+            .execute(c))?;
+    }
     Ok(())
 }
 

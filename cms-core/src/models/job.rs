@@ -150,14 +150,21 @@ pub fn claim_at(
         .optional()
 }
 
-/// When the next queued job of `kinds` falls due (`None`: none is queued); a worker woken by
-/// notifications sleeps until then.
+/// When the next job of `kinds` falls due: a queued one's time, or when a running one's lease
+/// runs out (its node may have died); `None`: none. A worker woken by notifications sleeps
+/// until then.
 pub fn next_run_at(conn: &mut DbConn, kinds: &[&str]) -> QueryResult<Option<NaiveDateTime>> {
-    jobs::table
+    let queued: Option<NaiveDateTime> = jobs::table
         .filter(jobs::status.eq(JobStatus::Queued))
         .filter(jobs::kind.eq_any(kinds))
         .select(diesel::dsl::min(jobs::run_at))
-        .first(conn)
+        .first(conn)?;
+    let leased: Option<NaiveDateTime> = jobs::table
+        .filter(jobs::status.eq(JobStatus::Running))
+        .filter(jobs::kind.eq_any(kinds))
+        .select(diesel::dsl::min(jobs::lease_until))
+        .first(conn)?;
+    Ok(queued.into_iter().chain(leased).min())
 }
 
 /// Marks a job done, if `owner` still holds it.

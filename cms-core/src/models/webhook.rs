@@ -329,7 +329,8 @@ pub fn release(conn: &mut DbConn, id: i64, owner: &str) -> QueryResult<()> {
         webhook_deliveries::lease_until.eq(None::<NaiveDateTime>),
     ))
     .execute(conn)?;
-    Ok(())
+    // Due for the other nodes now, not when they next look.
+    crate::db::wake::announce(conn, "webhook_deliveries")
 }
 
 /// Queues a delivery again now (the admin's "send again"); its attempts start over.

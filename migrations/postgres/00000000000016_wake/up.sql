@@ -19,15 +19,16 @@ CREATE TRIGGER jobs_wake AFTER INSERT ON jobs
 CREATE TRIGGER jobs_wake_again AFTER UPDATE OF status, run_at ON jobs
     FOR EACH ROW WHEN (NEW.status = 'queued') EXECUTE FUNCTION keepsake_wake();
 
--- Emails queued, or queued again by the admin's "retry failed".
+-- Emails queued, or queued again: by the admin's "retry failed", handed back by a node that
+-- stops, or to be retried later (a wake-up that finds nothing due yet costs a read).
 CREATE TRIGGER email_outbox_wake AFTER INSERT ON email_outbox
     FOR EACH STATEMENT EXECUTE FUNCTION keepsake_wake();
 CREATE TRIGGER email_outbox_wake_again AFTER UPDATE OF status ON email_outbox
-    FOR EACH ROW WHEN (NEW.status = 'queued' AND OLD.status = 'failed')
+    FOR EACH ROW WHEN (NEW.status = 'queued' AND OLD.status <> 'queued')
     EXECUTE FUNCTION keepsake_wake();
 
 -- The change stream (webhooks plan deliveries from it), a test ping or "send again", a hook
--- turned on again.
+-- turned on again. (Deliveries a stopping node hands back notify from `webhook::release`.)
 CREATE TRIGGER change_events_wake AFTER INSERT ON change_events
     FOR EACH STATEMENT EXECUTE FUNCTION keepsake_wake();
 CREATE TRIGGER webhook_deliveries_wake AFTER INSERT ON webhook_deliveries

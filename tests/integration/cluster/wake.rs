@@ -79,4 +79,63 @@ fn idle_nodes_wait_to_be_woken_and_every_node_hears_the_work() {
                 .contains("Heard everywhere")
         });
     }
+
+    // The listening connections cut by the server (a restart, an administrator): each node
+    // polls meanwhile, listens again on a new connection, and hears the next publish.
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    let listening = || -> Vec<i32> {
+        diesel::sql_query(
+            "SELECT pid FROM pg_stat_activity \
+             WHERE datname = current_database() AND query = 'LISTEN keepsake'",
+        )
+        .load::<Pid>(&mut c.env.conn())
+        .expect("pg_stat_activity")
+        .into_iter()
+        .map(|p| p.pid)
+        .collect()
+    };
+    let old = listening();
+    assert_eq!(old.len(), 3, "one listening connection per node");
+    diesel::sql_query(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN ({})",
+        old.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
+    ))
+    .execute(&mut c.env.conn())
+    .expect("terminate");
+    c.wait(
+        "three new listening connections",
+        Duration::from_secs(30),
+        || {
+            let now = listening();
+            now.len() == 3 && now.iter().all(|p| !old.contains(p))
+        },
+    );
+    for addr in &nodes {
+        c.wait(
+            "every node listening again",
+            Duration::from_secs(30),
+            || metric(addr, "keepsake_db_listening") == 1,
+        );
+    }
+    let heard: Vec<u64> = nodes
+        .iter()
+        .map(|a| metric(a, "keepsake_db_notifications_total"))
+        .collect();
+    let (s, body) = api_post(
+        &nodes[1],
+        "/api/v1/posts",
+        &token,
+        serde_json::json!({"title": "Heard again", "body": "Still there.", "status": "published"}),
+    );
+    assert_eq!(s, 201, "{body}");
+    for (addr, before) in nodes.iter().zip(heard) {
+        c.wait("the publish heard again", Duration::from_secs(10), || {
+            metric(addr, "keepsake_db_notifications_total") > before
+        });
+    }
 }
