@@ -55,30 +55,8 @@ fn idle_nodes_wait_to_be_woken_and_every_node_hears_the_work() {
 
     // A publish through one node is heard by every node: its content version and the
     // change stream (webhooks), and the other nodes' pages show it.
-    let heard: Vec<u64> = nodes
-        .iter()
-        .map(|a| metric(a, "keepsake_db_notifications_total"))
-        .collect();
     let token = crate::api::token(&c.env, "writer", &["posts:write"]);
-    let (s, body) = api_post(
-        &nodes[0],
-        "/api/v1/posts",
-        &token,
-        serde_json::json!({"title": "Heard everywhere", "body": "Announced.", "status": "published"}),
-    );
-    assert_eq!(s, 201, "{body}");
-    for (addr, before) in nodes.iter().zip(heard) {
-        c.wait(
-            "the publish heard on every node",
-            Duration::from_secs(10),
-            || metric(addr, "keepsake_db_notifications_total") > before,
-        );
-        c.wait("the post on every node", Duration::from_secs(10), || {
-            request(addr, "GET", "/", &[], "")
-                .2
-                .contains("Heard everywhere")
-        });
-    }
+    publish_heard_by_all(&c, &nodes, 0, &token, "Heard everywhere");
 
     // The listening connections cut by the server (a restart, an administrator): each node
     // polls meanwhile, listens again on a new connection, and hears the next publish.
@@ -122,20 +100,31 @@ fn idle_nodes_wait_to_be_woken_and_every_node_hears_the_work() {
             || metric(addr, "keepsake_db_listening") == 1,
         );
     }
+    publish_heard_by_all(&c, &nodes, 1, &token, "Heard again");
+}
+
+/// Publishes a post titled `title` through node `via`: every node hears it (its count of
+/// notifications rises) and shows it on its home page.
+fn publish_heard_by_all(c: &Cluster, nodes: &[String], via: usize, token: &str, title: &str) {
     let heard: Vec<u64> = nodes
         .iter()
         .map(|a| metric(a, "keepsake_db_notifications_total"))
         .collect();
     let (s, body) = api_post(
-        &nodes[1],
+        &nodes[via],
         "/api/v1/posts",
-        &token,
-        serde_json::json!({"title": "Heard again", "body": "Still there.", "status": "published"}),
+        token,
+        serde_json::json!({"title": title, "body": "Announced.", "status": "published"}),
     );
     assert_eq!(s, 201, "{body}");
     for (addr, before) in nodes.iter().zip(heard) {
-        c.wait("the publish heard again", Duration::from_secs(10), || {
-            metric(addr, "keepsake_db_notifications_total") > before
+        c.wait(
+            "the publish heard on every node",
+            Duration::from_secs(10),
+            || metric(addr, "keepsake_db_notifications_total") > before,
+        );
+        c.wait("the post on every node", Duration::from_secs(10), || {
+            request(addr, "GET", "/", &[], "").2.contains(title)
         });
     }
 }

@@ -348,7 +348,31 @@ async fn events_are_read_in_order_from_a_cursor(backend: Backend) {
     assert_eq!(mark(&env), before);
 }
 
+/// Thousands of events at once (a bulk load's albums): all appended, in order, past the number
+/// of values SQLite binds in one statement.
+async fn thousands_of_events_are_appended_at_once(backend: Backend) {
+    let env = TestEnv::new(backend);
+    let start = mark(&env);
+    let events: Vec<change::NewEvent> = (1..=5_000)
+        .map(|i| {
+            change::NewEvent::new(
+                EventKind::AlbumPublished,
+                "album",
+                i,
+                serde_json::json!({"title": format!("Album {i}")}),
+            )
+        })
+        .collect();
+    env.write(|c| Ok(change::append(c, "generate", true, &events)?));
+    let got = since(&env, start);
+    assert_eq!(got.len(), 5_000);
+    assert!(got.iter().all(|e| e.quiet));
+    let ids: Vec<i64> = got.iter().map(|e| e.item_id).collect();
+    assert_eq!(ids, (1..=5_000).collect::<Vec<i64>>());
+}
+
 backend_tests!(
+    thousands_of_events_are_appended_at_once,
     a_posts_life_appends_one_event_per_change_readers_see,
     the_scheduler_publishes_with_one_event_of_its_own,
     the_gallery_appends_events_only_for_what_readers_see,

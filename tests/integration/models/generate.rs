@@ -112,6 +112,22 @@ async fn fills_an_empty_archive_to_the_totals(backend: Backend) {
         .get_result(&mut *env.conn())
         .expect("count");
     assert_eq!((fanouts, count(&env, "email_outbox")), (0, 0));
+    // Every album is in the change stream once; those loaded in bulk quietly (mirrors see
+    // them; no digest or webhook announces a bulk load).
+    let events = cms_core::models::change::after(&mut env.conn(), 0, 100_000).expect("events");
+    let published: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == "album.published")
+        .collect();
+    let mut albums_seen: Vec<i64> = published.iter().map(|e| e.item_id).collect();
+    albums_seen.sort_unstable();
+    albums_seen.dedup();
+    assert_eq!((published.len(), albums_seen.len()), (30, 30));
+    let bulk: Vec<_> = published
+        .iter()
+        .filter(|e| e.actor == "import:generate")
+        .collect();
+    assert!(!bulk.is_empty() && bulk.iter().all(|e| e.quiet), "{bulk:?}");
     // Photos are distinct rows whose files exist, shared through links.
     let sample: Vec<photo::Photo> = photos::table
         .order(photos::id.desc())
