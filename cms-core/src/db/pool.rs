@@ -53,7 +53,8 @@ impl Manager {
                 // pool thread may still be connecting — a crash at exit (seen: a segfault in
                 // an r2d2 worker after `cms user reset-2fa` had done its work).
                 openssl_sys::init();
-                let mut conn = PgConnection::establish(url)?;
+                let chosen = std::env::var_os("PGSSLMODE").is_some();
+                let mut conn = PgConnection::establish(&libpq_url(url, chosen))?;
                 // PostgreSQL's built-in random_page_cost (4) prices a page read at random as
                 // four read in turn, as on a spinning disk; an archive's pages are in memory or
                 // on SSD, and at 4 the planner reads a small site's tables whole for a lookup
@@ -70,6 +71,51 @@ impl Manager {
             }
         }
     }
+}
+
+/// The URL handed to libpq: `url`, with `sslmode=allow` added when it names a loopback
+/// address (`localhost`, `127.0.0.0/8`, `::1`) and neither it, `PGSSLMODE` (`env_chose`) nor a
+/// service file chose a mode. libpq's own default, `prefer`, speaks TLS to any server that
+/// offers it — Debian's does, with its snakeoil certificate — and on loopback TLS protects
+/// nothing (nobody but the machine's root sees its traffic, and `prefer` checks no
+/// certificate) while it costs every statement a round of encryption on both sides, about a
+/// quarter of a photo page's database cost (docs/PERFORMANCE.md). `allow` tries without TLS
+/// first and with it when the server requires it (`hostssl` in `pg_hba.conf`). Any other host,
+/// a Unix socket, several hosts, or a URL libpq reads differently is passed on as it is.
+fn libpq_url(url: &str, env_chose: bool) -> std::borrow::Cow<'_, str> {
+    let keep = std::borrow::Cow::Borrowed(url);
+    if env_chose || std::env::var_os("PGSERVICE").is_some() {
+        return keep;
+    }
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return keep;
+    };
+    let chooses = |k: &str| {
+        matches!(
+            k,
+            "sslmode" | "requiressl" | "host" | "hostaddr" | "service"
+        )
+    };
+    if parsed.query_pairs().any(|(k, _)| chooses(&k)) {
+        return keep;
+    }
+    let loopback = match parsed.host() {
+        // A postgres:// URL's host is opaque to the URL standard: an IPv4 address comes as
+        // a name.
+        Some(url::Host::Domain(d)) => {
+            d.eq_ignore_ascii_case("localhost")
+                || d.parse::<std::net::Ipv4Addr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    if !loopback {
+        return keep;
+    }
+    parsed.query_pairs_mut().append_pair("sslmode", "allow");
+    std::borrow::Cow::Owned(parsed.into())
 }
 
 impl ManageConnection for Manager {
@@ -411,4 +457,60 @@ impl Db {
 
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::libpq_url;
+
+    #[test]
+    fn loopback_without_a_chosen_mode_asks_for_tls_only_if_required() {
+        for (url, want) in [
+            (
+                "postgres://k:pw@127.0.0.1:5432/keepsake",
+                "postgres://k:pw@127.0.0.1:5432/keepsake?sslmode=allow",
+            ),
+            (
+                "postgresql://k@localhost/keepsake",
+                "postgresql://k@localhost/keepsake?sslmode=allow",
+            ),
+            (
+                "postgres://k@LOCALHOST/keepsake",
+                "postgres://k@LOCALHOST/keepsake?sslmode=allow",
+            ),
+            (
+                "postgres://k@[::1]:5432/keepsake?connect_timeout=5",
+                "postgres://k@[::1]:5432/keepsake?connect_timeout=5&sslmode=allow",
+            ),
+            (
+                "postgres://k@127.0.0.2/keepsake",
+                "postgres://k@127.0.0.2/keepsake?sslmode=allow",
+            ),
+        ] {
+            assert_eq!(libpq_url(url, false), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn a_chosen_mode_another_host_or_a_socket_is_passed_on_as_it_is() {
+        for url in [
+            "postgres://k@127.0.0.1/keepsake?sslmode=require",
+            "postgres://k@127.0.0.1/keepsake?sslmode=verify-full&sslrootcert=/ca.pem",
+            "postgres://k@localhost/keepsake?requiressl=1",
+            "postgres://k@localhost/keepsake?service=archive",
+            "postgres://k@localhost/keepsake?host=db.example.org",
+            "postgres://k@localhost/keepsake?hostaddr=10.0.0.5",
+            "postgres://k@db.example.org/keepsake",
+            "postgres://k@10.0.0.5:5432/keepsake",
+            "postgres://k@localhost.example.org/keepsake",
+            "postgres://k@%2Fvar%2Frun%2Fpostgresql/keepsake",
+            "postgres:///keepsake",
+            "postgres://k@127.0.0.1,10.0.0.5/keepsake",
+        ] {
+            assert_eq!(libpq_url(url, false), url, "{url}");
+        }
+        // PGSSLMODE in the environment chose.
+        let url = "postgres://k@127.0.0.1/keepsake";
+        assert_eq!(libpq_url(url, true), url);
+    }
 }

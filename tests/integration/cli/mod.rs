@@ -309,6 +309,22 @@ pub(crate) fn served_address(child: &mut std::process::Child) -> String {
         .expect("the server printed its address")
 }
 
+/// `cms serve` on a free loopback port with `env`, its output dropped: the child and the
+/// address it serves on.
+pub(crate) fn serve_with(
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (std::process::Child, String) {
+    let mut child = cms(dir, env)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve");
+    let addr = served_address(&mut child);
+    (child, addr)
+}
+
 /// GETs a path: its status and body.
 fn http_get(addr: &str, path: &str) -> (u16, String) {
     let (status, _, body) = http(addr, "GET", path);

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{cms, run, stderr_lines};
+use super::{cms, http_get, run, serve_with, stderr_lines};
 
 /// A PostgreSQL server of its own, TLS only, run as the `postgres` user (PostgreSQL refuses
 /// to run as root).
@@ -266,6 +266,13 @@ fn postgres_is_reached_over_tls() {
         ]));
         assert!(out.status.success(), "{:?}", stderr_lines(&out));
     }
+    // A loopback address with no sslmode: Keepsake asks for TLS only if the server requires
+    // it (`sslmode=allow`), and this one does.
+    let out = migrate(&format!(
+        "postgres://postgres@127.0.0.1:{}/postgres",
+        server.port
+    ));
+    assert!(out.status.success(), "{:?}", stderr_lines(&out));
     // On the same machine, its Unix socket (docs/DEPLOY.md): the folder as the URL's host,
     // percent-encoded; no TCP, no TLS.
     let folder: String =
@@ -307,5 +314,92 @@ fn postgres_is_reached_over_tls() {
         assert_eq!(out.status.code(), Some(1), "{url}: {lines:?}");
         assert_eq!(lines.len(), 1, "{url}: {lines:?}");
         assert!(lines[0].contains(says), "{url}: {lines:?}");
+    }
+}
+
+impl TlsServer {
+    /// `sql`'s one-line answer, asked over the server's Unix socket as `postgres`.
+    fn psql(&self, sql: &str) -> String {
+        let out = Command::new("psql")
+            .arg("-h")
+            .arg(self.dir.path())
+            .args(["-p", &self.port.to_string(), "-U", "postgres", "-Atc", sql])
+            .output()
+            .expect("psql");
+        assert!(
+            out.status.success(),
+            "{sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Accepts connections with TLS or without from now on, as Debian's server does.
+    fn allow_plain(&self) {
+        std::fs::write(
+            self.dir.path().join("data").join("pg_hba.conf"),
+            "local all all trust\nhost all all 127.0.0.1/32 trust\n",
+        )
+        .expect("pg_hba");
+        assert_eq!(self.psql("SELECT pg_reload_conf()"), "t");
+    }
+
+    /// How many of the TCP sessions open now are encrypted, and how many are not.
+    fn sessions_by_tls(&self) -> (u32, u32) {
+        let row = self.psql(
+            "SELECT count(*) FILTER (WHERE s.ssl), count(*) FILTER (WHERE NOT s.ssl) \
+             FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+             WHERE a.backend_type = 'client backend' AND a.client_addr IS NOT NULL",
+        );
+        let (tls, plain) = row.split_once('|').expect("two counts");
+        (tls.parse().expect("count"), plain.parse().expect("count"))
+    }
+}
+
+/// On loopback, TLS protects nothing and costs every statement (docs/PERFORMANCE.md): with no
+/// sslmode in the URL, a server that offers TLS without requiring it is spoken to in the
+/// clear; an sslmode the user gives is kept.
+#[test]
+fn loopback_sessions_use_tls_only_where_asked_or_required() {
+    let server = TlsServer::start();
+    server.allow_plain();
+    let work = tempfile::tempdir().expect("tempdir");
+    let plain_url = format!("postgres://postgres@127.0.0.1:{}/postgres", server.port);
+    let out = run(cms(work.path(), &[("CMS_DATABASE_URL", &plain_url)]).arg("migrate"));
+    assert!(out.status.success(), "{:?}", stderr_lines(&out));
+    for (url, encrypted) in [
+        (plain_url.clone(), false),
+        (format!("{plain_url}?sslmode=prefer"), true),
+        (format!("{plain_url}?sslmode=require"), true),
+    ] {
+        let (mut child, addr) = serve_with(work.path(), &[("CMS_DATABASE_URL", &url)]);
+        // A page read through the pool, and the listening session open.
+        let (status, _) = http_get(&addr, "/");
+        assert_eq!(status, 200, "{url}");
+        let started = Instant::now();
+        let (tls, plain) = loop {
+            let (tls, plain) = server.sessions_by_tls();
+            if tls + plain >= 2 || started.elapsed() > Duration::from_secs(15) {
+                break (tls, plain);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(tls + plain >= 2, "{url}: {tls} + {plain} sessions");
+        if encrypted {
+            assert_eq!(plain, 0, "{url}: {plain} sessions in the clear");
+        } else {
+            assert_eq!(tls, 0, "{url}: {tls} sessions over TLS");
+        }
+        // The next server's sessions are counted alone.
+        let started = Instant::now();
+        while server.sessions_by_tls() != (0, 0) {
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "{url}: sessions left"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }

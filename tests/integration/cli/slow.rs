@@ -4,22 +4,15 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
-use super::{cms, http_get, served_address};
+use super::{http_get, serve_with};
 
 /// `cms serve` on a fresh SQLite database; its address.
 fn serve(dir: &std::path::Path) -> (Child, String) {
     let url = format!("sqlite://{}", dir.join("cms.db").display());
-    let mut child = cms(dir, &[("CMS_DATABASE_URL", &url), ("CMS_LOG", "warn")])
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve");
-    let addr = served_address(&mut child);
-    (child, addr)
+    serve_with(dir, &[("CMS_DATABASE_URL", &url), ("CMS_LOG", "warn")])
 }
 
 /// Opens a POST that declares a body of `len` bytes, with its head sent and no body yet.
