@@ -143,7 +143,7 @@ pub fn free(conn: &mut DbConn, owners: &[String]) -> QueryResult<usize> {
     }
     if freed > 0 {
         // Every node's workers look at once (`db::wake`), not when they next would.
-        crate::db::wake::announce(conn, "leases")?;
+        crate::db::wake::announce(conn, crate::db::wake::LEASES)?;
     }
     Ok(freed)
 }

@@ -156,7 +156,7 @@ impl Metrics {
         );
         scrape.register(
             "db_notifications",
-            "Notifications of queued work this node heard from PostgreSQL (each wakes its workers)",
+            "Notifications this node heard from PostgreSQL: work queued (wakes its workers) and content changed (pages stale)",
             ConstCounter::new(db.notifications),
         );
         scrape.register(

@@ -672,7 +672,7 @@ pub(crate) fn backup_linked(
         DatabaseUrl::Postgres { url } => {
             let partial = dir.join(format!("{PG_FILE}.partial"));
             let _ = std::fs::remove_file(&partial);
-            let mut c = diesel::PgConnection::establish(url)
+            let mut c = crate::db::establish_pg(url)
                 .map_err(|e| Error::Unavailable(format!("cannot connect: {e}")))?;
             // The rows are counted and dumped in one snapshot: this transaction's, which
             // pg_dump joins.
@@ -937,7 +937,7 @@ pub fn restore(config: &Config, dir: &Path, force: bool) -> Result<Manifest> {
                     .unwrap_or(true)
         }
         DatabaseUrl::Postgres { url } => {
-            let mut c = diesel::PgConnection::establish(url)
+            let mut c = crate::db::establish_pg(url)
                 .map_err(|e| Error::Unavailable(format!("cannot connect: {e}")))?;
             content_rows(&mut c) > 0
         }
@@ -998,7 +998,7 @@ pub fn restore(config: &Config, dir: &Path, force: bool) -> Result<Manifest> {
                 .map_err(io(format!("cannot write {}", path.display())))?;
         }
         DatabaseUrl::Postgres { url } if across => {
-            let mut c = diesel::PgConnection::establish(url)
+            let mut c = crate::db::establish_pg(url)
                 .map_err(|e| Error::Unavailable(format!("cannot connect: {e}")))?;
             c.batch_execute(
                 "DROP SCHEMA public CASCADE; CREATE SCHEMA public; SET TIME ZONE 'UTC';",
@@ -1014,7 +1014,7 @@ pub fn restore(config: &Config, dir: &Path, force: bool) -> Result<Manifest> {
             )?;
         }
         DatabaseUrl::Postgres { url } => {
-            let mut c = diesel::PgConnection::establish(url)
+            let mut c = crate::db::establish_pg(url)
                 .map_err(|e| Error::Unavailable(format!("cannot connect: {e}")))?;
             // A load a killed restore left behind (its psql, until PostgreSQL notices the
             // end of its input) is ended now rather than waited for.

@@ -7,7 +7,7 @@ pub mod prepared;
 pub mod wake;
 
 pub use migrate::{MigrationReport, migrate_up_to, newest_known, run_migrations};
-pub use pool::{Clock, Db, PooledConn};
+pub use pool::{Clock, Db, PooledConn, establish_pg};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::pg::PgConnection;

@@ -48,13 +48,7 @@ impl Manager {
                 Ok(DbConn::Sqlite(conn))
             }
             DatabaseUrl::Postgres { url } => {
-                // libpq speaks TLS through OpenSSL. Initialised here first, without its exit
-                // handler: by default OpenSSL frees its locks when the process exits, while a
-                // pool thread may still be connecting — a crash at exit (seen: a segfault in
-                // an r2d2 worker after `cms user reset-2fa` had done its work).
-                openssl_sys::init();
-                let chosen = std::env::var_os("PGSSLMODE").is_some();
-                let mut conn = PgConnection::establish(&libpq_url(url, chosen))?;
+                let mut conn = establish_pg(url)?;
                 // PostgreSQL's built-in random_page_cost (4) prices a page read at random as
                 // four read in turn, as on a spinning disk; an archive's pages are in memory or
                 // on SSD, and at 4 the planner reads a small site's tables whole for a lookup
@@ -73,28 +67,48 @@ impl Manager {
     }
 }
 
+/// Opens a PostgreSQL connection to `url` as every part of Keepsake does: through
+/// [`libpq_url`], OpenSSL initialised first — without its exit handler: by default OpenSSL
+/// frees its locks when the process exits, while a pool thread may still be connecting (seen:
+/// a segfault in an r2d2 worker after `cms user reset-2fa` had done its work).
+pub fn establish_pg(url: &str) -> diesel::ConnectionResult<PgConnection> {
+    openssl_sys::init();
+    PgConnection::establish(&libpq_url(url, env_chooses_tls()))
+}
+
+/// Whether the environment chose how libpq uses TLS (or a service file that may).
+fn env_chooses_tls() -> bool {
+    std::env::vars_os().any(|(k, _)| {
+        k.to_str().is_some_and(|k| {
+            k.starts_with("PGSSL")
+                || k.starts_with("PGGSS")
+                || matches!(k, "PGREQUIRESSL" | "PGSERVICE" | "PGSERVICEFILE")
+        })
+    })
+}
+
 /// The URL handed to libpq: `url`, with `sslmode=allow` added when it names a loopback
-/// address (`localhost`, `127.0.0.0/8`, `::1`) and neither it, `PGSSLMODE` (`env_chose`) nor a
-/// service file chose a mode. libpq's own default, `prefer`, speaks TLS to any server that
-/// offers it — Debian's does, with its snakeoil certificate — and on loopback TLS protects
-/// nothing (nobody but the machine's root sees its traffic, and `prefer` checks no
-/// certificate) while it costs every statement a round of encryption on both sides, about a
-/// quarter of a photo page's database cost (docs/PERFORMANCE.md). `allow` tries without TLS
-/// first and with it when the server requires it (`hostssl` in `pg_hba.conf`). Any other host,
-/// a Unix socket, several hosts, or a URL libpq reads differently is passed on as it is.
+/// address (`localhost`, `127.0.0.0/8`, `::1`) and neither it nor the environment (`env_chose`:
+/// `PGSSLMODE`, `PGSSLROOTCERT`, a service…) says anything of TLS. libpq's own default,
+/// `prefer`, speaks TLS to any server that offers it — Debian's does, with its snakeoil
+/// certificate — and on loopback TLS protects nothing (nobody but the machine's root sees its
+/// traffic, and `prefer` checks no certificate) while it costs every statement a round of
+/// encryption on both sides (docs/PERFORMANCE.md). `allow` tries without TLS first and with it
+/// when the server requires it (`hostssl` in `pg_hba.conf`). A URL with any `ssl…` or `gss…`
+/// parameter (a CA, a client certificate: its owner wants TLS), any other host, a Unix
+/// socket, several hosts, or a URL libpq reads differently is passed on as it is.
 fn libpq_url(url: &str, env_chose: bool) -> std::borrow::Cow<'_, str> {
     let keep = std::borrow::Cow::Borrowed(url);
-    if env_chose || std::env::var_os("PGSERVICE").is_some() {
+    if env_chose {
         return keep;
     }
     let Ok(mut parsed) = url::Url::parse(url) else {
         return keep;
     };
     let chooses = |k: &str| {
-        matches!(
-            k,
-            "sslmode" | "requiressl" | "host" | "hostaddr" | "service"
-        )
+        k.starts_with("ssl")
+            || k.starts_with("gss")
+            || matches!(k, "requiressl" | "host" | "hostaddr" | "service")
     };
     if parsed.query_pairs().any(|(k, _)| chooses(&k)) {
         return keep;
@@ -282,11 +296,18 @@ impl Db {
         if self.backend != Backend::Postgres {
             return;
         }
-        let mut lost_said = false;
+        let (mut lost_said, mut pause) = (false, super::wake::RECONNECT);
         while !crate::shutdown::is_stopping() {
             match self.listen_once(&mut lost_said) {
                 Ok(()) => return,
                 Err(e) => {
+                    // A connection that was heard is opened again soon; one that never heard
+                    // its first probe (a pooler in transaction mode) less and less often.
+                    pause = if self.wake.listening() {
+                        super::wake::RECONNECT
+                    } else {
+                        (pause * 2).min(super::wake::RECONNECT_MAX)
+                    };
                     self.wake.set_listening(false);
                     // Everyone looks: work queued while nobody listened is not missed.
                     self.wake.wake_all();
@@ -296,7 +317,7 @@ impl Db {
                     }
                 }
             }
-            let until = Instant::now() + super::wake::RECONNECT;
+            let until = Instant::now() + pause;
             while Instant::now() < until && !crate::shutdown::is_stopping() {
                 std::thread::sleep(super::wake::LISTEN_POLL);
             }
@@ -304,10 +325,12 @@ impl Db {
     }
 
     /// One listening connection's life: `Ok` when the process stops, `Err` when it is lost.
-    /// A connection that hears nothing for [`super::wake::PROBE_EVERY`] sends a notification
-    /// through the pool and must hear it back within [`super::wake::PROBE_WAIT`]: a connection
-    /// lost without a word (a half-open TCP connection, a pooler that does not keep the
-    /// session's `LISTEN`) is given up, and the workers poll until a new one hears.
+    /// It counts as listening only once it has heard a notification of its own, sent through
+    /// the pool (a probe) right after `LISTEN`: a session that cannot hear (a pooler that does
+    /// not keep the session's `LISTEN`) never sends the workers to their long waits. A
+    /// connection that then hears nothing for [`super::wake::PROBE_EVERY`] probes again and
+    /// must hear it within [`super::wake::PROBE_WAIT`]: one lost without a word (a half-open
+    /// TCP connection) is given up, and the workers poll until a new one hears.
     fn listen_once(&self, lost_said: &mut bool) -> std::result::Result<(), String> {
         let mut conn = match self.manager.establish().map_err(|e| e.to_string())? {
             DbConn::Pg(c) => c,
@@ -315,42 +338,43 @@ impl Db {
         };
         conn.batch_execute(&format!("LISTEN {}", super::wake::CHANNEL))
             .map_err(|e| e.to_string())?;
-        self.wake.set_listening(true);
-        // Anything queued before this connection listened is looked for now.
-        self.wake.wake_all();
-        self.version.stale.store(true, Ordering::Release);
-        if std::mem::take(lost_said) {
-            tracing::warn!("listening for work again");
-        } else {
-            tracing::info!("listening for work on PostgreSQL");
-        }
-        let (mut last_heard, mut probed) = (Instant::now(), None::<Instant>);
+        let probe = || -> std::result::Result<Instant, String> {
+            let mut c = self.conn().map_err(|e| e.to_string())?;
+            super::wake::announce(&mut c, super::wake::PROBE).map_err(|e| e.to_string())?;
+            Ok(Instant::now())
+        };
+        let mut probed = Some(probe()?);
+        let mut last_heard = Instant::now();
         while !crate::shutdown::is_stopping() {
             // Reads what the server has sent, without a statement or a wait.
             for heard in conn.notifications_iter() {
                 let heard = heard.map_err(|e| e.to_string())?;
+                if !self.wake.listening() {
+                    self.wake.set_listening(true);
+                    // Anything queued before this connection heard is looked for now.
+                    self.wake.wake_all();
+                    self.version.stale.store(true, Ordering::Release);
+                    if std::mem::take(lost_said) {
+                        tracing::warn!("listening for work again");
+                    } else {
+                        tracing::info!("listening for work on PostgreSQL");
+                    }
+                }
                 if heard.payload == "site_state" {
                     self.version.stale.store(true, Ordering::Release);
                 }
                 self.wake.heard(&heard.payload);
                 (last_heard, probed) = (Instant::now(), None);
             }
-            if last_heard.elapsed() >= super::wake::PROBE_EVERY {
-                match probed {
-                    None => {
-                        let mut c = self.conn().map_err(|e| e.to_string())?;
-                        super::wake::announce(&mut c, super::wake::PROBE)
-                            .map_err(|e| e.to_string())?;
-                        probed = Some(Instant::now());
-                    }
-                    Some(at) if at.elapsed() >= super::wake::PROBE_WAIT => {
-                        return Err(format!(
-                            "a notification sent {} s ago was not heard back",
-                            super::wake::PROBE_WAIT.as_secs()
-                        ));
-                    }
-                    Some(_) => {}
+            match probed {
+                None if last_heard.elapsed() >= super::wake::PROBE_EVERY => probed = Some(probe()?),
+                Some(at) if at.elapsed() >= super::wake::PROBE_WAIT => {
+                    return Err(format!(
+                        "a notification sent {} s ago was not heard back",
+                        super::wake::PROBE_WAIT.as_secs()
+                    ));
                 }
+                _ => {}
             }
             std::thread::sleep(super::wake::LISTEN_POLL);
         }
@@ -497,6 +521,9 @@ mod tests {
             "postgres://k@127.0.0.1/keepsake?sslmode=require",
             "postgres://k@127.0.0.1/keepsake?sslmode=verify-full&sslrootcert=/ca.pem",
             "postgres://k@localhost/keepsake?requiressl=1",
+            "postgres://k@localhost/keepsake?sslrootcert=system",
+            "postgres://k@127.0.0.1/keepsake?sslcert=/c.pem&sslkey=/c.key",
+            "postgres://k@127.0.0.1/keepsake?gssencmode=require",
             "postgres://k@localhost/keepsake?service=archive",
             "postgres://k@localhost/keepsake?host=db.example.org",
             "postgres://k@localhost/keepsake?hostaddr=10.0.0.5",
@@ -509,7 +536,7 @@ mod tests {
         ] {
             assert_eq!(libpq_url(url, false), url, "{url}");
         }
-        // PGSSLMODE in the environment chose.
+        // The environment chose (PGSSLMODE, PGSSLROOTCERT, a service…).
         let url = "postgres://k@127.0.0.1/keepsake";
         assert_eq!(libpq_url(url, true), url);
     }

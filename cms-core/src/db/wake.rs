@@ -38,8 +38,15 @@ pub const PROBE_WAIT: Duration = Duration::from_secs(10);
 /// How long a lost listening connection waits before connecting again.
 pub const RECONNECT: Duration = Duration::from_secs(2);
 
+/// The longest wait between tries of a connection that never hears its own probe (each such
+/// try waits twice as long as the one before).
+pub const RECONNECT_MAX: Duration = Duration::from_secs(60);
+
 /// What the listener's own probe says (heard by every node; wakes nobody).
 pub const PROBE: &str = "probe";
+
+/// What freeing a stopped process's leases says ([`crate::leases::free`]): everyone looks.
+pub const LEASES: &str = "leases";
 
 /// Tells every node's workers, when the current transaction commits, that work of `what` (a
 /// table's name, as the triggers say) is due now, for writes no trigger sees (leases freed,
@@ -119,6 +126,14 @@ impl Wake {
             "email_outbox" => &[Work::Mail],
             "change_events" | "webhook_deliveries" | "webhooks" => &[Work::Webhooks],
             "site_state" | PROBE => &[],
+            // A stopped process's claims freed: its jobs, emails and deliveries are due.
+            LEASES => &[
+                Work::Scheduler,
+                Work::FanOut,
+                Work::Imports,
+                Work::Mail,
+                Work::Webhooks,
+            ],
             _ => &[
                 Work::Scheduler,
                 Work::FanOut,
@@ -185,6 +200,7 @@ mod tests {
         assert_eq!(Wake::of_table("change_events"), &[Work::Webhooks]);
         assert_eq!(Wake::of_table("webhook_deliveries"), &[Work::Webhooks]);
         assert!(Wake::of_table("site_state").is_empty());
+        assert_eq!(Wake::of_table(LEASES).len(), 5);
         // Something this release does not know (a newer node's trigger): everyone looks.
         assert_eq!(Wake::of_table("something_new").len(), 5);
         // A listener's probe wakes nobody and is not counted as work heard.
