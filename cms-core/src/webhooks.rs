@@ -95,6 +95,9 @@ pub fn validate(url: &str, events: &[String]) -> Result<()> {
     }
 }
 
+/// The longest description a hook may have (the API's `maxLength`).
+pub const DESCRIPTION_MAX: usize = 200;
+
 /// Registers a hook for the events from now on; returns it and its secret (shown once).
 pub fn add(
     conn: &mut DbConn,
@@ -114,9 +117,15 @@ pub fn add(
     validate(url, &events)?;
     let secret = new_secret();
     let sealed = crate::two_factor::seal(key, secret.as_bytes());
-    let description: String = description.trim().chars().take(200).collect();
+    let description = description.trim();
+    if description.chars().count() > DESCRIPTION_MAX {
+        return Err(Error::invalid(
+            "description",
+            format!("is longer than {DESCRIPTION_MAX} characters"),
+        ));
+    }
     let from = change::last_id(conn)?;
-    let hook = webhook::create(conn, url, &events, &sealed, &description, from)?;
+    let hook = webhook::create(conn, url, &events, &sealed, description, from)?;
     Ok((hook, secret))
 }
 
@@ -407,7 +416,7 @@ fn send_one(fetcher: &Fetcher, key: &SecretKey, hook: &Webhook, d: &Delivery) ->
     match fetcher.post_json(&hook.url, &headers, &d.payload) {
         Ok(a) if (200..300).contains(&a.status) => Outcome::Delivered(a.status),
         Ok(a) => {
-            let said: String = a.body.trim().chars().take(200).collect();
+            let said = answer_excerpt(&a.body);
             Outcome::Failed(
                 Some(a.status),
                 if said.is_empty() {
@@ -426,8 +435,34 @@ pub fn fetcher(allow_private: bool) -> Fetcher {
     Fetcher::for_posts(allow_private, TIMEOUT, MAX_ANSWER)
 }
 
+/// What the admin is shown of a failed answer: its first 200 characters, control characters
+/// (an escape sequence, a NUL) as spaces, runs of white space as one.
+fn answer_excerpt(body: &str) -> String {
+    let cleaned: String = body
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    cleaned
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(200)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_failed_answer_is_shown_short_and_without_control_characters() {
+        assert_eq!(
+            super::answer_excerpt("  \u{1b}[31mno\u{0}pe –\r\n\t\"<b>\"  "),
+            "[31mno pe – \"<b>\""
+        );
+        assert_eq!(super::answer_excerpt(&"A".repeat(6000)).len(), 200);
+        assert_eq!(super::answer_excerpt(""), "");
+    }
+
     use super::*;
 
     fn queued_at(created_at: NaiveDateTime) -> Delivery {

@@ -551,6 +551,16 @@ async fn tokens_manage_webhooks_through_the_api(backend: Backend) {
     )
     .await;
     assert_eq!(problem(&bad, 422)["field"], "events");
+    // A description past the published maxLength is refused, not cut short.
+    let long = call(
+        &app,
+        "POST",
+        "/api/v1/webhooks",
+        Some(&t),
+        body(serde_json::json!({"url": "https://example.org/h", "events": ["album.published"], "description": "–".repeat(201)})),
+    )
+    .await;
+    assert_eq!(problem(&long, 422)["field"], "description");
     let list = json(&call(&app, "GET", "/api/v1/webhooks", Some(&t), None).await);
     assert_eq!(list.as_array().map(Vec::len), Some(1));
     assert!(list[0].get("secret").is_none(), "the secret is shown once");
